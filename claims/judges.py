@@ -1,0 +1,209 @@
+"""Judges: the decision of each claim, as pure functions of measured values.
+
+A judge takes what the claim measured on each seed and the fixture's claim parameters, and
+returns a :class:`Verdict`. Nothing here trains or loads a model: the claim modules gather the
+evidence from artifacts, the judges decide, and tests can feed a judge broken evidence (a negative
+control) without any model at all.
+
+Several seeds: every judge computes its criterion on each seed and passes only if it holds on
+every seed; the measured values are reported as mean, standard deviation and per-seed values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from harness import stats
+
+from .verdict import Verdict
+
+
+def _mean_sd(values: Sequence[float]) -> dict[str, Any]:
+    s = stats.summarize(values)
+    out: dict[str, Any] = {"mean": s.mean}
+    if s.n > 1:
+        out |= {"sd": s.sd, "per_seed": list(s.values)}
+    return out
+
+
+def _value(values: Sequence[float]) -> Any:
+    """One seed: the number; several: mean, sd and per-seed values."""
+    return float(values[0]) if len(values) == 1 else _mean_sd(values)
+
+
+# --------------------------------------------------------------------------------------------
+# Claim 1: no overfitting
+
+
+@dataclass(frozen=True)
+class SplitAccuracy:
+    train: float
+    test: float
+
+
+def no_overfitting(
+    fixture: str,
+    seeds: Sequence[int],
+    finetuned: Sequence[SplitAccuracy],
+    frozen: Sequence[SplitAccuracy],
+    test_overlap: float,
+    params: dict[str, Any],
+) -> Verdict:
+    """Train minus test accuracy stays within ``tolerance`` for both models on every seed.
+
+    The gap only means something if the test texts are unseen: ``test_overlap`` (the fraction of
+    test texts that also occur in train) must not exceed ``max_overlap``, else the verdict fails
+    whatever the accuracies say.
+    """
+    tol, max_overlap = float(params["tolerance"]), float(params.get("max_overlap", 0.1))
+    gaps = {
+        name: [a.train - a.test for a in accs]
+        for name, accs in (("finetuned", finetuned), ("frozen", frozen))
+    }
+    split_ok = test_overlap <= max_overlap
+    passed = split_ok and all(g <= tol for values in gaps.values() for g in values)
+    measured = {
+        "finetuned_train": _value([a.train for a in finetuned]),
+        "finetuned_test": _value([a.test for a in finetuned]),
+        "finetuned_gap": _value(gaps["finetuned"]),
+        "frozen_train": _value([a.train for a in frozen]),
+        "frozen_test": _value([a.test for a in frozen]),
+        "frozen_gap": _value(gaps["frozen"]),
+        "test_texts_also_in_train": test_overlap,
+    }
+    details = {}
+    if not split_ok:
+        details["split_check"] = (
+            f"{test_overlap:.1%} of the test texts also occur in train (allowed: {max_overlap:.0%}): "
+            "the test split does not measure generalisation"
+        )
+    return Verdict(
+        claim="no_overfitting", fixture=fixture, seeds=tuple(seeds), passed=passed,
+        criterion=(f"train - test accuracy <= {tol:g} for the fine-tuned and the frozen model on "
+                   f"every seed, with at most {max_overlap:.0%} of test texts seen in train"),
+        measured=measured, paper=dict(params.get("paper", {})), details=details,
+    )
+
+
+def text_overlap(train_texts: Sequence[str], test_texts: Sequence[str]) -> float:
+    """Fraction of test texts (after whitespace and case normalisation) that occur in train."""
+    def norm(t: str) -> str:
+        return " ".join(t.lower().split())
+
+    seen = {norm(t) for t in train_texts}
+    return float(np.mean([norm(t) in seen for t in test_texts])) if test_texts else 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Claims 2 and 5: paired comparison of two classifiers on the same test texts
+
+
+def paired_outcome(correct_a: np.ndarray, correct_b: np.ndarray, alpha: float) -> dict[str, Any]:
+    """McNemar (decides), the paper's z and the pooled z (reported), bootstrap CI of A - B."""
+    n = len(correct_a)
+    acc_a, acc_b = float(np.mean(correct_a)), float(np.mean(correct_b))
+    mc = stats.mcnemar(correct_a, correct_b)
+    z_paper = stats.two_proportion_z(acc_a, acc_b, n, form="paper")
+    z_pooled = stats.two_proportion_z(acc_a, acc_b, n, form="pooled")
+    diff = stats.paired_bootstrap_difference(correct_a, correct_b)
+    if mc.pvalue < alpha:
+        outcome = "a_better" if acc_a > acc_b else "b_better"
+    else:
+        outcome = "not_significant"
+    return {
+        "outcome": outcome, "acc_a": acc_a, "acc_b": acc_b, "n": n,
+        "mcnemar_p": mc.pvalue, "mcnemar_method": mc.method, "discordant": [mc.b, mc.c],
+        "z_paper": z_paper.z, "p_paper_z": z_paper.pvalue,
+        "z_pooled": z_pooled.z, "p_pooled_z": z_pooled.pvalue,
+        "diff_ci95": [diff.low, diff.high],
+    }
+
+
+def _paired_verdict(claim: str, fixture: str, seeds: Sequence[int], names: tuple[str, str],
+                    results: list[dict[str, Any]], expect: str, outcome_names: dict[str, str],
+                    alpha: float, criterion: str, paper: dict[str, Any]) -> Verdict:
+    a, b = names
+    outcomes = [outcome_names[r["outcome"]] for r in results]
+    passed = all(o == expect for o in outcomes)
+    measured = {
+        f"{a}_accuracy": _value([r["acc_a"] for r in results]),
+        f"{b}_accuracy": _value([r["acc_b"] for r in results]),
+        "outcome": outcomes[0] if len(outcomes) == 1 else outcomes,
+        "p_mcnemar": _value([r["mcnemar_p"] for r in results]),
+        "p_paper_z": _value([r["p_paper_z"] for r in results]),
+        "p_pooled_z": _value([r["p_pooled_z"] for r in results]),
+    }
+    details: dict[str, Any] = {
+        "test_size": results[0]["n"],
+        "mcnemar_method": results[0]["mcnemar_method"],
+        "discordant_pairs (only a right, only b right)": [r["discordant"] for r in results],
+        f"{a} - {b} accuracy, paired bootstrap 95% CI": [r["diff_ci95"] for r in results],
+        "decided_by": f"McNemar's paired test at alpha = {alpha:g}, on every seed",
+    }
+    if len(results) > 1:
+        t = stats.paired_t([r["acc_a"] for r in results], [r["acc_b"] for r in results])
+        details["across seeds, paired t-test"] = {"t": t.t, "df": t.df, "p": t.pvalue}
+    return Verdict(claim=claim, fixture=fixture, seeds=tuple(seeds), passed=passed,
+                   criterion=criterion, measured=measured, paper=paper, details=details)
+
+
+def accuracy_gap(fixture: str, seeds: Sequence[int], correct_finetuned: Sequence[np.ndarray],
+                 correct_frozen: Sequence[np.ndarray], params: dict[str, Any]) -> Verdict:
+    """Fine-tuned vs frozen on the same test texts: the significance outcome is as expected."""
+    alpha, expect = float(params["alpha"]), params["expect"]
+    results = [paired_outcome(ft, fr, alpha) for ft, fr in zip(correct_finetuned, correct_frozen, strict=True)]
+    names = {"a_better": "finetuned_better", "b_better": "frozen_better", "not_significant": "not_significant"}
+    return _paired_verdict(
+        "accuracy_gap", fixture, seeds, ("finetuned", "frozen"), results, expect, names, alpha,
+        f"the fine-tuned vs frozen accuracy gap is {expect.replace('_', ' ')} "
+        f"(McNemar, alpha = {alpha:g}) on every seed", dict(params.get("paper", {})),
+    )
+
+
+def cross_task(fixture: str, seeds: Sequence[int], correct_same: Sequence[np.ndarray],
+               correct_cross: Sequence[np.ndarray], frozen_accuracy: Sequence[float],
+               params: dict[str, Any]) -> Verdict:
+    """An encoder fine-tuned on task B, probed on task A, against same-task fine-tuning on A.
+
+    ``expect = "lower"``: cross-task accuracy is significantly below same-task (McNemar);
+    ``"not_significant"``: the two do not differ significantly.
+    """
+    alpha, expect = float(params["alpha"]), params["expect"]
+    results = [paired_outcome(s, c, alpha) for s, c in zip(correct_same, correct_cross, strict=True)]
+    names = {"a_better": "lower", "b_better": "higher", "not_significant": "not_significant"}
+    verdict = _paired_verdict(
+        "cross_task", fixture, seeds, ("same_task", "cross_task"), results, expect, names, alpha,
+        ("cross-task accuracy is significantly below same-task fine-tuning" if expect == "lower"
+         else "cross-task and same-task accuracy do not differ significantly")
+        + f" (McNemar, alpha = {alpha:g}) on every seed", dict(params.get("paper", {})),
+    )
+    measured = dict(verdict.measured)
+    measured["frozen_accuracy"] = _value(frozen_accuracy)
+    return Verdict(**{**verdict.__dict__, "measured": measured})
+
+
+# --------------------------------------------------------------------------------------------
+# Claim 3: principal components for 95% of the variance
+
+
+def pca_variance(fixture: str, seeds: Sequence[int], finetuned: Sequence[int], frozen: Sequence[int],
+                 cross: Sequence[int] | None, dim: int, params: dict[str, Any]) -> Verdict:
+    """The fine-tuned space needs far fewer PCs than the frozen one: at most ``max_ratio`` times
+    as many, on every seed; with ``cross_task_between`` the cross-task space lies in between."""
+    ratio, var = float(params["max_ratio"]), float(params["variance"])
+    ok = [ft <= ratio * fr for ft, fr in zip(finetuned, frozen, strict=True)]
+    between = params.get("cross_task_between", False) and cross is not None
+    if between:
+        ok = [o and ft <= cr <= fr for o, ft, cr, fr in zip(ok, finetuned, cross, frozen, strict=True)]
+    measured = {"finetuned_pcs": _value(finetuned), "frozen_pcs": _value(frozen)}
+    if cross is not None:
+        measured["cross_task_pcs"] = _value(cross)
+    criterion = (f"PCs for {var:.0%} of the variance: fine-tuned <= {ratio:g} x frozen"
+                 + (", cross-task in between" if between else "") + ", on every seed")
+    return Verdict(claim="pca_variance", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
+                   criterion=criterion, measured=measured, paper=dict(params.get("paper", {})),
+                   details={"embedding_dim": dim, "space": "test set, last layer, first token"})

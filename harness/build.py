@@ -1,0 +1,359 @@
+"""The cached pipeline: specs in, artifacts out.
+
+:class:`Harness` is what claims call. Each method names a step, computes the step's artifact key
+from everything that determines its output, and returns the artifact from the store, building it
+(and the upstream artifacts it needs) only when it is missing:
+
+=============  =================================================================  ==================
+step           inputs in the key                                                  files
+=============  =================================================================  ==================
+finetune       encoder identity, task fingerprint, FineTuneConfig, seed           encoder/ (HF), head,
+                                                                                  losses, predictions,
+                                                                                  snapshots/
+embeddings     model identity (pretrained or finetune key), task fingerprint,     layer_<i>.npy
+               split, layers, pooling, max_length, dtype
+probe          model identity, task fingerprint, layer, pooling, max_length,      head/, predictions
+               HeadConfig, seed
+=============  =================================================================  ==================
+
+Predictions are ``labels_<split>.npy``, ``pred_<split>.npy`` and ``logits_<split>.npy`` for train,
+validation and test; the manifest's ``meta.accuracy`` holds the accuracy of each split.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import data, synthetic
+from .encoders import Encoder, EncoderSpec, encode, encoder_identity, load_encoder, resolve_layers
+from .errors import ConfigError
+from .heads import HeadConfig, train_head
+from .protocols import FineTuneConfig, classifier_logits, fine_tune
+from .runtime import Progress, resolve_device
+from .store import Artifact, ArtifactStore
+
+# Code versions of the steps: bump one when its output changes for the same inputs.
+VERSIONS = {"finetune": "1", "embeddings": "1", "probe": "1"}
+EMBEDDING_DTYPES = ("float32", "float16")
+TASK_SOURCES = ("synthetic", "local", "hub")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Where a task comes from and how it is cut, as a fixture file writes it.
+
+    ``source`` is ``synthetic`` (params: kind, n_train, n_validation, n_test, signal, seed),
+    ``local`` (params: path, text_column, label_column) or ``hub`` (params: dataset, config,
+    text_column, label_column, split_names, revision). ``sizes`` subsamples splits (stratified,
+    seeded with ``split_seed``); a missing validation split is carved from train
+    (``validation_fraction``).
+    """
+
+    source: str
+    params: tuple[tuple[str, Any], ...] = ()
+    sizes: tuple[tuple[str, int], ...] = ()
+    validation_fraction: float = 0.1
+    split_seed: int = 0
+    name: str | None = None
+
+    @classmethod
+    def from_dict(cls, spec: dict[str, Any]) -> TaskSpec:
+        spec = dict(spec)
+        source = spec.pop("source", None)
+        if source not in TASK_SOURCES:
+            raise ConfigError(f"task source must be one of {list(TASK_SOURCES)}, got {source!r}")
+        sizes = spec.pop("sizes", {}) or {}
+        bad = [k for k, v in sizes.items() if not isinstance(v, int) or v < 1]
+        if bad:
+            raise ConfigError(f"task sizes must be positive integers; bad: {bad}")
+        return cls(
+            source=source,
+            sizes=tuple(sorted(sizes.items())),
+            validation_fraction=float(spec.pop("validation_fraction", 0.1)),
+            split_seed=int(spec.pop("split_seed", 0)),
+            name=spec.pop("name", None),
+            params=tuple(sorted((k, _freeze(v)) for k, v in spec.items())),
+        )
+
+    def load(self) -> data.Task:
+        params = {k: _thaw(v) for k, v in self.params}
+        if self.name:
+            params.setdefault("name", self.name)
+        if self.source == "synthetic":
+            params.pop("name", None)
+            task = synthetic.generate_task(**params)
+        elif self.source == "local":
+            if "path" not in params:
+                raise ConfigError("a local task needs `path`: the folder with train/test files")
+            task = data.load_local(Path(params.pop("path")).expanduser(), **params)
+        else:
+            if "dataset" not in params:
+                raise ConfigError("a hub task needs `dataset`: the data set's hub name")
+            task = data.load_hub(params.pop("dataset"), params.pop("config", None), **params)
+        task = data.with_validation(task, self.validation_fraction, self.split_seed)
+        return data.resize(task, dict(self.sizes), self.split_seed)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ("__dict__", tuple(sorted((k, _freeze(v)) for k, v in value.items())))
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "__dict__":
+        return {k: _thaw(v) for k, v in value[1]}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value
+
+
+ModelSource = EncoderSpec | Artifact  # a pretrained encoder, or a finetune artifact
+
+
+class Harness:
+    """Builds or finds artifacts in ``store``; runs models on ``device``."""
+
+    def __init__(self, store: ArtifactStore, device: str = "auto", encode_batch_size: int = 64):
+        self.store = store
+        self.device = resolve_device(device)
+        self.encode_batch_size = encode_batch_size
+        self._tasks: dict[TaskSpec, data.Task] = {}
+        self._identities: dict[EncoderSpec, str] = {}
+        self.stage_times: dict[str, float] = {}
+
+    # ---- inputs ----------------------------------------------------------------------------
+
+    def task(self, spec: TaskSpec | dict) -> data.Task:
+        if isinstance(spec, dict):
+            spec = TaskSpec.from_dict(spec)
+        if spec not in self._tasks:
+            self._tasks[spec] = spec.load()
+        return self._tasks[spec]
+
+    def load_model(self, source: ModelSource) -> Encoder:
+        """A fresh copy of the encoder: pretrained, or the encoder of a finetune artifact."""
+        if isinstance(source, EncoderSpec):
+            encoder = load_encoder(source, self.device)
+            self._identities[source] = encoder.identity
+            return encoder
+        if source.kind != "finetune":
+            raise ConfigError(f"a model source is an EncoderSpec or a finetune artifact, not {source.kind}")
+        encoder = load_encoder(EncoderSpec(str(source.file("encoder"))), self.device)
+        encoder.identity = self.identity(source)
+        return encoder
+
+    def identity(self, source: ModelSource) -> str:
+        if isinstance(source, Artifact):
+            return f"finetune:{source.key}"
+        if source not in self._identities:
+            self._identities[source] = encoder_identity(source)
+        return self._identities[source]
+
+    # ---- steps -----------------------------------------------------------------------------
+
+    def fine_tuned(
+        self, encoder: EncoderSpec, task: data.Task, config: FineTuneConfig, seed: int
+    ) -> Artifact:
+        inputs = {
+            "encoder": self.identity(encoder),
+            "task": task.fingerprint(),
+            "config": dataclasses.asdict(config),
+            "seed": seed,
+        }
+
+        def build(folder: Path) -> dict[str, Any]:
+            model = self.load_model(encoder)
+            n_steps = config.epochs * -(-len(task["train"]) // config.batch_size)
+            bar = Progress(n_steps, f"fine-tune {task.name}")
+            with self._stage("fine-tune"):
+                result = fine_tune(model, task, config, seed, progress=bar)
+            bar.close()
+            classifier = result.classifier
+            classifier.encoder.save_pretrained(folder / "encoder", safe_serialization=True)
+            model.tokenizer.save_pretrained(folder / "encoder")
+            from safetensors.torch import save_file
+
+            save_file({k: v.detach().cpu().contiguous() for k, v in classifier.head.state_dict().items()},
+                      folder / "head.safetensors")
+            np.save(folder / "losses.npy", np.asarray(result.losses, dtype=np.float32))
+            for step, layers in result.snapshots.items():
+                for layer, x in layers.items():
+                    (folder / "snapshots").mkdir(exist_ok=True)
+                    np.save(folder / "snapshots" / f"step_{step:06d}_layer_{layer}.npy", x)
+            with self._stage("predict"):
+                accuracy = {}
+                for split in task.splits:
+                    logits = classifier_logits(
+                        classifier, model.tokenizer, task[split].texts, config.max_length,
+                        self.encode_batch_size,
+                    )
+                    accuracy[split] = _save_predictions(folder, split, task[split].labels, logits)
+            return {
+                "accuracy": accuracy,
+                "total_steps": result.total_steps,
+                "snapshot_steps": sorted(result.snapshots),
+                "device": str(self.device),
+                "label_names": list(task.label_names),
+                "task_name": task.name,
+            }
+
+        return self.store.get_or_build("finetune", VERSIONS["finetune"], inputs, build)
+
+    def embeddings(
+        self,
+        source: ModelSource,
+        task: data.Task,
+        split: str,
+        *,
+        layers: Sequence[int] = (-1,),
+        pooling: str = "first",
+        max_length: int = 128,
+        dtype: str = "float32",
+    ) -> Artifact:
+        """Pooled embeddings of one split: ``layer_<i>.npy`` per resolved layer index."""
+        if dtype not in EMBEDDING_DTYPES:
+            raise ConfigError(f"embedding dtype must be one of {list(EMBEDDING_DTYPES)}, got {dtype!r}")
+        texts = task[split].texts
+        inputs = {
+            "model": self.identity(source),
+            "task": task.fingerprint(),
+            "split": split,
+            "layers": list(layers),
+            "pooling": pooling,
+            "max_length": max_length,
+            "dtype": dtype,
+        }
+
+        def build(folder: Path) -> dict[str, Any]:
+            model = self.load_model(source)
+            bar = Progress(len(texts), f"encode {task.name}/{split}")
+            with self._stage("encode"):
+                out = encode(
+                    model.model, model.tokenizer, texts, layers=layers, pooling=pooling,
+                    max_length=max_length, batch_size=self.encode_batch_size, progress=bar,
+                )
+            bar.close()
+            for layer, x in out.items():
+                np.save(folder / f"layer_{layer}.npy", x.astype(dtype), allow_pickle=False)
+            np.save(folder / "labels.npy", task[split].labels, allow_pickle=False)
+            return {"layers": sorted(out), "shape": [len(texts), model.hidden_size], "device": str(self.device)}
+
+        return self.store.get_or_build("embeddings", VERSIONS["embeddings"], inputs, build)
+
+    def embedding_matrix(self, source: ModelSource, task: data.Task, split: str, layer: int = -1,
+                         pooling: str = "first", max_length: int = 128) -> np.ndarray:
+        art = self.embeddings(source, task, split, layers=(layer,), pooling=pooling, max_length=max_length)
+        (index,) = art.meta["layers"]
+        return art.array(f"layer_{index}").astype(np.float32)
+
+    def probe(
+        self,
+        source: ModelSource,
+        task: data.Task,
+        head: HeadConfig,
+        seed: int,
+        *,
+        layer: int = -1,
+        pooling: str = "first",
+        max_length: int = 128,
+    ) -> Artifact:
+        """A head trained on ``source``'s frozen embeddings of the task's train split, with its
+        predictions on every split (the frozen and cross-task protocols)."""
+        inputs = {
+            "model": self.identity(source),
+            "task": task.fingerprint(),
+            "layer": layer,
+            "pooling": pooling,
+            "max_length": max_length,
+            "head": dataclasses.asdict(head),
+            "seed": seed,
+        }
+
+        def build(folder: Path) -> dict[str, Any]:
+            features = {
+                split: self.embedding_matrix(source, task, split, layer, pooling, max_length)
+                for split in task.splits
+            }
+            with self._stage("probe"):
+                fitted = train_head(features["train"], task["train"].labels, task.num_labels, head, seed)
+            fitted.save(folder / "head")
+            accuracy = {
+                split: _save_predictions(folder, split, task[split].labels, fitted.logits(x))
+                for split, x in features.items()
+            }
+            return {"accuracy": accuracy, "label_names": list(task.label_names), "task_name": task.name}
+
+        return self.store.get_or_build("probe", VERSIONS["probe"], inputs, build)
+
+    # ---- protocols as compositions ---------------------------------------------------------
+
+    def frozen(self, encoder: EncoderSpec, task: data.Task, head: HeadConfig, seed: int,
+               max_length: int = 128) -> Artifact:
+        """Bogaert's frozen protocol: a head on the untouched encoder's last-layer first token."""
+        return self.probe(encoder, task, head, seed, max_length=max_length)
+
+    def cross_task(self, encoder: EncoderSpec, source_task: data.Task, target_task: data.Task,
+                   config: FineTuneConfig, head: HeadConfig, seed: int) -> Artifact:
+        """Fine-tune on ``source_task``, then a frozen head on ``target_task`` from that encoder."""
+        tuned = self.fine_tuned(encoder, source_task, config, seed)
+        return self.probe(tuned, target_task, head, seed, max_length=config.max_length)
+
+    # ----------------------------------------------------------------------------------------
+
+    class _StageTimer:
+        def __init__(self, times: dict[str, float], name: str):
+            self.times, self.name = times, name
+
+        def __enter__(self):
+            self.start = time.perf_counter()
+
+        def __exit__(self, *exc):
+            self.times[self.name] = self.times.get(self.name, 0.0) + time.perf_counter() - self.start
+
+    def _stage(self, name: str) -> _StageTimer:
+        return Harness._StageTimer(self.stage_times, name)
+
+
+def _save_predictions(folder: Path, split: str, labels: np.ndarray, logits: np.ndarray) -> float:
+    pred = np.asarray(logits).argmax(axis=1)
+    np.save(folder / f"labels_{split}.npy", np.asarray(labels, dtype=np.int64), allow_pickle=False)
+    np.save(folder / f"pred_{split}.npy", pred.astype(np.int64), allow_pickle=False)
+    np.save(folder / f"logits_{split}.npy", np.asarray(logits, dtype=np.float32), allow_pickle=False)
+    return float((pred == labels).mean())
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Gold labels, predicted labels and logits of one split, read from an artifact."""
+
+    labels: np.ndarray
+    pred: np.ndarray
+    logits: np.ndarray
+
+    @property
+    def correct(self) -> np.ndarray:
+        return self.pred == self.labels
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.correct.mean())
+
+    @classmethod
+    def of(cls, artifact: Artifact, split: str) -> Predictions:
+        if artifact.kind not in ("finetune", "probe"):
+            raise ConfigError(f"{artifact.kind} artifacts hold no predictions")
+        return cls(artifact.array(f"labels_{split}"), artifact.array(f"pred_{split}"),
+                   artifact.array(f"logits_{split}"))
+
+
+__all__ = ["Harness", "TaskSpec", "Predictions", "resolve_layers"]

@@ -1,0 +1,391 @@
+"""Tasks: labelled text data sets with train / validation / test splits.
+
+A :class:`Task` is loaded from one of three sources, all checked the same way by :func:`make_task`:
+
+- a local folder with one file per split (CSV, TSV, JSONL or Parquet): :func:`load_local`;
+- the Hugging Face hub by name and configuration, through ``datasets``: :func:`load_hub`;
+- a generator of labelled texts for offline smoke runs: :mod:`harness.synthetic`.
+
+Labels may be strings or integers in the source; inside a task they are integer indices into
+``Task.label_names`` (the label values seen in the training split, as strings, sorted numerically
+when they are all integers). A task without a validation split gets one carved out of train by
+:func:`with_validation` (seeded, stratified); :func:`subsample` shrinks a split the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, DataError, HubUnavailable
+from .hub import require_hub
+
+SPLITS = ("train", "validation", "test")
+# Other names a file or hub split may have for each canonical split.
+SPLIT_ALIASES = {"train": ("train",), "validation": ("validation", "valid", "val", "dev"), "test": ("test",)}
+FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class Split:
+    """The texts of one split and their labels as indices into the task's label names."""
+
+    texts: tuple[str, ...]
+    labels: np.ndarray  # int64, same length as texts
+
+    def __post_init__(self) -> None:
+        if len(self.texts) != len(self.labels):
+            raise DataError(f"{len(self.texts)} texts but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def take(self, indices: Sequence[int] | np.ndarray) -> Split:
+        idx = np.asarray(indices, dtype=np.int64)
+        return Split(tuple(self.texts[i] for i in idx), self.labels[idx].copy())
+
+
+@dataclass(frozen=True)
+class Task:
+    """A labelled text classification data set with train, validation and test splits."""
+
+    name: str
+    label_names: tuple[str, ...]
+    splits: Mapping[str, Split]
+    source: str = ""
+    _fingerprint: list = field(default_factory=list, repr=False, compare=False)
+
+    def __getitem__(self, split: str) -> Split:
+        if split not in self.splits:
+            raise DataError(
+                f"task {self.name!r} has no split {split!r}; it has {sorted(self.splits)}"
+            )
+        return self.splits[split]
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.label_names)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the label names and every split's texts and labels: the task's content id."""
+        if not self._fingerprint:
+            h = hashlib.sha256()
+            h.update(json.dumps(list(self.label_names)).encode())
+            for name in SPLITS:
+                if name not in self.splits:
+                    continue
+                split = self.splits[name]
+                h.update(f"\x00split:{name}:{len(split)}\x00".encode())
+                for text in split.texts:
+                    h.update(text.encode("utf-8"))
+                    h.update(b"\x00")
+                h.update(np.ascontiguousarray(split.labels, dtype=np.int64).tobytes())
+            self._fingerprint.append(h.hexdigest())
+        return self._fingerprint[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Building and checking a task from raw (text, label) columns
+
+
+def _label_order(values: set[str]) -> list[str]:
+    try:
+        return sorted(values, key=lambda v: (int(v), v))
+    except ValueError:
+        return sorted(values)
+
+
+def _check_column(values: Sequence, kind: str, where: str) -> list[str]:
+    """Check a text or label column; return its values as strings."""
+    out = []
+    for row, value in enumerate(values):
+        if kind == "text":
+            if not isinstance(value, str):
+                raise DataError(
+                    f"{where}, row {row}: text must be a string, got {type(value).__name__} {value!r}"
+                )
+            if not value.strip():
+                raise DataError(f"{where}, row {row}: text is empty; every example needs a text")
+            out.append(value)
+        else:
+            if value is None or (isinstance(value, float) and np.isnan(value)):
+                raise DataError(f"{where}, row {row}: label is missing")
+            if isinstance(value, bool) or not isinstance(value, str | int | np.integer):
+                raise DataError(
+                    f"{where}, row {row}: label must be a string or an integer, "
+                    f"got {type(value).__name__} {value!r}"
+                )
+            if isinstance(value, str) and not value.strip():
+                raise DataError(f"{where}, row {row}: label is an empty string")
+            out.append(str(value))
+    return out
+
+
+def make_task(
+    name: str,
+    columns: Mapping[str, tuple[Sequence, Sequence]],
+    *,
+    source: str = "",
+    where: Mapping[str, str] | None = None,
+) -> Task:
+    """Build a checked :class:`Task` from ``{split: (texts, labels)}``.
+
+    ``where`` names each split's origin (a file, a hub split) for error messages. Checks: known
+    split names, a train and a test split, no empty split, string texts that are not blank,
+    string or integer labels, at least two classes per split, and no label in validation or test
+    that train never saw.
+    """
+    where = dict(where or {})
+    unknown = set(columns) - set(SPLITS)
+    if unknown:
+        raise DataError(f"task {name!r}: unknown split(s) {sorted(unknown)}; allowed: {list(SPLITS)}")
+    for required in ("train", "test"):
+        if required not in columns:
+            raise DataError(
+                f"task {name!r} has no {required!r} split (it has {sorted(columns)}); "
+                "train and test are required, validation is derived from train when absent"
+            )
+    raw: dict[str, tuple[list[str], list[str]]] = {}
+    for split, (texts, labels) in columns.items():
+        origin = where.get(split, f"task {name!r}, split {split!r}")
+        if len(texts) == 0:
+            raise DataError(f"{origin}: no examples (an empty split)")
+        if len(texts) != len(labels):
+            raise DataError(f"{origin}: {len(texts)} texts but {len(labels)} labels")
+        raw[split] = (_check_column(texts, "text", origin), _check_column(labels, "label", origin))
+
+    label_names = _label_order(set(raw["train"][1]))
+    index = {label: i for i, label in enumerate(label_names)}
+    splits = {}
+    for split, (texts, labels) in raw.items():
+        origin = where.get(split, f"task {name!r}, split {split!r}")
+        seen = set(labels)
+        if len(seen) < 2:
+            raise DataError(
+                f"{origin}: a single class ({next(iter(seen))!r}); a classification split needs "
+                "at least two"
+            )
+        unseen = seen - set(label_names)
+        if unseen:
+            raise DataError(
+                f"{origin}: label(s) {sorted(unseen)} never occur in train; train has {label_names}"
+            )
+        splits[split] = Split(tuple(texts), np.array([index[v] for v in labels], dtype=np.int64))
+    return Task(name=name, label_names=tuple(label_names), splits=splits, source=source)
+
+
+# --------------------------------------------------------------------------------------------
+# Stratified, seeded sampling
+
+
+def stratified_indices(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of a stratified random sample of size ``n`` (sorted, so the original order stays).
+
+    Each class gets its share of ``n`` by the largest-remainder method; classes too rare for a
+    share of at least one are still sampled when the remainders allow it. scikit-learn's
+    ``train_test_split(stratify=...)`` refuses classes with a single member, which real
+    fine-grained tasks (TREC-50) have, hence this small function.
+    """
+    labels = np.asarray(labels)
+    if not 0 < n <= len(labels):
+        raise ConfigError(f"sample size must be in 1..{len(labels)}, got {n}")
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = counts * n / len(labels)
+    take = np.floor(quota).astype(int)
+    short = n - take.sum()
+    if short:
+        order = np.lexsort((rng.random(len(classes)), -(quota - take)))
+        take[order[:short]] += 1
+    chosen = []
+    for cls, k in zip(classes, take, strict=True):
+        members = np.flatnonzero(labels == cls)
+        chosen.append(rng.permutation(members)[:k])
+    return np.sort(np.concatenate(chosen))
+
+
+def subsample(split: Split, n: int | None, seed: int) -> Split:
+    """A stratified, seeded sample of ``n`` examples (the split itself when n is None or >= size)."""
+    if n is None or n >= len(split):
+        return split
+    return split.take(stratified_indices(split.labels, n, seed))
+
+
+def with_validation(task: Task, fraction: float = 0.1, seed: int = 0) -> Task:
+    """The task with a validation split; carved from train (stratified, seeded) when it has none."""
+    if "validation" in task.splits:
+        return task
+    if not 0.0 < fraction < 1.0:
+        raise ConfigError(f"validation fraction must be in (0, 1), got {fraction}")
+    train = task["train"]
+    n_val = max(1, round(len(train) * fraction))
+    val_idx = stratified_indices(train.labels, n_val, seed)
+    keep = np.setdiff1d(np.arange(len(train)), val_idx)
+    splits = dict(task.splits)
+    splits["train"], splits["validation"] = train.take(keep), train.take(val_idx)
+    return Task(task.name, task.label_names, splits, source=f"{task.source}; validation carved from train")
+
+
+def resize(task: Task, sizes: Mapping[str, int | None], seed: int = 0) -> Task:
+    """The task with each split named in ``sizes`` stratified-subsampled to that many examples."""
+    unknown = set(sizes) - set(SPLITS)
+    if unknown:
+        raise ConfigError(f"sizes name unknown split(s) {sorted(unknown)}; allowed: {list(SPLITS)}")
+    splits = {name: subsample(split, sizes.get(name), seed) for name, split in task.splits.items()}
+    return Task(task.name, task.label_names, splits, source=task.source)
+
+
+# --------------------------------------------------------------------------------------------
+# Local files
+
+
+def _read_table(path: Path, fmt: str, text_column: str, label_column: str) -> tuple[list, list]:
+    import pandas as pd
+
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+    try:
+        if fmt == "jsonl":
+            rows = []
+            with path.open(encoding="utf-8") as fh:
+                for lineno, line in enumerate(fh, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        raise DataError(f"{path}, line {lineno}: not valid JSON ({exc.msg})") from None
+                    if not isinstance(row, dict):
+                        raise DataError(f"{path}, line {lineno}: expected a JSON object per line")
+                    rows.append(row)
+            columns = sorted({k for row in rows for k in row})
+            get = {c: [row.get(c) for row in rows] for c in (text_column, label_column) if c in columns}
+        elif fmt == "parquet":
+            frame = pd.read_parquet(path)
+            columns = list(frame.columns)
+            get = {c: frame[c].tolist() for c in (text_column, label_column) if c in columns}
+        else:
+            # Text stays text: no NA parsing ("NA" and "null" are words), labels read as strings.
+            frame = pd.read_csv(
+                path, sep="\t" if fmt == "tsv" else ",", dtype=str, keep_default_na=False
+            )
+            columns = list(frame.columns)
+            get = {c: frame[c].tolist() for c in (text_column, label_column) if c in columns}
+    except DataError:
+        raise
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot be read as {fmt} ({exc})") from None
+    for column, role in ((text_column, "text"), (label_column, "label")):
+        if column not in get:
+            raise DataError(
+                f"{path}: no {role} column {column!r}; the file has columns {columns}. "
+                f"Name the right one with {role}_column."
+            )
+    if not get[text_column]:
+        raise DataError(f"{path}: the file has a header but no rows")
+    return get[text_column], get[label_column]
+
+
+def find_split_files(folder: Path) -> dict[str, Path]:
+    """Map canonical split names to the files of a folder (``train.csv``, ``dev.jsonl``...)."""
+    found: dict[str, Path] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in FORMATS:
+            continue
+        for split, aliases in SPLIT_ALIASES.items():
+            if path.stem.lower() in aliases:
+                if split in found:
+                    raise DataError(
+                        f"{folder}: two files for split {split!r}: {found[split].name} and {path.name}"
+                    )
+                found[split] = path
+    return found
+
+
+def load_local(
+    folder: str | Path,
+    *,
+    name: str | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> Task:
+    """Load a task from a folder holding one file per split.
+
+    Files are named after their split (``train``, ``validation``/``valid``/``val``/``dev``,
+    ``test``) with the extension ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet``.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder; a local task is a folder with one file per split")
+    files = find_split_files(folder)
+    if not files:
+        raise DataError(
+            f"{folder}: no split files; expected e.g. train.jsonl and test.jsonl "
+            f"(extensions {sorted(FORMATS)}; split names {sum(SPLIT_ALIASES.values(), ())})"
+        )
+    columns, where = {}, {}
+    for split in (s for s in SPLITS if s in files):
+        path = files[split]
+        columns[split] = _read_table(path, FORMATS[path.suffix.lower()], text_column, label_column)
+        where[split] = str(path)
+    return make_task(name or folder.name, columns, source=f"local:{folder}", where=where)
+
+
+# --------------------------------------------------------------------------------------------
+# The Hugging Face hub
+
+
+def load_hub(
+    dataset: str,
+    config: str | None = None,
+    *,
+    name: str | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    split_names: Mapping[str, str] | None = None,
+    revision: str | None = None,
+) -> Task:
+    """Load a task from the Hugging Face hub with ``datasets.load_dataset(dataset, config)``.
+
+    ``split_names`` maps the canonical splits to the hub's (default: same names, with the usual
+    aliases). Integer labels of a ``ClassLabel`` column keep their names. Raises
+    :class:`HubUnavailable` within seconds when the hub cannot be reached.
+    """
+    try:
+        import datasets
+    except ImportError:
+        raise HubUnavailable(
+            "loading a task from the hub needs the optional `datasets` package: "
+            "pip install 'finetune-claims[full]'"
+        ) from None
+    require_hub(f"data set {dataset!r}")
+    ds = datasets.load_dataset(dataset, config, revision=revision)
+    mapping = dict(split_names or {})
+    for split, aliases in SPLIT_ALIASES.items():
+        if split not in mapping:
+            match = next((a for a in aliases if a in ds), None)
+            if match:
+                mapping[split] = match
+    columns, where = {}, {}
+    for split, hub_split in mapping.items():
+        if split not in SPLITS:
+            raise ConfigError(f"split_names maps unknown split {split!r}; allowed: {list(SPLITS)}")
+        if hub_split not in ds:
+            raise DataError(f"hub data set {dataset!r} has no split {hub_split!r}; it has {list(ds)}")
+        part = ds[hub_split]
+        origin = f"hub {dataset}/{config or ''} split {hub_split!r}"
+        for column in (text_column, label_column):
+            if column not in part.column_names:
+                raise DataError(f"{origin}: no column {column!r}; it has {part.column_names}")
+        labels = part[label_column]
+        feature = part.features[label_column]
+        if hasattr(feature, "int2str"):  # ClassLabel: keep the names
+            labels = [feature.int2str(int(v)) for v in labels]
+        columns[split] = (part[text_column], labels)
+        where[split] = origin
+    return make_task(name or dataset, columns, source=f"hub:{dataset}/{config or ''}", where=where)

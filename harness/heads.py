@@ -1,0 +1,158 @@
+"""Classification heads on fixed feature vectors, and how to train them.
+
+- ``roberta``: the head of RoBERTa / CamemBERT sequence classification (dense, tanh, dense) that
+  Bogaert et al. train on frozen first-token vectors (no dropout there, 20 epochs); the fine-tuning
+  protocol uses the same head on top of the encoder, with dropout as Hugging Face does.
+- ``mlp``: Zhou and Srikumar's two-layer MLP probe (dense, ReLU, dense).
+- ``logreg``: scikit-learn's L2 logistic regression on standardised features, the usual linear
+  probe.
+
+:func:`train_head` returns a fitted :class:`FittedHead` whose ``logits`` work on new features.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import ConfigError
+from .runtime import seeded
+
+HEAD_KINDS = ("roberta", "mlp", "logreg")
+
+
+class RobertaStyleHead(nn.Module):
+    """dropout, dense (dim -> hidden), tanh, dropout, dense (hidden -> labels)."""
+
+    def __init__(self, dim: int, num_labels: int, hidden: int | None = None, dropout: float = 0.0):
+        super().__init__()
+        hidden = hidden or dim
+        self.dropout = nn.Dropout(dropout)
+        self.dense = nn.Linear(dim, hidden)
+        self.out_proj = nn.Linear(hidden, num_labels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.tanh(self.dense(self.dropout(x)))
+        return self.out_proj(self.dropout(x))
+
+
+class MLPProbe(nn.Module):
+    """dense (dim -> hidden), ReLU, dense (hidden -> labels)."""
+
+    def __init__(self, dim: int, num_labels: int, hidden: int = 256):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(), nn.Linear(hidden, num_labels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """How to train a head on frozen features.
+
+    Defaults follow Bogaert et al.'s frozen protocol (RoBERTa-style head, no dropout, 20 epochs);
+    the paper gives no learning rate for it, 1e-3 with AdamW is the usual choice for a head on
+    fixed features. ``hidden`` defaults to the feature width (roberta) or 256 (mlp). ``C`` is the
+    inverse regularisation strength of ``logreg``.
+    """
+
+    kind: str = "roberta"
+    epochs: int = 20
+    lr: float = 1e-3
+    batch_size: int = 32
+    hidden: int | None = None
+    weight_decay: float = 0.0
+    C: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in HEAD_KINDS:
+            raise ConfigError(f"unknown head kind {self.kind!r}; allowed: {list(HEAD_KINDS)}")
+        for name in ("epochs", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"head {name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0 or not self.C > 0:
+            raise ConfigError(f"head lr and C must be positive, got lr={self.lr}, C={self.C}")
+
+
+def make_head(config: HeadConfig, dim: int, num_labels: int, dropout: float = 0.0) -> nn.Module:
+    if config.kind == "roberta":
+        return RobertaStyleHead(dim, num_labels, config.hidden, dropout)
+    if config.kind == "mlp":
+        return MLPProbe(dim, num_labels, config.hidden or 256)
+    raise ConfigError(f"head kind {config.kind!r} is not a torch module")
+
+
+class FittedHead:
+    """A trained head: ``logits(features)`` and ``save(folder)``."""
+
+    def __init__(self, config: HeadConfig, module: nn.Module | None = None, sklearn_model=None):
+        self.config, self.module, self.sklearn_model = config, module, sklearn_model
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        x = np.asarray(features, dtype=np.float32)
+        if self.sklearn_model is not None:
+            scores = self.sklearn_model.decision_function(x)
+            return np.stack([-scores, scores], axis=1) / 2 if scores.ndim == 1 else scores
+        assert self.module is not None
+        self.module.eval()
+        with torch.inference_mode():
+            return self.module(torch.from_numpy(x)).numpy()
+
+    def save(self, folder: Path) -> None:
+        """Weights as safetensors (torch) or .npy arrays (logreg); never pickle."""
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.module is not None:
+            from safetensors.torch import save_file
+
+            save_file({k: v.contiguous() for k, v in self.module.state_dict().items()}, folder / "head.safetensors")
+        else:
+            scaler, clf = self.sklearn_model.named_steps.values()
+            for name, value in (("scaler_mean", scaler.mean_), ("scaler_scale", scaler.scale_),
+                                ("coef", clf.coef_), ("intercept", clf.intercept_)):
+                np.save(folder / f"{name}.npy", value, allow_pickle=False)
+
+
+def train_head(
+    features: np.ndarray, labels: np.ndarray, num_labels: int, config: HeadConfig, seed: int
+) -> FittedHead:
+    """Fit a head of ``config.kind`` on ``(n, dim)`` features; deterministic for a given seed."""
+    features = np.asarray(features, dtype=np.float32)
+    labels = np.asarray(labels, dtype=np.int64)
+    if features.ndim != 2 or len(features) != len(labels):
+        raise ConfigError(f"features must be (n, dim) with n = {len(labels)} labels, got {features.shape}")
+    if config.kind == "logreg":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=config.C, max_iter=5000))
+        model.fit(features, labels)
+        return FittedHead(config, sklearn_model=model)
+
+    with seeded(seed):
+        module = make_head(config, features.shape[1], num_labels)
+        x, y = torch.from_numpy(features), torch.from_numpy(labels)
+        optimizer = torch.optim.AdamW(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        steps_per_epoch = math.ceil(len(x) / config.batch_size)
+        total = steps_per_epoch * config.epochs
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 - step / total)
+        generator = torch.Generator().manual_seed(seed)
+        loss_fn = nn.CrossEntropyLoss()
+        module.train()
+        for _ in range(config.epochs):
+            order = torch.randperm(len(x), generator=generator)
+            for start in range(0, len(x), config.batch_size):
+                batch = order[start : start + config.batch_size]
+                loss = loss_fn(module(x[batch]), y[batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                schedule.step()
+        module.eval()
+    return FittedHead(config, module=module)

@@ -1,0 +1,169 @@
+"""Training protocols, as pure computations on loaded objects (caching lives in :mod:`harness.build`).
+
+- :func:`fine_tune`: the whole encoder plus a RoBERTa-style head on the first token, Bogaert et
+  al.'s protocol by default (2 epochs, AdamW, lr 2e-5, linear decay, no warm-up, gradient norm
+  clipped at 1.0), with optional snapshots of embeddings during training.
+- frozen: embeddings of the untouched encoder, then :func:`harness.heads.train_head`.
+- cross-task: fine-tune on task B, then a frozen head on task A's embeddings from that encoder.
+
+Frozen and cross-task are compositions of steps, so they are spelled out in :mod:`harness.build`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .data import Task
+from .encoders import autocast_for, encode, pad_batch, tokenize
+from .errors import ConfigError
+from .heads import RobertaStyleHead
+from .runtime import seeded
+
+
+@dataclass(frozen=True)
+class FineTuneConfig:
+    """Fine-tuning hyper-parameters (defaults: Bogaert et al. 2023).
+
+    ``snapshot_at`` lists fractions of training (0 = before the first step, 1 = the end) at which
+    the embeddings of ``snapshot_split`` are recorded (layers ``snapshot_layers``, first token),
+    for claims that follow the geometry over training.
+    """
+
+    epochs: int = 2
+    lr: float = 2e-5
+    batch_size: int = 16
+    max_length: int = 128
+    warmup_ratio: float = 0.0
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    head_dropout: float = 0.1
+    snapshot_at: tuple[float, ...] = ()
+    snapshot_split: str = "test"
+    snapshot_layers: tuple[int, ...] = (-1,)
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "max_length"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"fine_tune {name} must be at least 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise ConfigError(f"fine_tune lr must be positive, got {self.lr}")
+        if not 0.0 <= self.warmup_ratio < 1.0 or not 0.0 <= self.head_dropout < 1.0:
+            raise ConfigError("fine_tune warmup_ratio and head_dropout must be in [0, 1)")
+        if any(not 0.0 <= f <= 1.0 for f in self.snapshot_at):
+            raise ConfigError(f"fine_tune snapshot_at fractions must be in [0, 1], got {self.snapshot_at}")
+        object.__setattr__(self, "snapshot_at", tuple(sorted(set(map(float, self.snapshot_at)))))
+        object.__setattr__(self, "snapshot_layers", tuple(self.snapshot_layers))
+
+
+class SequenceClassifier(nn.Module):
+    """An encoder with a RoBERTa-style head on its last layer's first token."""
+
+    def __init__(self, encoder: nn.Module, num_labels: int, dropout: float):
+        super().__init__()
+        self.encoder = encoder
+        self.head = RobertaStyleHead(int(encoder.config.hidden_size), num_labels, dropout=dropout)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return self.head(hidden[:, 0].float())
+
+
+@dataclass
+class FineTuneResult:
+    classifier: SequenceClassifier
+    losses: list[float]
+    snapshots: dict[int, dict[int, np.ndarray]] = field(default_factory=dict)  # step -> layer -> X
+    total_steps: int = 0
+
+
+def snapshot_steps(fractions: Sequence[float], total_steps: int) -> list[int]:
+    return sorted({round(f * total_steps) for f in fractions})
+
+
+def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=None) -> FineTuneResult:
+    """Fine-tune ``encoder`` (an :class:`harness.encoders.Encoder`, changed in place) on the task's
+    train split. Deterministic for a given seed on the CPU."""
+    model, tokenizer = encoder.model, encoder.tokenizer
+    device = next(model.parameters()).device
+    train = task["train"]
+    ids = tokenize(tokenizer, train.texts, config.max_length)
+    labels = torch.as_tensor(train.labels, dtype=torch.long)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    steps_per_epoch = math.ceil(len(ids) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    snap_steps = snapshot_steps(config.snapshot_at, total)
+    snap_texts = task[config.snapshot_split].texts if snap_steps else ()
+
+    with seeded(seed):
+        classifier = SequenceClassifier(model, task.num_labels, config.head_dropout).to(device)
+        optimizer = torch.optim.AdamW(
+            classifier.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        warmup = int(config.warmup_ratio * total)
+
+        def lr_factor(step: int) -> float:  # linear warm-up then linear decay to 0
+            if step < warmup:
+                return (step + 1) / warmup
+            return max(0.0, (total - step) / max(1, total - warmup))
+
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+        generator = torch.Generator().manual_seed(seed)
+        loss_fn = nn.CrossEntropyLoss()
+        result = FineTuneResult(classifier=classifier, losses=[], total_steps=total)
+
+        def snapshot(step: int) -> None:
+            if step in snap_steps:
+                result.snapshots[step] = encode(
+                    model, tokenizer, snap_texts, layers=config.snapshot_layers,
+                    pooling="first", max_length=config.max_length,
+                )
+
+        step = 0
+        snapshot(0)
+        classifier.train()
+        losses_on_device = []
+        for _ in range(config.epochs):
+            order = torch.randperm(len(ids), generator=generator).tolist()
+            for start in range(0, len(order), config.batch_size):
+                batch = order[start : start + config.batch_size]
+                input_ids, mask = pad_batch([ids[i] for i in batch], pad_id, device)
+                with autocast_for(device):
+                    logits = classifier(input_ids, mask)
+                loss = loss_fn(logits.float(), labels[batch].to(device))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip:
+                    nn.utils.clip_grad_norm_(classifier.parameters(), config.grad_clip)
+                optimizer.step()
+                schedule.step()
+                losses_on_device.append(loss.detach())
+                step += 1
+                if progress is not None:
+                    progress(step)
+                if step in snap_steps:
+                    snapshot(step)
+                    classifier.train()
+        classifier.eval()
+        result.losses = torch.stack(losses_on_device).float().cpu().tolist() if losses_on_device else []
+    return result
+
+
+def classifier_logits(
+    classifier: SequenceClassifier, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 64
+) -> np.ndarray:
+    """Logits of the fine-tuned classifier: its head on the encoder's last-layer first token."""
+    features = encode(
+        classifier.encoder, tokenizer, texts, layers=(-1,), pooling="first",
+        max_length=max_length, batch_size=batch_size,
+    )
+    (last,) = features.values()
+    with torch.inference_mode():
+        head = classifier.head.eval()
+        weight = next(head.parameters())
+        return head(torch.from_numpy(last).to(weight.device)).float().cpu().numpy()

@@ -1,0 +1,257 @@
+"""A content-addressed artifact store: build once, find it again, never see half of it.
+
+An artifact is a folder of plain files (``.npy`` arrays, JSON, ``safetensors``/``save_pretrained``
+model folders) plus ``manifest.json``. Its key is the SHA-256 of the canonical JSON of everything
+that determines it: the kind of step, the step's code version, and its inputs (encoder identity,
+task fingerprint, split, hyper-parameters, seed, keys of upstream artifacts). Same inputs, same
+key, same folder: a second run recomputes nothing.
+
+Safety, because stores are shared between colleagues and runs get killed:
+
+- *Atomic.* A build writes into ``.tmp/<key>.<pid>.<random>/`` and the finished folder is renamed
+  into place in one ``os.rename``; a process killed at any moment leaves at most a stray temporary
+  folder (swept on the next build of that key), never a half-written artifact.
+- *One builder.* A file lock per key (``filelock``) makes two processes (pytest-xdist workers,
+  colleagues) that need the same artifact wait for one build instead of both computing it.
+- *Checked on load.* The manifest records every file's size and SHA-256; an artifact whose files
+  do not match is moved to ``.corrupt/`` (kept for inspection, never deleted) and rebuilt.
+- *Nothing executable.* Loading never unpickles: ``np.load(allow_pickle=False)``, JSON, and
+  ``safetensors``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock
+
+from .errors import ConfigError, IntegrityError
+
+MANIFEST = "manifest.json"
+STORE_FORMAT = 1
+DEFAULT_ROOT = ".artifacts"
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal values give equal strings (and keys)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=_jsonable)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.integer | np.floating | np.bool_):
+        return value.item()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON-serialisable in an artifact key or manifest: {type(value).__name__}")
+
+
+def artifact_key(kind: str, version: str, inputs: Mapping[str, Any]) -> str:
+    payload = {"format": STORE_FORMAT, "kind": kind, "version": version, "inputs": inputs}
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _file_table(folder: Path) -> dict[str, dict[str, Any]]:
+    table = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel != MANIFEST:
+            table[rel] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+    return table
+
+
+def environment() -> dict[str, Any]:
+    """Versions and machine facts recorded in every manifest."""
+    import importlib.metadata as md
+
+    versions = {}
+    for pkg in ("torch", "transformers", "numpy", "scipy", "scikit-learn", "safetensors"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "packages": versions,
+    }
+
+
+@dataclass
+class Artifact:
+    """A finished artifact folder and its manifest."""
+
+    key: str
+    kind: str
+    path: Path
+    manifest: dict[str, Any]
+    cache_hit: bool
+
+    def file(self, name: str) -> Path:
+        path = self.path / name
+        if name not in self.manifest["files"] and not path.is_dir():
+            raise KeyError(f"artifact {self.kind}/{self.key[:12]} has no file {name!r}")
+        return path
+
+    def array(self, name: str) -> np.ndarray:
+        return np.load(self.file(name if name.endswith(".npy") else f"{name}.npy"), allow_pickle=False)
+
+    def json(self, name: str) -> Any:
+        return json.loads(self.file(name if name.endswith(".json") else f"{name}.json").read_text())
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """What the build function returned (small JSON metadata: metrics, shapes...)."""
+        return self.manifest.get("meta", {})
+
+
+@dataclass
+class StoreStats:
+    hits: list[str] = field(default_factory=list)
+    builds: list[str] = field(default_factory=list)
+    rebuilt_corrupt: list[str] = field(default_factory=list)
+
+
+class ArtifactStore:
+    """Content-addressed artifacts under ``root`` (see the module docstring)."""
+
+    def __init__(self, root: str | Path = DEFAULT_ROOT, *, verify: bool = True):
+        self.root = Path(root).expanduser().resolve()
+        self.verify = verify
+        self.stats = StoreStats()
+        self._verified: set[str] = set()
+        for sub in (".tmp", ".locks", ".corrupt"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, kind: str, key: str) -> Path:
+        if not kind.replace("_", "").replace("-", "").isalnum():
+            raise ConfigError(f"artifact kind must be alphanumeric (with - or _), got {kind!r}")
+        return self.root / kind / key[:2] / key
+
+    def find(self, kind: str, version: str, inputs: Mapping[str, Any]) -> Artifact | None:
+        """The finished, intact artifact for these inputs, or None."""
+        key = artifact_key(kind, version, inputs)
+        return self._open(kind, key, cache_hit=True)
+
+    def get_or_build(
+        self,
+        kind: str,
+        version: str,
+        inputs: Mapping[str, Any],
+        build: Callable[[Path], Mapping[str, Any] | None],
+    ) -> Artifact:
+        """Return the artifact for ``inputs``, building it with ``build(folder)`` if absent.
+
+        ``build`` writes its files into the folder it is given and may return small JSON
+        metadata, stored in the manifest as ``meta``. ``version`` is the code version of the step:
+        bump it when the step's output would change for the same inputs.
+        """
+        key = artifact_key(kind, version, inputs)
+        found = self._open(kind, key, cache_hit=True)
+        if found is not None:
+            self.stats.hits.append(f"{kind}/{key}")
+            return found
+        with FileLock(str(self.root / ".locks" / f"{key}.lock")):
+            found = self._open(kind, key, cache_hit=True)  # built by another process meanwhile
+            if found is not None:
+                self.stats.hits.append(f"{kind}/{key}")
+                return found
+            self._sweep_tmp(key)
+            tmp = self.root / ".tmp" / f"{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+            tmp.mkdir(parents=True)
+            try:
+                started = time.time()
+                meta = build(tmp) or {}
+                wall = time.time() - started
+                manifest = {
+                    "format": STORE_FORMAT,
+                    "kind": kind,
+                    "key": key,
+                    "version": version,
+                    "inputs": inputs,
+                    "meta": meta,
+                    "files": _file_table(tmp),
+                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+                    "wall_time_s": round(wall, 3),
+                    "environment": environment(),
+                }
+                (tmp / MANIFEST).write_text(canonical_json(manifest))
+                final = self.path_for(kind, key)
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(tmp, final)  # atomic on one file system; the artifact appears whole
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+        self.stats.builds.append(f"{kind}/{key}")
+        artifact = self._open(kind, key, cache_hit=False)
+        assert artifact is not None
+        return artifact
+
+    # ----------------------------------------------------------------------------------------
+
+    def _open(self, kind: str, key: str, *, cache_hit: bool) -> Artifact | None:
+        path = self.path_for(kind, key)
+        manifest_path = path / MANIFEST
+        if not path.exists():
+            return None
+        try:
+            manifest = json.loads(manifest_path.read_text())
+            self._check(path, manifest)
+        except (OSError, ValueError, KeyError, IntegrityError) as exc:
+            self._quarantine(path, kind, key, exc)
+            return None
+        return Artifact(key=key, kind=kind, path=path, manifest=manifest, cache_hit=cache_hit)
+
+    def _check(self, path: Path, manifest: dict[str, Any]) -> None:
+        if path.as_posix() in self._verified:
+            return
+        for rel, expected in manifest["files"].items():
+            file = path / rel
+            if not file.is_file():
+                raise IntegrityError(f"{file}: missing")
+            if file.stat().st_size != expected["bytes"]:
+                raise IntegrityError(f"{file}: {file.stat().st_size} bytes, manifest says {expected['bytes']}")
+            if self.verify and _sha256(file) != expected["sha256"]:
+                raise IntegrityError(f"{file}: SHA-256 differs from the manifest")
+        self._verified.add(path.as_posix())
+
+    def _quarantine(self, path: Path, kind: str, key: str, exc: Exception) -> None:
+        import warnings
+
+        dest = self.root / ".corrupt" / f"{kind}-{key}-{int(time.time())}-{uuid.uuid4().hex[:6]}"
+        try:
+            os.rename(path, dest)
+        except OSError:
+            return  # another process moved it first
+        self.stats.rebuilt_corrupt.append(f"{kind}/{key}")
+        warnings.warn(
+            f"artifact {kind}/{key[:12]} is damaged ({exc}); moved to {dest} and rebuilding",
+            stacklevel=3,
+        )
+
+    def _sweep_tmp(self, key: str) -> None:
+        """Remove temporary folders of this key left by killed builds (we hold its lock)."""
+        for stale in (self.root / ".tmp").glob(f"{key}.*"):
+            shutil.rmtree(stale, ignore_errors=True)

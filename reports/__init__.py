@@ -1,0 +1,1 @@
+"""The report generator: verdicts (and artifacts) in, a reproducibility report out."""

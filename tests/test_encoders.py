@@ -1,0 +1,124 @@
+"""Encoders: the pinned offline model, pooling, layers, and order restored after length sorting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from harness import encoders, hub
+from harness.encoders import EncoderSpec, encode, load_encoder, resolve_layers
+from harness.errors import ConfigError, HubUnavailable, IntegrityError
+
+TEXTS = [
+    "a very long sentence about a film that goes on and on with many words in it",
+    "short",
+    "a medium length review of a pizza",
+    "ok",
+    "the hotel room was clean , the staff friendly and the breakfast generous",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return load_encoder(EncoderSpec("offline:minilm-l2"))
+
+
+def test_offline_encoders_load_with_their_layer_counts(tiny):
+    full = load_encoder(EncoderSpec("offline:minilm-l6"))
+    assert (tiny.num_layers, full.num_layers, full.hidden_size) == (2, 6, 384)
+    assert encoders.OFFLINE_SHA256 in full.identity and full.identity.endswith("layers=6")
+    # The tiny encoder is the full one's first two layers, not a fresh random model.
+    t, f = tiny.model.encoder.layer[1], full.model.encoder.layer[1]
+    assert torch.equal(t.output.dense.weight, f.output.dense.weight)
+    assert not tiny.model.training
+
+
+def test_offline_weights_are_checked_against_the_pin(monkeypatch):
+    encoders._verified_offline_dir.cache_clear()
+    monkeypatch.setattr(encoders, "OFFLINE_SHA256", "0" * 64)
+    with pytest.raises(IntegrityError, match="differs from the pinned 0000"):
+        encoders.offline_model_dir()
+    encoders._verified_offline_dir.cache_clear()
+
+
+def test_unknown_offline_name_and_missing_path():
+    with pytest.raises(ConfigError, match="allowed: \\['offline:minilm-l2', 'offline:minilm-l6'\\]"):
+        EncoderSpec("offline:bert-huge")
+    with pytest.raises(ConfigError, match="no such local folder"):
+        load_encoder(EncoderSpec("./no/such/model"))
+
+
+def test_hub_id_fails_fast_without_the_hub(monkeypatch):
+    hub._probe.cache_clear()
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    with pytest.raises(HubUnavailable, match="encoder 'bert-base-uncased' needs the Hugging Face hub"):
+        load_encoder(EncoderSpec("bert-base-uncased"))
+    hub._probe.cache_clear()
+
+
+def one_by_one(enc, texts, layers, pooling):
+    """Reference: each text alone (no padding at all), straight from the model's hidden states."""
+    rows = {layer: [] for layer in resolve_layers(layers, enc.num_layers)}
+    with torch.no_grad():
+        for text in texts:
+            batch = enc.tokenizer(text, return_tensors="pt", truncation=True, max_length=128)
+            hidden = enc.model(**batch, output_hidden_states=True).hidden_states
+            for layer in rows:
+                h = hidden[layer][0]
+                rows[layer].append((h[0] if pooling == "first" else h.mean(0)).numpy())
+    return {layer: np.stack(v) for layer, v in rows.items()}
+
+
+@pytest.mark.parametrize("pooling", ["first", "mean"])
+def test_batched_encoding_equals_one_text_at_a_time(tiny, pooling):
+    layers = (0, 1, -1)
+    got = encode(tiny.model, tiny.tokenizer, TEXTS, layers=layers, pooling=pooling, batch_size=2)
+    ref = one_by_one(tiny, TEXTS, layers, pooling)
+    assert sorted(got) == [0, 1, 2]
+    for layer in ref:
+        np.testing.assert_allclose(got[layer], ref[layer], rtol=1e-4, atol=1e-4)
+
+
+def test_rows_come_back_in_input_order(tiny):
+    order = np.random.default_rng(0).permutation(len(TEXTS))
+    shuffled = [TEXTS[i] for i in order]
+    a = encode(tiny.model, tiny.tokenizer, TEXTS, batch_size=2)[2]
+    b = encode(tiny.model, tiny.tokenizer, shuffled, batch_size=3)[2]
+    np.testing.assert_allclose(b, a[order], rtol=1e-4, atol=1e-4)
+    assert not np.allclose(a[0], a[1])  # distinct texts, distinct rows: the check has teeth
+
+
+def test_mean_pooling_ignores_padding():
+    hidden = torch.tensor([[[1.0, 1.0], [3.0, 3.0], [100.0, 100.0]]])
+    mask = torch.tensor([[1, 1, 0]])
+    assert encoders.pool(hidden, mask, "mean").tolist() == [[2.0, 2.0]]
+    assert encoders.pool(hidden, mask, "first").tolist() == [[1.0, 1.0]]
+    with pytest.raises(ConfigError, match="unknown pooling 'max'"):
+        encoders.pool(hidden, mask, "max")
+
+
+def test_layer_indices():
+    assert resolve_layers([0, -1, 3, -7], 6) == [0, 6, 3, 0]
+    with pytest.raises(ConfigError, match=r"layer 7 out of range.*allowed: 0\.\.6"):
+        resolve_layers([7], 6)
+    with pytest.raises(ConfigError, match="layer -8 out of range"):
+        resolve_layers([-8], 6)
+
+
+def test_length_batches_cover_every_index_once_longest_first():
+    lengths = [3, 9, 1, 9, 5, 2, 7]
+    batches = encoders.length_batches(lengths, 3)
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(len(lengths)))
+    assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)
+
+
+def test_empty_input_and_training_mode_restored(tiny):
+    out = encode(tiny.model, tiny.tokenizer, [], layers=(-1,))
+    assert out[2].shape == (0, 384)
+    tiny.model.train()
+    encode(tiny.model, tiny.tokenizer, TEXTS[:2])
+    assert tiny.model.training
+    tiny.model.eval()

@@ -1,0 +1,92 @@
+"""Fixture files: the shipped ones load, and mistakes are named with file and key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from claims.fixture import load_fixture, load_fixtures
+from harness.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MINIMAL = """
+name = "mini"
+profile = "smoke"
+[encoder]
+name = "offline:minilm-l2"
+[task]
+source = "synthetic"
+kind = "sentiment"
+[claims.no_overfitting]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "f.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_shipped_fixtures_load():
+    fixtures = load_fixtures([ROOT / "fixtures"])
+    names = [f.name for f in fixtures]
+    assert len(names) == len(set(names)) >= 1
+    assert {f.profile for f in fixtures} <= {"smoke", "full"}
+    for fx in fixtures:
+        assert fx.claims, fx.path
+
+
+def test_minimal_fixture_gets_defaults(tmp_path):
+    fx = load_fixture(write(tmp_path, MINIMAL))
+    assert fx.seeds == (0,) and fx.fine_tune.lr == 2e-5 and fx.frozen_head.kind == "roberta"
+    assert fx.claims["no_overfitting"]["tolerance"] == 0.05
+    assert not fx.needs_hub
+    assert fx.with_seeds(3).seeds == (0, 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: "learning_rate = 1\n" + t, r"unknown key\(s\) \[.learning_rate.\]; allowed: \[.claims."),
+        (lambda t: t.replace('profile = "smoke"', 'profile = "huge"'), "profile must be one of"),
+        (lambda t: t + "\n[claims.overfits]\n", r"unknown claim 'overfits'"),
+        (lambda t: t + "tolerence = 0.1\n", r"claims.no_overfitting has unknown key\(s\) \['tolerence'\]"),
+        (lambda t: t + "\n[claims.accuracy_gap]\nexpect = \"better\"\n",
+         r"claims.accuracy_gap.expect must be one of \['finetuned_better'"),
+        (lambda t: t + "\n[claims.cross_task]\n", r"claim 'cross_task' needs an \[other_task\]"),
+        (lambda t: t + "\n[fine_tune]\nepoch = 3\n", r"\[fine_tune\]: unknown key\(s\) \['epoch'\]"),
+        (lambda t: t + "\n[fine_tune]\nlr = -1.0\n", r"\[fine_tune\]: fine_tune lr must be positive"),
+        (lambda t: t.replace('name = "offline:minilm-l2"', 'name = "offline:gpt"'), "unknown offline encoder"),
+        (lambda t: "seeds = [-1]\n" + t, "seeds must be a non-empty list"),
+        (lambda t: t.replace("[encoder]", "[encoder"), "not valid TOML"),
+    ],
+)
+def test_mistakes_name_the_file_and_key(tmp_path, edit, message):
+    path = write(tmp_path, edit(MINIMAL))
+    with pytest.raises(ConfigError, match=message) as info:
+        load_fixture(path)
+    assert str(path) in str(info.value)
+
+
+def test_environment_variables_and_missing_ones(tmp_path, monkeypatch):
+    text = MINIMAL.replace('source = "synthetic"\nkind = "sentiment"',
+                           'source = "local"\npath = "${CLAIMS_TEST_DATA}/infopinion"')
+    monkeypatch.delenv("CLAIMS_TEST_DATA", raising=False)
+    assert load_fixture(write(tmp_path, text)).missing_variables == ("CLAIMS_TEST_DATA",)
+    monkeypatch.setenv("CLAIMS_TEST_DATA", "/data")
+    fx = load_fixture(write(tmp_path, text))
+    assert fx.missing_variables == () and dict(fx.task.params)["path"] == "/data/infopinion"
+
+
+def test_duplicate_names_across_files(tmp_path):
+    write(tmp_path, MINIMAL, "a.toml")
+    write(tmp_path, MINIMAL, "b.toml")
+    with pytest.raises(ConfigError, match="fixture name 'mini' is used by both"):
+        load_fixtures([tmp_path])
+
+
+def test_hub_fixture_needs_hub(tmp_path):
+    text = MINIMAL.replace('name = "offline:minilm-l2"', 'name = "bert-base-uncased"')
+    assert load_fixture(write(tmp_path, text)).needs_hub

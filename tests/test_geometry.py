@@ -1,0 +1,66 @@
+"""PCs for a share of the variance: against a brute-force eigen-decomposition, and properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from harness.errors import ConfigError
+from harness.geometry import components_for_variance, explained_variance_ratio
+
+
+def brute_force_components(x: np.ndarray, threshold: float) -> int:
+    cov = np.cov(x, rowvar=False)
+    eig = np.sort(np.linalg.eigvalsh(np.atleast_2d(cov)))[::-1].clip(min=0)
+    share = np.cumsum(eig) / eig.sum()
+    return int(np.argmax(share >= threshold - 1e-12)) + 1
+
+
+matrices = st.tuples(st.integers(3, 40), st.integers(1, 12)).flatmap(
+    lambda s: arrays(np.float64, s, elements=st.floats(-100, 100, allow_nan=False, width=32))
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(x=matrices, threshold=st.sampled_from([0.5, 0.8, 0.9, 0.95, 0.99]))
+def test_matches_brute_force(x, threshold):
+    if np.allclose(x, x[0]):
+        with pytest.raises(ConfigError, match="zero variance"):
+            components_for_variance(x, threshold)
+        return
+    eig = np.sort(np.linalg.eigvalsh(np.atleast_2d(np.cov(x, rowvar=False))))[::-1]
+    share = np.cumsum(eig) / eig.sum()
+    if np.min(np.abs(share - threshold)) < 1e-6:  # a tie at the threshold: round-off decides
+        return
+    assert components_for_variance(x, threshold) == brute_force_components(x, threshold)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shift=st.floats(-1e3, 1e3), scale=st.floats(0.01, 100))
+def test_invariant_to_translation_rotation_and_scale(seed, shift, scale):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(60, 8)) * np.linspace(5, 0.1, 8)
+    q, _ = np.linalg.qr(rng.normal(size=(8, 8)))
+    k = components_for_variance(x, 0.9)
+    assert components_for_variance(x @ q * scale + shift, 0.9) == k
+
+
+def test_rank_k_data_needs_at_most_k_components():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3)) @ rng.normal(size=(3, 50))
+    assert components_for_variance(x, 0.999) <= 3
+    assert explained_variance_ratio(x)[:3].sum() == pytest.approx(1.0)
+    one_direction = np.outer(rng.normal(size=100), rng.normal(size=20))
+    assert components_for_variance(one_direction, 0.95) == 1
+
+
+def test_bad_input():
+    with pytest.raises(ConfigError, match="at least 2 rows"):
+        components_for_variance(np.ones((1, 4)))
+    with pytest.raises(ConfigError, match="NaN"):
+        components_for_variance(np.array([[1.0, np.nan], [2.0, 3.0]]))
+    with pytest.raises(ConfigError, match=r"threshold must be in \(0, 1\]"):
+        components_for_variance(np.eye(3), 95)

@@ -1,0 +1,136 @@
+"""Training protocols through the cached pipeline, on the tiny offline encoder and generated data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from harness.build import Harness, Predictions
+from harness.encoders import EncoderSpec, load_encoder
+from harness.errors import ConfigError
+from harness.heads import HeadConfig, train_head
+from harness.protocols import FineTuneConfig, snapshot_steps
+from harness.store import ArtifactStore
+from harness.synthetic import generate_task
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = EncoderSpec("offline:minilm-l2")
+CONFIG = FineTuneConfig(epochs=1, lr=1e-4, batch_size=8, max_length=16, snapshot_at=(0, 0.5, 1))
+
+
+@pytest.fixture(scope="module")
+def task():
+    return generate_task("sentiment", n_train=48, n_validation=16, n_test=24, seed=0)
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory):
+    return Harness(ArtifactStore(tmp_path_factory.mktemp("store")), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def tuned(harness, task):
+    return harness.fine_tuned(TINY, task, CONFIG, seed=0)
+
+
+def test_fine_tuning_changes_the_encoder_weights(tuned):
+    original = load_encoder(TINY).model.state_dict()
+    after = load_file(tuned.file("encoder") / "model.safetensors")
+    changed = [k for k in after if k in original and not torch.equal(after[k], original[k])]
+    assert len(changed) > 0.8 * len(after)
+    assert set(tuned.meta["accuracy"]) == {"train", "validation", "test"}
+    assert tuned.array("losses").shape == (tuned.meta["total_steps"],) == (6,)
+
+
+def test_snapshots_are_taken_at_the_asked_fractions(tuned, task):
+    assert tuned.meta["snapshot_steps"] == [0, 3, 6]
+    first = tuned.array("snapshots/step_000000_layer_2")
+    last = tuned.array("snapshots/step_000006_layer_2")
+    assert first.shape == (len(task["test"]), 384)
+    assert not np.allclose(first, last)
+    assert snapshot_steps([0, 0.25, 1], 10) == [0, 2, 10]  # round(2.5) is banker's 2
+
+
+def test_snapshot_at_step_zero_equals_the_pretrained_encoder(harness, tuned, task):
+    pretrained = harness.embedding_matrix(TINY, task, "test", max_length=CONFIG.max_length)
+    np.testing.assert_allclose(tuned.array("snapshots/step_000000_layer_2"), pretrained, atol=1e-5)
+
+
+def test_frozen_protocol_leaves_the_encoder_untouched(harness, task):
+    before = {k: v.clone() for k, v in load_encoder(TINY).model.state_dict().items()}
+    probe = harness.frozen(TINY, task, HeadConfig(epochs=3), seed=0, max_length=16)
+    after = load_encoder(TINY).model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    preds = Predictions.of(probe, "test")
+    assert preds.accuracy == pytest.approx(probe.meta["accuracy"]["test"])
+    # The probe read the pretrained embeddings, which are themselves a cached artifact.
+    emb = harness.embeddings(TINY, task, "train", max_length=16)
+    assert emb.cache_hit
+
+
+def test_cross_task_uses_the_encoder_tuned_on_the_other_task(harness, task, tuned):
+    topic = generate_task("topic", n_train=48, n_validation=16, n_test=24, seed=1)
+    cross = harness.cross_task(TINY, topic, task, CONFIG, HeadConfig(epochs=3), seed=0)
+    assert cross.manifest["inputs"]["model"].startswith("finetune:")
+    tuned_on_topic = harness.fine_tuned(TINY, topic, CONFIG, seed=0)
+    assert tuned_on_topic.cache_hit and cross.manifest["inputs"]["model"] == f"finetune:{tuned_on_topic.key}"
+    assert cross.manifest["inputs"]["task"] == task.fingerprint()
+
+
+def test_same_seed_same_predictions_bit_for_bit_across_processes(tmp_path, tuned):
+    script = textwrap.dedent(f"""
+        import sys
+        from harness.build import Harness
+        from harness.encoders import EncoderSpec
+        from harness.protocols import FineTuneConfig
+        from harness.store import ArtifactStore
+        from harness.synthetic import generate_task
+        task = generate_task("sentiment", n_train=48, n_validation=16, n_test=24, seed=0)
+        art = Harness(ArtifactStore(sys.argv[1]), device="cpu").fine_tuned(
+            EncoderSpec("offline:minilm-l2"), task, {CONFIG!r}, seed=0)
+        print(art.path)
+    """)
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "other")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300, check=True)
+    other = Path(out.stdout.strip().splitlines()[-1])
+    for split in ("train", "test"):
+        ours = tuned.array(f"logits_{split}")
+        theirs = np.load(other / f"logits_{split}.npy")
+        assert ours.tobytes() == theirs.tobytes()
+    assert tuned.array("losses").tobytes() == np.load(other / "losses.npy").tobytes()
+
+
+def test_another_seed_gives_another_model(harness, task, tuned):
+    other = harness.fine_tuned(TINY, task, CONFIG, seed=1)
+    assert other.key != tuned.key
+    assert not np.array_equal(other.array("logits_test"), tuned.array("logits_test"))
+
+
+@pytest.mark.parametrize("kind", ["roberta", "mlp", "logreg"])
+def test_heads_learn_a_separable_problem_deterministically(kind):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 16)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64)
+    config = HeadConfig(kind=kind, epochs=30, lr=1e-2)
+    head = train_head(x, y, 2, config, seed=0)
+    assert (head.logits(x).argmax(1) == y).mean() > 0.95
+    again = train_head(x, y, 2, config, seed=0)
+    assert np.array_equal(head.logits(x), again.logits(x))
+
+
+def test_protocol_parameters_are_checked():
+    with pytest.raises(ConfigError, match="unknown head kind 'svm'"):
+        HeadConfig(kind="svm")
+    with pytest.raises(ConfigError, match="fine_tune epochs must be at least 1"):
+        FineTuneConfig(epochs=0)
+    with pytest.raises(ConfigError, match="snapshot_at fractions must be in"):
+        FineTuneConfig(snapshot_at=(1.5,))
+    with pytest.raises(ConfigError, match="seed must be a non-negative integer"):
+        train_head(np.zeros((4, 2)), np.array([0, 1, 0, 1]), 2, HeadConfig(), seed=-1)
