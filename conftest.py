@@ -105,6 +105,8 @@ def _fixture_prerequisites(request: pytest.FixtureRequest):
     if fx.missing_variables:
         pytest.skip(f"fixture {fx.name} needs the environment variable(s) "
                     f"{', '.join(fx.missing_variables)} (see {fx.path})")
+    if fx.missing_paths:
+        pytest.skip(f"fixture {fx.name}: local data not found at {', '.join(fx.missing_paths)}")
     if fx.needs_hub:
         from harness.errors import HubUnavailable
         from harness.hub import require_hub

@@ -14,7 +14,8 @@ A user adds a fixture by writing a file (see ``fixtures/`` and the README), neve
     [claims.no_overfitting.paper] ...       # the paper's figures, shown beside the measured ones
 
 Values like ``"${INFOPINION_DIR}"`` are read from the environment; a fixture whose variable is
-unset is skipped with a reason that names it.
+unset is skipped with a reason that names it. A relative local ``path`` is relative to the
+fixture file; a fixture whose local data is absent is skipped with a reason that names the path.
 """
 
 from __future__ import annotations
@@ -43,13 +44,14 @@ TOP_LEVEL = {"name", "profile", "description", "seeds", "encoder", "task", "othe
 
 # Each claim's parameters with their defaults, and the allowed values where they are a choice.
 CLAIM_PARAMS: dict[str, dict[str, Any]] = {
-    "no_overfitting": {"tolerance": 0.05, "max_overlap": 0.1, "paper": {}},
+    "no_overfitting": {"expect": "no_overfitting", "tolerance": 0.05, "max_overlap": 0.1, "paper": {}},
     "accuracy_gap": {"expect": None, "alpha": 0.01, "paper": {}},
     "pca_variance": {"variance": 0.95, "max_ratio": 0.5, "cross_task_between": False, "paper": {}},
-    "label_distances": {"paper": {}},
+    "label_distances": {"train_test_similarity": False, "paper": {}},
     "cross_task": {"expect": "lower", "alpha": 0.05, "paper": {}},
 }
 CLAIM_CHOICES = {
+    ("no_overfitting", "expect"): ("no_overfitting", "overfitting"),
     ("accuracy_gap", "expect"): ("finetuned_better", "frozen_better", "not_significant"),
     ("cross_task", "expect"): ("lower", "not_significant"),
 }
@@ -100,6 +102,7 @@ class Fixture:
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
     missing_variables: tuple[str, ...] = ()
+    missing_paths: tuple[str, ...] = ()
 
     @property
     def needs_hub(self) -> bool:
@@ -160,6 +163,16 @@ def load_fixture(path: str | Path) -> Fixture:
             raise ConfigError(f"{where}: claim {claim!r} needs an [other_task] table (task B)")
         claims[claim] = merged
 
+    missing_paths = []
+    for table in ("task", "other_task"):
+        spec = raw.get(table)
+        if isinstance(spec, dict) and spec.get("source") == "local" and "path" in spec:
+            local = Path(spec["path"]).expanduser()
+            if not local.is_absolute():  # relative to the fixture file, not to the working directory
+                local = (path.parent / local).resolve()
+            spec["path"] = str(local)
+            if not local.exists() and not _VAR.search(str(local)):
+                missing_paths.append(str(local))
     try:
         task = TaskSpec.from_dict(raw["task"])
         other = TaskSpec.from_dict(raw["other_task"]) if "other_task" in raw else None
@@ -178,6 +191,7 @@ def load_fixture(path: str | Path) -> Fixture:
         frozen_head=_dataclass_from(HeadConfig, raw.get("frozen_head", {}), f"{where} [frozen_head]"),
         claims=claims,
         missing_variables=tuple(sorted(set(missing))),
+        missing_paths=tuple(missing_paths),
     )
 
 

@@ -92,6 +92,7 @@ class TaskSpec:
         elif self.source == "local":
             if "path" not in params:
                 raise ConfigError("a local task needs `path`: the folder with train/test files")
+            params.setdefault("split_seed", self.split_seed)
             task = data.load_local(Path(params.pop("path")).expanduser(), **params)
         else:
             if "dataset" not in params:

@@ -307,21 +307,62 @@ def find_split_files(folder: Path) -> dict[str, Path]:
     return found
 
 
+def split_fractions_of(labels: np.ndarray, fractions: Sequence[float], seed: int) -> dict[str, np.ndarray]:
+    """Stratified, seeded train / validation / test indices for one labelled table."""
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+        raise ConfigError(
+            f"split_fractions must be three non-negative numbers (train, validation, test) summing "
+            f"to 1, got {list(fractions)}"
+        )
+    n = len(labels)
+    rest = np.arange(n)
+    n_test = max(1, round(fractions[2] * n))
+    test = stratified_indices(labels, n_test, seed)
+    rest = np.setdiff1d(rest, test)
+    out = {"test": test}
+    if fractions[1] > 0:
+        n_val = max(1, round(fractions[1] * n))
+        val = rest[stratified_indices(labels[rest], n_val, seed + 1)]
+        out["validation"] = val
+        rest = np.setdiff1d(rest, val)
+    out["train"] = rest
+    return out
+
+
 def load_local(
     folder: str | Path,
     *,
     name: str | None = None,
     text_column: str = "text",
     label_column: str = "label",
+    split_fractions: Sequence[float] = (0.8, 0.1, 0.1),
+    split_seed: int = 0,
 ) -> Task:
-    """Load a task from a folder holding one file per split.
+    """Load a task from a folder holding one file per split, or from one file.
 
-    Files are named after their split (``train``, ``validation``/``valid``/``val``/``dev``,
-    ``test``) with the extension ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet``.
+    Files in a folder are named after their split (``train``, ``validation``/``valid``/``val``/
+    ``dev``, ``test``) with the extension ``.csv``, ``.tsv``, ``.jsonl`` or ``.parquet``. A single
+    file is split into train, validation and test by ``split_fractions`` (stratified, seeded;
+    Bogaert et al.'s 80/10/10 by default).
     """
     folder = Path(folder)
+    if folder.is_file():
+        fmt = FORMATS.get(folder.suffix.lower())
+        if fmt is None:
+            raise DataError(f"{folder}: unknown extension; allowed: {sorted(FORMATS)}")
+        texts, labels = _read_table(folder, fmt, text_column, label_column)
+        checked = _check_column(labels, "label", str(folder))
+        parts = split_fractions_of(np.asarray(checked), split_fractions, split_seed)
+        columns = {
+            split: ([texts[i] for i in idx], [checked[i] for i in idx]) for split, idx in parts.items()
+        }
+        where = {split: f"{folder} ({split} part)" for split in columns}
+        return make_task(name or folder.stem, columns, source=f"local:{folder}", where=where)
     if not folder.is_dir():
-        raise DataError(f"{folder}: not a folder; a local task is a folder with one file per split")
+        raise DataError(
+            f"{folder}: no such folder or file; a local task is a folder with one file per split, "
+            "or one file to split"
+        )
     files = find_split_files(folder)
     if not files:
         raise DataError(

@@ -143,7 +143,7 @@ def test_invalid_json_line_is_located(tmp_path):
 
 
 def test_not_a_folder_and_no_files(tmp_path):
-    with pytest.raises(DataError, match="not a folder"):
+    with pytest.raises(DataError, match="no such folder or file"):
         data.load_local(tmp_path / "absent")
     with pytest.raises(DataError, match="no split files"):
         data.load_local(tmp_path)
@@ -265,3 +265,18 @@ def test_shared_real_sets_load_and_get_a_validation_split():
     assert len(trec["validation"]) == 545 and len(trec["train"]) == 5452 - 545
     counts = Counter(trec["validation"].labels.tolist())
     assert len(trec.label_names) == 50 and len(counts) >= 40
+
+
+def test_single_file_is_split_80_10_10_stratified(tmp_path):
+    rows = [(f"review number {i}", "opinion" if i % 4 == 0 else "information") for i in range(1000)]
+    path = write(tmp_path, "infopinion", rows, "csv")
+    task = data.load_local(path)
+    sizes = {s: len(task[s]) for s in task.splits}
+    assert sizes == {"train": 800, "validation": 100, "test": 100}
+    assert set(task["train"].texts).isdisjoint(task["test"].texts)
+    assert set(task["validation"].texts).isdisjoint(task["test"].texts)
+    assert np.mean(task["test"].labels == task.label_names.index("opinion")) == 0.25
+    assert data.load_local(path).fingerprint() == task.fingerprint()
+    assert data.load_local(path, split_seed=1).fingerprint() != task.fingerprint()
+    with pytest.raises(ConfigError, match="split_fractions must be three"):
+        data.load_local(path, split_fractions=(0.5, 0.5))

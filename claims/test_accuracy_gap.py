@@ -1,0 +1,20 @@
+"""Claim 2 (Bogaert et al. 2023, section 3.1; Hart): is the fine-tuned vs frozen gap significant?
+
+Both models are scored on the same test texts, so the verdict uses McNemar's paired test; the
+paper's own z formula and the textbook pooled z test are reported beside it (see harness/stats.py).
+Bogaert et al.: Allocine significant (p << 0.01), InfOpinion not (p = 0.34 with their formula).
+"""
+
+from claims import evidence, judges
+
+CLAIM = "accuracy_gap"
+
+
+def test_accuracy_gap(fx, harness, record_verdict):
+    ft, fr = [], []
+    for seed in fx.seeds:
+        ft.append(evidence.predictions(evidence.finetuned(harness, fx, seed)).correct)
+        fr.append(evidence.predictions(evidence.frozen(harness, fx, seed)).correct)
+    verdict = judges.accuracy_gap(fx.name, fx.seeds, ft, fr, fx.claim(CLAIM))
+    record_verdict(verdict)
+    assert verdict.passed, verdict.text()

@@ -1,0 +1,23 @@
+"""Claim 5 (Bogaert et al. 2023, Table 3; Zhou and Srikumar, Table 5): fine-tuning on another
+task loses some of the target task.
+
+Accuracy on task A with the encoder fine-tuned on task B and a frozen head trained on A, against
+fine-tuning on A itself (paired, McNemar), with the frozen encoder's accuracy beside them.
+Bogaert et al.: Allocine 94.32 cross-task vs 97.07 same-task (94.31 frozen); InfOpinion 95.50 vs
+95.60 (96.20).
+"""
+
+from claims import evidence, judges
+
+CLAIM = "cross_task"
+
+
+def test_cross_task(fx, harness, record_verdict):
+    same, cross, frozen = [], [], []
+    for seed in fx.seeds:
+        same.append(evidence.predictions(evidence.finetuned(harness, fx, seed)).correct)
+        cross.append(evidence.predictions(evidence.cross(harness, fx, seed)).correct)
+        frozen.append(evidence.frozen(harness, fx, seed).meta["accuracy"]["test"])
+    verdict = judges.cross_task(fx.name, fx.seeds, same, cross, frozen, fx.claim(CLAIM))
+    record_verdict(verdict)
+    assert verdict.passed, verdict.text()

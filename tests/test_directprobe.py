@@ -1,0 +1,201 @@
+"""DirectProbe: decisions against a brute-force LP, distances against an SVM, and properties."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+from sklearn.svm import SVC
+
+from harness import directprobe as dp
+from harness.errors import ConfigError
+
+
+def brute_force_separable(a: np.ndarray, b: np.ndarray) -> bool:
+    """The plain LP on every point: feasible iff y (w.x + c) >= 1 has a solution."""
+    d = a.shape[1]
+    rows = np.vstack([-np.hstack([a, np.ones((len(a), 1))]), np.hstack([b, np.ones((len(b), 1))])])
+    res = linprog(np.zeros(d + 1), A_ub=rows, b_ub=-np.ones(len(rows)), bounds=[(None, None)] * (d + 1),
+                  method="highs")
+    assert res.status in (0, 2), res.message
+    return res.status == 0
+
+
+def svm_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Reference: 2 / |w| of scikit-learn's linear SVC with a very large C (hard margin)."""
+    x = np.vstack([a, b])
+    y = np.r_[np.ones(len(a)), -np.ones(len(b))]
+    svm = SVC(kernel="linear", C=1e8, tol=1e-10).fit(x, y)
+    assert svm.score(x, y) == 1.0
+    return 2.0 / np.linalg.norm(svm.coef_[0])
+
+
+point_sets = st.tuples(st.integers(1, 12), st.integers(1, 12), st.integers(1, 4), st.integers(0, 2**32 - 1),
+                       st.floats(0.0, 4.0))
+
+
+def make_pair(na, nb, d, seed, shift):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(na, d))
+    b = rng.normal(size=(nb, d))
+    a[:, 0] += shift
+    return a, b
+
+
+@settings(max_examples=300, deadline=None)
+@given(point_sets)
+def test_overlap_decisions_equal_a_brute_force_lp(params):
+    a, b = make_pair(*params)
+    plane = dp.separating_hyperplane(a, b)
+    assert (plane is not None) == brute_force_separable(a, b)
+    if plane is not None:  # the returned hyperplane is a real certificate
+        w, c = plane
+        assert (a @ w > c).all() and (b @ w < c).all()
+
+
+@settings(max_examples=120, deadline=None)
+@given(point_sets)
+def test_distances_equal_the_hard_margin_svm(params):
+    a, b = make_pair(*params)
+    assume(brute_force_separable(a, b))
+    ref = svm_distance(a, b)
+    assume(ref > 1e-3)  # a vanishing margin makes the SVM reference itself unreliable
+    assert dp.hull_distance(a, b) == pytest.approx(ref, rel=1e-3)
+
+
+def test_overlapping_hulls_have_distance_zero():
+    a = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
+    b = np.array([[0.5, 0.5], [5.0, 5.0]])
+    assert dp.hull_distance(a, b) == 0.0
+    assert not dp.separable(a, b)
+    # Shared point: touching hulls are not strictly separable.
+    assert not dp.separable(a, np.array([[2.0, 0.0], [3.0, 3.0]]))
+
+
+def test_hull_distance_of_simple_shapes():
+    square = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    assert dp.hull_distance(square, square + [3.0, 0.0]) == pytest.approx(2.0, rel=1e-6)
+    assert dp.hull_distance(square, np.array([[3.0, 3.0]])) == pytest.approx(np.sqrt(8), rel=1e-6)
+
+
+def separable_by_construction(n_per_label: int, num_labels: int, d: int, seed: int):
+    """Labels in disjoint slabs along the first axis: linearly separable by construction."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n_per_label * num_labels, d))
+    y = np.repeat(np.arange(num_labels), n_per_label)
+    x[:, 0] = y * 10.0 + rng.uniform(0, 5, len(y))
+    return x, y
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 30), st.integers(2, 5), st.integers(2, 6), st.integers(0, 2**32 - 1))
+def test_separable_by_construction_gives_one_cluster_per_label(n, labels, d, seed):
+    x, y = separable_by_construction(n, labels, d, seed)
+    clusters = dp.cluster(x, y)
+    assert clusters.num_clusters == labels and clusters.linearly_separable
+    assert all(len(set(y[clusters.members(k)])) == 1 for k in range(labels))
+
+
+def partition(clusters: dp.Clusters) -> set[frozenset[int]]:
+    return {frozenset(clusters.members(k).tolist()) for k in range(clusters.num_clusters)}
+
+
+def overlapping_data(seed: int, n: int = 60, d: int = 2):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    y = (x[:, 0] + 0.8 * rng.normal(size=n) > 0).astype(int)  # interleaved labels
+    return x, y
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_result_does_not_depend_on_point_order(seed):
+    x, y = overlapping_data(seed)
+    perm = np.random.default_rng(99).permutation(len(x))
+    first = partition(dp.cluster(x, y))
+    second = {frozenset(perm[list(s)].tolist()) for s in partition(dp.cluster(x[perm], y[perm]))}
+    assert first == second
+    assert len(first) > 2  # the case is not trivially separable
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_translation_changes_nothing_and_scaling_scales_distances(seed):
+    x, y = overlapping_data(seed, n=40, d=3)
+    base = dp.cluster(x, y)
+    moved = dp.cluster(x + np.array([100.0, -7.0, 3.0]), y)
+    scaled = dp.cluster(x * 3.5, y)
+    assert partition(base) == partition(moved) == partition(scaled)
+    d_base = dp.label_distances(x, y, base).matrix
+    d_scaled = dp.label_distances(x * 3.5, y, scaled).matrix
+    np.testing.assert_allclose(d_scaled, 3.5 * d_base, rtol=1e-3)
+
+
+def brute_force_cluster(x: np.ndarray, y: np.ndarray) -> set[frozenset[int]]:
+    """DirectProbe as written in the paper, nothing cached: every candidate merge is checked by the
+    brute-force LP against every current cluster of another label."""
+    clusters = [[i] for i in range(len(x))]
+    rejected = set()
+    while True:
+        best = None
+        for i in range(len(clusters)):
+            for j in range(i + 1, len(clusters)):
+                a, b = clusters[i], clusters[j]
+                if y[a[0]] != y[b[0]] or (frozenset(a), frozenset(b)) in rejected:
+                    continue
+                dist = np.linalg.norm(x[a].mean(0) - x[b].mean(0))
+                if best is None or dist < best[0]:
+                    best = (dist, i, j)
+        if best is None:
+            return {frozenset(c) for c in clusters}
+        _, i, j = best
+        merged = clusters[i] + clusters[j]
+        others = [c for c in clusters if y[c[0]] != y[merged[0]]]
+        if all(brute_force_separable(x[merged], x[c]) for c in others):
+            clusters = [c for k, c in enumerate(clusters) if k not in (i, j)] + [merged]
+        else:
+            rejected.add((frozenset(clusters[i]), frozenset(clusters[j])))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_clusters_equal_the_brute_force_procedure(seed):
+    x, y = overlapping_data(seed, n=30, d=2)
+    assert partition(dp.cluster(x, y)) == brute_force_cluster(x, y)
+
+
+def test_min_distance_per_label_and_vector():
+    x, y = separable_by_construction(10, 3, 2, seed=0)
+    dist = dp.label_distances(x, y)
+    m = dist.matrix
+    assert np.allclose(m, m.T) and np.all(np.diag(m) == 0)
+    assert dist.min_per_label()[0] == pytest.approx(m[0, 1:].min())
+    assert dist.vector().tolist() == [m[0, 1], m[0, 2], m[1, 2]]
+    assert m[0, 2] > m[0, 1]  # the far slab is farther
+
+
+def test_identical_representations_have_similarity_one():
+    x, y = separable_by_construction(8, 4, 3, seed=1)
+    d = dp.label_distances(x, y)
+    assert dp.spatial_similarity(d, d) == pytest.approx(1.0)
+    with pytest.raises(ConfigError, match="same length"):
+        dp.spatial_similarity(d.vector(), d.vector()[:-1])
+
+
+def test_centroid_movement():
+    rng = np.random.default_rng(0)
+    before = rng.normal(size=(60, 5))
+    y = np.repeat([0, 1, 2], 20)
+    shift = np.array([[1.0, 0, 0, 0, 0], [0, 2.0, 0, 0, 0], [0, 0, 0, 0, 0]])
+    after = before + shift[y]
+    move = dp.centroid_movement(before, after, y)
+    np.testing.assert_allclose(move.displacement, shift, atol=1e-12)
+    assert move.pca2.shape == (3, 2)
+
+
+def test_bad_input():
+    with pytest.raises(ConfigError, match="at least two labels"):
+        dp.cluster(np.zeros((3, 2)), [1, 1, 1])
+    with pytest.raises(ConfigError, match="NaN"):
+        dp.cluster(np.array([[np.nan, 0.0], [1.0, 1.0]]), [0, 1])
+    with pytest.raises(ConfigError, match=r"points must be \(n, d\)"):
+        dp.cluster(np.zeros((3, 2)), [0, 1])

@@ -1,0 +1,131 @@
+"""Negative controls: each claim must fail when its premise is broken.
+
+Half of them feed a judge broken evidence directly; the others break the premise in the real
+pipeline (an encoder "fine-tuned" at a learning rate too small to move it, a cross-task encoder
+that is the same-task one) on the tiny offline encoder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from claims import judges
+from claims.fixture import CLAIM_PARAMS
+from harness.build import Harness, Predictions
+from harness.encoders import EncoderSpec
+from harness.geometry import components_for_variance
+from harness.heads import HeadConfig
+from harness.protocols import FineTuneConfig
+from harness.store import ArtifactStore
+from harness.synthetic import generate_task
+
+TINY = EncoderSpec("offline:minilm-l2")
+
+
+def params(claim: str, **overrides):
+    return {**CLAIM_PARAMS[claim], **overrides}
+
+
+# ---- claim 1: no overfitting ----------------------------------------------------------------
+
+
+def test_claim1_passes_on_a_clean_split():
+    acc = [judges.SplitAccuracy(0.97, 0.95)]
+    verdict = judges.no_overfitting("f", [0], acc, acc, 0.0, params("no_overfitting"))
+    assert verdict.passed
+
+
+def test_claim1_catches_a_model_scored_on_its_own_training_set():
+    """Test texts == train texts: train and test accuracy agree perfectly, yet nothing was tested."""
+    task = generate_task("sentiment", n_train=100, n_test=100, seed=0)
+    overlap = judges.text_overlap(task["train"].texts, task["train"].texts)
+    assert overlap == 1.0
+    acc = [judges.SplitAccuracy(0.99, 0.99)]
+    verdict = judges.no_overfitting("f", [0], acc, acc, overlap, params("no_overfitting"))
+    assert not verdict.passed
+    assert "does not measure generalisation" in verdict.text()
+
+
+def test_claim1_fails_on_a_real_gap_on_any_seed():
+    ok, bad = judges.SplitAccuracy(0.95, 0.94), judges.SplitAccuracy(1.0, 0.80)
+    verdict = judges.no_overfitting("f", [0, 1], [ok, bad], [ok, ok], 0.0, params("no_overfitting"))
+    assert not verdict.passed
+    assert verdict.measured["finetuned_gap"]["per_seed"] == pytest.approx([0.01, 0.2])
+
+
+# ---- claim 2: accuracy gap ------------------------------------------------------------------
+
+
+def outcomes(n: int, acc: float, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).random(n) < acc
+
+
+def test_claim2_identical_models_are_not_significantly_different():
+    same = outcomes(1000, 0.9, 0)
+    expect_better = judges.accuracy_gap("f", [0], [same], [same], params("accuracy_gap", expect="finetuned_better"))
+    assert not expect_better.passed and expect_better.measured["outcome"] == "not_significant"
+    expect_none = judges.accuracy_gap("f", [0], [same], [same], params("accuracy_gap", expect="not_significant"))
+    assert expect_none.passed
+
+
+def test_claim2_direction_matters():
+    ft, fr = outcomes(2000, 0.97, 1), outcomes(2000, 0.90, 2)
+    right = judges.accuracy_gap("f", [0], [ft], [fr], params("accuracy_gap", expect="finetuned_better"))
+    wrong = judges.accuracy_gap("f", [0], [ft], [fr], params("accuracy_gap", expect="frozen_better"))
+    assert right.passed and not wrong.passed
+    assert right.measured["p_mcnemar"] < 1e-6
+    assert {"p_paper_z", "p_pooled_z"} <= set(right.measured)
+
+
+# ---- claims 3 and 5 through the real pipeline ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    h = Harness(ArtifactStore(tmp_path_factory.mktemp("store")), device="cpu")
+    task = generate_task("sentiment", n_train=160, n_validation=16, n_test=120, seed=0)
+    return h, task
+
+
+def pcs(h, model, task, max_length):
+    x = h.embedding_matrix(model, task, "test", max_length=max_length)
+    return components_for_variance(x, 0.95), x.shape[1]
+
+
+def test_claim3_an_encoder_that_was_never_trained_fails(pipeline):
+    h, task = pipeline
+    untrained = FineTuneConfig(epochs=1, lr=1e-12, batch_size=16, max_length=24, head_dropout=0.0)
+    art = h.fine_tuned(TINY, task, untrained, seed=0)
+    k_ft, dim = pcs(h, art, task, 24)
+    k_frozen, _ = pcs(h, TINY, task, 24)
+    verdict = judges.pca_variance("f", [0], [k_ft], [k_frozen], None, dim, params("pca_variance"))
+    assert k_ft == k_frozen
+    assert not verdict.passed
+
+
+def test_claim3_a_trained_encoder_passes(pipeline):
+    h, task = pipeline
+    trained = FineTuneConfig(epochs=5, lr=3e-4, batch_size=16, max_length=24)
+    k_ft, dim = pcs(h, h.fine_tuned(TINY, task, trained, seed=0), task, 24)
+    k_frozen, _ = pcs(h, TINY, task, 24)
+    assert judges.pca_variance("f", [0], [k_ft], [k_frozen], None, dim, params("pca_variance")).passed
+
+
+def test_claim5_a_cross_task_encoder_identical_to_the_same_task_one_fails(pipeline):
+    """'Cross-task' with task B = task A: nothing is lost, and the claim must say so."""
+    h, task = pipeline
+    config = FineTuneConfig(epochs=3, lr=2e-4, batch_size=16, max_length=24)
+    same = Predictions.of(h.fine_tuned(TINY, task, config, seed=0), "test")
+    cross = Predictions.of(h.cross_task(TINY, task, task, config, HeadConfig(), seed=0), "test")
+    frozen = h.frozen(TINY, task, HeadConfig(), seed=0, max_length=24).meta["accuracy"]["test"]
+    verdict = judges.cross_task("f", [0], [same.correct], [cross.correct], [frozen],
+                                params("cross_task", expect="lower", alpha=0.01))
+    assert not verdict.passed, verdict.text()
+    assert verdict.measured["outcome"] != "lower"
+
+
+def test_claim5_a_real_drop_passes():
+    same, cross = outcomes(500, 0.95, 3), outcomes(500, 0.6, 4)
+    verdict = judges.cross_task("f", [0], [same], [cross], [0.9], params("cross_task", expect="lower"))
+    assert verdict.passed and verdict.measured["frozen_accuracy"] == 0.9
