@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import SVC
 
 from harness import directprobe as dp
@@ -23,11 +26,18 @@ def brute_force_separable(a: np.ndarray, b: np.ndarray) -> bool:
     return res.status == 0
 
 
-def svm_distance(a: np.ndarray, b: np.ndarray) -> float:
-    """Reference: 2 / |w| of scikit-learn's linear SVC with a very large C (hard margin)."""
+def svm_distance(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Reference: 2 / |w| of scikit-learn's linear SVC with a very large C (hard margin), or None
+    where libsvm does not converge within its iteration cap (it can take minutes on thin margins:
+    the reason the engine does not use it)."""
     x = np.vstack([a, b])
     y = np.r_[np.ones(len(a)), -np.ones(len(b))]
-    svm = SVC(kernel="linear", C=1e8, tol=1e-10).fit(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        try:
+            svm = SVC(kernel="linear", C=1e8, tol=1e-10, max_iter=200_000).fit(x, y)
+        except ConvergenceWarning:
+            return None
     assert svm.score(x, y) == 1.0
     return 2.0 / np.linalg.norm(svm.coef_[0])
 
@@ -61,7 +71,7 @@ def test_distances_equal_the_hard_margin_svm(params):
     a, b = make_pair(*params)
     assume(brute_force_separable(a, b))
     ref = svm_distance(a, b)
-    assume(ref > 1e-3)  # a vanishing margin makes the SVM reference itself unreliable
+    assume(ref is not None and ref > 1e-3)  # a vanishing margin makes the SVM reference itself unreliable
     assert dp.hull_distance(a, b) == pytest.approx(ref, rel=1e-3)
 
 
