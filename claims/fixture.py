@@ -47,7 +47,7 @@ CLAIM_PARAMS: dict[str, dict[str, Any]] = {
     "no_overfitting": {"expect": "no_overfitting", "tolerance": 0.05, "max_overlap": 0.1, "paper": {}},
     "accuracy_gap": {"expect": None, "alpha": 0.01, "paper": {}},
     "pca_variance": {"variance": 0.95, "max_ratio": 0.5, "cross_task_between": False, "paper": {}},
-    "label_distances": {"train_test_similarity": False, "paper": {}},
+    "label_distances": {"min_growth": 0.01, "train_test_similarity": False, "paper": {}},
     "cross_task": {"expect": "lower", "alpha": 0.05, "paper": {}},
 }
 CLAIM_CHOICES = {

@@ -232,14 +232,15 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
     """Between the first and the last checkpoint, on every seed: the number of DirectProbe clusters
     does not grow, and, where the last space is linearly separable, every label's minimum distance
     to the other labels grows. With ``similarity`` (train/test spatial similarity before and after
-    fine-tuning), it must fall."""
+    fine-tuning), it must fall. ``min_growth``: the relative increase that counts as growth."""
     num_labels = len(label_names)
+    growth = float(params.get("min_growth", 0.01))  # relative: float noise is not movement
     ok, notes = [], []
     for seed, traj in zip(seeds, trajectories, strict=True):
         first, last = traj[0], traj[-1]
         fewer = last.num_clusters <= first.num_clusters
         separable = last.num_clusters == num_labels
-        grew = all(b > a for a, b in zip(first.min_distance, last.min_distance, strict=True))
+        grew = all(b > a * (1 + growth) for a, b in zip(first.min_distance, last.min_distance, strict=True))
         holds = fewer and (grew if separable else True)
         if not separable:
             notes.append(f"seed {seed}: last checkpoint not linearly separable "
@@ -268,7 +269,7 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
         details["notes"] = notes
     criterion = ("from the first to the last fine-tuning checkpoint: DirectProbe clusters do not grow "
                  "and, where the last space is linearly separable, every label's minimum distance to "
-                 "the other labels grows" + ("; train/test spatial similarity falls" if similarity else "")
+                 f"the other labels grows by more than {growth:.0%}" + ("; train/test spatial similarity falls" if similarity else "")
                  + ", on every seed")
     return Verdict(claim="label_distances", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
                    criterion=criterion, measured=measured, paper=dict(params.get("paper", {})),

@@ -32,7 +32,7 @@ SETS = {2: "sst2", 6: "trec6", 50: "trec50"}
 
 
 def enabled(config) -> bool:
-    return not config.getoption("benchmark_disable")
+    return bool(config.getoption("benchmark_enable")) or not config.getoption("benchmark_disable")
 
 
 @pytest.fixture(scope="module")

@@ -129,3 +129,49 @@ def test_claim5_a_real_drop_passes():
     same, cross = outcomes(500, 0.95, 3), outcomes(500, 0.6, 4)
     verdict = judges.cross_task("f", [0], [same], [cross], [0.9], params("cross_task", expect="lower"))
     assert verdict.passed and verdict.measured["frozen_accuracy"] == 0.9
+
+
+# ---- claim 4: label clusters move apart -----------------------------------------------------
+
+
+def snap(step, clusters, *dist):
+    return judges.Snapshot(step, clusters, tuple(dist))
+
+
+def test_claim4_passes_when_every_label_moves_away():
+    traj = [[snap(0, 2, 0.3, 0.3), snap(10, 2, 1.5, 1.5)]]
+    verdict = judges.label_distances("f", [0], ["neg", "pos"], traj, None, params("label_distances"))
+    assert verdict.passed
+
+
+@pytest.mark.parametrize(
+    ("trajectory", "similarity"),
+    [
+        ([snap(0, 2, 0.3, 0.3), snap(10, 2, 0.2, 0.2)], None),  # distances shrink
+        ([snap(0, 2, 0.3, 0.3), snap(10, 2, 0.3, 0.3)], None),  # an encoder that never moved
+        ([snap(0, 2, 0.3, 0.3), snap(10, 4, 0.9, 0.9)], None),  # clusters grow
+        ([snap(0, 2, 0.3, 0.3), snap(10, 2, 0.9, 0.9)], [(0.80, 0.95)]),  # train/test similarity rises
+    ],
+)
+def test_claim4_fails_when_its_premise_is_broken(trajectory, similarity):
+    verdict = judges.label_distances("f", [0], ["neg", "pos"], [trajectory], similarity,
+                                     params("label_distances"))
+    assert not verdict.passed, verdict.text()
+
+
+def test_claim4_an_encoder_that_was_never_trained_fails(pipeline):
+    """Real pipeline: snapshots of a fine-tuning run at a learning rate too small to move anything."""
+    from harness import directprobe
+
+    h, task = pipeline
+    frozen_run = FineTuneConfig(epochs=1, lr=1e-12, batch_size=16, max_length=24, snapshot_at=(0, 1))
+    art = h.fine_tuned(TINY, task, frozen_run, seed=0)
+    y = task["test"].labels
+    traj = []
+    for step in art.meta["snapshot_steps"]:
+        x = art.array(f"snapshots/step_{step:06d}_layer_2")
+        clusters = directprobe.cluster(x, y)
+        dist = directprobe.label_distances(x, y, clusters).min_per_label()
+        traj.append(judges.Snapshot(step, clusters.num_clusters, tuple(dist)))
+    verdict = judges.label_distances("f", [0], task.label_names, [traj], None, params("label_distances"))
+    assert not verdict.passed, verdict.text()
