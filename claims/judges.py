@@ -12,7 +12,7 @@ every seed; the measured values are reported as mean, standard deviation and per
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -187,7 +187,7 @@ def cross_task(fixture: str, seeds: Sequence[int], correct_same: Sequence[np.nda
     )
     measured = dict(verdict.measured)
     measured["frozen_accuracy"] = _value(frozen_accuracy)
-    return Verdict(**{**verdict.__dict__, "measured": measured})
+    return replace(verdict, measured=measured)
 
 
 # --------------------------------------------------------------------------------------------

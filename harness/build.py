@@ -149,9 +149,7 @@ class Harness:
             return encoder
         if source.kind != "finetune":
             raise ConfigError(f"a model source is an EncoderSpec or a finetune artifact, not {source.kind}")
-        encoder = load_encoder(EncoderSpec(str(source.file("encoder"))), self.device)
-        encoder.identity = self.identity(source)
-        return encoder
+        return load_encoder(EncoderSpec(str(source.file("encoder"))), self.device, identity=self.identity(source))
 
     def identity(self, source: ModelSource) -> str:
         if isinstance(source, Artifact):

@@ -167,8 +167,7 @@ def _min_norm_difference(a: np.ndarray, b: np.ndarray, max_iter: int = 10_000) -
     def vertex(z: np.ndarray) -> np.ndarray:
         return a[np.argmin(a @ z)] - b[np.argmax(b @ z)]
 
-    corral = [a.mean(0) - b.mean(0)]
-    corral = [vertex(-corral[0])]  # start at a vertex
+    corral = [vertex(b.mean(0) - a.mean(0))]  # start at the vertex nearest the centroids' gap
     weights = np.array([1.0])
     x = corral[0]
     for _ in range(max_iter):

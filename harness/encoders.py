@@ -134,8 +134,12 @@ def encoder_identity(spec: EncoderSpec) -> str:
     return load_encoder(spec).identity
 
 
-def load_encoder(spec: EncoderSpec, device: str | torch.device = "cpu") -> Encoder:
-    """Load the encoder that ``spec`` names, in eval mode, on ``device``."""
+def load_encoder(spec: EncoderSpec, device: str | torch.device = "cpu", identity: str | None = None) -> Encoder:
+    """Load the encoder that ``spec`` names, in eval mode, on ``device``.
+
+    ``identity``: a caller that already knows what pins these weights (an artifact key) passes
+    it, and a local folder's weights are then not hashed again.
+    """
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -151,7 +155,7 @@ def load_encoder(spec: EncoderSpec, device: str | torch.device = "cpu") -> Encod
         folder = Path(spec.name)
         model = AutoModel.from_pretrained(folder)
         tokenizer = AutoTokenizer.from_pretrained(folder)
-        identity = f"local:sha256={_weights_digest(folder)}"
+        identity = identity or f"local:sha256={_weights_digest(folder)}"
     else:
         if spec.name.startswith((".", "/", "~")) or spec.name.count("/") > 1:
             raise ConfigError(f"encoder {spec.name!r}: no such local folder, and not a hub id")

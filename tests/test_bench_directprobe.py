@@ -104,10 +104,6 @@ def test_bench_cluster(benchmark, request, vectors, num_labels, n):
     assert clusters.num_clusters >= num_labels
 
 
-def trec6_first_3000(vectors):
-    return vectors(6, 3000)
-
-
 def test_bench_issue_case_trec6_3000(benchmark, request, vectors):
     """The issue's bar: TREC-6, first 3,000 training questions: the right answer is 6 clusters
     (all 15 label pairs linearly separable); the published code's SVM fallback says 8."""
@@ -115,7 +111,7 @@ def test_bench_issue_case_trec6_3000(benchmark, request, vectors):
         pytest.skip("benchmark: run with --benchmark-enable")
     if not (SHARED / "trec6").is_dir():
         pytest.skip("../shared/data/trec6 is absent")
-    x, y = trec6_first_3000(vectors)
+    x, y = vectors(6, 3000)
     benchmark.group = "directprobe-issue-case"
     box = measured(benchmark, lambda: dp.cluster(x, y))
     benchmark.extra_info.update(wall_s=round(box["wall"], 3), lps=box["result"].counters.lps)
