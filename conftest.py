@@ -6,7 +6,7 @@ Options (all optional):
 --artifacts DIR   the artifact store (default: $CLAIMS_ARTIFACTS or .artifacts)
 --device NAME     auto | cpu | cuda | cuda:N | mps (default: auto)
 --seeds N         run every fixture with seeds 0..N-1 instead of the fixture's own seeds
---report DIR      write DIR/verdicts.json (and a Markdown summary) at the end of the run
+--report DIR      write DIR/verdicts.json, report.md, report.html and figures/ at the end of the run
 
 Each test in ``claims/`` declares ``CLAIM = "<name>"`` in its module and takes the pytest fixture
 ``fx``; it runs once per fixture file that lists that claim, with the fixture's profile as marker
@@ -16,7 +16,6 @@ for with ``-m full``; without a marker expression they are skipped with that rea
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -40,7 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--seeds", type=int, default=None, metavar="N",
                     help="run each fixture with seeds 0..N-1 (default: the fixture's seeds)")
     group.addoption("--report", default=None, metavar="DIR",
-                    help="write DIR/verdicts.json and DIR/report.md at the end of the run")
+                    help="write DIR/verdicts.json, report.md, report.html and figures at the end")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -157,33 +156,53 @@ def _git_commit() -> str | None:
         return None
 
 
+def _git_dirty() -> bool | None:
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=5)
+        return bool(out.stdout.strip()) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     report_dir = config.getoption("--report")
     if not report_dir or hasattr(config, "workerinput"):
         return
     from claims.verdict import dump
+    from harness.runtime import machine
     from harness.store import environment
+    from reports.build import build_report, write_verdicts
 
     verdicts = config.stash[VERDICTS_KEY]
     h = getattr(config, "_claims_harness", None)
+    stats = h.store.stats if h else None
     run = {
         "command": " ".join(["pytest", *config.invocation_params.args]),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(config.stash[STARTED_KEY])),
         "wall_time_s": round(time.time() - config.stash[STARTED_KEY], 1),
         "git_commit": _git_commit(),
+        "git_dirty": _git_dirty(),
         "environment": environment() | {"processor": platform.processor()},
+        "machine": machine(),
         "device": str(h.device) if h else None,
         "artifacts": str(h.store.root) if h else config.getoption("--artifacts"),
-        "cache": ({"hits": len(h.store.stats.hits), "built": len(h.store.stats.builds),
-                   "rebuilt_corrupt": len(h.store.stats.rebuilt_corrupt)} if h else None),
+        "cache": ({"hits": len(set(stats.hits)), "built": len(stats.builds),
+                   "rebuilt_corrupt": len(stats.rebuilt_corrupt)} if stats else None),
+        "cache_artifacts": ({"hits": list(dict.fromkeys(stats.hits)), "built": list(stats.builds)}
+                            if stats else None),
         "stage_times_s": {k: round(v, 2) for k, v in (h.stage_times if h else {}).items()},
     }
-    folder = Path(report_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "verdicts.json.tmp"
-    tmp.write_text(dump(verdicts, run))
-    os.replace(tmp, folder / "verdicts.json")
-    from reports.markdown import write_markdown
+    path = write_verdicts(dump(verdicts, run), report_dir)  # first, so that nothing is lost
+    store = h.store if h else None
+    if store is None and Path(config.getoption("--artifacts")).is_dir():
+        from harness.store import ArtifactStore
 
-    write_markdown(json.loads((folder / "verdicts.json").read_text()), folder / "report.md")
+        store = ArtifactStore(config.getoption("--artifacts"))
+    report = build_report(path, report_dir, store)
+    writer = config.get_terminal_writer()
+    missing = [f for f in report.figures if f.error]
+    writer.line(f"claims report: {report.files['html']} ({len(verdicts)} verdicts, "
+                f"{len(report.figures) - len(missing)} figures"
+                + (f", {len(missing)} not drawn" if missing else "") + ")")

@@ -49,13 +49,18 @@ CLAIM_PARAMS: dict[str, dict[str, Any]] = {
     "pca_variance": {"variance": 0.95, "max_ratio": 0.5, "cross_task_between": False, "paper": {}},
     "label_distances": {"min_growth": 0.01, "train_test_similarity": False, "paper": {}},
     "cross_task": {"expect": "lower", "alpha": 0.05, "paper": {}},
+    "cross_task_distances": {"expect": "lower", "all_labels": False, "min_change": 0.01, "split": "train",
+                             "scale": "raw", "paper": {}},
 }
 CLAIM_CHOICES = {
     ("no_overfitting", "expect"): ("no_overfitting", "overfitting"),
     ("accuracy_gap", "expect"): ("finetuned_better", "frozen_better", "not_significant"),
     ("cross_task", "expect"): ("lower", "not_significant"),
+    ("cross_task_distances", "expect"): ("lower", "higher"),
+    ("cross_task_distances", "split"): ("train", "validation", "test"),
+    ("cross_task_distances", "scale"): ("raw", "mean_norm"),
 }
-CLAIMS_NEEDING_OTHER_TASK = ("cross_task",)
+CLAIMS_NEEDING_OTHER_TASK = ("cross_task", "cross_task_distances")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

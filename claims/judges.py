@@ -35,6 +35,18 @@ def _value(values: Sequence[float]) -> Any:
     return float(values[0]) if len(values) == 1 else _mean_sd(values)
 
 
+def _interval(per_seed: Sequence[Sequence[float]]) -> Any:
+    """One seed: ``[low, high]``; several: ``{"per_seed": [[low, high], ...]}``."""
+    pairs = [[float(lo), float(hi)] for lo, hi in per_seed]
+    return pairs[0] if len(pairs) == 1 else {"per_seed": pairs}
+
+
+def accuracy_interval(correct: Sequence[np.ndarray]) -> Any:
+    """Percentile-bootstrap 95% CI of the accuracy, per seed (see :func:`_interval`)."""
+    cis = [stats.bootstrap_accuracy(c) for c in correct]
+    return _interval([(ci.low, ci.high) for ci in cis])
+
+
 # --------------------------------------------------------------------------------------------
 # Claim 1: no overfitting
 
@@ -114,6 +126,7 @@ def paired_outcome(correct_a: np.ndarray, correct_b: np.ndarray, alpha: float) -
     z_paper = stats.two_proportion_z(acc_a, acc_b, n, form="paper")
     z_pooled = stats.two_proportion_z(acc_a, acc_b, n, form="pooled")
     diff = stats.paired_bootstrap_difference(correct_a, correct_b)
+    ci_a, ci_b = stats.bootstrap_accuracy(correct_a), stats.bootstrap_accuracy(correct_b)
     if mc.pvalue < alpha:
         outcome = "a_better" if acc_a > acc_b else "b_better"
     else:
@@ -124,6 +137,7 @@ def paired_outcome(correct_a: np.ndarray, correct_b: np.ndarray, alpha: float) -
         "z_paper": z_paper.z, "p_paper_z": z_paper.pvalue,
         "z_pooled": z_pooled.z, "p_pooled_z": z_pooled.pvalue,
         "diff_ci95": [diff.low, diff.high],
+        "ci_a": [ci_a.low, ci_a.high], "ci_b": [ci_b.low, ci_b.high],
     }
 
 
@@ -151,8 +165,11 @@ def _paired_verdict(claim: str, fixture: str, seeds: Sequence[int], names: tuple
     if len(results) > 1:
         t = stats.paired_t([r["acc_a"] for r in results], [r["acc_b"] for r in results])
         details["across seeds, paired t-test"] = {"t": t.t, "df": t.df, "p": t.pvalue}
+    intervals = {f"{a}_accuracy": _interval([r["ci_a"] for r in results]),
+                 f"{b}_accuracy": _interval([r["ci_b"] for r in results])}
     return Verdict(claim=claim, fixture=fixture, seeds=tuple(seeds), passed=passed,
-                   criterion=criterion, measured=measured, paper=paper, details=details)
+                   criterion=criterion, measured=measured, paper=paper, details=details,
+                   intervals=intervals)
 
 
 def accuracy_gap(fixture: str, seeds: Sequence[int], correct_finetuned: Sequence[np.ndarray],
@@ -274,3 +291,50 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
     return Verdict(claim="label_distances", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
                    criterion=criterion, measured=measured, paper=dict(params.get("paper", {})),
                    details=details)
+
+
+# --------------------------------------------------------------------------------------------
+# Claim 5, geometric part: another task's fine-tuning moves the target task's label clusters
+
+
+def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[str],
+                         before: Sequence[Sequence[float]], after: Sequence[Sequence[float]],
+                         params: dict[str, Any],
+                         mean_norms: Sequence[tuple[float, float]] | None = None) -> Verdict:
+    """Each target label's minimum DirectProbe distance to the other labels, under the pre-trained
+    encoder (``before``, per seed) and under the encoder fine-tuned on the other task (``after``).
+
+    ``expect = "lower"`` (Zhou and Srikumar's opposing task): the mean relative change over labels
+    is below ``-min_change`` on every seed; ``"higher"`` (a related task): above ``min_change``.
+    With ``all_labels`` every label's distance must move that way, not just the mean. Distances are in the encoders' own
+    units, as in the paper; ``mean_norms`` (the mean vector length before and after, per seed) goes
+    to the details so that a reader can tell a moved cluster from a rescaled space.
+    """
+    expect, every = params["expect"], bool(params.get("all_labels", False))
+    least = float(params.get("min_change", 0.01))  # relative: float noise is not movement
+    sign = -1.0 if expect == "lower" else 1.0
+    b_, a_ = [np.asarray(b, float) for b in before], [np.asarray(a, float) for a in after]
+    by_norm = params.get("scale", "raw") == "mean_norm"
+    if by_norm:
+        if not mean_norms:
+            raise ValueError('scale = "mean_norm" needs the mean vector norms')
+        b_ = [b / nb for b, (nb, _) in zip(b_, mean_norms, strict=True)]
+        a_ = [a / na for a, (_, na) in zip(a_, mean_norms, strict=True)]
+    changes = [a - b for b, a in zip(b_, a_, strict=True)]
+    relative = [c / np.where(b > 0, b, np.inf) for b, c in zip(b_, changes, strict=True)]
+    ok = [bool((sign * r > least).all()) if every else bool(sign * r.mean() > least) for r in relative]
+    measured: dict[str, Any] = {"mean_change": _value([float(c.mean()) for c in changes]),
+                                "mean_relative_change": _value([float(r.mean()) for r in relative])}
+    for k, name in enumerate(label_names):
+        measured[f"min_distance_pretrained[{name}]"] = _value([float(b[k]) for b in b_])
+        measured[f"min_distance_cross_task[{name}]"] = _value([float(a[k]) for a in a_])
+    criterion = (("distances divided by the space's mean vector norm: " if by_norm else "")
+                 + f"{'every label' if every else 'the mean over labels'} of the target task's minimum "
+                 f"DirectProbe distance to the other labels is {expect}, by more than {least:.0%} "
+                 "relative, under the encoder fine-tuned on the other task than under the pre-trained "
+                 "one, on every seed")
+    return Verdict(claim="cross_task_distances", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
+                   criterion=criterion, measured=measured, paper=dict(params.get("paper", {})),
+                   details={"change per label": [[float(v) for v in c] for c in changes]}
+                   | ({"mean vector norm (pre-trained, cross-task)": [list(m) for m in mean_norms]}
+                      if mean_norms else {}))

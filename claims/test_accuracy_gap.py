@@ -5,7 +5,9 @@ paper's own z formula and the textbook pooled z test are reported beside it (see
 Bogaert et al.: Allocine significant (p << 0.01), InfOpinion not (p = 0.34 with their formula).
 """
 
-from claims import evidence, judges
+from dataclasses import replace
+
+from claims import evidence, figures, judges
 
 CLAIM = "accuracy_gap"
 
@@ -16,5 +18,10 @@ def test_accuracy_gap(fx, harness, record_verdict):
         ft.append(evidence.predictions(evidence.finetuned(harness, fx, seed)).correct)
         fr.append(evidence.predictions(evidence.frozen(harness, fx, seed)).correct)
     verdict = judges.accuracy_gap(fx.name, fx.seeds, ft, fr, fx.claim(CLAIM))
+    ci, paper = verdict.intervals, verdict.paper
+    verdict = replace(verdict, figures=(figures.accuracy_bars(
+        f"Test accuracy, fine-tuned vs frozen (seed {fx.seeds[0]})",
+        [(name, float(c[0].mean()), ci[f"{name}_accuracy"] if len(c) == 1 else None,
+          paper.get(f"{name}_accuracy")) for name, c in (("finetuned", ft), ("frozen", fr))]),))
     record_verdict(verdict)
     assert verdict.passed, verdict.text()

@@ -7,9 +7,11 @@ space is linearly separable each label's minimum distance to the other labels gr
 and test representations falls after fine-tuning.
 """
 
+from dataclasses import replace
+
 import pytest
 
-from claims import evidence, judges
+from claims import evidence, figures, judges
 from harness import directprobe
 
 CLAIM = "label_distances"
@@ -49,5 +51,10 @@ def test_label_distances(fx, harness, record_verdict):
                 pair.append(directprobe.spatial_similarity(*sims))
             similarity.append(tuple(pair))
     verdict = judges.label_distances(fx.name, fx.seeds, task.label_names, trajectories, similarity, params)
+    verdict = replace(verdict, figures=(figures.distance_trajectories(
+        "Each label's minimum distance to the other labels over fine-tuning (Zhou and Srikumar, Fig. 2)",
+        task.label_names,
+        [(seed, [s.step for s in traj], [s.min_distance for s in traj])
+         for seed, traj in zip(fx.seeds, trajectories, strict=True)]),))
     record_verdict(verdict)
     assert verdict.passed, verdict.text()

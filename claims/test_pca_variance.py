@@ -5,8 +5,10 @@ components for 95% of the variance than the frozen one (paper: 1 vs more than 20
 encoder fine-tuned on another task falls in between (paper: 37 and 89).
 """
 
-from claims import evidence, judges
-from harness.geometry import components_for_variance
+from dataclasses import replace
+
+from claims import evidence, figures, judges
+from harness.geometry import components_for_variance, explained_variance_ratio
 
 CLAIM = "pca_variance"
 
@@ -17,14 +19,38 @@ def test_pca_variance(fx, harness, record_verdict):
     frozen_x = evidence.test_embeddings(harness, fx, fx.encoder)
     frozen_k = components_for_variance(frozen_x, var)
     ft, fr, cr = [], [], None if fx.other_task is None else []
+    curves = [("frozen", explained_variance_ratio(frozen_x))]
     for seed in fx.seeds:
-        ft.append(components_for_variance(
-            evidence.test_embeddings(harness, fx, evidence.finetuned(harness, fx, seed)), var))
+        x = evidence.test_embeddings(harness, fx, evidence.finetuned(harness, fx, seed))
+        ft.append(components_for_variance(x, var))
         fr.append(frozen_k)  # the frozen encoder does not depend on the seed
+        if seed == fx.seeds[0]:
+            curves.append(("fine-tuned", explained_variance_ratio(x)))
         if cr is not None:
             tuned_on_other = harness.fine_tuned(fx.encoder, evidence.other_task(harness, fx),
                                                 fx.fine_tune, seed)
-            cr.append(components_for_variance(evidence.test_embeddings(harness, fx, tuned_on_other), var))
+            x = evidence.test_embeddings(harness, fx, tuned_on_other)
+            cr.append(components_for_variance(x, var))
+            if seed == fx.seeds[0]:
+                curves.append(("cross-task", explained_variance_ratio(x)))
     verdict = judges.pca_variance(fx.name, fx.seeds, ft, fr, cr, frozen_x.shape[1], params)
+    verdict = replace(verdict, figures=(
+        figures.pca_curves(f"Cumulative explained variance, test set (seed {fx.seeds[0]})", var, curves),
+        embedding_maps(harness, fx, fx.seeds[0]),
+    ))
     record_verdict(verdict)
     assert verdict.passed, verdict.text()
+
+
+def embedding_maps(harness, fx, seed):
+    """t-SNE maps of the frozen and the fine-tuned test embeddings, with each model's predictions
+    (Bogaert et al. draw these beside the PCA counts)."""
+    task, length = evidence.target_task(harness, fx), fx.fine_tune.max_length
+    tuned = evidence.finetuned(harness, fx, seed)
+    panels = [
+        ("frozen", harness.map2d(fx.encoder, task, "test", seed=seed, max_length=length),
+         evidence.frozen(harness, fx, seed)),
+        ("fine-tuned", harness.map2d(tuned, task, "test", seed=seed, max_length=length), tuned),
+    ]
+    return figures.embedding_maps(f"t-SNE of the test embeddings (seed {seed})",
+                                  [(name, figures.ref(m), figures.ref(p)) for name, m, p in panels])

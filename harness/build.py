@@ -40,7 +40,7 @@ from .runtime import Progress, resolve_device
 from .store import Artifact, ArtifactStore
 
 # Code versions of the steps: bump one when its output changes for the same inputs.
-VERSIONS = {"finetune": "1", "embeddings": "1", "probe": "1"}
+VERSIONS = {"finetune": "1", "embeddings": "1", "probe": "1", "map2d": "1"}
 EMBEDDING_DTYPES = ("float32", "float16")
 TASK_SOURCES = ("synthetic", "local", "hub")
 
@@ -283,8 +283,11 @@ class Harness:
                 split: self.embedding_matrix(source, task, split, layer, pooling, max_length)
                 for split in task.splits
             }
+            bar = Progress(head.epochs, f"train {head.kind} head on {task.name}")
             with self._stage("probe"):
-                fitted = train_head(features["train"], task["train"].labels, task.num_labels, head, seed)
+                fitted = train_head(features["train"], task["train"].labels, task.num_labels, head, seed,
+                                    progress=bar)
+            bar.close()
             fitted.save(folder / "head")
             accuracy = {
                 split: _save_predictions(folder, split, task[split].labels, fitted.logits(x))
@@ -293,6 +296,27 @@ class Harness:
             return {"accuracy": accuracy, "label_names": list(task.label_names), "task_name": task.name}
 
         return self.store.get_or_build("probe", VERSIONS["probe"], inputs, build)
+
+    def map2d(self, source: ModelSource, task: data.Task, split: str, *, seed: int = 0,
+              layer: int = -1, pooling: str = "first", max_length: int = 128) -> Artifact:
+        """A t-SNE map of one split's embeddings (``coords.npy``, ``labels.npy``), for the report."""
+        from .maps import available_method, tsne_2d
+
+        method = available_method()
+        inputs = {"model": self.identity(source), "task": task.fingerprint(), "split": split,
+                  "layer": layer, "pooling": pooling, "max_length": max_length, "seed": seed,
+                  "method": method}
+
+        def build(folder: Path) -> dict[str, Any]:
+            x = self.embedding_matrix(source, task, split, layer, pooling, max_length)
+            with self._stage("map"):
+                m = tsne_2d(x, seed=seed, method=method)
+            np.save(folder / "coords.npy", m.coords, allow_pickle=False)
+            np.save(folder / "labels.npy", np.asarray(task[split].labels, np.int64), allow_pickle=False)
+            return {"method": m.method, "perplexities": list(m.perplexities), "n": len(x),
+                    "label_names": list(task.label_names), "split": split}
+
+        return self.store.get_or_build("map2d", VERSIONS["map2d"], inputs, build)
 
     # ---- protocols as compositions ---------------------------------------------------------
 

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,9 +120,11 @@ class FittedHead:
 
 
 def train_head(
-    features: np.ndarray, labels: np.ndarray, num_labels: int, config: HeadConfig, seed: int
+    features: np.ndarray, labels: np.ndarray, num_labels: int, config: HeadConfig, seed: int,
+    progress: Callable[[int], None] | None = None,
 ) -> FittedHead:
-    """Fit a head of ``config.kind`` on ``(n, dim)`` features; deterministic for a given seed."""
+    """Fit a head of ``config.kind`` on ``(n, dim)`` features; deterministic for a given seed.
+    ``progress(epochs_done)`` is called after every epoch (torch heads)."""
     features = np.asarray(features, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.int64)
     if features.ndim != 2 or len(features) != len(labels):
@@ -145,7 +148,9 @@ def train_head(
         generator = torch.Generator().manual_seed(seed)
         loss_fn = nn.CrossEntropyLoss()
         module.train()
-        for _ in range(config.epochs):
+        for epoch in range(config.epochs):
+            if progress is not None:
+                progress(epoch)
             order = torch.randperm(len(x), generator=generator)
             for start in range(0, len(x), config.batch_size):
                 batch = order[start : start + config.batch_size]
@@ -154,5 +159,7 @@ def train_head(
                 loss.backward()
                 optimizer.step()
                 schedule.step()
+        if progress is not None:
+            progress(config.epochs)
         module.eval()
     return FittedHead(config, module=module)

@@ -7,6 +7,7 @@ import random
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import torch
@@ -82,3 +83,26 @@ class Progress:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+def machine() -> dict[str, Any]:
+    """CPU model and core count, and the GPUs torch sees (name, memory), for reports."""
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    gpus = []
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            p = torch.cuda.get_device_properties(i)
+            gpus.append(f"{p.name} ({p.total_memory / 2**30:.0f} GiB)")
+    return {"cpu": cpu, "cpu_count": os.cpu_count(), "gpus": gpus,
+            "torch_cuda": torch.version.cuda, "mps": bool(getattr(torch.backends, "mps", None)
+                                                            and torch.backends.mps.is_available())}

@@ -86,7 +86,8 @@ def environment() -> dict[str, Any]:
     import importlib.metadata as md
 
     versions = {}
-    for pkg in ("torch", "transformers", "numpy", "scipy", "scikit-learn", "safetensors"):
+    for pkg in ("torch", "transformers", "numpy", "scipy", "scikit-learn", "safetensors",
+                "matplotlib", "openTSNE", "pytest"):
         try:
             versions[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -153,6 +154,14 @@ class ArtifactStore:
     def find(self, kind: str, version: str, inputs: Mapping[str, Any]) -> Artifact | None:
         """The finished, intact artifact for these inputs, or None."""
         key = artifact_key(kind, version, inputs)
+        return self._open(kind, key, cache_hit=True)
+
+    def open(self, ref: str) -> Artifact | None:
+        """The finished, intact artifact named ``"<kind>/<key>"`` (as figures refer to them), or
+        None when this store does not hold it. Never builds anything."""
+        kind, _, key = ref.partition("/")
+        if not key or len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+            raise ConfigError(f"artifact reference must be '<kind>/<64 hex digits>', got {ref!r}")
         return self._open(kind, key, cache_hit=True)
 
     def get_or_build(

@@ -1,55 +1,70 @@
-"""A Markdown summary of a run's verdicts: one row per claim x fixture, measured beside paper."""
+"""The Markdown report: summary table, one section per verdict with its figures, environment,
+and the commands that reproduce the run."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from claims.verdict import _fmt
 
+from . import content
 
-def _cell(value: Any) -> str:
-    if isinstance(value, dict) and "mean" in value:
-        sd = f" ± {_fmt(value['sd'])}" if "sd" in value else ""
-        return f"{_fmt(value['mean'])}{sd}"
-    return _fmt(value).replace("|", "\\|")
+if TYPE_CHECKING:
+    from .build import Report
 
 
-def render_markdown(doc: dict[str, Any]) -> str:
-    verdicts = doc["verdicts"]
-    run = doc.get("run", {})
-    passed = sum(v["passed"] for v in verdicts)
+def _esc(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report) -> str:
+    doc, out = report.doc, report.out
+    verdicts, run = doc["verdicts"], doc.get("run", {})
+    passed, total = content.counts(verdicts)
     lines = [
         "# Reproducibility report: claims about fine-tuning",
         "",
-        f"{passed} of {len(verdicts)} verdicts passed. Command: `{run.get('command', '?')}`; "
-        f"device: {run.get('device', '?')}; commit: {run.get('git_commit') or 'unknown'}; "
-        f"wall time: {run.get('wall_time_s', '?')} s.",
+        f"**{passed} of {total} verdicts passed.** Command: `{run.get('command', '?')}`; device: "
+        f"{run.get('device', '?')}; commit: {run.get('git_commit') or 'unknown'}; wall time: "
+        f"{run.get('wall_time_s', '?')} s.",
         "",
-        "| claim | fixture | verdict | measured (paper) | criterion |",
+        "| claim | fixture | seeds | verdict | measured [95% CI] (paper) |",
         "|---|---|---|---|---|",
     ]
     for v in verdicts:
-        figures = "; ".join(
-            f"{k} {_cell(val)}" + (f" ({_cell(v['paper'][k])})" if k in v.get("paper", {}) else "")
-            for k, val in v["measured"].items()
+        cells = "; ".join(
+            f"{k} {m}" + (f" {ci}" if ci else "") + (f" ({p})" if p else "")
+            for k, m, ci, p in content.measured_items(v)
         )
-        lines.append(
-            f"| {v['claim']} | {v['fixture']} | {'PASS' if v['passed'] else '**FAIL**'} | "
-            f"{figures} | {v['criterion']} |"
-        )
-    lines += ["", "## Verdicts in full", ""]
-    for v in verdicts:
-        lines += [f"### {v['claim']} / {v['fixture']}", "", "```"]
-        lines += [f"{k}: {_fmt(val)}" for k, val in v["measured"].items()]
-        if v.get("paper"):
-            lines.append(f"paper: {_fmt(v['paper'])}")
-        lines += [f"{k}: {_fmt(val)}" for k, val in v.get("details", {}).items()]
-        lines += ["```", ""]
-    return "\n".join(lines) + "\n"
-
-
-def write_markdown(doc: dict[str, Any], path: Path) -> None:
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text(render_markdown(doc))
-    tmp.replace(path)
+        lines.append(f"| {v['claim']} | {v['fixture']} | {', '.join(map(str, v['seeds']))} | "
+                     f"{'PASS' if v['passed'] else '**FAIL**'} | {_esc(cells)} |")
+    for i, v in enumerate(verdicts):
+        lines += ["", f"## {v['claim']} / {v['fixture']}: {'PASS' if v['passed'] else 'FAIL'}", "",
+                  f"Criterion: {v['criterion']}. Seeds: {', '.join(map(str, v['seeds']))}.", "",
+                  "| quantity | measured | 95% CI | paper |", "|---|---|---|---|"]
+        lines += [f"| {_esc(k)} | {_esc(m)} | {_esc(ci)} | {_esc(p)} |" for k, m, ci, p in content.measured_items(v)]
+        extra = content.paper_only(v)
+        if extra:
+            lines += ["", f"Paper, other figures: {_esc(_fmt(extra))}"]
+        if v.get("details"):
+            lines += ["", "<details><summary>details</summary>", "", "```"]
+            lines += [f"{k}: {_fmt(val)}" for k, val in v["details"].items()]
+            lines += ["```", "", "</details>"]
+        for f in report.of(i):
+            if f.error:
+                lines += ["", f"*Figure not drawn ({f.title}): {f.error}*"]
+            else:
+                rel = f.png.relative_to(out).as_posix()
+                lines += ["", f"![{f.title}]({rel})", "", f"*{f.title}.* {f.caption} "
+                          f"([SVG]({f.svg.relative_to(out).as_posix()}))"]
+    lines += ["", "## Environment", "", "| | |", "|---|---|"]
+    lines += [f"| {k} | {_esc(val)} |" for k, val in content.environment_rows(run, verdicts)]
+    listing = content.cache_listing(run)
+    if listing:
+        lines += ["", "<details><summary>artifacts used</summary>", "", "| artifact | |", "|---|---|"]
+        lines += [f"| `{a}` | {how} |" for a, how in listing]
+        lines += ["", "</details>"]
+    lines += ["", "## Reproduce", "", "```bash"]
+    lines += content.reproduce_commands(run, str(out / "verdicts.json"), str(out))
+    lines += ["```", ""]
+    return "\n".join(lines)

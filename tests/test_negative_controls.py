@@ -175,3 +175,53 @@ def test_claim4_an_encoder_that_was_never_trained_fails(pipeline):
         traj.append(judges.Snapshot(step, clusters.num_clusters, tuple(dist)))
     verdict = judges.label_distances("f", [0], task.label_names, [traj], None, params("label_distances"))
     assert not verdict.passed, verdict.text()
+
+
+# ---- claim 5, geometric part: another task's fine-tuning moves the target clusters ----------
+
+
+def test_claim5_distances_pass_when_every_label_comes_closer():
+    verdict = judges.cross_task_distances("f", [0], ["a", "b", "c"], [[1.0, 2.0, 1.5]], [[0.5, 1.0, 1.2]],
+                                          params("cross_task_distances", all_labels=True))
+    assert verdict.passed and verdict.measured["mean_change"] == pytest.approx(-0.6)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "overrides"),
+    [
+        ([1.0, 2.0], [1.0, 2.0], {"expect": "lower"}),  # nothing moved
+        ([1.0, 2.0], [1.0, 2.0], {"expect": "higher"}),
+        ([1.0, 2.0], [1.5, 2.5], {"expect": "lower"}),  # the wrong way
+        ([1.0, 2.0], [0.2, 2.1], {"expect": "lower", "all_labels": True}),  # mean falls, one rises
+    ],
+)
+def test_claim5_distances_fail_when_the_premise_is_broken(before, after, overrides):
+    verdict = judges.cross_task_distances("f", [0], ["a", "b"], [before], [after],
+                                          params("cross_task_distances", **overrides))
+    assert not verdict.passed, verdict.text()
+
+
+def test_claim5_distances_a_space_that_only_grew_moves_nothing_when_scaled():
+    """Every distance x 1.5 because every vector is 1.5 x longer: raw says 'higher', scaled says no."""
+    before, after, norms = [1.0, 2.0], [1.5, 3.0], [(4.0, 6.0)]
+    raw = judges.cross_task_distances("f", [0], ["a", "b"], [before], [after],
+                                      params("cross_task_distances", expect="higher"), norms)
+    scaled = judges.cross_task_distances("f", [0], ["a", "b"], [before], [after],
+                                         params("cross_task_distances", expect="higher", scale="mean_norm"), norms)
+    assert raw.passed and not scaled.passed, scaled.text()
+
+
+def test_claim5_distances_an_encoder_that_was_never_trained_fails(pipeline):
+    """Real pipeline: the other task's 'fine-tuning' at a learning rate too small to move anything."""
+    from harness import directprobe
+
+    h, task = pipeline
+    other = generate_task("topic", n_train=160, n_validation=16, n_test=40, seed=1)
+    untrained = FineTuneConfig(epochs=1, lr=1e-12, batch_size=16, max_length=24, head_dropout=0.0)
+    y = task["test"].labels
+    dist = [directprobe.label_distances(h.embedding_matrix(m, task, "test", max_length=24), y).min_per_label()
+            for m in (TINY, h.fine_tuned(TINY, other, untrained, seed=0))]
+    for expect in ("lower", "higher"):
+        verdict = judges.cross_task_distances("f", [0], task.label_names, [dist[0]], [dist[1]],
+                                              params("cross_task_distances", expect=expect))
+        assert not verdict.passed, verdict.text()

@@ -1,0 +1,74 @@
+"""Figure specifications: what a verdict asks the report to draw, as plain JSON data.
+
+Claims attach these to their verdicts (``Verdict.figures``); ``reports/figures.py`` draws them.
+Small data travel inline (accuracies, PCA curves, distance trajectories); large data stay in the
+artifact store and are referenced as ``"<kind>/<key>"`` (2-D maps of embeddings, predictions), so
+``python -m reports build`` redraws every figure from a verdicts file and a store without
+recomputing anything.
+
+Kinds and their fields:
+
+- ``accuracy_bars``: ``bars = [{name, value, ci: [low, high] | None, paper: float | None}]``
+- ``pca_curves``: ``variance``, ``curves = [{name, cumulative: [...]}]`` (cumulative explained
+  variance ratio per number of components)
+- ``embedding_maps``: ``panels = [{name, map: "map2d/<key>", predictions: "<kind>/<key>"}]``
+  (each panel drawn twice: coloured by label and by correct/incorrect)
+- ``distance_trajectories``: ``labels``, ``runs = [{seed, steps, min_distance: [[per label]]}]``
+- ``distance_bars``: ``labels``, ``series = [{name, values: [per label]}]``
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+
+def _num(x: float) -> float:
+    return float(round(float(x), 6))
+
+
+def accuracy_bars(title: str, bars: Sequence[tuple[str, float, Sequence[float] | None, float | None]]
+                  ) -> dict[str, Any]:
+    """Bars of (name, accuracy, 95% CI or None, paper's figure or None)."""
+    return {
+        "kind": "accuracy_bars", "title": title,
+        "bars": [{"name": n, "value": _num(v), "ci": [_num(c) for c in ci] if ci is not None else None,
+                  "paper": _num(p) if isinstance(p, int | float) else None} for n, v, ci, p in bars],
+    }
+
+
+def pca_curves(title: str, variance: float, curves: Sequence[tuple[str, np.ndarray]]) -> dict[str, Any]:
+    """Cumulative explained variance of each space, from its explained variance ratios."""
+    return {
+        "kind": "pca_curves", "title": title, "variance": float(variance),
+        "curves": [{"name": n, "cumulative": [_num(v) for v in np.cumsum(r)]} for n, r in curves],
+    }
+
+
+def embedding_maps(title: str, panels: Sequence[tuple[str, str, str]]) -> dict[str, Any]:
+    """Panels of (name, "map2d/<key>", "<kind>/<key>" of the predictions on the same texts)."""
+    return {"kind": "embedding_maps", "title": title,
+            "panels": [{"name": n, "map": m, "predictions": p} for n, m, p in panels]}
+
+
+def distance_trajectories(title: str, labels: Sequence[str],
+                          runs: Sequence[tuple[int, Sequence[int], Sequence[Sequence[float]]]]) -> dict[str, Any]:
+    """Per seed: checkpoint steps and each label's minimum distance at every step."""
+    return {
+        "kind": "distance_trajectories", "title": title, "labels": list(labels),
+        "runs": [{"seed": s, "steps": [int(t) for t in steps],
+                  "min_distance": [[_num(v) for v in row] for row in dist]} for s, steps, dist in runs],
+    }
+
+
+def distance_bars(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]
+                  ) -> dict[str, Any]:
+    return {"kind": "distance_bars", "title": title, "labels": list(labels),
+            "series": [{"name": n, "values": [_num(v) for v in vals]} for n, vals in series]}
+
+
+def ref(artifact) -> str:
+    """How a figure names an artifact: ``"<kind>/<key>"``."""
+    return f"{artifact.kind}/{artifact.key}"

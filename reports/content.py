@@ -1,0 +1,100 @@
+"""What a report says, independent of its format: summary cells, environment, commands.
+
+``reports/markdown.py`` and ``reports/html.py`` lay the same content out; nothing here draws or
+computes anything beyond formatting the verdicts file.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from claims.verdict import _fmt
+
+INSTALL = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"'
+
+
+def value_text(value: Any) -> str:
+    if isinstance(value, dict) and "mean" in value:
+        sd = f" ± {_fmt(value['sd'])}" if "sd" in value else ""
+        return f"{_fmt(value['mean'])}{sd}"
+    return _fmt(value)
+
+
+def interval_text(ci: Any) -> str:
+    if isinstance(ci, list) and len(ci) == 2 and all(isinstance(c, int | float) for c in ci):
+        return f"[{_fmt(float(ci[0]))}, {_fmt(float(ci[1]))}]"
+    if isinstance(ci, dict) and "per_seed" in ci:
+        return "per seed " + ", ".join(interval_text(c) for c in ci["per_seed"])
+    return ""
+
+
+def measured_items(v: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(key, measured, 95% CI, paper) for every measured value of a verdict."""
+    out = []
+    for key, val in v["measured"].items():
+        out.append((key, value_text(val), interval_text(v.get("intervals", {}).get(key)),
+                    value_text(v["paper"][key]) if key in v.get("paper", {}) else ""))
+    return out
+
+
+def paper_only(v: dict[str, Any]) -> dict[str, Any]:
+    return {k: p for k, p in v.get("paper", {}).items() if k not in v["measured"]}
+
+
+def counts(verdicts: list[dict[str, Any]]) -> tuple[int, int]:
+    return sum(bool(v["passed"]) for v in verdicts), len(verdicts)
+
+
+def environment_rows(run: dict[str, Any], verdicts: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    env = run.get("environment", {})
+    mach = run.get("machine", {})
+    seeds = sorted({s for v in verdicts for s in v.get("seeds", [])})
+    cache = run.get("cache") or {}
+    rows = [
+        ("command", run.get("command", "?")),
+        ("started (UTC)", run.get("started", "?")),
+        ("wall time", f"{run.get('wall_time_s', '?')} s"),
+        ("git commit", run.get("git_commit") or "unknown"),
+        ("Python", env.get("python", "?")),
+        ("OS", env.get("platform", "?")),
+        ("CPU", f"{mach.get('cpu', env.get('processor', '?'))}" + (f", {mach['cpu_count']} cores" if mach.get("cpu_count") else "")),
+        ("GPU", ", ".join(mach.get("gpus") or []) or "none"),
+        ("device", str(run.get("device", "?"))),
+        ("seeds", ", ".join(map(str, seeds)) or "?"),
+        ("artifact store", str(run.get("artifacts", "?"))),
+        ("artifacts", f"{cache.get('hits', '?')} cache hits, {cache.get('built', '?')} built, "
+                      f"{cache.get('rebuilt_corrupt', 0)} rebuilt after damage"),
+    ]
+    if run.get("git_dirty"):
+        rows[3] = ("git commit", f"{run.get('git_commit')} (working tree had uncommitted changes)")
+    stages = run.get("stage_times_s") or {}
+    if stages:
+        rows.append(("time per stage", ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())))
+    pkgs = env.get("packages") or {}
+    if pkgs:
+        rows.append(("packages", ", ".join(f"{k} {v}" for k, v in pkgs.items() if v)))
+    return rows
+
+
+def cache_listing(run: dict[str, Any]) -> list[tuple[str, str]]:
+    """(artifact, "hit" | "built") for every artifact the run used."""
+    lists = run.get("cache_artifacts") or {}
+    return [(a, "cache hit") for a in lists.get("hits", [])] + [(a, "built") for a in lists.get("built", [])]
+
+
+def reproduce_commands(run: dict[str, Any], verdicts_path: str, out_dir: str) -> list[str]:
+    commit = run.get("git_commit")
+    lines = []
+    if commit:
+        lines.append(f"git checkout {commit}   # in a clone of this project")
+    lines.append(INSTALL)
+    command = run.get("command", "pytest claims -m smoke")
+    args = shlex.split(command)
+    if args and args[0] == "pytest":
+        args[0] = ".venv/bin/pytest"
+    lines.append(shlex.join(args) + "   # recomputes only what the store lacks")
+    lines.append(f".venv/bin/python -m reports build --verdicts {shlex.quote(verdicts_path)} "
+                 f"--artifacts {shlex.quote(str(run.get('artifacts', '.artifacts')))} --out {shlex.quote(out_dir)}"
+                 "   # this report again, recomputing nothing")
+    return lines

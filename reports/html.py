@@ -1,0 +1,100 @@
+"""The HTML report: one self-contained file (styles inline, figures embedded as data: URIs), so it
+opens offline, travels as an e-mail attachment and survives being moved away from its folder."""
+
+from __future__ import annotations
+
+import base64
+from html import escape
+from typing import TYPE_CHECKING
+
+from claims.verdict import _fmt
+
+from . import content
+
+if TYPE_CHECKING:
+    from .build import Report
+
+STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;
+padding:0 1em;color:#222}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:.6em 0;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;
+vertical-align:top;text-align:left}th{background:#f4f4f4}
+.pass{color:#176c2f;font-weight:600}.fail{color:#b00020;font-weight:700}
+tr.failed td{background:#fff0f0}
+.banner{padding:.6em 1em;border-radius:6px;margin:1em 0;font-size:1.05em}
+.banner.ok{background:#e8f5e9}.banner.bad{background:#ffebee}
+figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:12px;color:#555}
+code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}pre{background:#f7f7f7;padding:.8em;
+overflow-x:auto}.missing{color:#8a6d00;font-style:italic}small{color:#666}
+"""
+
+
+def _verdict_badge(passed: bool) -> str:
+    return '<span class="pass">PASS</span>' if passed else '<span class="fail">FAIL</span>'
+
+
+def _img(path) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="" src="data:image/png;base64,{data}">'
+
+
+def render_html(report: Report) -> str:
+    doc = report.doc
+    verdicts, run = doc["verdicts"], doc.get("run", {})
+    passed, total = content.counts(verdicts)
+    ok = passed == total
+    h = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width,initial-scale=1">',
+        "<title>Reproducibility report: claims about fine-tuning</title>", f"<style>{STYLE}</style>",
+        "</head><body>",
+        "<h1>Reproducibility report: claims about fine-tuning</h1>",
+        f'<div class="banner {"ok" if ok else "bad"}"><b>{passed} of {total} verdicts passed</b>'
+        + ("" if ok else f' &mdash; <span class="fail">{total - passed} failed</span>') + "</div>",
+        f"<p><small>Command <code>{escape(run.get('command', '?'))}</code> &middot; device "
+        f"{escape(str(run.get('device', '?')))} &middot; commit {escape(str(run.get('git_commit') or 'unknown'))}"
+        f" &middot; {escape(str(run.get('wall_time_s', '?')))} s</small></p>",
+        "<h2>Summary</h2>",
+        "<table><tr><th>claim</th><th>fixture</th><th>seeds</th><th>verdict</th>"
+        "<th>measured [95% CI] (paper)</th></tr>",
+    ]
+    for i, v in enumerate(verdicts):
+        cells = "<br>".join(
+            f"{escape(k)}: <b>{escape(m)}</b>" + (f" {escape(ci)}" if ci else "") + (f" <small>(paper {escape(p)})</small>" if p else "")
+            for k, m, ci, p in content.measured_items(v)
+        )
+        h.append(f'<tr class="{"" if v["passed"] else "failed"}"><td><a href="#v{i}">{escape(v["claim"])}</a></td>'
+                 f"<td>{escape(v['fixture'])}<br><small>{escape(v.get('profile', ''))}</small></td>"
+                 f"<td>{escape(', '.join(map(str, v['seeds'])))}</td><td>{_verdict_badge(v['passed'])}</td>"
+                 f"<td>{cells}</td></tr>")
+    h.append("</table>")
+    for i, v in enumerate(verdicts):
+        h += [f'<h2 id="v{i}">{escape(v["claim"])} / {escape(v["fixture"])}: {_verdict_badge(v["passed"])}</h2>',
+              f"<p><b>Criterion:</b> {escape(v['criterion'])}. <b>Seeds:</b> {escape(', '.join(map(str, v['seeds'])))}.</p>",
+              "<table><tr><th>quantity</th><th>measured</th><th>95% CI</th><th>paper</th></tr>"]
+        h += [f"<tr><td>{escape(k)}</td><td>{escape(m)}</td><td>{escape(ci)}</td><td>{escape(p)}</td></tr>"
+              for k, m, ci, p in content.measured_items(v)]
+        h.append("</table>")
+        extra = content.paper_only(v)
+        if extra:
+            h.append(f"<p><small>Paper, other figures: {escape(_fmt(extra))}</small></p>")
+        if v.get("details"):
+            body = "\n".join(f"{k}: {_fmt(val)}" for k, val in v["details"].items())
+            h.append(f"<details><summary>details</summary><pre>{escape(body)}</pre></details>")
+        for f in report.of(i):
+            if f.error:
+                h.append(f'<p class="missing">Figure not drawn ({escape(f.title)}): {escape(f.error)}</p>')
+            else:
+                h.append(f"<figure>{_img(f.png)}<figcaption><b>{escape(f.title)}.</b> {escape(f.caption)} "
+                         f"<small>({escape(f.svg.name)} beside this report)</small></figcaption></figure>")
+    h += ["<h2>Environment</h2>", "<table>"]
+    h += [f"<tr><th>{escape(k)}</th><td>{escape(val)}</td></tr>" for k, val in content.environment_rows(run, verdicts)]
+    h.append("</table>")
+    listing = content.cache_listing(run)
+    if listing:
+        rows = "".join(f"<tr><td><code>{escape(a)}</code></td><td>{how}</td></tr>" for a, how in listing)
+        h.append(f"<details><summary>artifacts used ({len(listing)})</summary><table>{rows}</table></details>")
+    commands = content.reproduce_commands(run, str(report.out / "verdicts.json"), str(report.out))
+    h += ["<h2>Reproduce</h2>", f"<pre>{escape(chr(10).join(commands))}</pre>", "</body></html>"]
+    return "\n".join(h) + "\n"

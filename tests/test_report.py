@@ -1,0 +1,204 @@
+"""The report builder on a fixed, small verdicts file: every verdict appears, failures are marked
+as failures, figures are present and non-empty, the HTML is self-contained, a rebuild recomputes
+nothing, and a real browser (headless Chromium, where installed) renders it."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from claims import figures
+from claims.verdict import Verdict, VerdictsFileError, dump, load
+from harness.store import ArtifactStore
+from reports.build import build_report
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def fake_artifacts(store: ArtifactStore):
+    """A map2d and a probe artifact written directly (no model): 60 points, 3 labels."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    coords = rng.normal(size=(60, 2)) + labels[:, None] * 4.0
+    pred = labels.copy()
+    pred[::7] = (pred[::7] + 1) % 3
+
+    def build_map(folder):
+        np.save(folder / "coords.npy", coords.astype(np.float32))
+        np.save(folder / "labels.npy", labels)
+        return {"method": "sklearn-tsne", "perplexities": [19.0], "label_names": ["a", "b", "c"], "split": "test"}
+
+    def build_probe(folder):
+        np.save(folder / "labels_test.npy", labels)
+        np.save(folder / "pred_test.npy", pred)
+        np.save(folder / "logits_test.npy", np.eye(3, dtype=np.float32)[pred])
+        return {}
+
+    m = store.get_or_build("map2d", "test", {"n": 60}, build_map)
+    p = store.get_or_build("probe", "test", {"n": 60}, build_probe)
+    return m, p
+
+
+@pytest.fixture
+def run(tmp_path):
+    store = ArtifactStore(tmp_path / "store")
+    m, p = fake_artifacts(store)
+    passing = Verdict(
+        claim="accuracy_gap", fixture="fx-pass", seeds=(0,), passed=True, criterion="FT better",
+        measured={"finetuned_accuracy": 0.91, "frozen_accuracy": 0.83, "p_mcnemar": 1e-4},
+        paper={"finetuned_accuracy": 0.9707}, intervals={"finetuned_accuracy": [0.88, 0.94]},
+        figures=(figures.accuracy_bars("Accuracy", [("finetuned", 0.91, [0.88, 0.94], 0.9707),
+                                                    ("frozen", 0.83, [0.8, 0.86], None)]),
+                 figures.embedding_maps("Maps", [("frozen", figures.ref(m), figures.ref(p))])),
+        profile="smoke",
+    )
+    failing = Verdict(
+        claim="pca_variance", fixture="fx-fail", seeds=(0, 1), passed=False, criterion="few PCs",
+        measured={"finetuned_pcs": {"mean": 50.0, "sd": 2.0, "per_seed": [48, 52]}, "frozen_pcs": 60},
+        paper={"finetuned_pcs": 1},
+        figures=(figures.pca_curves("PCA", 0.95, [("frozen", np.full(10, 0.1)),
+                                                  ("fine-tuned", np.r_[0.9, np.full(9, 0.1 / 9)])]),
+                 figures.distance_trajectories("Trajectories", ["a", "b"], [(0, [0, 5], [[1.0, 2.0], [3.0, 4.0]])]),
+                 figures.distance_bars("Bars", ["a", "b"], [("before", [1.0, 2.0]), ("after", [0.5, 1.0])])),
+        profile="smoke",
+    )
+    run_info = {"command": "pytest claims -m smoke --report R", "git_commit": "abc123", "device": "cpu",
+                "artifacts": str(store.root), "wall_time_s": 1.0,
+                "environment": {"python": "3.11", "packages": {"torch": "2.13.0"}},
+                "machine": {"cpu": "Test CPU", "cpu_count": 2, "gpus": []},
+                "cache": {"hits": 1, "built": 2, "rebuilt_corrupt": 0},
+                "cache_artifacts": {"hits": [figures.ref(m)], "built": [figures.ref(p)]}}
+    path = tmp_path / "in" / "verdicts.json"
+    path.parent.mkdir()
+    path.write_text(dump([passing, failing], run_info))
+    return path, store
+
+
+def test_every_verdict_and_failure_is_in_the_report(run, tmp_path):
+    path, store = run
+    report = build_report(path, tmp_path / "out", store)
+    md = (tmp_path / "out" / "report.md").read_text()
+    html = (tmp_path / "out" / "report.html").read_text()
+    for text in (md, html):
+        assert "fx-pass" in text and "fx-fail" in text
+        assert "accuracy_gap" in text and "pca_variance" in text
+        assert "1 of 2 verdicts passed" in text
+        assert "0.9707" in text  # the paper's figure beside the measured one
+        assert "[0.88, 0.94]" in text  # the bootstrap interval
+        assert "git checkout abc123" in text and "python -m reports build" in text
+        assert "Test CPU" in text
+    assert md.count("**FAIL**") == 1
+    assert re.search(r'<tr class="failed">.*fx-fail', html)
+    assert html.count('<span class="fail">FAIL</span>') == 2  # summary row and section heading
+    assert json.loads((tmp_path / "out" / "verdicts.json").read_text()) == json.loads(path.read_text())
+    assert [f.error for f in report.figures] == [None] * 5
+
+
+def test_figures_are_present_and_not_empty(run, tmp_path):
+    path, store = run
+    report = build_report(path, tmp_path / "out", store)
+    import matplotlib.image as mpimg
+
+    for f in report.figures:
+        assert f.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        pixels = mpimg.imread(f.png)
+        assert pixels.std() > 0.01, f"{f.png} is blank"
+        root = ET.parse(f.svg).getroot()
+        assert root.tag.endswith("svg") and len(list(root.iter())) > 20
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == len(report.figures)
+    assert not list((tmp_path / "out").rglob("*.tmp"))
+
+
+def test_html_is_self_contained(run, tmp_path):
+    path, store = run
+    build_report(path, tmp_path / "out", store)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html)
+    assert "url(http" not in html and "<script src" not in html
+    assert not re.search(r'<img[^>]+src="(?!data:)', html)
+
+
+def test_rebuild_recomputes_nothing_and_missing_artifacts_are_listed(run, tmp_path):
+    path, store = run
+    fresh = ArtifactStore(store.root)
+    build_report(path, tmp_path / "out", fresh)
+    assert fresh.stats.builds == []
+    empty = ArtifactStore(tmp_path / "empty")
+    report = build_report(path, tmp_path / "out2", empty)
+    errors = [f.error for f in report.figures if f.error]
+    assert len(errors) == 1 and "not in the store" in errors[0]
+    assert "Figure not drawn" in (tmp_path / "out2" / "report.html").read_text()
+
+
+def test_command_line_build(run, tmp_path):
+    path, store = run
+    out = tmp_path / "cli"
+    res = subprocess.run([sys.executable, "-m", "reports", "build", "--verdicts", str(path),
+                          "--artifacts", str(store.root), "--out", str(out)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "5 of 5 figures drawn" in res.stdout
+    assert (out / "report.html").stat().st_size > 10_000 and (out / "report.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "not JSON"),
+        ('{"schema": 9, "verdicts": []}', "schema 9 is not supported"),
+        ('{"schema": 2, "verdicts": [{"claim": "c", "fixture": "f", "seeds": [0], "criterion": "x", '
+         '"measured": {}}]}', "verdict 0 (c): 'passed' must be a bool, got nothing"),
+    ],
+)
+def test_bad_verdicts_files_are_named_with_what_is_wrong(tmp_path, content, message):
+    bad = tmp_path / "v.json"
+    bad.write_text(content)
+    with pytest.raises(VerdictsFileError, match=re.escape(message)) as info:
+        load(bad)
+    assert str(bad) in str(info.value)
+    res = subprocess.run([sys.executable, "-m", "reports", "build", "--verdicts", str(bad)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2 and message in res.stderr
+
+
+def test_schema_1_files_still_build(tmp_path):
+    doc = {"schema": 1, "run": {}, "verdicts": [{"claim": "c", "fixture": "f", "seeds": [0], "passed": True,
+                                                 "criterion": "x", "measured": {"a": 1.0}}]}
+    (tmp_path / "verdicts.json").write_text(json.dumps(doc))
+    build_report(tmp_path / "verdicts.json", tmp_path, None)
+    assert "1 of 1 verdicts passed" in (tmp_path / "report.html").read_text()
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (Debian: apt-get install chromium)")
+def test_report_renders_in_headless_chromium(run, tmp_path):
+    """A real browser opens the file offline and paints the embedded figures (the first bar's
+    colour, #4477AA, appears on the screenshot)."""
+    path, store = run
+    build_report(path, tmp_path / "out", store)
+    shot = tmp_path / "shot.png"
+    res = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,3000", f"--screenshot={shot}",
+         (tmp_path / "out" / "report.html").as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert shot.exists(), res.stderr[-2000:]
+    import matplotlib.image as mpimg
+
+    rgb = (mpimg.imread(shot)[..., :3] * 255).round()
+    bar = np.abs(rgb - np.array([0x44, 0x77, 0xAA])).max(-1) <= 3
+    assert bar.sum() > 500, "the embedded accuracy figure was not painted"
+    red = np.abs(rgb - np.array([0xB0, 0x00, 0x20])).max(-1) <= 10  # the FAIL marks
+    assert red.sum() > 20
