@@ -336,6 +336,7 @@ def _agglomerate(x: np.ndarray, clusters: list[_Cluster], overlap: np.ndarray, c
     labels = np.full(cap, -1)
     alive = np.zeros(cap, bool)
     radii = np.zeros(cap)
+    sq = np.zeros(cap)  # squared norms of the centroids
     partner = np.full(cap, -1)
     pdist = np.full(cap, np.inf)
     rejected: dict[int, set[int]] = {}
@@ -344,33 +345,61 @@ def _agglomerate(x: np.ndarray, clusters: list[_Cluster], overlap: np.ndarray, c
     def register(k: int) -> None:
         cents[k], labels[k], alive[k] = clusters[k].centroid, clusters[k].label, True
         radii[k] = clusters[k].radius
+        sq[k] = cents[k] @ cents[k]
 
-    def nearest(a: int) -> None:
-        mask = alive & (labels == labels[a])
-        mask[a] = False
-        for b in rejected.get(a, ()):
-            mask[b] = False
-        cand = np.flatnonzero(mask)
-        if len(cand) == 0:
-            partner[a], pdist[a] = -1, np.inf
-            return
-        dist = np.sqrt(((cents[cand] - cents[a]) ** 2).sum(1))
-        k = int(np.argmin(dist))
-        partner[a], pdist[a] = cand[k], dist[k]
-        heapq.heappush(heap, (float(dist[k]), a, int(cand[k])))
+    def nearest(rows) -> None:
+        """Each row's nearest live same-label cluster not rejected with it, pushed on the heap.
+
+        Batched: one matrix product per label finds the candidates (``|c|^2 - 2 c.c' + |c'|^2``),
+        then the exact distances of the near-minimal ones decide, so the choice, ties included
+        (the first in index order), is the one a per-row loop over exact distances would make.
+        """
+        rows = np.asarray(rows, np.int64)
+        for lab in np.unique(labels[rows]):
+            cand = np.flatnonzero(alive & (labels == lab))
+            batch = rows[labels[rows] == lab]
+            for start in range(0, len(batch), 256):  # bounded memory: 256 x |cand|
+                sub = batch[start:start + 256]
+                d2 = sq[sub][:, None] - 2.0 * (cents[sub] @ cents[cand].T) + sq[cand][None, :]
+                pos = np.searchsorted(cand, sub)
+                own = (pos < len(cand)) & (cand[np.minimum(pos, len(cand) - 1)] == sub)
+                d2[np.flatnonzero(own), pos[own]] = np.inf
+                for i, a in enumerate(sub.tolist()):
+                    for r in rejected.get(a, ()):
+                        j = np.searchsorted(cand, r)
+                        if j < len(cand) and cand[j] == r:
+                            d2[i, j] = np.inf
+                if len(cand) == 0:
+                    partner[sub], pdist[sub] = -1, np.inf
+                    continue
+                first = d2.argmin(1)
+                best = d2[np.arange(len(sub)), first]
+                within = d2 <= (best + 1e-8 * (sq[sub] + sq[cand].max()))[:, None]
+                choice = cand[first]
+                dist = np.sqrt(((cents[choice] - cents[sub]) ** 2).sum(1))
+                for i in np.flatnonzero(within.sum(1) > 1).tolist():  # near-ties: exact distances decide
+                    near = cand[np.flatnonzero(within[i])]
+                    exact = np.sqrt(((cents[near] - cents[sub[i]]) ** 2).sum(1))
+                    k = int(np.argmin(exact))
+                    choice[i], dist[i] = near[k], exact[k]
+                for a, b, d, ok in zip(sub.tolist(), choice.tolist(), dist.tolist(), np.isfinite(best).tolist(),
+                                       strict=True):
+                    if ok:
+                        partner[a], pdist[a] = b, d
+                        heapq.heappush(heap, (d, a, b))
+                    else:
+                        partner[a], pdist[a] = -1, np.inf
 
     for k in range(len(clusters)):
         register(k)
-    for k, c in enumerate(clusters):
-        if overlap[c.label].any() and len(c.idx) == 1:
-            nearest(k)
+    nearest([k for k, c in enumerate(clusters) if overlap[c.label].any() and len(c.idx) == 1])
 
     while heap:
         _, a, b = heapq.heappop(heap)
         if not alive[a] or partner[a] != b:
             continue  # stale
         if not alive[b] or b in rejected.get(a, ()):
-            nearest(a)
+            nearest([a])
             continue
         counters.merges_tried += 1
         merged = _Cluster(np.concatenate([clusters[a].idx, clusters[b].idx]), clusters[a].label, x)
@@ -378,25 +407,25 @@ def _agglomerate(x: np.ndarray, clusters: list[_Cluster], overlap: np.ndarray, c
             counters.merges_rejected += 1
             rejected.setdefault(a, set()).add(b)
             rejected.setdefault(b, set()).add(a)
-            nearest(a)
-            nearest(b)
+            nearest([a, b])
             continue
         clusters[a].alive = clusters[b].alive = False
         alive[a] = alive[b] = False
         clusters.append(merged)
         m = len(clusters) - 1
         register(m)
-        nearest(m)
         same = np.flatnonzero(alive & (labels == labels[m]))
         same = same[same != m]
+        redo = [m]
         if len(same):
             dist = np.sqrt(((cents[same] - cents[m]) ** 2).sum(1))
             for e, de in zip(same.tolist(), dist.tolist(), strict=True):
                 if partner[e] in (a, b) or partner[e] == -1:
-                    nearest(e)
+                    redo.append(e)
                 elif de < pdist[e]:  # m is new, so it cannot have been rejected with e
                     partner[e], pdist[e] = m, de
                     heapq.heappush(heap, (de, e, m))
+        nearest(redo)
 
 
 def _overlaps_other_label(x, merged: _Cluster, clusters: list[_Cluster], cents, radii, labels,
