@@ -12,10 +12,15 @@ Each test in ``claims/`` declares ``CLAIM = "<name>"`` in its module and takes t
 ``fx``; it runs once per fixture file that lists that claim, with the fixture's profile as marker
 (``-m smoke``, ``-m full``) and the fixture's name as test id. Full fixtures run only when asked
 for with ``-m full``; without a marker expression they are skipped with that reason.
+
+Under pytest-xdist (``-n N``) each worker sends its verdicts, stage times and cache use to the
+controller (``workeroutput``), which writes the one report; the artifact store's file locks let
+workers share it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -27,6 +32,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent
 VERDICTS_KEY = pytest.StashKey[list]()
 STARTED_KEY = pytest.StashKey[float]()
+WORKER_PARTS_KEY = pytest.StashKey[list]()  # what pytest-xdist workers sent back
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[VERDICTS_KEY] = []
     config.stash[STARTED_KEY] = time.time()
+    config.stash[WORKER_PARTS_KEY] = []
 
 
 def _fixtures(config: pytest.Config):
@@ -165,19 +172,62 @@ def _git_dirty() -> bool | None:
         return None
 
 
+def _local_part(config: pytest.Config) -> dict:
+    """This process's verdicts, stage times and cache use, as JSON-able data."""
+    h = getattr(config, "_claims_harness", None)
+    stats = h.store.stats if h else None
+    return {
+        "verdicts": [v.to_dict() for v in config.stash[VERDICTS_KEY]],
+        "stage_times_s": dict(h.stage_times) if h else {},
+        "hits": list(stats.hits) if stats else [],
+        "built": list(stats.builds) if stats else [],
+        "rebuilt_corrupt": list(stats.rebuilt_corrupt) if stats else [],
+        "device": str(h.device) if h else None,
+        "artifacts": str(h.store.root) if h else None,
+    }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist: collect a worker's part (sent in its ``workeroutput``) on the controller."""
+    part = getattr(node, "workeroutput", {}).get("claims_part")
+    if part:
+        node.config.stash[WORKER_PARTS_KEY].append(json.loads(part))
+
+
+def _git_dirty() -> bool | None:
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=5)
+        return bool(out.stdout.strip()) if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     report_dir = config.getoption("--report")
-    if not report_dir or hasattr(config, "workerinput"):
+    if not report_dir:
         return
-    from claims.verdict import dump
+    if hasattr(config, "workerinput"):  # an xdist worker: hand the part to the controller
+        config.workeroutput["claims_part"] = json.dumps(
+            _local_part(config), default=lambda o: o.item() if hasattr(o, "item") else str(o))
+        return
+    from claims.verdict import Verdict, dump
     from harness.runtime import machine
     from harness.store import environment
     from reports.build import build_report, write_verdicts
 
-    verdicts = config.stash[VERDICTS_KEY]
-    h = getattr(config, "_claims_harness", None)
-    stats = h.store.stats if h else None
+    parts = [_local_part(config), *config.stash[WORKER_PARTS_KEY]]
+    verdicts = sorted((Verdict.from_dict(v) for p in parts for v in p["verdicts"]),
+                      key=lambda v: (v.claim, v.fixture, v.profile))
+    stage_times: dict[str, float] = {}
+    for p in parts:
+        for k, v in p["stage_times_s"].items():
+            stage_times[k] = stage_times.get(k, 0.0) + v
+    hits = list(dict.fromkeys(a for p in parts for a in p["hits"]))
+    built = [a for p in parts for a in p["built"]]
+    used = [p for p in parts if p["device"]]
     run = {
         "command": " ".join(["pytest", *config.invocation_params.args]),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(config.stash[STARTED_KEY])),
@@ -186,20 +236,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "git_dirty": _git_dirty(),
         "environment": environment() | {"processor": platform.processor()},
         "machine": machine(),
-        "device": str(h.device) if h else None,
-        "artifacts": str(h.store.root) if h else config.getoption("--artifacts"),
-        "cache": ({"hits": len(set(stats.hits)), "built": len(stats.builds),
-                   "rebuilt_corrupt": len(stats.rebuilt_corrupt)} if stats else None),
-        "cache_artifacts": ({"hits": list(dict.fromkeys(stats.hits)), "built": list(stats.builds)}
-                            if stats else None),
-        "stage_times_s": {k: round(v, 2) for k, v in (h.stage_times if h else {}).items()},
+        "device": used[0]["device"] if used else None,
+        "workers": len(parts) - 1,
+        "artifacts": used[0]["artifacts"] if used else config.getoption("--artifacts"),
+        "cache": {"hits": len(hits), "built": len(built),
+                  "rebuilt_corrupt": sum(len(p["rebuilt_corrupt"]) for p in parts)},
+        "cache_artifacts": {"hits": hits, "built": built},
+        "stage_times_s": {k: round(v, 2) for k, v in stage_times.items()},
     }
     path = write_verdicts(dump(verdicts, run), report_dir)  # first, so that nothing is lost
-    store = h.store if h else None
-    if store is None and Path(config.getoption("--artifacts")).is_dir():
+    store = None
+    artifacts = Path(run["artifacts"])
+    if artifacts.is_dir():
         from harness.store import ArtifactStore
 
-        store = ArtifactStore(config.getoption("--artifacts"))
+        store = ArtifactStore(artifacts)
     report = build_report(path, report_dir, store)
     writer = config.get_terminal_writer()
     missing = [f for f in report.figures if f.error]

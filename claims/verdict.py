@@ -61,6 +61,10 @@ class Verdict:
             lines.append(f"  {key}: {_fmt(value)}")
         return "\n".join(lines)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Verdict:
+        return cls(**{**d, "seeds": tuple(d["seeds"]), "figures": tuple(d.get("figures", ()))})
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["seeds"] = list(self.seeds)

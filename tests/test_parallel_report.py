@@ -1,0 +1,76 @@
+"""Parallel runs (pytest-xdist): every worker's verdicts reach the one report the controller writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+FIXTURE = """
+name = "tiny-parallel"
+profile = "smoke"
+seeds = [0]
+
+[encoder]
+name = "offline:minilm-l2"
+
+[task]
+source = "synthetic"
+kind = "sentiment"
+n_train = 48
+n_validation = 16
+n_test = 40
+seed = 0
+
+[other_task]
+source = "synthetic"
+kind = "topic"
+n_train = 48
+n_validation = 16
+n_test = 40
+seed = 1
+
+[fine_tune]
+epochs = 1
+lr = 1e-4
+batch_size = 16
+max_length = 16
+
+[frozen_head]
+kind = "logreg"
+
+[claims.accuracy_gap]
+expect = "not_significant"
+
+[claims.cross_task]
+expect = "not_significant"
+
+[claims.no_overfitting]
+tolerance = 1.0
+"""
+
+
+@pytest.mark.slow
+def test_verdicts_of_all_workers_are_merged(tmp_path):
+    pytest.importorskip("xdist")
+    fixture = tmp_path / "tiny.toml"
+    fixture.write_text(FIXTURE)
+    report = tmp_path / "report"
+    res = subprocess.run(
+        [sys.executable, "-m", "pytest", "-n", "2", "-q", "-m", "smoke", "claims/test_accuracy_gap.py",
+         "claims/test_cross_task.py", "claims/test_no_overfitting.py", "--claim-fixtures", str(fixture),
+         "--artifacts", str(tmp_path / "store"), "--report", str(report)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert (report / "verdicts.json").exists(), res.stdout[-3000:] + res.stderr[-3000:]
+    doc = json.loads((report / "verdicts.json").read_text())
+    assert sorted(v["claim"] for v in doc["verdicts"]) == ["accuracy_gap", "cross_task", "no_overfitting"]
+    assert doc["run"]["workers"] == 2
+    assert doc["run"]["cache"]["built"] >= 3  # built on the workers, counted on the controller
+    html = (report / "report.html").read_text()
+    assert all(c in html for c in ("accuracy_gap", "cross_task", "no_overfitting"))
