@@ -15,6 +15,8 @@ Kinds and their fields:
   (each panel drawn twice: coloured by label and by correct/incorrect)
 - ``distance_trajectories``: ``labels``, ``runs = [{seed, steps, min_distance: [[per label]]}]``
 - ``distance_bars``: ``labels``, ``series = [{name, values: [per label]}]``
+- ``layer_similarity``: ``layers``, ``series = [{name, values: [per layer]}]`` (similarity of
+  each layer before and after fine-tuning)
 """
 
 from __future__ import annotations
@@ -66,6 +68,12 @@ def distance_trajectories(title: str, labels: Sequence[str],
 def distance_bars(title: str, labels: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]
                   ) -> dict[str, Any]:
     return {"kind": "distance_bars", "title": title, "labels": list(labels),
+            "series": [{"name": n, "values": [_num(v) for v in vals]} for n, vals in series]}
+
+
+def layer_similarity(title: str, layers: Sequence[int], series: Sequence[tuple[str, Sequence[float]]]
+                     ) -> dict[str, Any]:
+    return {"kind": "layer_similarity", "title": title, "layers": [int(v) for v in layers],
             "series": [{"name": n, "values": [_num(v) for v in vals]} for n, vals in series]}
 
 

@@ -51,6 +51,8 @@ CLAIM_PARAMS: dict[str, dict[str, Any]] = {
     "cross_task": {"expect": "lower", "alpha": 0.05, "paper": {}},
     "cross_task_distances": {"expect": "lower", "all_labels": False, "min_change": 0.01, "split": "train",
                              "scale": "raw", "paper": {}},
+    "layer_change": {"measure": "cka", "pooling": "mean", "split": "test", "min_drop": 0.05,
+                     "max_trend": -0.5, "min_similarity": None, "paper": {}},
 }
 CLAIM_CHOICES = {
     ("no_overfitting", "expect"): ("no_overfitting", "overfitting"),
@@ -59,6 +61,9 @@ CLAIM_CHOICES = {
     ("cross_task_distances", "expect"): ("lower", "higher"),
     ("cross_task_distances", "split"): ("train", "validation", "test"),
     ("cross_task_distances", "scale"): ("raw", "mean_norm"),
+    ("layer_change", "measure"): ("cka", "rsa"),
+    ("layer_change", "pooling"): ("first", "mean"),
+    ("layer_change", "split"): ("train", "validation", "test"),
 }
 CLAIMS_NEEDING_OTHER_TASK = ("cross_task", "cross_task_distances")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

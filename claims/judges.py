@@ -338,3 +338,46 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
                    details={"change per label": [[float(v) for v in c] for c in changes]}
                    | ({"mean vector norm (pre-trained, cross-task)": [list(m) for m in mean_norms]}
                       if mean_norms else {}))
+
+
+# --------------------------------------------------------------------------------------------
+# Layer-wise change (Merchant et al. 2020; Zhou and Srikumar 2022, section 4.5)
+
+
+def layer_change(fixture: str, seeds: Sequence[int], layers: Sequence[int],
+                 similarity: dict[str, Sequence[Sequence[float]]], params: dict[str, Any]) -> Verdict:
+    """Similarity of each layer before and after fine-tuning (``similarity[measure]``: per seed,
+    one value per layer in ``layers``) falls with depth, on every seed: the last layer's is below
+    the first's by more than ``min_drop``, and the Spearman correlation of depth and similarity is
+    at most ``max_trend``; with ``min_similarity`` every layer stays at or above it (Zhou and
+    Srikumar: higher layers change more yet stay similar, Pearson > 0.5)."""
+    from scipy.stats import spearmanr
+
+    measure = params["measure"]
+    drop, trend_max = float(params["min_drop"]), float(params["max_trend"])
+    floor = params.get("min_similarity")
+    ok, trends, drops = [], [], []
+    for sims in similarity[measure]:
+        sims = np.asarray(sims, float)
+        trend = float(spearmanr(layers, sims).statistic) if np.ptp(sims) > 0 else 0.0
+        trends.append(trend)
+        drops.append(float(sims[0] - sims[-1]))
+        holds = drops[-1] > drop and trend <= trend_max
+        if floor is not None:
+            holds = holds and bool((sims >= float(floor)).all())
+        ok.append(holds)
+    measured: dict[str, Any] = {
+        f"{measure}_first_layer": _value([s[0] for s in similarity[measure]]),
+        f"{measure}_last_layer": _value([s[-1] for s in similarity[measure]]),
+        "drop": _value(drops),
+        "depth_trend_spearman": _value(trends),
+    }
+    details = {f"{name} per layer {list(layers)}": [[float(v) for v in s] for s in sims]
+               for name, sims in similarity.items()}
+    criterion = (f"{measure.upper()} between the pre-trained and the fine-tuned encoder, per layer: the last "
+                 f"layer's is lower than the first's by more than {drop:g} and the depth/similarity "
+                 f"Spearman correlation is <= {trend_max:g}"
+                 + (f"; every layer >= {float(floor):g}" if floor is not None else "") + ", on every seed")
+    return Verdict(claim="layer_change", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
+                   criterion=criterion, measured=measured, paper=dict(params.get("paper", {})),
+                   details=details)

@@ -167,7 +167,19 @@ def _distance_bars(plt, spec, store):
     return fig, "Each target label's minimum DirectProbe distance to the other labels, before and after."
 
 
+def _layer_similarity(plt, spec, store):
+    fig, ax = plt.subplots(figsize=(5.2, 3.4), layout="constrained")
+    for i, s in enumerate(spec["series"]):
+        ax.plot(spec["layers"], s["values"], marker="o", ms=3, color=PALETTE[i % len(PALETTE)], label=s["name"])
+    ax.set_xlabel("layer (0 = embeddings)")
+    ax.set_ylabel("similarity, pre-trained vs fine-tuned")
+    ax.set_ylim(min(0.0, min(min(s["values"]) for s in spec["series"])), 1.05)
+    ax.legend(frameon=False, fontsize=7)
+    return fig, "Each layer's representation of the same texts before and after fine-tuning (Merchant et al., Fig. 1)."
+
+
 DRAWERS: dict[str, Callable] = {
+    "layer_similarity": _layer_similarity,
     "accuracy_bars": _accuracy_bars,
     "pca_curves": _pca_curves,
     "embedding_maps": _embedding_maps,

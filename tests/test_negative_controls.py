@@ -225,3 +225,42 @@ def test_claim5_distances_an_encoder_that_was_never_trained_fails(pipeline):
         verdict = judges.cross_task_distances("f", [0], task.label_names, [dist[0]], [dist[1]],
                                               params("cross_task_distances", expect=expect))
         assert not verdict.passed, verdict.text()
+
+
+# ---- layer-wise change ------------------------------------------------------------------------
+
+
+def layer_verdict(cka, **overrides):
+    return judges.layer_change("f", [0], list(range(len(cka))), {"cka": [cka], "rsa": [cka]},
+                               params("layer_change", **overrides))
+
+
+def test_layer_change_passes_when_the_top_layers_change_most():
+    assert layer_verdict([1.0, 0.99, 0.9, 0.7, 0.5]).passed
+    assert layer_verdict([1.0, 0.99, 0.9, 0.7, 0.6], min_similarity=0.5).passed
+
+
+@pytest.mark.parametrize(
+    ("cka", "overrides"),
+    [
+        ([1.0, 1.0, 1.0, 1.0], {}),  # nothing changed
+        ([0.5, 0.7, 0.9, 1.0], {}),  # the bottom changed most
+        ([1.0, 0.6, 0.9, 0.98], {}),  # the last layer barely moved
+        ([1.0, 0.9, 0.7, 0.4], {"min_similarity": 0.5}),  # Zhou and Srikumar's floor broken
+    ],
+)
+def test_layer_change_fails_when_the_premise_is_broken(cka, overrides):
+    verdict = layer_verdict(cka, **overrides)
+    assert not verdict.passed, verdict.text()
+
+
+def test_layer_change_an_encoder_that_was_never_trained_fails(pipeline):
+    from harness.similarity import linear_cka
+
+    h, task = pipeline
+    untrained = FineTuneConfig(epochs=1, lr=1e-12, batch_size=16, max_length=24, head_dropout=0.0)
+    tuned = h.fine_tuned(TINY, task, untrained, seed=0)
+    reps = [h.embeddings(m, task, "test", layers=[0, 1, 2], pooling="mean", max_length=24) for m in (TINY, tuned)]
+    cka = [linear_cka(reps[0].array(f"layer_{k}"), reps[1].array(f"layer_{k}")) for k in (0, 1, 2)]
+    assert min(cka) > 0.999
+    assert not layer_verdict(cka).passed
