@@ -15,6 +15,8 @@ Kinds and their fields:
   (each panel drawn twice: coloured by label and by correct/incorrect)
 - ``distance_trajectories``: ``labels``, ``runs = [{seed, steps, min_distance: [[per label]]}]``
 - ``distance_bars``: ``labels``, ``series = [{name, values: [per label]}]``
+- ``accuracy_by_layers``: ``points = [{layers, accuracy}]``, ``full``, ``frozen`` (partial
+  fine-tuning: accuracy against the number of trainable top layers)
 - ``layer_similarity``: ``layers``, ``series = [{name, values: [per layer]}]`` (similarity of
   each layer before and after fine-tuning)
 """
@@ -75,6 +77,12 @@ def layer_similarity(title: str, layers: Sequence[int], series: Sequence[tuple[s
                      ) -> dict[str, Any]:
     return {"kind": "layer_similarity", "title": title, "layers": [int(v) for v in layers],
             "series": [{"name": n, "values": [_num(v) for v in vals]} for n, vals in series]}
+
+
+def accuracy_by_layers(title: str, points: Sequence[tuple[int, float]], full: float, frozen: float
+                       ) -> dict[str, Any]:
+    return {"kind": "accuracy_by_layers", "title": title, "full": _num(full), "frozen": _num(frozen),
+            "points": [{"layers": int(k), "accuracy": _num(a)} for k, a in points]}
 
 
 def ref(artifact) -> str:

@@ -53,6 +53,8 @@ CLAIM_PARAMS: dict[str, dict[str, Any]] = {
                              "scale": "raw", "paper": {}},
     "layer_change": {"measure": "cka", "pooling": "mean", "split": "test", "min_drop": 0.05,
                      "max_trend": -0.5, "min_similarity": None, "paper": {}},
+    "partial_finetuning": {"expect": "recovers", "trainable_layers": [1, 2], "few": 2, "min_recovery": 0.9, "min_gain": 0.01,
+                           "paper": {}},
 }
 CLAIM_CHOICES = {
     ("no_overfitting", "expect"): ("no_overfitting", "overfitting"),
@@ -62,6 +64,7 @@ CLAIM_CHOICES = {
     ("cross_task_distances", "split"): ("train", "validation", "test"),
     ("cross_task_distances", "scale"): ("raw", "mean_norm"),
     ("layer_change", "measure"): ("cka", "rsa"),
+    ("partial_finetuning", "expect"): ("recovers", "does_not_recover"),
     ("layer_change", "pooling"): ("first", "mean"),
     ("layer_change", "split"): ("train", "validation", "test"),
 }

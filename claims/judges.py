@@ -381,3 +381,43 @@ def layer_change(fixture: str, seeds: Sequence[int], layers: Sequence[int],
     return Verdict(claim="layer_change", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
                    criterion=criterion, measured=measured, paper=dict(params.get("paper", {})),
                    details=details)
+
+
+# --------------------------------------------------------------------------------------------
+# Partial fine-tuning (Merchant et al. 2020, Fig. 3; Hart's last-two-layers setting)
+
+
+def partial_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float], frozen: Sequence[float],
+                       partial: dict[int, Sequence[float]], params: dict[str, Any]) -> Verdict:
+    """Training only the top ``few`` layers recovers at least ``min_recovery`` of the accuracy that
+    full fine-tuning gains over the frozen encoder, on every seed:
+    ``(acc_few - acc_frozen) / (acc_full - acc_frozen)``. Where full fine-tuning gains less than
+    ``min_gain`` there is nothing to recover and the verdict fails with that reason."""
+    few, need, min_gain = int(params["few"]), float(params["min_recovery"]), float(params["min_gain"])
+    if few not in partial:
+        raise ValueError(f"no accuracies for trainable_layers = {few}; have {sorted(partial)}")
+    recovery, notes = [], []
+    for i, seed in enumerate(seeds):
+        gain = full[i] - frozen[i]
+        if gain < min_gain:
+            notes.append(f"seed {seed}: full fine-tuning gains {gain:.4f} over frozen (< {min_gain:g}): "
+                         "nothing to recover")
+            recovery.append(float("nan"))
+        else:
+            recovery.append((partial[few][i] - frozen[i]) / gain)
+    recovers = [r == r and r >= need for r in recovery]  # NaN: nothing to recover
+    if params.get("expect", "recovers") == "recovers":
+        ok = recovers
+    else:  # a fixture where the claim is expected not to hold; a NaN still fails
+        ok = [r == r and not rec for r, rec in zip(recovery, recovers, strict=True)]
+    measured: dict[str, Any] = {"full_accuracy": _value(full), "frozen_accuracy": _value(frozen)}
+    for k in sorted(partial):
+        measured[f"top_{k}_layers_accuracy"] = _value(partial[k])
+    measured[f"recovery_top_{few}"] = _value(recovery)
+    return Verdict(
+        claim="partial_finetuning", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
+        criterion=(("expected to fail here: " if params.get("expect", "recovers") != "recovers" else "")
+                   + f"training only the top {few} layer(s) recovers >= {need:.0%} of the full fine-tuning "
+                   "gain over the frozen encoder (test accuracy), on every seed"),
+        measured=measured, paper=dict(params.get("paper", {})), details={"notes": notes} if notes else {},
+    )

@@ -35,7 +35,7 @@ from . import data, synthetic
 from .encoders import Encoder, EncoderSpec, encode, encoder_identity, load_encoder, resolve_layers
 from .errors import ConfigError
 from .heads import HeadConfig, train_head
-from .protocols import FineTuneConfig, classifier_logits, fine_tune
+from .protocols import FineTuneConfig, classifier_logits, fine_tune, key_fields
 from .runtime import Progress, resolve_device
 from .store import Artifact, ArtifactStore
 
@@ -166,7 +166,7 @@ class Harness:
         inputs = {
             "encoder": self.identity(encoder),
             "task": task.fingerprint(),
-            "config": dataclasses.asdict(config),
+            "config": key_fields(config),
             "seed": seed,
         }
 

@@ -11,6 +11,7 @@ Frozen and cross-task are compositions of steps, so they are spelled out in :mod
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,14 @@ class FineTuneConfig:
     ``snapshot_at`` lists fractions of training (0 = before the first step, 1 = the end) at which
     the embeddings of ``snapshot_split`` are recorded (layers ``snapshot_layers``, first token),
     for claims that follow the geometry over training.
+
+    ``trainable_layers = k`` trains only the top k transformer layers and the head (embeddings and
+    lower layers frozen): Merchant et al.'s partial fine-tuning, Hart's "last two layers" (k = 2).
     """
+
+    # Fields added after the first release, left out of artifact keys at their default so that
+    # existing stores stay valid (see key_fields).
+    LATER_FIELDS = {"trainable_layers": None}
 
     epochs: int = 2
     lr: float = 2e-5
@@ -46,8 +54,11 @@ class FineTuneConfig:
     snapshot_at: tuple[float, ...] = ()
     snapshot_split: str = "test"
     snapshot_layers: tuple[int, ...] = (-1,)
+    trainable_layers: int | None = None  # None: the whole encoder; k: only its top k layers
 
     def __post_init__(self) -> None:
+        if self.trainable_layers is not None and int(self.trainable_layers) < 0:
+            raise ConfigError(f"fine_tune trainable_layers must be >= 0 (or absent), got {self.trainable_layers}")
         for name in ("epochs", "batch_size", "max_length"):
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"fine_tune {name} must be at least 1, got {getattr(self, name)}")
@@ -59,6 +70,45 @@ class FineTuneConfig:
             raise ConfigError(f"fine_tune snapshot_at fractions must be in [0, 1], got {self.snapshot_at}")
         object.__setattr__(self, "snapshot_at", tuple(sorted(set(map(float, self.snapshot_at)))))
         object.__setattr__(self, "snapshot_layers", tuple(self.snapshot_layers))
+
+
+def key_fields(config: FineTuneConfig) -> dict:
+    """The config as it enters an artifact key: later fields only where they differ from their
+    default, so that adding a field does not invalidate every stored fine-tune."""
+    out = dataclasses.asdict(config)
+    for name, default in FineTuneConfig.LATER_FIELDS.items():
+        if out.get(name) == default:
+            out.pop(name, None)
+    return out
+
+
+def transformer_layers(model: nn.Module) -> nn.ModuleList:
+    """The stack of transformer blocks of a Hugging Face encoder (BERT, RoBERTa, CamemBERT,
+    DistilBERT, ...)."""
+    for path in ("encoder.layer", "transformer.layer", "encoder.layers", "layers"):
+        obj = model
+        for part in path.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
+        if isinstance(obj, nn.ModuleList):
+            return obj
+    raise ConfigError(f"cannot find the transformer layers of {type(model).__name__} (looked for "
+                      "encoder.layer, transformer.layer, encoder.layers, layers): trainable_layers "
+                      "does not support this architecture")
+
+
+def freeze_below(model: nn.Module, trainable: int) -> None:
+    """Freeze every encoder parameter except those of the top ``trainable`` layers."""
+    layers = transformer_layers(model)
+    if not 0 <= trainable <= len(layers):
+        raise ConfigError(f"fine_tune trainable_layers must be in 0..{len(layers)} for this "
+                          f"{len(layers)}-layer encoder, got {trainable}")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for layer in layers[len(layers) - trainable:]:
+        for p in layer.parameters():
+            p.requires_grad_(True)
 
 
 class SequenceClassifier(nn.Module):
@@ -102,8 +152,11 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
 
     with seeded(seed):
         classifier = SequenceClassifier(model, task.num_labels, config.head_dropout).to(device)
+        if config.trainable_layers is not None:
+            freeze_below(model, int(config.trainable_layers))
         optimizer = torch.optim.AdamW(
-            classifier.parameters(), lr=config.lr, weight_decay=config.weight_decay
+            [p for p in classifier.parameters() if p.requires_grad], lr=config.lr,
+            weight_decay=config.weight_decay,
         )
         warmup = int(config.warmup_ratio * total)
 

@@ -178,7 +178,22 @@ def _layer_similarity(plt, spec, store):
     return fig, "Each layer's representation of the same texts before and after fine-tuning (Merchant et al., Fig. 1)."
 
 
+def _accuracy_by_layers(plt, spec, store):
+    fig, ax = plt.subplots(figsize=(5.2, 3.4), layout="constrained")
+    pts = sorted(spec["points"], key=lambda p: p["layers"])
+    ax.plot([p["layers"] for p in pts], [p["accuracy"] for p in pts], marker="o", color=PALETTE[0],
+            label="top k layers trained")
+    ax.axhline(spec["full"], color=PALETTE[1], ls="--", label=f"all layers ({spec['full']:.3f})")
+    ax.axhline(spec["frozen"], color=PALETTE[2], ls=":", label=f"frozen ({spec['frozen']:.3f})")
+    ax.set_xlabel("trainable top layers k")
+    ax.set_ylabel("test accuracy")
+    ax.set_xticks([p["layers"] for p in pts])
+    ax.legend(frameon=False, fontsize=7)
+    return fig, "Partial fine-tuning: only the top k layers and the head are trained (Merchant et al., Fig. 3)."
+
+
 DRAWERS: dict[str, Callable] = {
+    "accuracy_by_layers": _accuracy_by_layers,
     "layer_similarity": _layer_similarity,
     "accuracy_bars": _accuracy_bars,
     "pca_curves": _pca_curves,

@@ -264,3 +264,29 @@ def test_layer_change_an_encoder_that_was_never_trained_fails(pipeline):
     cka = [linear_cka(reps[0].array(f"layer_{k}"), reps[1].array(f"layer_{k}")) for k in (0, 1, 2)]
     assert min(cka) > 0.999
     assert not layer_verdict(cka).passed
+
+
+# ---- partial fine-tuning ------------------------------------------------------------------------
+
+
+def partial_verdict(full, frozen, few_acc, **overrides):
+    return judges.partial_finetuning("f", [0], [full], [frozen], {2: [few_acc]},
+                                     params("partial_finetuning", **overrides))
+
+
+def test_partial_finetuning_passes_when_the_top_layers_recover_the_gain():
+    verdict = partial_verdict(0.95, 0.85, 0.945)
+    assert verdict.passed and verdict.measured["recovery_top_2"] == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize(
+    ("full", "frozen", "few_acc", "overrides"),
+    [
+        (0.95, 0.85, 0.86, {}),  # the top layers alone recover almost nothing
+        (0.95, 0.949, 0.95, {}),  # full fine-tuning gained nothing: nothing to recover
+        (0.95, 0.85, 0.95, {"expect": "does_not_recover"}),  # declared not to hold, yet it does
+    ],
+)
+def test_partial_finetuning_fails_when_the_premise_is_broken(full, frozen, few_acc, overrides):
+    verdict = partial_verdict(full, frozen, few_acc, **overrides)
+    assert not verdict.passed, verdict.text()

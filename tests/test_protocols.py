@@ -134,3 +134,26 @@ def test_protocol_parameters_are_checked():
         FineTuneConfig(snapshot_at=(1.5,))
     with pytest.raises(ConfigError, match="seed must be a non-negative integer"):
         train_head(np.zeros((4, 2)), np.array([0, 1, 0, 1]), 2, HeadConfig(), seed=-1)
+
+
+def test_trainable_layers_trains_only_the_top_layers():
+    """With trainable_layers = 1, the embeddings and the lower layer keep their weights exactly;
+    the top layer moves. An architecture without a known layer stack is refused by name."""
+    import torch
+
+    from harness.encoders import EncoderSpec, load_encoder
+    from harness.protocols import FineTuneConfig, fine_tune, transformer_layers
+    from harness.synthetic import generate_task
+
+    task = generate_task("sentiment", n_train=32, n_validation=8, n_test=8, seed=0)
+    enc = load_encoder(EncoderSpec("offline:minilm-l2"))
+    before = {k: v.clone() for k, v in enc.model.state_dict().items()}
+    fine_tune(enc, task, FineTuneConfig(epochs=1, lr=1e-3, batch_size=8, max_length=16, trainable_layers=1), seed=0)
+    after = enc.model.state_dict()
+    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    assert moved and all(k.startswith("encoder.layer.1.") for k in moved), sorted(moved)[:5]
+    assert any(k.startswith("encoder.layer.1.") for k in moved)
+    with pytest.raises(ConfigError, match="trainable_layers must be in 0..2"):
+        fine_tune(enc, task, FineTuneConfig(epochs=1, trainable_layers=3, max_length=16), seed=0)
+    with pytest.raises(ConfigError, match="cannot find the transformer layers of Linear"):
+        transformer_layers(torch.nn.Linear(2, 2))
