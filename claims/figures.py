@@ -17,6 +17,8 @@ Kinds and their fields:
 - ``distance_bars``: ``labels``, ``series = [{name, values: [per label]}]``
 - ``accuracy_by_layers``: ``points = [{layers, accuracy}]``, ``full``, ``frozen`` (partial
   fine-tuning: accuracy against the number of trainable top layers)
+- ``seed_boxes``: ``series = [{name, values: [per seed]}]`` (box plots of per-seed accuracies,
+  as Hart's Figure 2)
 - ``layer_similarity``: ``layers``, ``series = [{name, values: [per layer]}]`` (similarity of
   each layer before and after fine-tuning)
 """
@@ -83,6 +85,11 @@ def accuracy_by_layers(title: str, points: Sequence[tuple[int, float]], full: fl
                        ) -> dict[str, Any]:
     return {"kind": "accuracy_by_layers", "title": title, "full": _num(full), "frozen": _num(frozen),
             "points": [{"layers": int(k), "accuracy": _num(a)} for k, a in points]}
+
+
+def seed_boxes(title: str, series: Sequence[tuple[str, Sequence[float]]]) -> dict[str, Any]:
+    return {"kind": "seed_boxes", "title": title,
+            "series": [{"name": n, "values": [_num(v) for v in vals]} for n, vals in series]}
 
 
 def ref(artifact) -> str:

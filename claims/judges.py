@@ -421,3 +421,33 @@ def partial_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float]
                    "gain over the frozen encoder (test accuracy), on every seed"),
         measured=measured, paper=dict(params.get("paper", {})), details={"notes": notes} if notes else {},
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Across seeds (Hart): Welch's t-test on per-seed accuracies of two protocols
+
+
+def seed_welch(fixture: str, seeds: Sequence[int], a_name: str, b_name: str, acc_a: Sequence[float],
+               acc_b: Sequence[float], params: dict[str, Any]) -> Verdict:
+    """Hart's test: per-seed test accuracies of two protocols (e.g. frozen vs fully fine-tuned,
+    10 runs each), compared by Welch's t-test; the outcome at ``alpha`` must be ``expect``
+    (``a_better``, ``b_better``, ``not_significant``). Needs ``min_seeds`` seeds or more."""
+    alpha, expect, least = float(params["alpha"]), params["expect"], int(params["min_seeds"])
+    if len(seeds) < least:
+        return Verdict(claim="seed_welch", fixture=fixture, seeds=tuple(seeds), passed=False,
+                       criterion=f"needs at least {least} seeds (run with --seeds {least})",
+                       measured={"seeds": len(seeds)}, paper=dict(params.get("paper", {})))
+    t = stats.welch_t(acc_a, acc_b)
+    mean_a, mean_b = float(np.mean(acc_a)), float(np.mean(acc_b))
+    outcome = "not_significant" if not t.pvalue < alpha else ("a_better" if mean_a > mean_b else "b_better")
+    names = {"a_better": f"{a_name}_better", "b_better": f"{b_name}_better", "not_significant": "not_significant"}
+    s_a, s_b = stats.summarize(acc_a), stats.summarize(acc_b)
+    return Verdict(
+        claim="seed_welch", fixture=fixture, seeds=tuple(seeds), passed=outcome == expect,
+        criterion=(f"Welch's t-test on per-seed test accuracies, {a_name} vs {b_name}: "
+                   f"{names[expect].replace('_', ' ')} at alpha = {alpha:g}"),
+        measured={f"{a_name}_accuracy": {"mean": s_a.mean, "sd": s_a.sd, "per_seed": list(s_a.values)},
+                  f"{b_name}_accuracy": {"mean": s_b.mean, "sd": s_b.sd, "per_seed": list(s_b.values)},
+                  "outcome": names[outcome], "t": t.t, "df": t.df, "p_welch": t.pvalue},
+        paper=dict(params.get("paper", {})),
+    )

@@ -48,6 +48,7 @@ from .errors import ConfigError
 LOGISTIC_STEPS = 150  # most L-BFGS steps spent looking for a cheap separating hyperplane
 LP_MARGIN_TOL = 1e-9  # half-width of the widest slab (unit-box normal, data scaled to [-1, 1])
 #                       below which two sets count as overlapping
+MAX_WITNESSES = 16  # separating hyperplanes kept per cluster as certificates for later merges
 CERTIFY_RTOL = 1e-4  # agreement required between the SVM's upper and lower distance bounds
 
 
@@ -437,15 +438,29 @@ def _overlaps_other_label(x, merged: _Cluster, clusters: list[_Cluster], cents, 
     gaps = np.sqrt(((cents[near] - merged.centroid) ** 2).sum(1))
     keep = gaps <= radii[near] + merged.radius  # bounding spheres that meet
     near, gaps = near[keep], gaps[keep]
+    if len(near) == 0:
+        return False
     pts = x[merged.idx]
-    for d in near[np.argsort(gaps, kind="stable")].tolist():
+    order = near[np.argsort(gaps, kind="stable")]
+    # Batched centroid bisectors, one per nearby cluster d: w_d = centroid(merged) - centroid(d)
+    # separates when min over merged of w_d.x > max over d of w_d.x. One matrix product for all d.
+    w = merged.centroid - cents[order]
+    members = [clusters[d].idx for d in order.tolist()]
+    sizes = np.array([len(m) for m in members])
+    proj = np.einsum("ij,ij->i", x[np.concatenate(members)], np.repeat(w, sizes, axis=0))
+    apart = (pts @ w.T).min(0) > np.maximum.reduceat(proj, np.r_[0, np.cumsum(sizes)[:-1]])
+    for d in order[~apart].tolist():
         cd = clusters[d]
-        if any((pts @ w > c).all() for w, c in cd.witnesses):
-            continue  # a known hyperplane keeps d on one side and the merged points on the other
+        if cd.witnesses:
+            ws = np.stack([v for v, _ in cd.witnesses])
+            cs = np.array([c for _, c in cd.witnesses])
+            if ((pts @ ws.T) > cs).all(0).any():
+                continue  # a known hyperplane keeps d on one side and the merged points on the other
         plane = separating_hyperplane(pts, x[cd.idx], counters)
         if plane is None:
             return True
-        cd.witnesses.append(plane)  # d lies on w.x < c; a later cluster on w.x > c is apart from it
+        # d lies on w.x < c; a later cluster on w.x > c is apart from it. Keep the latest few.
+        cd.witnesses = [*cd.witnesses[-(MAX_WITNESSES - 1):], plane]
     return False
 
 

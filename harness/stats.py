@@ -175,6 +175,10 @@ def welch_t(a: Sequence[float], b: Sequence[float]) -> TTestResult:
     a, b = np.asarray(a, float), np.asarray(b, float)
     if a.size < 2 or b.size < 2:
         raise ConfigError(f"Welch's t-test needs at least 2 values per group, got {a.size} and {b.size}")
+    if np.ptp(a) == 0 and np.ptp(b) == 0:  # no spread at all: t is undefined, the outcome is not
+        d = float(a[0] - b[0])
+        return TTestResult(math.copysign(math.inf, d) if d else 0.0, float(a.size + b.size - 2),
+                           0.0 if d else 1.0, "welch")
     res = stats.ttest_ind(a, b, equal_var=False)
     return TTestResult(float(res.statistic), float(res.df), float(res.pvalue), "welch")
 

@@ -192,7 +192,20 @@ def _accuracy_by_layers(plt, spec, store):
     return fig, "Partial fine-tuning: only the top k layers and the head are trained (Merchant et al., Fig. 3)."
 
 
+def _seed_boxes(plt, spec, store):
+    series = spec["series"]
+    fig, ax = plt.subplots(figsize=(1.5 + 1.3 * len(series), 3.4), layout="constrained")
+    ax.boxplot([s["values"] for s in series], tick_labels=[s["name"] for s in series], widths=0.5)
+    rng = np.random.default_rng(0)
+    for i, s in enumerate(series, start=1):
+        ax.scatter(i + rng.uniform(-0.08, 0.08, len(s["values"])), s["values"], s=12,
+                   color=PALETTE[(i - 1) % len(PALETTE)], zorder=3)
+    ax.set_ylabel("test accuracy")
+    return fig, "One dot per seed; boxes: quartiles and median (Hart, Figure 2)."
+
+
 DRAWERS: dict[str, Callable] = {
+    "seed_boxes": _seed_boxes,
     "accuracy_by_layers": _accuracy_by_layers,
     "layer_similarity": _layer_similarity,
     "accuracy_bars": _accuracy_bars,

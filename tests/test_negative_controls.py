@@ -290,3 +290,34 @@ def test_partial_finetuning_passes_when_the_top_layers_recover_the_gain():
 def test_partial_finetuning_fails_when_the_premise_is_broken(full, frozen, few_acc, overrides):
     verdict = partial_verdict(full, frozen, few_acc, **overrides)
     assert not verdict.passed, verdict.text()
+
+
+# ---- across seeds (Hart): Welch's t-test ---------------------------------------------------------
+
+
+def welch_verdict(a, b, **overrides):
+    return judges.seed_welch("f", list(range(len(a))), "frozen", "finetuned", a, b,
+                             params("seed_welch", **overrides))
+
+
+def test_seed_welch_matches_scipy_and_passes_on_overlapping_runs():
+    from scipy.stats import ttest_ind
+
+    a, b = [0.90, 0.92, 0.91, 0.93, 0.89], [0.91, 0.93, 0.90, 0.94, 0.92]
+    verdict = welch_verdict(a, b)
+    assert verdict.passed
+    assert verdict.measured["p_welch"] == pytest.approx(ttest_ind(a, b, equal_var=False).pvalue)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "overrides"),
+    [
+        ([0.80, 0.81, 0.79, 0.80], [0.95, 0.96, 0.94, 0.95], {}),  # a real gap, declared not significant
+        ([0.90, 0.92, 0.91], [0.91, 0.93, 0.90], {"expect": "b_better"}),  # no gap, declared one
+        ([0.90, 0.92], [0.91, 0.93], {}),  # too few seeds to say anything
+        ([0.9, 0.9, 0.9], [0.95, 0.95, 0.95], {}),  # no spread, different means: not "not significant"
+    ],
+)
+def test_seed_welch_fails_when_the_premise_is_broken(a, b, overrides):
+    verdict = welch_verdict(a, b, **overrides)
+    assert not verdict.passed, verdict.text()

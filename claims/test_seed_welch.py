@@ -1,0 +1,41 @@
+"""Across seeds (Hart, "Task-specific training"): is the difference between two protocols'
+per-seed test accuracies significant by Welch's t-test? Hart: frozen vs fully fine-tuned BERT,
+10 runs each, t = -0.91, df = 13, p = 0.38, not significant.
+
+Protocols: ``frozen`` (a head on the untouched encoder), ``finetuned`` (the fixture's
+[fine_tune]), ``top<k>`` (the same with only the top k layers trainable; Hart's ``top2``).
+Run with several seeds (``seeds = [...]`` in the fixture, or ``--seeds N``).
+"""
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from claims import evidence, figures, judges
+
+CLAIM = "seed_welch"
+
+
+def accuracy(harness, fx, protocol: str, seed: int) -> float:
+    if protocol == "frozen":
+        return evidence.frozen(harness, fx, seed).meta["accuracy"]["test"]
+    if protocol == "finetuned":
+        return evidence.finetuned(harness, fx, seed).meta["accuracy"]["test"]
+    top = re.fullmatch(r"top(\d+)", protocol)
+    if top is None:
+        pytest.fail(f"fixture {fx.name}: claims.seed_welch protocols are 'frozen', 'finetuned' or "
+                    f"'top<k>' (e.g. top2), got {protocol!r}")
+    config = replace(fx.fine_tune, trainable_layers=int(top.group(1)), snapshot_at=())
+    return harness.fine_tuned(fx.encoder, evidence.target_task(harness, fx), config, seed).meta["accuracy"]["test"]
+
+
+def test_seed_welch(fx, harness, record_verdict):
+    params = fx.claim(CLAIM)
+    a, b = params["a"], params["b"]
+    acc = {p: [accuracy(harness, fx, p, seed) for seed in fx.seeds] for p in (a, b)}
+    verdict = judges.seed_welch(fx.name, fx.seeds, a, b, acc[a], acc[b], params)
+    verdict = replace(verdict, figures=(figures.seed_boxes(
+        f"Test accuracy per seed ({len(fx.seeds)} seeds)", [(a, acc[a]), (b, acc[b])]),))
+    record_verdict(verdict)
+    assert verdict.passed, verdict.text()
