@@ -48,7 +48,7 @@ def draw(spec: dict[str, Any], stem: Path, store=None) -> Drawn:
         raise ValueError(f"figure kind {kind!r} is unknown; allowed: {sorted(DRAWERS)}")
     plt = _plt()
     fig, caption = DRAWERS[kind](plt, spec, store)
-    width_chars = int(fig.get_figwidth() * 13)  # about 13 characters per inch at 10 pt
+    width_chars = int(fig.get_figwidth() * 15)  # about 15 characters per inch at 10 pt
     fig.suptitle(textwrap.fill(spec.get("title", kind), max(30, width_chars)), fontsize=10)
     stem.parent.mkdir(parents=True, exist_ok=True)
     png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
