@@ -55,7 +55,8 @@ def environment_rows(run: dict[str, Any], verdicts: list[dict[str, Any]]) -> lis
         ("command", run.get("command", "?")),
         ("started (UTC)", run.get("started", "?")),
         ("wall time", f"{run.get('wall_time_s', '?')} s"),
-        ("git commit", run.get("git_commit") or "unknown"),
+        ("git commit", (run.get("git_commit") or "unknown")
+         + (" (working tree had uncommitted changes)" if run.get("git_dirty") else "")),
         ("Python", env.get("python", "?")),
         ("OS", env.get("platform", "?")),
         ("CPU", f"{mach.get('cpu', env.get('processor', '?'))}" + (f", {mach['cpu_count']} cores" if mach.get("cpu_count") else "")),
@@ -66,8 +67,6 @@ def environment_rows(run: dict[str, Any], verdicts: list[dict[str, Any]]) -> lis
         ("artifacts", f"{cache.get('hits', '?')} cache hits, {cache.get('built', '?')} built, "
                       f"{cache.get('rebuilt_corrupt', 0)} rebuilt after damage"),
     ]
-    if run.get("git_dirty"):
-        rows[3] = ("git commit", f"{run.get('git_commit')} (working tree had uncommitted changes)")
     stages = run.get("stage_times_s") or {}
     if stages:
         rows.append(("time per stage", ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())))

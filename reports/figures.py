@@ -102,7 +102,7 @@ def _embedding_maps(plt, spec, store):
 
     panels = spec["panels"]
     fig, axes = plt.subplots(2, len(panels), figsize=(3.6 * len(panels), 6.6), squeeze=False, layout="constrained")
-    missing = []
+    missing, method = [], ""
     for col, panel in enumerate(panels):
         m = store.open(panel["map"]) if store is not None else None
         p = store.open(panel["predictions"]) if store is not None else None
@@ -112,6 +112,7 @@ def _embedding_maps(plt, spec, store):
                 axes[row, col].text(0.5, 0.5, "artifact not in store", ha="center", transform=axes[row, col].transAxes)
                 axes[row, col].set_axis_off()
             continue
+        method = method or f" Map: {m.meta.get('method')}, perplexities {m.meta.get('perplexities')}."
         xy, labels = m.array("coords"), m.array("labels")
         names = m.meta.get("label_names", [str(i) for i in range(labels.max() + 1)])
         correct = Predictions.of(p, m.meta.get("split", "test")).correct
@@ -133,9 +134,6 @@ def _embedding_maps(plt, spec, store):
     if len(missing) == 2 * len(panels):
         plt.close(fig)
         raise MissingArtifact(", ".join(missing))
-    method = ""
-    if store is not None and (m := store.open(panels[0]["map"])) is not None:
-        method = f" Map: {m.meta.get('method')}, perplexities {m.meta.get('perplexities')}."
     note = f" Not in the store: {', '.join(missing)}." if missing else ""
     return fig, "Top: coloured by gold label; bottom: the model's mistakes in red." + method + note
 
