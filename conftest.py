@@ -5,6 +5,7 @@ Options (all optional):
 --claim-fixtures PATH  fixture files or folders (repeatable; default: this repository's fixtures/)
 --artifacts DIR   the artifact store (default: $CLAIMS_ARTIFACTS or .artifacts)
 --device NAME     auto | cpu | cuda | cuda:N | mps (default: auto)
+--compile         fine-tune through torch.compile (pays on long GPU runs)
 --seeds N         run every fixture with seeds 0..N-1 instead of the fixture's own seeds
 --report DIR      write DIR/verdicts.json, report.md, report.html and figures/ at the end of the run
 
@@ -42,6 +43,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--artifacts", default=os.environ.get("CLAIMS_ARTIFACTS", ".artifacts"),
                     metavar="DIR", help="artifact store folder (default: $CLAIMS_ARTIFACTS or .artifacts)")
     group.addoption("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
+    group.addoption("--compile", action="store_true",
+                    help="fine-tune through torch.compile (pays on long GPU runs; same artifacts' keys)")
     group.addoption("--seeds", type=int, default=None, metavar="N",
                     help="run each fixture with seeds 0..N-1 (default: the fixture's seeds)")
     group.addoption("--report", default=None, metavar="DIR",
@@ -97,7 +100,8 @@ def harness(request: pytest.FixtureRequest):
     from harness.store import ArtifactStore
 
     store = ArtifactStore(request.config.getoption("--artifacts"))
-    h = Harness(store, device=request.config.getoption("--device"))
+    h = Harness(store, device=request.config.getoption("--device"),
+                compile=request.config.getoption("--compile"))
     request.config._claims_harness = h
     return h
 

@@ -14,7 +14,10 @@ from .errors import ConfigError
 def explained_variance_ratio(x: np.ndarray) -> np.ndarray:
     """Fraction of the total variance along each principal component, largest first.
 
-    scikit-learn's PCA (full SVD of the centred data; a randomized solver for large inputs).
+    scikit-learn's PCA. For tall data (more rows than columns, as every embedding matrix here)
+    it uses the eigenvalues of the covariance matrix (``covariance_eigh``): exact, one pass over
+    the data, 12x faster than a full SVD at 20,000 x 768 (tests/test_bench_analysis.py). The
+    spectrum is needed whole, so a randomized solver, which finds the top few, does not apply.
     """
     from sklearn.decomposition import PCA
 
@@ -25,7 +28,8 @@ def explained_variance_ratio(x: np.ndarray) -> np.ndarray:
         raise ConfigError("PCA input holds NaN or infinite values")
     if np.allclose(x, x[0]):
         raise ConfigError("PCA input has zero variance: every row is the same vector")
-    return PCA(svd_solver="full").fit(x).explained_variance_ratio_
+    solver = "covariance_eigh" if x.shape[0] >= x.shape[1] else "full"
+    return PCA(svd_solver=solver).fit(x).explained_variance_ratio_
 
 
 def components_for_variance(x: np.ndarray, threshold: float = 0.95) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ import torch
 from torch import nn
 
 from .data import Task
-from .encoders import autocast_for, encode, pad_batch, tokenize
+from .encoders import autocast_for, encode, is_out_of_memory, release_memory, tokenize
 from .errors import ConfigError
 from .heads import RobertaStyleHead
 from .runtime import seeded
@@ -142,28 +143,45 @@ class FineTuneResult:
     total_steps: int = 0
 
 
+def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A small NumPy array as a tensor on ``device``, through pinned memory on a GPU (no wait)."""
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if device.type == "cuda":
+        tensor = tensor.pin_memory()
+    return tensor.to(device, non_blocking=True)
+
+
 def snapshot_steps(fractions: Sequence[float], total_steps: int) -> list[int]:
     return sorted({round(f * total_steps) for f in fractions})
 
 
-def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=None) -> FineTuneResult:
+def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=None,
+              compile: bool = False) -> FineTuneResult:
     """Fine-tune ``encoder`` (an :class:`harness.encoders.Encoder`, changed in place) on the task's
-    train split. Deterministic for a given seed on the CPU."""
+    train split. Deterministic for a given seed on the CPU.
+
+    On a GPU: bf16 autocast, batches copied from pinned memory, no host synchronisation inside the
+    loop (losses stay on the device until the end), and a step that runs out of memory is retried
+    as accumulated micro-batches (same batch size, same gradient). ``compile``: run the forward
+    pass through ``torch.compile`` (dynamic shapes): it pays on long runs, after about a minute of
+    compilation; the protocol, and so the artifact key, is the same.
+    """
     model, tokenizer = encoder.model, encoder.tokenizer
     device = next(model.parameters()).device
     train = task["train"]
     ids = tokenize(tokenizer, train.texts, config.max_length)
-    labels = torch.as_tensor(train.labels, dtype=torch.long)
+    labels = np.asarray(train.labels, dtype=np.int64)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     steps_per_epoch = math.ceil(len(ids) / config.batch_size)
     total = steps_per_epoch * config.epochs
     snap_steps = snapshot_steps(config.snapshot_at, total)
     snap_texts = task[config.snapshot_split].texts if snap_steps else ()
 
-    with seeded(seed):
+    with seeded(seed, deterministic=device.type == "cpu"):
         classifier = SequenceClassifier(model, task.num_labels, config.head_dropout).to(device)
         if config.trainable_layers is not None:
             freeze_below(model, int(config.trainable_layers))
+        forward = torch.compile(classifier, dynamic=True) if compile else classifier
         optimizer = adamw([p for p in classifier.parameters() if p.requires_grad], config.lr,
                           config.weight_decay)
         warmup = int(config.warmup_ratio * total)
@@ -185,25 +203,51 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
                     pooling="first", max_length=config.max_length,
                 )
 
+        micro = 1  # micro-batches per step: raised when a step runs out of accelerator memory
+
+        def train_step(batch: np.ndarray) -> torch.Tensor:
+            """One optimizer step on ``batch``, as ``micro`` accumulated micro-batches (the same
+            gradient as one pass: each micro-batch's mean loss is weighted by its share)."""
+            optimizer.zero_grad(set_to_none=True)
+            step_loss = torch.zeros((), device=device)
+            for part in np.array_split(batch, micro):
+                input_ids, mask = ids.batch(part, pad_id, device)
+                with autocast_for(device):
+                    logits = forward(input_ids, mask)
+                loss = loss_fn(logits.float(), to_device(labels[part], device))
+                if micro > 1:
+                    loss = loss * (len(part) / len(batch))
+                loss.backward()
+                step_loss += loss.detach()
+            return step_loss
+
         step = 0
         snapshot(0)
         classifier.train()
         losses_on_device = []
         for _ in range(config.epochs):
-            order = torch.randperm(len(ids), generator=generator).tolist()
+            order = torch.randperm(len(ids), generator=generator).numpy()
             for start in range(0, len(order), config.batch_size):
                 batch = order[start : start + config.batch_size]
-                input_ids, mask = pad_batch([ids[i] for i in batch], pad_id, device)
-                with autocast_for(device):
-                    logits = classifier(input_ids, mask)
-                loss = loss_fn(logits.float(), labels[batch].to(device))
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                while True:
+                    try:
+                        step_loss = train_step(batch)
+                        break
+                    except Exception as exc:
+                        if not is_out_of_memory(exc) or micro >= len(batch):
+                            raise
+                        optimizer.zero_grad(set_to_none=True)
+                        release_memory(device)
+                        per_pass = math.ceil(len(batch) / micro)
+                        micro *= 2
+                        warnings.warn(f"fine_tune: out of memory at {per_pass} examples per pass; "
+                                      f"going on with {micro} accumulated micro-batches per step "
+                                      "(same batch size, same gradient)", RuntimeWarning, stacklevel=2)
                 if config.grad_clip:
                     nn.utils.clip_grad_norm_(classifier.parameters(), config.grad_clip)
                 optimizer.step()
                 schedule.step()
-                losses_on_device.append(loss.detach())
+                losses_on_device.append(step_loss)
                 step += 1
                 if progress is not None:
                     progress(step)

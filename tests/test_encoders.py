@@ -107,12 +107,39 @@ def test_layer_indices():
         resolve_layers([-8], 6)
 
 
-def test_length_batches_cover_every_index_once_longest_first():
-    lengths = [3, 9, 1, 9, 5, 2, 7]
-    batches = encoders.length_batches(lengths, 3)
-    flat = np.concatenate(batches)
-    assert sorted(flat.tolist()) == list(range(len(lengths)))
-    assert [lengths[i] for i in flat] == sorted(lengths, reverse=True)
+def fail_above(module, max_rows: int, calls: list):
+    """Make ``module``'s forward raise the accelerator out-of-memory error on batches of more than
+    ``max_rows`` rows, as a GPU would: the back-off is tested without one."""
+    forward = module.forward
+
+    def limited(*args, **kwargs):
+        rows = kwargs["input_ids"].shape[0] if "input_ids" in kwargs else args[0].shape[0]
+        calls.append(rows)
+        if rows > max_rows:
+            raise torch.OutOfMemoryError(f"CUDA out of memory (simulated, {rows} rows)")
+        return forward(*args, **kwargs)
+
+    module.forward = limited
+    return forward
+
+
+def test_out_of_memory_halves_the_batch_and_keeps_every_row(tiny):
+    texts = TEXTS * 3
+    ref = encode(tiny.model, tiny.tokenizer, texts, batch_size=8)[2]
+    calls: list[int] = []
+    original = fail_above(tiny.model, 2, calls)
+    try:
+        with pytest.warns(RuntimeWarning, match="out of memory at batch size 8; going on with 4"):
+            got = encode(tiny.model, tiny.tokenizer, texts, batch_size=8)[2]
+        assert calls[:3] == [8, 4, 2] and max(calls[3:]) == 2
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+        calls.clear()
+        fail_above(tiny.model, 0, calls)  # even one text does not fit: the error is raised
+        with pytest.raises(torch.OutOfMemoryError), pytest.warns(RuntimeWarning):
+            encode(tiny.model, tiny.tokenizer, texts, batch_size=4)
+        assert calls == [4, 2, 1]
+    finally:
+        tiny.model.forward = original
 
 
 def test_empty_input_and_training_mode_restored(tiny):
@@ -122,3 +149,18 @@ def test_empty_input_and_training_mode_restored(tiny):
     encode(tiny.model, tiny.tokenizer, TEXTS[:2])
     assert tiny.model.training
     tiny.model.eval()
+
+
+def test_packed_tokens_pad_like_the_tokenizer_and_are_reused(tiny):
+    from harness.encoders import tokenize
+
+    texts = ["a much longer text than the others, truncated at sixteen tokens " * 3, "short one", "a", "b c"]
+    tokens = tokenize(tiny.tokenizer, texts, 16)
+    rows = np.array([2, 0, 3])
+    ids, mask = tokens.batch(rows, tiny.tokenizer.pad_token_id, "cpu")
+    want = tiny.tokenizer([texts[i] for i in rows], truncation=True, max_length=16, padding=True, return_tensors="pt")
+    assert torch.equal(ids, want["input_ids"]) and torch.equal(mask, want["attention_mask"])
+    assert tokenize(tiny.tokenizer, list(texts), 16) is tokens  # the same split again: cached
+    assert tokenize(tiny.tokenizer, texts, 8) is not tokens  # another max length
+    changed = tokenize(tiny.tokenizer, texts[:3] + ["b d"], 16)
+    assert changed.flat[-2] != tokens.flat[-2]

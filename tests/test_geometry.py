@@ -64,3 +64,18 @@ def test_bad_input():
         components_for_variance(np.array([[1.0, np.nan], [2.0, 3.0]]))
     with pytest.raises(ConfigError, match=r"threshold must be in \(0, 1\]"):
         components_for_variance(np.eye(3), 95)
+
+
+@settings(max_examples=100, deadline=None)
+@given(x=matrices)
+def test_variance_ratios_equal_the_singular_values_of_the_centred_data(x):
+    """The solver (covariance eigenvalues for tall data) against an SVD of the centred data,
+    including nearly rank-deficient inputs, where squaring the condition number costs only an
+    absolute error of order eps in the ratios."""
+    if np.allclose(x, x[0]):
+        return
+    s = np.linalg.svd(x - x.mean(0), compute_uv=False)
+    want = s**2 / np.sum(s**2)
+    got = explained_variance_ratio(x)
+    assert got.shape == (min(x.shape),)
+    np.testing.assert_allclose(got, want[: len(got)], rtol=0, atol=1e-9)

@@ -157,3 +157,37 @@ def test_trainable_layers_trains_only_the_top_layers():
         fine_tune(enc, task, FineTuneConfig(epochs=1, trainable_layers=3, max_length=16), seed=0)
     with pytest.raises(ConfigError, match="cannot find the transformer layers of Linear"):
         transformer_layers(torch.nn.Linear(2, 2))
+
+
+def test_out_of_memory_in_a_step_accumulates_micro_batches_with_the_same_gradient():
+    """A step that runs out of accelerator memory is retried as accumulated micro-batches: the
+    batch size, and so the trained model, stay those of the protocol (dropout off, so that the
+    two runs draw no different masks)."""
+    from harness.protocols import fine_tune
+    from tests.test_encoders import fail_above
+
+    task = generate_task("sentiment", n_train=24, n_validation=8, n_test=8, seed=0)
+    config = FineTuneConfig(epochs=1, lr=1e-3, batch_size=8, max_length=16, head_dropout=0.0)
+
+    def run(max_rows):
+        enc = load_encoder(TINY)
+        for module in enc.model.modules():
+            if isinstance(module, torch.nn.Dropout):
+                module.p = 0.0
+        calls: list[int] = []
+        if max_rows:
+            fail_above(enc.model, max_rows, calls)
+        result = fine_tune(enc, task, config, seed=0)
+        return result, calls
+
+    plain, _ = run(None)
+    with pytest.warns(RuntimeWarning) as caught:
+        backed_off, calls = run(2)
+    assert [str(w.message).split(";")[0] for w in caught] == [
+        "fine_tune: out of memory at 8 examples per pass", "fine_tune: out of memory at 4 examples per pass"]
+    assert calls[:3] == [8, 4, 2] and max(calls[3:]) == 2  # 8 fails, 4 fails, then 2 at a time
+    np.testing.assert_allclose(backed_off.losses, plain.losses, rtol=1e-5)
+    for (name, a), b in zip(plain.classifier.state_dict().items(), backed_off.classifier.state_dict().values(), strict=True):
+        # Adam divides by the root of the squared gradient, so where a gradient is near zero a
+        # rounding difference in the sum moves a weight by up to a fraction of lr (1e-3)
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
