@@ -292,7 +292,7 @@ class Harness:
             bar = Progress(head.epochs, f"train {head.kind} head on {task.name}")
             with self._stage("probe"):
                 fitted = train_head(features["train"], task["train"].labels, task.num_labels, head, seed,
-                                    progress=bar)
+                                    progress=bar, device=self.device)
             bar.close()
             fitted.save(folder / "head")
             accuracy = {
@@ -308,7 +308,7 @@ class Harness:
         """A t-SNE map of one split's embeddings (``coords.npy``, ``labels.npy``), for the report."""
         from .maps import available_method, tsne_2d
 
-        method = available_method()
+        method = available_method(len(task[split]))
         inputs = {"model": self.identity(source), "task": task.fingerprint(), "split": split,
                   "layer": layer, "pooling": pooling, "max_length": max_length, "seed": seed,
                   "method": method}

@@ -121,10 +121,16 @@ class FittedHead:
 
 def train_head(
     features: np.ndarray, labels: np.ndarray, num_labels: int, config: HeadConfig, seed: int,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, device: str | torch.device = "cpu",
 ) -> FittedHead:
-    """Fit a head of ``config.kind`` on ``(n, dim)`` features; deterministic for a given seed.
-    ``progress(epochs_done)`` is called after every epoch (torch heads)."""
+    """Fit a head of ``config.kind`` on ``(n, dim)`` features; deterministic for a given seed on
+    the CPU. ``progress(epochs_done)`` is called after every epoch (torch heads).
+
+    ``device``: where a torch head trains (the fitted head is returned on the CPU). On a GPU the
+    features are copied there once and each step is a handful of small kernels: Bogaert's frozen
+    protocol on Allocine (20 epochs over 160,000 vectors, batch 32: 100,000 steps) takes about
+    10 minutes on 2 CPU cores.
+    """
     features = np.asarray(features, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.int64)
     if features.ndim != 2 or len(features) != len(labels):
@@ -138,9 +144,10 @@ def train_head(
         model.fit(features, labels)
         return FittedHead(config, sklearn_model=model)
 
-    with seeded(seed):
-        module = make_head(config, features.shape[1], num_labels)
-        x, y = torch.from_numpy(features), torch.from_numpy(labels)
+    device = torch.device(device)
+    with seeded(seed, deterministic=device.type == "cpu"):
+        module = make_head(config, features.shape[1], num_labels).to(device)
+        x, y = torch.from_numpy(features).to(device), torch.from_numpy(labels).to(device)
         optimizer = torch.optim.AdamW(module.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         steps_per_epoch = math.ceil(len(x) / config.batch_size)
         total = steps_per_epoch * config.epochs
@@ -151,7 +158,7 @@ def train_head(
         for epoch in range(config.epochs):
             if progress is not None:
                 progress(epoch)
-            order = torch.randperm(len(x), generator=generator)
+            order = torch.randperm(len(x), generator=generator).to(device)
             for start in range(0, len(x), config.batch_size):
                 batch = order[start : start + config.batch_size]
                 loss = loss_fn(module(x[batch]), y[batch])
@@ -161,5 +168,5 @@ def train_head(
                 schedule.step()
         if progress is not None:
             progress(config.epochs)
-        module.eval()
+        module.cpu().eval()
     return FittedHead(config, module=module)
