@@ -55,6 +55,8 @@ CLAIM_PARAMS: dict[str, dict[str, Any]] = {
                      "max_trend": -0.5, "min_similarity": None, "paper": {}},
     "seed_welch": {"a": "frozen", "b": "finetuned", "expect": "not_significant", "alpha": 0.05,
                    "min_seeds": 3, "paper": {}},
+    "sparse_baselines": {"expect": "finetuned_better", "features": ["tfidf", "counts", "hashing"], "folds": 10,
+                         "alpha": 0.01, "paper": {}},
     "partial_finetuning": {"expect": "recovers", "trainable_layers": [1, 2], "few": 2, "min_recovery": 0.9, "min_gain": 0.01,
                            "paper": {}},
 }
@@ -68,6 +70,7 @@ CLAIM_CHOICES = {
     ("layer_change", "measure"): ("cka", "rsa"),
     ("partial_finetuning", "expect"): ("recovers", "does_not_recover"),
     ("seed_welch", "expect"): ("a_better", "b_better", "not_significant"),
+    ("sparse_baselines", "expect"): ("finetuned_better", "sparse_better", "not_significant"),
     ("layer_change", "pooling"): ("first", "mean"),
     ("layer_change", "split"): ("train", "validation", "test"),
 }

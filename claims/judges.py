@@ -451,3 +451,37 @@ def seed_welch(fixture: str, seeds: Sequence[int], a_name: str, b_name: str, acc
                   "outcome": names[outcome], "t": t.t, "df": t.df, "p_welch": t.pvalue},
         paper=dict(params.get("paper", {})),
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Sparse baselines (Hart): the fine-tuned model against bag-of-words logistic regression
+
+
+def sparse_baselines(fixture: str, seeds: Sequence[int], correct_finetuned: Sequence[np.ndarray],
+                     correct_best_sparse: Sequence[np.ndarray], best: Sequence[str],
+                     cv: Sequence[dict[str, dict[str, float]]], params: dict[str, Any]) -> Verdict:
+    """The fine-tuned model against the best sparse baseline on the same test texts (McNemar).
+
+    The baseline is chosen per seed by its k-fold CV accuracy on the train split, never by its
+    test accuracy. ``cv[seed_index][features]`` holds that features' ``accuracy``,
+    ``accuracy_sd``, ``f1_macro`` and ``test_accuracy``.
+    """
+    alpha, expect, folds = float(params["alpha"]), params["expect"], int(params["folds"])
+    results = [paired_outcome(ft, sp, alpha)
+               for ft, sp in zip(correct_finetuned, correct_best_sparse, strict=True)]
+    names = {"a_better": "finetuned_better", "b_better": "sparse_better", "not_significant": "not_significant"}
+    verdict = _paired_verdict(
+        "sparse_baselines", fixture, seeds, ("finetuned", "best_sparse"), results, expect, names, alpha,
+        f"the fine-tuned model vs the best sparse baseline (chosen by {folds}-fold CV on train): "
+        f"{expect.replace('_', ' ')} (McNemar, alpha = {alpha:g}) on every seed",
+        dict(params.get("paper", {})),
+    )
+    measured = dict(verdict.measured)
+    measured["best_sparse"] = best[0] if len(set(best)) == 1 else list(best)
+    for kind in cv[0]:
+        measured[f"cv_accuracy_{kind}"] = _value([c[kind]["accuracy"] for c in cv])
+        measured[f"cv_f1_macro_{kind}"] = _value([c[kind]["f1_macro"] for c in cv])
+    details = dict(verdict.details)
+    details["sparse baselines per seed (CV on train; test accuracy)"] = [
+        {kind: {k: round(v, 4) for k, v in row.items()} for kind, row in c.items()} for c in cv]
+    return replace(verdict, measured=measured, details=details)

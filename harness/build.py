@@ -41,7 +41,7 @@ from .store import Artifact, ArtifactStore
 
 # Code versions of the steps: bump one when its output changes for the same inputs.
 VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
-            "embeddings": "1", "probe": "1", "map2d": "1"}
+            "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1"}
 EMBEDDING_DTYPES = ("float32", "float16")
 TASK_SOURCES = ("synthetic", "local", "hub")
 
@@ -324,6 +324,40 @@ class Harness:
 
         return self.store.get_or_build("map2d", VERSIONS["map2d"], inputs, build)
 
+    def sparse(self, task: data.Task, features: str, *, folds: int = 10, seed: int = 0,
+               C: float = 1.0) -> Artifact:
+        """A sparse baseline (Hart): ``features`` (tfidf | counts | hashing) and logistic
+        regression, scored by stratified ``folds``-fold CV on the train split (per-fold scores in
+        ``cv_accuracy.npy`` and ``cv_f1_macro.npy``), then fitted on the whole train split, with
+        its predictions on every split."""
+        import sklearn
+
+        from . import sparse
+
+        inputs = {"task": task.fingerprint(), "features": features, "folds": folds, "seed": seed, "C": C,
+                  "sklearn": sklearn.__version__}
+        if features not in sparse.FEATURES:
+            raise ConfigError(f"unknown sparse features {features!r}; allowed: {list(sparse.FEATURES)}")
+
+        def build(folder: Path) -> dict[str, Any]:
+            train = task["train"]
+            with self._stage("sparse"):
+                cv = sparse.cross_validate_sparse(train.texts, train.labels, features, folds=folds, seed=seed,
+                                                  C=C, label_names=task.label_names)
+                model = sparse.fit_sparse(train.texts, train.labels, features, seed=seed, C=C)
+                accuracy = {
+                    split: _save_predictions(folder, split, task[split].labels,
+                                             sparse.scores(model, task[split].texts, task.num_labels))
+                    for split in task.splits
+                }
+            np.save(folder / "cv_accuracy.npy", cv.accuracy, allow_pickle=False)
+            np.save(folder / "cv_f1_macro.npy", cv.f1_macro, allow_pickle=False)
+            return {"accuracy": accuracy, "cv_accuracy": float(cv.accuracy.mean()),
+                    "cv_f1_macro": float(cv.f1_macro.mean()), "label_names": list(task.label_names),
+                    "task_name": task.name}
+
+        return self.store.get_or_build("sparse", VERSIONS["sparse"], inputs, build)
+
     # ---- protocols as compositions ---------------------------------------------------------
 
     def frozen(self, encoder: EncoderSpec, task: data.Task, head: HeadConfig, seed: int,
@@ -379,7 +413,7 @@ class Predictions:
 
     @classmethod
     def of(cls, artifact: Artifact, split: str) -> Predictions:
-        if artifact.kind not in ("finetune", "probe"):
+        if artifact.kind not in ("finetune", "probe", "sparse"):
             raise ConfigError(f"{artifact.kind} artifacts hold no predictions")
         return cls(artifact.array(f"labels_{split}"), artifact.array(f"pred_{split}"),
                    artifact.array(f"logits_{split}"))

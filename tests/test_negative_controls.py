@@ -321,3 +321,33 @@ def test_seed_welch_matches_scipy_and_passes_on_overlapping_runs():
 def test_seed_welch_fails_when_the_premise_is_broken(a, b, overrides):
     verdict = welch_verdict(a, b, **overrides)
     assert not verdict.passed, verdict.text()
+
+
+# ---- sparse baselines (Hart) -----------------------------------------------------------------
+
+
+def sparse_verdict(ft, sp, **overrides):
+    cv = [{"tfidf": {"accuracy": 0.8, "accuracy_sd": 0.02, "f1_macro": 0.79, "test_accuracy": float(sp.mean())}}]
+    return judges.sparse_baselines("f", [0], [ft], [sp], ["tfidf"], cv, params("sparse_baselines", **overrides))
+
+
+def test_sparse_baselines_pass_when_fine_tuning_wins_and_fail_otherwise():
+    ft, sp = outcomes(600, 0.93, 0), outcomes(600, 0.80, 1)
+    won = sparse_verdict(ft, sp)
+    assert won.passed and won.measured["outcome"] == "finetuned_better"
+    assert won.measured["best_sparse"] == "tfidf" and won.measured["cv_accuracy_tfidf"] == 0.8
+    assert not sparse_verdict(ft, sp, expect="sparse_better").passed
+    assert not sparse_verdict(sp, ft).passed  # the baseline wins: "fine-tuning beats it" fails
+    assert sparse_verdict(sp, ft, expect="sparse_better").passed
+
+
+def test_sparse_baselines_fail_when_the_fine_tuned_model_is_the_baseline_itself():
+    """The premise broken in the pipeline: the "fine-tuned" predictions are the baseline's own
+    (what a wiring mistake would produce). Identical answers cannot be significantly better."""
+    from harness.sparse import fit_sparse
+
+    task = generate_task("sentiment", n_train=120, n_test=200, signal=0.7, seed=2)
+    model = fit_sparse(task["train"].texts, task["train"].labels, "tfidf")
+    correct = model.predict(list(task["test"].texts)) == task["test"].labels
+    verdict = sparse_verdict(correct, correct)
+    assert verdict.measured["outcome"] == "not_significant" and not verdict.passed
