@@ -92,6 +92,14 @@ def seed_boxes(title: str, series: Sequence[tuple[str, Sequence[float]]]) -> dic
             "series": [{"name": n, "values": [_num(v) for v in vals]} for n, vals in series]}
 
 
+def word_lists(title: str, relatedness: str,
+               lists: Sequence[tuple[str, Sequence[tuple[str, float, float]]]]) -> dict[str, Any]:
+    """Side-by-side word lists: (name, [(word, relevance difference, relatedness), ...])."""
+    return {"kind": "word_lists", "title": title, "relatedness": relatedness,
+            "lists": [{"name": n, "words": [{"word": w, "difference": _num(d), "relatedness": _num(r)}
+                                            for w, d, r in words]} for n, words in lists]}
+
+
 def ref(artifact) -> str:
     """How a figure names an artifact: ``"<kind>/<key>"``."""
     return f"{artifact.kind}/{artifact.key}"

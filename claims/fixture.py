@@ -55,6 +55,11 @@ CLAIM_PARAMS: dict[str, dict[str, Any]] = {
                      "max_trend": -0.5, "min_similarity": None, "paper": {}},
     "seed_welch": {"a": "frozen", "b": "finetuned", "expect": "not_significant", "alpha": 0.05,
                    "min_seeds": 3, "paper": {}},
+    "discriminant_words": {"method": "ig", "n_steps": 16, "split": "test", "max_texts": 500, "min_count": 5,
+                           "top_k": 10, "relatedness": "mutual_information", "lexicon": [], "min_margin": 0.0,
+                           "paper": {}},
+    "domain_shift": {"measure": "cka", "pooling": "mean", "split": "test", "top_layers": 2, "min_gap": 0.02,
+                     "max_texts": 500, "paper": {}},
     "sparse_baselines": {"expect": "finetuned_better", "features": ["tfidf", "counts", "hashing"], "folds": 10,
                          "alpha": 0.01, "paper": {}},
     "partial_finetuning": {"expect": "recovers", "trainable_layers": [1, 2], "few": 2, "min_recovery": 0.9, "min_gain": 0.01,
@@ -70,11 +75,17 @@ CLAIM_CHOICES = {
     ("layer_change", "measure"): ("cka", "rsa"),
     ("partial_finetuning", "expect"): ("recovers", "does_not_recover"),
     ("seed_welch", "expect"): ("a_better", "b_better", "not_significant"),
+    ("discriminant_words", "method"): ("ig", "gradxinput"),
+    ("discriminant_words", "relatedness"): ("mutual_information", "lexicon"),
+    ("discriminant_words", "split"): ("train", "validation", "test"),
+    ("domain_shift", "measure"): ("cka", "rsa"),
+    ("domain_shift", "pooling"): ("first", "mean"),
+    ("domain_shift", "split"): ("train", "validation", "test"),
     ("sparse_baselines", "expect"): ("finetuned_better", "sparse_better", "not_significant"),
     ("layer_change", "pooling"): ("first", "mean"),
     ("layer_change", "split"): ("train", "validation", "test"),
 }
-CLAIMS_NEEDING_OTHER_TASK = ("cross_task", "cross_task_distances")
+CLAIMS_NEEDING_OTHER_TASK = ("cross_task", "cross_task_distances", "domain_shift")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 

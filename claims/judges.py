@@ -485,3 +485,73 @@ def sparse_baselines(fixture: str, seeds: Sequence[int], correct_finetuned: Sequ
     details["sparse baselines per seed (CV on train; test accuracy)"] = [
         {kind: {k: round(v, 4) for k, v in row.items()} for kind, row in c.items()} for c in cv]
     return replace(verdict, measured=measured, details=details)
+
+
+# --------------------------------------------------------------------------------------------
+# In-domain vs out-of-domain change (Merchant et al. 2020)
+
+
+def domain_shift(fixture: str, seeds: Sequence[int], layers: Sequence[int],
+                 in_domain: dict[str, Sequence[Sequence[float]]],
+                 out_of_domain: dict[str, Sequence[Sequence[float]]], params: dict[str, Any]) -> Verdict:
+    """Fine-tuning changes in-domain texts more than out-of-domain ones: averaged over the top
+    ``top_layers`` layers, the similarity (``measure``) between the pre-trained and the fine-tuned
+    encoder is lower on in-domain texts than on out-of-domain texts by more than ``min_gap``, on
+    every seed. ``in_domain[measure]``: per seed, one similarity per layer in ``layers``."""
+    measure, top, gap_min = params["measure"], int(params["top_layers"]), float(params["min_gap"])
+    if not 1 <= top <= len(layers):
+        raise ValueError(f"top_layers must be in 1..{len(layers)}, got {top}")
+    gaps, ins, outs = [], [], []
+    for sims_in, sims_out in zip(in_domain[measure], out_of_domain[measure], strict=True):
+        ins.append(float(np.mean(sims_in[-top:])))
+        outs.append(float(np.mean(sims_out[-top:])))
+        gaps.append(outs[-1] - ins[-1])
+    measured = {f"{measure}_in_domain_top{top}": _value(ins), f"{measure}_out_of_domain_top{top}": _value(outs),
+                "gap": _value(gaps)}
+    details = {f"{side} {name} per layer {list(layers)}": [[float(v) for v in s] for s in sims]
+               for side, table in (("in-domain", in_domain), ("out-of-domain", out_of_domain))
+               for name, sims in table.items()}
+    criterion = (f"{measure.upper()} between the pre-trained and the fine-tuned encoder, mean of the top {top} "
+                 f"layer(s): out-of-domain minus in-domain > {gap_min:g} (in-domain texts change more), on every seed")
+    return Verdict(claim="domain_shift", fixture=fixture, seeds=tuple(seeds), passed=all(g > gap_min for g in gaps),
+                   criterion=criterion, measured=measured, paper=dict(params.get("paper", {})), details=details)
+
+
+# --------------------------------------------------------------------------------------------
+# Discriminant words (Bogaert et al. 2023, section 3.2)
+
+
+def discriminant_words(fixture: str, seeds: Sequence[int], finetuned_top: Sequence[Sequence[tuple[str, float]]],
+                       frozen_top: Sequence[Sequence[tuple[str, float]]],
+                       relatedness: Sequence[dict[str, float]], params: dict[str, Any]) -> Verdict:
+    """The fine-tuned model's most discriminant words are more task-related than the frozen
+    model's: their mean relatedness (``relatedness[seed_index][word]``: mutual information with
+    the label on the train split, or membership of the fixture's lexicon) exceeds the frozen
+    list's by more than ``min_margin``, on every seed. Each list: the ``top_k`` words by the
+    difference of absolute mean relevance (harness/attribution.py)."""
+    margin, measure = float(params["min_margin"]), params["relatedness"]
+    ft_scores, fr_scores, notes = [], [], []
+    for i, (ft, fr) in enumerate(zip(finetuned_top, frozen_top, strict=True)):
+        if not ft or not fr:
+            notes.append(f"seed {seeds[i]}: no word was seen {params['min_count']} times by both models")
+            ft_scores.append(float("nan"))
+            fr_scores.append(float("nan"))
+            continue
+        ft_scores.append(float(np.mean([relatedness[i].get(w, 0.0) for w, _ in ft])))
+        fr_scores.append(float(np.mean([relatedness[i].get(w, 0.0) for w, _ in fr])))
+    ok = [np.isfinite(a) and np.isfinite(b) and a > b + margin for a, b in zip(ft_scores, fr_scores, strict=True)]
+    label = "mutual information with the label (train split, nats)" if measure == "mutual_information" \
+        else "share in the fixture's lexicon"
+    measured = {f"finetuned_top{params['top_k']}_{measure}": _value(ft_scores),
+                f"frozen_top{params['top_k']}_{measure}": _value(fr_scores)}
+    details: dict[str, Any] = {
+        "relatedness": label,
+        "fine-tuned top words (relevance difference)": [[(w, round(d, 4)) for w, d in ft] for ft in finetuned_top],
+        "frozen top words (relevance difference)": [[(w, round(d, 4)) for w, d in fr] for fr in frozen_top],
+    }
+    if notes:
+        details["notes"] = notes
+    criterion = (f"mean {label} of the fine-tuned model's top {params['top_k']} discriminant words exceeds the "
+                 f"frozen model's by more than {margin:g}, on every seed")
+    return Verdict(claim="discriminant_words", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
+                   criterion=criterion, measured=measured, paper=dict(params.get("paper", {})), details=details)

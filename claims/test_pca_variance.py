@@ -18,7 +18,10 @@ def test_pca_variance(fx, harness, record_verdict):
     var = params["variance"]
     frozen_x = evidence.test_embeddings(harness, fx, fx.encoder)
     frozen_k = components_for_variance(frozen_x, var)
-    ft, fr, cr = [], [], None if fx.other_task is None else []
+    # The cross-task space (an encoder fine-tuned on [other_task]) only where a claim asks for it:
+    # a fixture may name another task for other claims (out-of-domain texts, distances).
+    wants_cross = params["cross_task_between"] or "cross_task" in fx.claims
+    ft, fr, cr = [], [], [] if fx.other_task is not None and wants_cross else None
     curves = [("frozen", explained_variance_ratio(frozen_x))]
     for seed in fx.seeds:
         x = evidence.test_embeddings(harness, fx, evidence.finetuned(harness, fx, seed))

@@ -23,6 +23,7 @@ validation and test; the manifest's ``meta.accuracy`` holds the accuracy of each
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from .store import Artifact, ArtifactStore
 
 # Code versions of the steps: bump one when its output changes for the same inputs.
 VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
-            "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1"}
+            "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1"}
 EMBEDDING_DTYPES = ("float32", "float16")
 TASK_SOURCES = ("synthetic", "local", "hub")
 
@@ -323,6 +324,59 @@ class Harness:
                     "label_names": list(task.label_names), "split": split}
 
         return self.store.get_or_build("map2d", VERSIONS["map2d"], inputs, build)
+
+    def classifier(self, model: ModelSource, head: Artifact | None = None):
+        """A differentiable classifier and its tokenizer: a finetune artifact with its own head
+        (``head=None``), or ``model`` (the encoder a probe was trained on) with a probe's head."""
+        from safetensors.torch import load_file
+
+        from .attribution import Classifier
+        from .heads import HeadConfig, RobertaStyleHead, make_head
+
+        encoder = self.load_model(model)
+        dim = encoder.hidden_size
+        if head is None:
+            if not isinstance(model, Artifact) or model.kind != "finetune":
+                raise ConfigError("a classifier without a probe head must be a finetune artifact")
+            module = RobertaStyleHead(dim, len(model.meta["label_names"]))
+            module.load_state_dict(load_file(model.file("head.safetensors")))
+        else:
+            inputs = head.manifest["inputs"]
+            if head.kind != "probe" or inputs["model"] != self.identity(model):
+                raise ConfigError(f"{head.kind}/{head.key[:12]} is not a probe trained on {self.identity(model)}")
+            if (inputs["layer"], inputs["pooling"]) != (-1, "first"):
+                raise ConfigError("attribution needs a head on the last layer's first token, not "
+                                  f"layer {inputs['layer']} with {inputs['pooling']} pooling")
+            config = HeadConfig(**inputs["head"])
+            if config.kind == "logreg":
+                raise ConfigError("attribution needs a torch head (roberta or mlp), not logreg")
+            module = make_head(config, dim, len(head.meta["label_names"]))
+            module.load_state_dict(load_file(head.file("head") / "head.safetensors"))
+        return Classifier(encoder.model, module).to(self.device).eval(), encoder.tokenizer
+
+    def relevance(self, model: ModelSource, head: Artifact | None, task: data.Task, split: str, *,
+                  method: str = "ig", n_steps: int = 16, max_texts: int | None = None,
+                  max_length: int = 128) -> Artifact:
+        """Word relevance of a classifier (:meth:`classifier`) on the first ``max_texts`` texts of
+        a split: ``words.json`` maps each word to ``[count, mean relevance]`` (harness/attribution.py)."""
+        from .attribution import METHODS, word_relevance, word_table
+
+        if method not in METHODS:
+            raise ConfigError(f"unknown attribution method {method!r}; allowed: {list(METHODS)}")
+        texts = task[split].texts[:max_texts]
+        inputs = {"model": self.identity(model), "head": head.key if head is not None else None,
+                  "task": task.fingerprint(), "split": split, "n_texts": len(texts), "method": method,
+                  "n_steps": n_steps if method == "ig" else None, "max_length": max_length}
+
+        def build(folder: Path) -> dict[str, Any]:
+            classifier, tokenizer = self.classifier(model, head)
+            with self._stage("attribution"):
+                table = word_table(word_relevance(classifier, tokenizer, texts, max_length,
+                                                  method=method, n_steps=n_steps))
+            (folder / "words.json").write_text(json.dumps({w: [n, m] for w, (n, m) in table.items()}))
+            return {"n_texts": len(texts), "n_words": len(table)}
+
+        return self.store.get_or_build("relevance", VERSIONS["relevance"], inputs, build)
 
     def sparse(self, task: data.Task, features: str, *, folds: int = 10, seed: int = 0,
                C: float = 1.0) -> Artifact:

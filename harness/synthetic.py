@@ -5,7 +5,9 @@ pizza, a hotel...) and carries one *sentiment* (how the reviewer felt). Two unre
 the same kind of text:
 
 - ``sentiment``: negative / positive, from the review's opinion words;
-- ``topic``: electronics / food / travel / sports, from the review's nouns.
+- ``topic``: electronics / food / travel / sports, from the review's nouns;
+- ``questions``: not reviews but trivia questions labelled location / person / number (what they
+  ask for): another domain, for the in-domain vs out-of-domain claim.
 
 The two latent variables are drawn independently, so a model tuned for one task learns nothing
 about the other: that is what the cross-task claims need. ``signal`` (0..1) tunes how learnable a
@@ -43,7 +45,35 @@ TEMPLATES = [
     "my {t} arrived and it was {s} {f}",
     "{f} {s} experience with the {t} , {s2} {t2}",
 ]
-KINDS = {"sentiment": SENTIMENT, "topic": TOPIC}
+# Out-of-domain texts for the reviews: trivia questions (TREC-like), labelled by what they ask for.
+QUESTIONS = {
+    "location": ["where is the {x} ?", "which country has the largest {x} ?", "where can one see the {x} ?",
+                 "in which city was the {x} found ?"],
+    "person": ["who wrote the {x} ?", "who invented the {x} ?", "who discovered the {x} ?",
+               "who was the first to describe the {x} ?"],
+    "number": ["how many {x} are there ?", "how old is the {x} ?", "when was the {x} first measured ?",
+               "how far away is the {x} ?"],
+}
+SUBJECTS = ["river", "glacier", "telescope", "novel", "planet", "bridge", "opera", "volcano", "comet",
+            "manuscript", "lighthouse", "cathedral", "fossil", "canal", "symphony", "island"]
+KINDS = {"sentiment": SENTIMENT, "topic": TOPIC, "questions": QUESTIONS}
+
+
+def generate_questions(n: int, signal: float, seed: int) -> tuple[list[str], np.ndarray]:
+    """``n`` trivia questions and their answer-type labels (location, person, number): text from
+    another domain than the reviews, for the in-domain vs out-of-domain claim."""
+    if n < 2:
+        raise ConfigError(f"a generated split needs at least 2 examples, got n={n}")
+    if not 0.0 <= signal <= 1.0:
+        raise ConfigError(f"signal must be in [0, 1], got {signal}")
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(len(QUESTIONS), size=n)
+    labels[: len(QUESTIONS)] = np.arange(len(QUESTIONS))[:n]
+    texts = []
+    for label in labels:
+        template = _draw(QUESTIONS, int(label), signal, rng)
+        texts.append(template.format(x=SUBJECTS[int(rng.integers(len(SUBJECTS)))]))
+    return texts, labels
 
 
 def _draw(vocab: dict[str, list[str]], label: int, signal: float, rng: np.random.Generator) -> str:
@@ -99,8 +129,11 @@ def generate_task(
     ):
         if n == 0 and split == "validation":
             continue
-        texts, sentiment, topic = generate_texts(n, signal, seed * 1000 + offset)
-        labels = sentiment if kind == "sentiment" else topic
+        if kind == "questions":
+            texts, labels = generate_questions(n, signal, seed * 1000 + offset)
+        else:
+            texts, sentiment, topic = generate_texts(n, signal, seed * 1000 + offset)
+            labels = sentiment if kind == "sentiment" else topic
         columns[split] = (texts, [list(vocab)[i] for i in labels])
     return make_task(
         f"synthetic-{kind}", columns, source=f"synthetic:{kind}(signal={signal}, seed={seed})"

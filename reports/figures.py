@@ -202,7 +202,25 @@ def _seed_boxes(plt, spec, store):
     return fig, "One dot per seed; boxes: quartiles and median (Hart, Figure 2)."
 
 
+def _word_lists(plt, spec, store):
+    """Two panels side by side: each model's most discriminant words, bar = relevance difference,
+    annotated with the word's task-relatedness."""
+    lists = spec["lists"]
+    rows = max(len(lst["words"]) for lst in lists)
+    fig, axes = plt.subplots(1, len(lists), figsize=(3.4 * len(lists), 0.6 + 0.28 * rows), layout="constrained")
+    for i, (ax, lst) in enumerate(zip(np.atleast_1d(axes), lists, strict=True)):
+        words = lst["words"]
+        y = np.arange(len(words))[::-1]
+        ax.barh(y, [abs(w["difference"]) for w in words], color=PALETTE[i % len(PALETTE)])
+        ax.set_yticks(y, [f"{w['word']}  ({w['relatedness']:.3f})" for w in words], fontsize=7)
+        ax.set_title(lst["name"], fontsize=9)
+        ax.set_xlabel("| |mean relevance| difference |", fontsize=7)
+    return fig, (f"Each model's top words by the difference of absolute mean relevance (Bogaert et al., 3.2); "
+                 f"in brackets: {spec['relatedness']}.")
+
+
 DRAWERS: dict[str, Callable] = {
+    "word_lists": _word_lists,
     "seed_boxes": _seed_boxes,
     "accuracy_by_layers": _accuracy_by_layers,
     "layer_similarity": _layer_similarity,

@@ -351,3 +351,56 @@ def test_sparse_baselines_fail_when_the_fine_tuned_model_is_the_baseline_itself(
     correct = model.predict(list(task["test"].texts)) == task["test"].labels
     verdict = sparse_verdict(correct, correct)
     assert verdict.measured["outcome"] == "not_significant" and not verdict.passed
+
+
+# ---- in-domain vs out-of-domain (Merchant et al.) ------------------------------------------
+
+
+def test_domain_shift_passes_when_in_domain_texts_change_more_and_fails_otherwise():
+    layers = [0, 1, 2, 3]
+    moved = {"cka": [[1.0, 0.9, 0.5, 0.4]], "rsa": [[1.0, 0.9, 0.6, 0.5]]}
+    still = {"cka": [[1.0, 0.98, 0.9, 0.85]], "rsa": [[1.0, 0.97, 0.9, 0.8]]}
+    ok = judges.domain_shift("f", [0], layers, moved, still, params("domain_shift"))
+    assert ok.passed and ok.measured["gap"] == pytest.approx((0.9 + 0.85) / 2 - (0.5 + 0.4) / 2)
+    assert not judges.domain_shift("f", [0], layers, still, moved, params("domain_shift")).passed
+    # the gap must exceed min_gap on the measure the fixture names
+    assert not judges.domain_shift("f", [0], layers, moved, still, params("domain_shift", min_gap=0.5)).passed
+    with pytest.raises(ValueError, match="top_layers must be in 1..4"):
+        judges.domain_shift("f", [0], layers, moved, still, params("domain_shift", top_layers=5))
+
+
+def test_domain_shift_fails_when_the_out_of_domain_texts_are_the_in_domain_ones():
+    """The premise broken: "out-of-domain" texts that are the task's own. Real encoders: the
+    pre-trained offline MiniLM-L2 against a copy of it fine-tuned on generated sentiment."""
+    from harness.encoders import encode, load_encoder
+    from harness.protocols import fine_tune
+    from harness.similarity import linear_cka
+
+    task = generate_task("sentiment", n_train=64, n_test=48, signal=1.0, seed=4)
+    base, tuned = load_encoder(TINY), load_encoder(TINY)
+    fine_tune(tuned, task, FineTuneConfig(epochs=2, lr=3e-4, batch_size=8, max_length=24), seed=0)
+    texts = list(task["test"].texts)
+    reps = [encode(e.model, e.tokenizer, texts, layers=(0, 1, 2), pooling="mean", max_length=24)
+            for e in (base, tuned)]
+    sims = {"cka": [[linear_cka(reps[0][k], reps[1][k]) for k in (0, 1, 2)]]}
+    sims["rsa"] = sims["cka"]
+    verdict = judges.domain_shift("f", [0], [0, 1, 2], sims, sims, params("domain_shift"))
+    assert sims["cka"][0][-1] < 0.999  # fine-tuning did move the top layer
+    assert verdict.measured["gap"] == 0.0 and not verdict.passed
+
+
+# ---- discriminant words (Bogaert et al. 3.2) ---------------------------------------------------
+
+
+def test_discriminant_words_need_more_related_words_on_the_fine_tuned_side():
+    ft, fr = [("awful", 3.0), ("great", 2.0)], [("hotel", -2.0), ("the", -1.0)]
+    mi = {"awful": 0.05, "great": 0.04, "hotel": 0.0, "the": 0.001}
+    ok = judges.discriminant_words("f", [0], [ft], [fr], [mi], params("discriminant_words"))
+    assert ok.passed and ok.measured["finetuned_top10_mutual_information"] == pytest.approx(0.045)
+    swapped = judges.discriminant_words("f", [0], [fr], [ft], [mi], params("discriminant_words"))
+    assert not swapped.passed
+    # the same words on both sides (both models read the same cues): no margin, no pass
+    same = judges.discriminant_words("f", [0], [ft], [ft], [mi], params("discriminant_words"))
+    assert not same.passed
+    empty = judges.discriminant_words("f", [0], [[]], [fr], [mi], params("discriminant_words"))
+    assert not empty.passed and "no word was seen" in empty.details["notes"][0]

@@ -67,7 +67,10 @@ def run(tmp_path):
         figures=(figures.pca_curves("PCA", 0.95, [("frozen", np.full(10, 0.1)),
                                                   ("fine-tuned", np.r_[0.9, np.full(9, 0.1 / 9)])]),
                  figures.distance_trajectories("Trajectories", ["a", "b"], [(0, [0, 5], [[1.0, 2.0], [3.0, 4.0]])]),
-                 figures.distance_bars("Bars", ["a", "b"], [("before", [1.0, 2.0]), ("after", [0.5, 1.0])])),
+                 figures.distance_bars("Bars", ["a", "b"], [("before", [1.0, 2.0]), ("after", [0.5, 1.0])]),
+                 figures.word_lists("Words", "mutual information", [
+                     ("fine-tuned", [("awful", 3.3, 0.04), ("boring", 3.1, 0.03)]),
+                     ("frozen", [("amazing", -2.5, 0.03), ("hotel", -1.2, 0.0)])])),
         profile="smoke",
     )
     run_info = {"command": "pytest claims -m smoke --report R", "git_commit": "abc123", "device": "cpu",
@@ -99,7 +102,7 @@ def test_every_verdict_and_failure_is_in_the_report(run, tmp_path):
     assert re.search(r'<tr class="failed">.*fx-fail', html)
     assert html.count('<span class="fail">FAIL</span>') == 2  # summary row and section heading
     assert json.loads((tmp_path / "out" / "verdicts.json").read_text()) == json.loads(path.read_text())
-    assert [f.error for f in report.figures] == [None] * 5
+    assert [f.error for f in report.figures] == [None] * 6
 
 
 def test_figures_are_present_and_not_empty(run, tmp_path):
@@ -146,7 +149,7 @@ def test_command_line_build(run, tmp_path):
                           "--artifacts", str(store.root), "--out", str(out)],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
-    assert "5 of 5 figures drawn" in res.stdout
+    assert "6 of 6 figures drawn" in res.stdout
     assert (out / "report.html").stat().st_size > 10_000 and (out / "report.md").exists()
 
 
