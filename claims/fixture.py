@@ -72,7 +72,7 @@ CLAIM_CHOICES = {
     ("cross_task_distances", "expect"): ("lower", "higher"),
     ("cross_task_distances", "split"): ("train", "validation", "test"),
     ("cross_task_distances", "scale"): ("raw", "mean_norm"),
-    ("layer_change", "measure"): ("cka", "rsa"),
+    ("layer_change", "measure"): ("cka", "rsa", "spatial"),
     ("partial_finetuning", "expect"): ("recovers", "does_not_recover"),
     ("seed_welch", "expect"): ("a_better", "b_better", "not_significant"),
     ("discriminant_words", "method"): ("ig", "gradxinput"),

@@ -374,7 +374,8 @@ def layer_change(fixture: str, seeds: Sequence[int], layers: Sequence[int],
     }
     details = {f"{name} per layer {list(layers)}": [[float(v) for v in s] for s in sims]
                for name, sims in similarity.items()}
-    criterion = (f"{measure.upper()} between the pre-trained and the fine-tuned encoder, per layer: the last "
+    name = {"cka": "linear CKA", "rsa": "RSA", "spatial": "DirectProbe spatial similarity"}.get(measure, measure)
+    criterion = (f"{name} between the pre-trained and the fine-tuned encoder, per layer: the last "
                  f"layer's is lower than the first's by more than {drop:g} and the depth/similarity "
                  f"Spearman correlation is <= {trend_max:g}"
                  + (f"; every layer >= {float(floor):g}" if floor is not None else "") + ", on every seed")
