@@ -204,6 +204,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     report_dir = config.getoption("--report")
     if not report_dir:
         return
+    from harness import distributed
+
+    if not distributed.is_main():  # torchrun / accelerate launch: rank 0 writes the one report
+        return
     if hasattr(config, "workerinput"):  # an xdist worker: hand the part to the controller
         config.workeroutput["claims_part"] = json.dumps(
             _local_part(config), default=lambda o: o.item() if hasattr(o, "item") else str(o))

@@ -31,8 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
-from . import data, synthetic
+from . import data, distributed, synthetic
 from .encoders import Encoder, EncoderSpec, encode, encoder_identity, load_encoder, resolve_layers
 from .errors import ConfigError
 from .heads import HeadConfig, train_head
@@ -129,6 +130,8 @@ class Harness:
     def __init__(self, store: ArtifactStore, device: str = "auto", encode_batch_size: int | None = None,
                  compile: bool = False):
         self.store = store
+        if device == "auto" and distributed.world_size() > 1 and torch.cuda.is_available():
+            device = distributed.local_device()  # one process per GPU: this rank's GPU
         self.device = resolve_device(device)
         # Encoding batch size changes no result (each batch is padded to its own longest text):
         # 64 on a CPU, 256 on an accelerator (which backs off by halving on out-of-memory).

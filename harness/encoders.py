@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import distributed
 from .errors import ConfigError, HubUnavailable, IntegrityError
 from .hub import require_hub
 
@@ -355,8 +356,10 @@ def encode(
     # Rows are written in length order into (pinned, on a GPU) host buffers with asynchronous
     # copies, then put back in input order once at the end: no host synchronisation per batch.
     order = np.argsort(-ids.lengths, kind="stable")
+    if distributed.active():  # one process per GPU: every rank encodes every n-th text
+        order = order[distributed.rank():: distributed.world_size()]
     pinned = device.type == "cuda"
-    sorted_out = {layer: torch.empty((len(texts), dim), dtype=torch.float32, pin_memory=pinned)
+    sorted_out = {layer: torch.empty((len(order), dim), dtype=torch.float32, pin_memory=pinned)
                   for layer in wanted}
     was_training = model.training
     model.eval()
@@ -392,5 +395,5 @@ def encode(
     finally:
         model.train(was_training)
     for layer in wanted:
-        out[layer][order] = sorted_out[layer].numpy()
+        out[layer] = distributed.gather_rows(sorted_out[layer].numpy(), order, len(texts))
     return out

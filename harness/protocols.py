@@ -11,6 +11,7 @@ Frozen and cross-task are compositions of steps, so they are spelled out in :mod
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import warnings
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import distributed
 from .data import Task
 from .encoders import autocast_for, encode, is_out_of_memory, release_memory, tokenize
 from .errors import ConfigError
@@ -182,6 +184,12 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
         if config.trainable_layers is not None:
             freeze_below(model, int(config.trainable_layers))
         forward = torch.compile(classifier, dynamic=True) if compile else classifier
+        parallel = distributed.active()
+        if parallel:  # one process per GPU (torchrun, accelerate launch): data parallel
+            from torch.nn.parallel import DistributedDataParallel
+
+            forward = DistributedDataParallel(forward, device_ids=[device.index] if device.type == "cuda" else None)
+        ranks, me = distributed.world_size(), distributed.rank()
         optimizer = adamw([p for p in classifier.parameters() if p.requires_grad], config.lr,
                           config.weight_decay)
         warmup = int(config.warmup_ratio * total)
@@ -206,18 +214,27 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
         micro = 1  # micro-batches per step: raised when a step runs out of accelerator memory
 
         def train_step(batch: np.ndarray) -> torch.Tensor:
-            """One optimizer step on ``batch``, as ``micro`` accumulated micro-batches (the same
-            gradient as one pass: each micro-batch's mean loss is weighted by its share)."""
+            """One optimizer step on ``batch``: this rank's share of it (all of it in a single
+            process), as ``micro`` accumulated micro-batches. Each micro-batch's mean loss is
+            weighted by its share of the batch (times the number of ranks, whose gradients
+            DistributedDataParallel averages), so the gradient is the whole batch's."""
             optimizer.zero_grad(set_to_none=True)
             step_loss = torch.zeros((), device=device)
-            for part in np.array_split(batch, micro):
-                input_ids, mask = ids.batch(part, pad_id, device)
-                with autocast_for(device):
-                    logits = forward(input_ids, mask)
-                loss = loss_fn(logits.float(), to_device(labels[part], device))
-                if micro > 1:
-                    loss = loss * (len(part) / len(batch))
-                loss.backward()
+            mine = np.array_split(batch, ranks)[me] if parallel else batch
+            weight_all = ranks * len(mine) / len(batch)
+            if len(mine) == 0:  # fewer examples than ranks: take part in the all-reduce with nothing
+                mine, weight_all = batch[:1], 0.0
+            parts = np.array_split(mine, micro)
+            for i, part in enumerate(parts):
+                sync = not parallel or i == len(parts) - 1  # all-reduce once, after the last part
+                with contextlib.nullcontext() if sync else forward.no_sync():
+                    input_ids, mask = ids.batch(part, pad_id, device)
+                    with autocast_for(device):
+                        logits = forward(input_ids, mask)
+                    loss = loss_fn(logits.float(), to_device(labels[part], device))
+                    if micro > 1 or parallel:
+                        loss = loss * (weight_all * len(part) / len(mine))
+                    loss.backward()
                 step_loss += loss.detach()
             return step_loss
 
@@ -255,7 +272,8 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
                     snapshot(step)
                     classifier.train()
         classifier.eval()
-        result.losses = torch.stack(losses_on_device).float().cpu().tolist() if losses_on_device else []
+        if losses_on_device:  # each rank's weighted share: their mean is the batch's loss
+            result.losses = distributed.all_reduce_mean(torch.stack(losses_on_device).float()).cpu().tolist()
     return result
 
 

@@ -27,6 +27,7 @@ import os
 import platform
 import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 from filelock import FileLock
 
+from . import distributed
 from .errors import ConfigError, IntegrityError
 
 MANIFEST = "manifest.json"
@@ -178,6 +180,8 @@ class ArtifactStore:
         bump it when the step's output would change for the same inputs.
         """
         key = artifact_key(kind, version, inputs)
+        if distributed.active():
+            return self._get_or_build_ranks(kind, key, version, inputs, build)
         found = self._open(kind, key, cache_hit=True)
         if found is not None:
             self.stats.hits.append(f"{kind}/{key}")
@@ -191,31 +195,68 @@ class ArtifactStore:
             tmp = self.root / ".tmp" / f"{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
             tmp.mkdir(parents=True)
             try:
-                started = time.time()
-                meta = build(tmp) or {}
-                wall = time.time() - started
-                manifest = {
-                    "format": STORE_FORMAT,
-                    "kind": kind,
-                    "key": key,
-                    "version": version,
-                    "inputs": inputs,
-                    "meta": meta,
-                    "files": _file_table(tmp),
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-                    "wall_time_s": round(wall, 3),
-                    "environment": environment(),
-                }
-                (tmp / MANIFEST).write_text(canonical_json(manifest))
-                final = self.path_for(kind, key)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(tmp, final)  # atomic on one file system; the artifact appears whole
+                self._publish(kind, key, version, inputs, build, tmp)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
         self.stats.builds.append(f"{kind}/{key}")
         artifact = self._open(kind, key, cache_hit=False)
         assert artifact is not None
+        return artifact
+
+    def _publish(self, kind, key, version, inputs, build, tmp: Path) -> None:
+        """Run ``build`` into ``tmp``, write the manifest, and rename the folder into place."""
+        started = time.time()
+        meta = build(tmp) or {}
+        wall = time.time() - started
+        manifest = {
+            "format": STORE_FORMAT,
+            "kind": kind,
+            "key": key,
+            "version": version,
+            "inputs": inputs,
+            "meta": meta,
+            "files": _file_table(tmp),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "wall_time_s": round(wall, 3),
+            "environment": environment(),
+        }
+        (tmp / MANIFEST).write_text(canonical_json(manifest))
+        final = self.path_for(kind, key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(tmp, final)  # atomic on one file system; the artifact appears whole
+
+    def _get_or_build_ranks(self, kind, key, version, inputs, build) -> Artifact:
+        """One of several processes (harness/distributed.py): the build runs on every rank, since
+        it may hold collectives (DDP fine-tuning, sharded encoding); rank 0 decides, under the
+        key's lock, whether to build, and publishes its copy; the others build into a throw-away
+        folder. The store must be on a file system all ranks see."""
+        if distributed.is_main():
+            with FileLock(str(self.root / ".locks" / f"{key}.lock")):
+                needed = distributed.broadcast(self._open(kind, key, cache_hit=True) is None)
+                if needed:
+                    self._sweep_tmp(key)
+                    tmp = self.root / ".tmp" / f"{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+                    tmp.mkdir(parents=True)
+                    try:
+                        self._publish(kind, key, version, inputs, build, tmp)
+                    except BaseException:
+                        shutil.rmtree(tmp, ignore_errors=True)
+                        raise
+        else:
+            needed = distributed.broadcast(None)
+            if needed:
+                scratch = Path(tempfile.mkdtemp(prefix=f"claims-rank{distributed.rank()}-"))
+                try:
+                    build(scratch)
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
+        distributed.barrier()
+        (self.stats.builds if needed else self.stats.hits).append(f"{kind}/{key}")
+        artifact = self._open(kind, key, cache_hit=not needed)
+        if artifact is None:
+            raise RuntimeError(f"{kind}/{key[:12]}: rank 0 published it, but rank {distributed.rank()} cannot "
+                               f"see it under {self.root}: the store must be on a file system every rank shares")
         return artifact
 
     # ----------------------------------------------------------------------------------------
