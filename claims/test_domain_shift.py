@@ -44,8 +44,7 @@ def test_domain_shift(fx, harness, record_verdict):
     verdict = replace(verdict, details={**verdict.details, "texts per side": n,
                                         "out-of-domain texts": tasks["out"].name},
                       figures=(figures.layer_similarity(
-                          f"{m.upper()} per layer, pre-trained vs fine-tuned, in- and out-of-domain texts "
-                          f"(seed {fx.seeds[0]})", layers,
+                          f"{m.upper()} per layer, in- vs out-of-domain texts (seed {fx.seeds[0]})", layers,
                           [(f"in-domain ({tasks['in'].name})", sims["in"][m][0]),
                            (f"out-of-domain ({tasks['out'].name})", sims["out"][m][0])]),))
     record_verdict(verdict)

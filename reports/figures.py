@@ -65,7 +65,9 @@ def _accuracy_bars(plt, spec, store):
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(bars), 3.2), layout="constrained")
     xs = np.arange(len(bars))
     values = [b["value"] for b in bars]
-    err = np.array([[b["value"] - b["ci"][0], b["ci"][1] - b["value"]] if b["ci"] else [0, 0] for b in bars]).T
+    # no interval: NaN, so that no zero-length error bar (a stray cap) is drawn
+    err = np.array([[b["value"] - b["ci"][0], b["ci"][1] - b["value"]] if b["ci"] else [np.nan, np.nan]
+                    for b in bars]).T
     ax.bar(xs, values, color=[PALETTE[i % len(PALETTE)] for i in range(len(bars))], yerr=err, capsize=4)
     papers = [(x, b["paper"]) for x, b in zip(xs, bars, strict=True) if b.get("paper") is not None]
     if papers:
