@@ -40,11 +40,16 @@ class FineTuneConfig:
 
     ``trainable_layers = k`` trains only the top k transformer layers and the head (embeddings and
     lower layers frozen): Merchant et al.'s partial fine-tuning, Hart's "last two layers" (k = 2).
+
+    ``group_by_length``: each epoch's shuffled order is cut into mega-batches of 50 batches, each
+    sorted by length before it is cut into batches (Hugging Face's ``group_by_length``), so that a
+    batch pads to a similar length. It changes which examples share a batch, so it is part of the
+    protocol (and of the artifact key), off by default as in the papers.
     """
 
     # Fields added after the first release, left out of artifact keys at their default so that
     # existing stores stay valid (see key_fields).
-    LATER_FIELDS = {"trainable_layers": None}
+    LATER_FIELDS = {"trainable_layers": None, "group_by_length": False}
 
     epochs: int = 2
     lr: float = 2e-5
@@ -58,6 +63,7 @@ class FineTuneConfig:
     snapshot_split: str = "test"
     snapshot_layers: tuple[int, ...] = (-1,)
     trainable_layers: int | None = None  # None: the whole encoder; k: only its top k layers
+    group_by_length: bool = False  # batches of similar lengths (less padding; other batches)
 
     def __post_init__(self) -> None:
         if self.trainable_layers is not None and int(self.trainable_layers) < 0:
@@ -143,6 +149,17 @@ class FineTuneResult:
     losses: list[float]
     snapshots: dict[int, dict[int, np.ndarray]] = field(default_factory=dict)  # step -> layer -> X
     total_steps: int = 0
+
+
+MEGABATCH = 50
+
+
+def length_grouped(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> np.ndarray:
+    """``order`` (a shuffled permutation) cut into mega-batches of ``MEGABATCH`` batches, each
+    sorted by length, longest first: consecutive batches then hold texts of similar length."""
+    size = MEGABATCH * batch_size
+    chunks = [order[i : i + size] for i in range(0, len(order), size)]
+    return np.concatenate([c[np.argsort(-lengths[c], kind="stable")] for c in chunks])
 
 
 def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -244,6 +261,8 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
         losses_on_device = []
         for _ in range(config.epochs):
             order = torch.randperm(len(ids), generator=generator).numpy()
+            if config.group_by_length:
+                order = length_grouped(order, ids.lengths, config.batch_size)
             for start in range(0, len(order), config.batch_size):
                 batch = order[start : start + config.batch_size]
                 while True:

@@ -191,3 +191,42 @@ def test_out_of_memory_in_a_step_accumulates_micro_batches_with_the_same_gradien
         # Adam divides by the root of the squared gradient, so where a gradient is near zero a
         # rounding difference in the sum moves a weight by up to a fraction of lr (1e-3)
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+def test_length_grouped_batches_cover_every_example_once_and_pad_less():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from harness.protocols import MEGABATCH, key_fields, length_grouped
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.integers(1, 900), st.integers(1, 40), st.integers(0, 2**16))
+    def check(n, batch, seed):
+        rng = np.random.default_rng(seed)
+        lengths = rng.integers(2, 128, n)
+        order = rng.permutation(n)
+        grouped = length_grouped(order, lengths, batch)
+        assert sorted(grouped.tolist()) == list(range(n))
+        for start in range(0, n, MEGABATCH * batch):  # each mega-batch: the same examples, sorted
+            mega = grouped[start : start + MEGABATCH * batch]
+            assert set(mega.tolist()) == set(order[start : start + MEGABATCH * batch].tolist())
+            assert (np.diff(lengths[mega]) <= 0).all()
+
+        def padding(o):
+            return sum(lengths[o[i : i + batch]].max() * len(o[i : i + batch]) - lengths[o[i : i + batch]].sum()
+                       for i in range(0, n, batch))
+
+        assert padding(grouped) <= padding(order)
+
+    check()
+    assert "group_by_length" not in key_fields(FineTuneConfig())  # stores stay valid at the default
+    assert key_fields(FineTuneConfig(group_by_length=True))["group_by_length"] is True
+
+
+def test_fine_tuning_with_length_grouped_batches_runs_every_step():
+    from harness.protocols import fine_tune
+
+    task = generate_task("sentiment", n_train=40, n_validation=8, n_test=8, seed=1)
+    config = FineTuneConfig(epochs=1, lr=1e-4, batch_size=8, max_length=16, group_by_length=True)
+    result = fine_tune(load_encoder(TINY), task, config, seed=0)
+    assert len(result.losses) == 5 and np.isfinite(result.losses).all()
