@@ -191,21 +191,25 @@ class ArtifactStore:
             if found is not None:
                 self.stats.hits.append(f"{kind}/{key}")
                 return found
-            self._sweep_tmp(key)
-            tmp = self.root / ".tmp" / f"{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-            tmp.mkdir(parents=True)
-            try:
-                self._publish(kind, key, version, inputs, build, tmp)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
+            self._publish(kind, key, version, inputs, build)
         self.stats.builds.append(f"{kind}/{key}")
         artifact = self._open(kind, key, cache_hit=False)
         assert artifact is not None
         return artifact
 
-    def _publish(self, kind, key, version, inputs, build, tmp: Path) -> None:
-        """Run ``build`` into ``tmp``, write the manifest, and rename the folder into place."""
+    def _publish(self, kind, key, version, inputs, build) -> None:
+        """Run ``build`` into a temporary folder, write the manifest, and rename the folder into
+        place; a failed build leaves nothing. The caller holds the key's lock."""
+        self._sweep_tmp(key)
+        tmp = self.root / ".tmp" / f"{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+        try:
+            self._write(kind, key, version, inputs, build, tmp)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def _write(self, kind, key, version, inputs, build, tmp: Path) -> None:
         started = time.time()
         meta = build(tmp) or {}
         wall = time.time() - started
@@ -235,14 +239,7 @@ class ArtifactStore:
             with FileLock(str(self.root / ".locks" / f"{key}.lock")):
                 needed = distributed.broadcast(self._open(kind, key, cache_hit=True) is None)
                 if needed:
-                    self._sweep_tmp(key)
-                    tmp = self.root / ".tmp" / f"{key}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-                    tmp.mkdir(parents=True)
-                    try:
-                        self._publish(kind, key, version, inputs, build, tmp)
-                    except BaseException:
-                        shutil.rmtree(tmp, ignore_errors=True)
-                        raise
+                    self._publish(kind, key, version, inputs, build)
         else:
             needed = distributed.broadcast(None)
             if needed:

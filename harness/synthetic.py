@@ -62,10 +62,7 @@ KINDS = {"sentiment": SENTIMENT, "topic": TOPIC, "questions": QUESTIONS}
 def generate_questions(n: int, signal: float, seed: int) -> tuple[list[str], np.ndarray]:
     """``n`` trivia questions and their answer-type labels (location, person, number): text from
     another domain than the reviews, for the in-domain vs out-of-domain claim."""
-    if n < 2:
-        raise ConfigError(f"a generated split needs at least 2 examples, got n={n}")
-    if not 0.0 <= signal <= 1.0:
-        raise ConfigError(f"signal must be in [0, 1], got {signal}")
+    _check_split(n, signal)
     rng = np.random.default_rng(seed)
     labels = rng.integers(len(QUESTIONS), size=n)
     labels[: len(QUESTIONS)] = np.arange(len(QUESTIONS))[:n]
@@ -74,6 +71,13 @@ def generate_questions(n: int, signal: float, seed: int) -> tuple[list[str], np.
         template = _draw(QUESTIONS, int(label), signal, rng)
         texts.append(template.format(x=SUBJECTS[int(rng.integers(len(SUBJECTS)))]))
     return texts, labels
+
+
+def _check_split(n: int, signal: float) -> None:
+    if n < 2:
+        raise ConfigError(f"a generated split needs at least 2 examples, got n={n}")
+    if not 0.0 <= signal <= 1.0:
+        raise ConfigError(f"signal must be in [0, 1], got {signal}")
 
 
 def _draw(vocab: dict[str, list[str]], label: int, signal: float, rng: np.random.Generator) -> str:
@@ -85,10 +89,7 @@ def _draw(vocab: dict[str, list[str]], label: int, signal: float, rng: np.random
 
 def generate_texts(n: int, signal: float, seed: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     """``n`` reviews with their sentiment and topic label indices (independent of each other)."""
-    if n < 2:
-        raise ConfigError(f"a generated split needs at least 2 examples, got n={n}")
-    if not 0.0 <= signal <= 1.0:
-        raise ConfigError(f"signal must be in [0, 1], got {signal}")
+    _check_split(n, signal)
     rng = np.random.default_rng(seed)
     sentiment = rng.integers(len(SENTIMENT), size=n)
     topic = rng.integers(len(TOPIC), size=n)
