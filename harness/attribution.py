@@ -31,23 +31,13 @@ METHODS = ("ig", "gradxinput")
 WORD = re.compile(r"^\w+$")
 
 
-class Classifier(nn.Module):
-    """An encoder and a head on its last layer's first token (the fine-tuned and the frozen
-    protocol alike), as one differentiable module."""
-
-    def __init__(self, encoder: nn.Module, head: nn.Module):
-        super().__init__()
-        self.encoder, self.head = encoder, head
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        return self.head(hidden[:, 0].float())
-
-
-def word_relevance(classifier: Classifier, tokenizer, texts: Sequence[str], max_length: int, *,
+def word_relevance(classifier: nn.Module, tokenizer, texts: Sequence[str], max_length: int, *,
                    method: str = "ig", n_steps: int = 16, batch_size: int = 16
                    ) -> list[list[tuple[str, float]]]:
-    """Per text, ``(word, relevance)`` for each word, in order (special tokens left out)."""
+    """Per text, ``(word, relevance)`` for each word, in order (special tokens left out).
+
+    ``classifier``: a :class:`harness.protocols.SequenceClassifier` (``.encoder`` a Hugging Face
+    encoder, called with ``(input_ids, attention_mask)``, returning logits)."""
     from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
 
     if method not in METHODS:

@@ -333,16 +333,16 @@ class Harness:
         (``head=None``), or ``model`` (the encoder a probe was trained on) with a probe's head."""
         from safetensors.torch import load_file
 
-        from .attribution import Classifier
-        from .heads import HeadConfig, RobertaStyleHead, make_head
+        from .heads import HeadConfig, make_head
+        from .protocols import SequenceClassifier
 
         encoder = self.load_model(model)
         dim = encoder.hidden_size
         if head is None:
             if not isinstance(model, Artifact) or model.kind != "finetune":
                 raise ConfigError("a classifier without a probe head must be a finetune artifact")
-            module = RobertaStyleHead(dim, len(model.meta["label_names"]))
-            module.load_state_dict(load_file(model.file("head.safetensors")))
+            classifier = SequenceClassifier(encoder.model, len(model.meta["label_names"]))
+            classifier.head.load_state_dict(load_file(model.file("head.safetensors")))
         else:
             inputs = head.manifest["inputs"]
             if head.kind != "probe" or inputs["model"] != self.identity(model):
@@ -355,7 +355,8 @@ class Harness:
                 raise ConfigError("attribution needs a torch head (roberta or mlp), not logreg")
             module = make_head(config, dim, len(head.meta["label_names"]))
             module.load_state_dict(load_file(head.file("head") / "head.safetensors"))
-        return Classifier(encoder.model, module).to(self.device).eval(), encoder.tokenizer
+            classifier = SequenceClassifier(encoder.model, len(head.meta["label_names"]), head=module)
+        return classifier.to(self.device).eval(), encoder.tokenizer
 
     def relevance(self, model: ModelSource, head: Artifact | None, task: data.Task, split: str, *,
                   method: str = "ig", n_steps: int = 16, max_texts: int | None = None,

@@ -127,9 +127,10 @@ def train_head(
     the CPU. ``progress(epochs_done)`` is called after every epoch (torch heads).
 
     ``device``: where a torch head trains (the fitted head is returned on the CPU). On a GPU the
-    features are copied there once and each step is a handful of small kernels: Bogaert's frozen
+    features are copied there once and each step is a handful of small kernels. Bogaert's frozen
     protocol on Allocine (20 epochs over 160,000 vectors, batch 32: 100,000 steps) takes about
-    10 minutes on 2 CPU cores.
+    10 minutes on 2 CPU cores (about 160 steps/s) and 2.8 minutes on an H100 (595 steps/s,
+    tests/test_gpu.py).
     """
     features = np.asarray(features, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.int64)

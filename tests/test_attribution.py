@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from harness.attribution import (
-    Classifier,
     discriminant_words,
     mutual_information,
     word_relevance,
@@ -20,7 +19,7 @@ from harness.build import Harness
 from harness.encoders import EncoderSpec, load_encoder
 from harness.errors import ConfigError
 from harness.heads import HeadConfig, RobertaStyleHead
-from harness.protocols import FineTuneConfig
+from harness.protocols import FineTuneConfig, SequenceClassifier
 from harness.store import ArtifactStore
 from harness.synthetic import generate_task
 
@@ -32,7 +31,7 @@ TINY = EncoderSpec("offline:minilm-l2")
 def classifier():
     enc = load_encoder(TINY)
     torch.manual_seed(0)
-    return Classifier(enc.model, RobertaStyleHead(384, 2)).eval(), enc.tokenizer
+    return SequenceClassifier(enc.model, 2, head=RobertaStyleHead(384, 2)).eval(), enc.tokenizer
 
 
 def test_integrated_gradients_are_complete(classifier):
