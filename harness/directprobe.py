@@ -58,6 +58,10 @@ LOGISTIC_STEPS = 150  # most L-BFGS steps spent looking for a cheap separating h
 LP_MARGIN_TOL = 1e-9  # half-width of the widest slab (unit-box normal, data scaled to [-1, 1])
 #                       below which two sets count as overlapping
 MAX_WITNESSES = 16  # separating hyperplanes kept per cluster as certificates for later merges
+SEPARATION_RTOL = 1e-9  # a hyperplane w certifies separation only with a gap above this times
+#                          |w| * (largest point norm): rounding cannot fake such a gap (it did: on
+#                          TREC-50 a question present under two labels, two identical points, was
+#                          "separated" from itself by a centroid bisector, by 1.5e-15)
 CERTIFY_RTOL = 1e-4  # agreement required between the SVM's upper and lower distance bounds
 LP_ROWS_KEPT = 8_000  # rows of solved slab LPs kept for re-use while clustering, beyond the most
 #                       recently used one; HiGHS holds about 70 MiB per 1,000 rows of 384 dimensions
@@ -206,10 +210,12 @@ def _cheap_hyperplane(a: np.ndarray, b: np.ndarray, start: tuple[np.ndarray, flo
     nearly separates, ``a`` on ``w.x > c``) where given: the first that separates, or None."""
     na, nb, scale = _normalise(a, b)
     centre = (a.mean(0) + b.mean(0)) / 2
+    reach = max(np.sqrt((na**2).sum(1).max()), np.sqrt((nb**2).sum(1).max()), 1.0)
 
     def accept(w: np.ndarray, off: float) -> tuple[np.ndarray, float] | None:
         lo, hi = (na @ w).min() + off, (nb @ w).max() + off
-        if lo <= 0 or hi >= 0:
+        tol = SEPARATION_RTOL * np.linalg.norm(w) * reach
+        if lo <= tol or hi >= -tol:
             return None
         w_orig = w / scale  # w.(x - centre)/scale + off = 0 in the original coordinates
         return w_orig, float(w_orig @ centre - off)
@@ -437,6 +443,7 @@ class _Agglomeration:
 
     def __init__(self, x: np.ndarray, clusters: list[_Cluster], overlap: np.ndarray, counters: Counters):
         self.x, self.clusters, self.overlap, self.counters = x, clusters, overlap, counters
+        self.reach = float(np.sqrt((x**2).sum(1).max()))  # the largest point norm: scales rounding
         cap = 2 * len(clusters) + 1
         self.cents = np.zeros((cap, x.shape[1]))
         self.labels = np.full(cap, -1)
@@ -592,14 +599,15 @@ class _Agglomeration:
         members = [self.clusters[d].idx for d in order.tolist()]
         sizes = np.array([len(m) for m in members])
         proj = np.einsum("ij,ij->i", x[np.concatenate(members)], np.repeat(w, sizes, axis=0))
-        apart = (pts @ w.T).min(0) > np.maximum.reduceat(proj, np.r_[0, np.cumsum(sizes)[:-1]])
+        gap = (pts @ w.T).min(0) - np.maximum.reduceat(proj, np.r_[0, np.cumsum(sizes)[:-1]])
+        apart = gap > SEPARATION_RTOL * np.linalg.norm(w, axis=1) * self.reach
         for d in order[~apart].tolist():
             cd = self.clusters[d]
             if cd.witnesses:
                 ws = np.stack([v for v, _ in cd.witnesses])
                 cs = np.array([c for _, c in cd.witnesses])
                 worst = ((pts @ ws.T) - cs).min(0)
-                if (worst > 0).any():
+                if (worst > SEPARATION_RTOL * np.linalg.norm(ws, axis=1) * self.reach).any():
                     continue  # a known hyperplane keeps d on one side and the merged points on the other
                 start = cd.witnesses[int(np.argmax(worst / np.linalg.norm(ws, axis=1)))]
             else:

@@ -213,6 +213,23 @@ def test_kept_lps_give_the_brute_force_clusters(monkeypatch, seed, rows_kept):
 
 
 @pytest.mark.parametrize("seed", range(3))
+def test_a_point_present_under_two_labels_stays_alone(seed):
+    """TREC-50 holds the same question under two labels: two identical points, which no
+    hyperplane separates, so any cluster holding one overlaps the other and both stay single. A
+    centroid bisector once "separated" such a pair by a rounding difference of 1.5e-15 between two
+    ways of computing the same dot product."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(80, 384)) * 0.3 + rng.normal(size=384)  # far from the origin, like embeddings
+    y = rng.integers(0, 2, size=80)
+    twins = rng.choice(80, size=10, replace=False)
+    x = np.vstack([x, x[twins]])
+    y = np.r_[y, 1 - y[twins]]
+    clusters = dp.cluster(x, y)
+    for i in [*twins.tolist(), *range(80, 90)]:
+        assert len(clusters.members(clusters.assignment[i])) == 1
+
+
+@pytest.mark.parametrize("seed", range(3))
 def test_each_merge_tried_is_the_closest_allowed_pair(monkeypatch, seed):
     """Invariants checked before every merge the agglomeration tries: the pair is the closest
     pair of live same-label clusters not rejected together (the bounds that skip searches must not
