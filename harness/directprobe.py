@@ -46,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import heapq
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -67,18 +68,29 @@ LP_ROWS_KEPT = 8_000  # rows of solved slab LPs kept for re-use while clustering
 #                       recently used one; HiGHS holds about 70 MiB per 1,000 rows of 384 dimensions
 
 
+_blas = threading.local()  # .limited: inside a call that already runs BLAS on one thread
+
+
 def _one_blas_thread(fn):
     """Run ``fn`` with BLAS on one thread. The engine's products are small (a cluster's points
     against one vector, L-BFGS's own updates), and there a second BLAS thread costs more than it
     gives: one logistic-candidate search on 300 + 300 SST-2 sentences took 0.112 s with OpenBLAS
-    on 2 threads and 0.011 s on 1 (2-core machine)."""
+    on 2 threads and 0.011 s on 1 (2-core machine). Nested calls (``cluster`` calling
+    ``separable``, ``label_distances`` calling ``hull_distance``) do not limit again: entering
+    threadpoolctl's limit costs about 0.5 ms, and TREC-50 has 1,225 label pairs."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        if getattr(_blas, "limited", False):
+            return fn(*args, **kwargs)
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=1, user_api="blas"):
-            return fn(*args, **kwargs)
+            _blas.limited = True
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _blas.limited = False
 
     return wrapper
 
@@ -97,12 +109,13 @@ class Counters:
 # Separability (exact) and hull distance (certified)
 
 
-def _normalise(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Centre both sets on their joint midpoint and scale to unit size: better-conditioned LPs."""
+def _normalise(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Centre both sets on their joint midpoint and scale to unit size: better-conditioned LPs.
+    Returns the normalised sets, the centre and the scale."""
     centre = (a.mean(0) + b.mean(0)) / 2
     a, b = a - centre, b - centre
     scale = max(np.abs(a).max(), np.abs(b).max(), 1e-300)
-    return a / scale, b / scale, scale
+    return a / scale, b / scale, centre, scale
 
 
 class _SlabLP:
@@ -129,8 +142,7 @@ class _SlabLP:
         import highspy
 
         self.counters = counters
-        self.centre = (pos.mean(0) + neg.mean(0)) / 2
-        self.scale = max(np.abs(pos - self.centre).max(), np.abs(neg - self.centre).max(), 1e-300)
+        _, _, self.centre, self.scale = _normalise(pos, neg)
         d = pos.shape[1]
         self.highs = highspy.Highs()
         self.highs.setOptionValue("output_flag", False)
@@ -208,8 +220,7 @@ def _cheap_hyperplane(a: np.ndarray, b: np.ndarray, start: tuple[np.ndarray, flo
     """The perpendicular bisector of the centroids, then the L-BFGS iterates of a weakly
     regularised logistic regression (``_logistic_candidate``), from ``start`` (a hyperplane that
     nearly separates, ``a`` on ``w.x > c``) where given: the first that separates, or None."""
-    na, nb, scale = _normalise(a, b)
-    centre = (a.mean(0) + b.mean(0)) / 2
+    na, nb, centre, scale = _normalise(a, b)
     reach = max(np.sqrt((na**2).sum(1).max()), np.sqrt((nb**2).sum(1).max()), 1.0)
 
     def accept(w: np.ndarray, off: float) -> tuple[np.ndarray, float] | None:
@@ -295,7 +306,7 @@ def hull_distance(a: np.ndarray, b: np.ndarray, counters: Counters | None = None
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if not known_separable and separating_hyperplane(a, b, counters) is None:
         return 0.0
-    na, nb, scale = _normalise(a, b)
+    na, nb, _, scale = _normalise(a, b)
     counters.distances += 1
     return _min_norm_difference(na, nb) * scale
 
