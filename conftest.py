@@ -144,6 +144,16 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
         pytest.skip(str(exc))
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """torchrun / accelerate launch: once the ranks are out of step (harness.distributed.agree),
+    every later collective would hang, so the session stops here and rank 0 writes the report."""
+    report = yield
+    if call.excinfo is not None and call.excinfo.typename == "RanksDiverged":
+        item.session.shouldstop = f"the ranks of this run are out of step: {call.excinfo.value}"
+    return report
+
+
 @pytest.fixture
 def record_verdict(request: pytest.FixtureRequest):
     verdicts = request.config.stash[VERDICTS_KEY]

@@ -8,7 +8,13 @@ on CPUs) and:
   rank's loss is weighted so that the averaged gradient is the one of the whole batch;
 - encodes a share of the texts on each rank and gathers the rows;
 - builds each artifact on every rank (the collectives need them all) and publishes rank 0's copy
-  (:meth:`harness.store.ArtifactStore.get_or_build`).
+  (:meth:`harness.store.ArtifactStore.get_or_build`);
+- ends every build with :func:`agree`: the ranks learn whether a build failed anywhere, so that a
+  failure on one rank fails the step on all of them instead of leaving the others waiting in a
+  collective (the run goes on with the next test). Where a rank failed while the others wait
+  inside a collective it left, they can no longer run in step: :class:`RanksDiverged` is raised,
+  the session stops (``conftest.py``) and torchrun ends the other ranks, in about
+  ``CLAIMS_RANK_WAIT`` seconds (default 60) instead of the process group's timeout.
 
 Nothing changes for fixtures or claims: ``torchrun --nproc_per_node 8 -m pytest claims -m full``
 or ``accelerate launch -m pytest claims -m full`` is the same command on every GPU; only rank 0
@@ -17,12 +23,34 @@ writes the report. With one process (no ``WORLD_SIZE``, or 1) every function her
 
 from __future__ import annotations
 
+import atexit
 import os
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
+
+from .errors import ConfigError
+
+RANK_WAIT_S = 60.0
+"""How long a rank whose step failed waits for the others at :func:`agree` (``CLAIMS_RANK_WAIT``
+overrides it). Ranks that fail the same way (bad data, a missing file) arrive within seconds of
+each other; a rank that has not arrived by then is waiting in a collective the failed rank left."""
+
+
+class FailedOnAnotherRank(RuntimeError):
+    """A step this rank finished failed on another rank: it fails here too (the other rank raises
+    the error itself), so that every rank goes on to the next step together."""
+
+
+class RanksDiverged(RuntimeError):
+    """A step failed on some ranks while the others could not follow: the ranks are no longer in
+    step, and every later collective would hang or mix up data. The run must stop."""
+
+
+_state: dict[str, Any] = {"side": None, "wait": RANK_WAIT_S, "diverged": None}
 
 
 def world_size() -> int:
@@ -45,13 +73,26 @@ def active() -> bool:
     """Whether this process is one of several: joins the process group on first use."""
     if world_size() <= 1:
         return False
+    if _state["diverged"] is not None:
+        raise RanksDiverged(_state["diverged"])
     if not dist.is_initialized():
         if torch.cuda.is_available():
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
             dist.init_process_group("nccl")
         else:
             dist.init_process_group("gloo")
+        atexit.register(_leave)
+    if _state["side"] is None:  # every rank gets here on its first collective: new_group is one
+        _state["wait"] = _rank_wait()  # a bad value fails here, on every rank alike
+        _state["side"] = dist.new_group(backend="gloo")  # CPU side channel: a timeout per call
     return True
+
+
+def _leave() -> None:
+    """At exit, the process group we joined is left (Gloo's threads otherwise abort the process
+    now and then); not once the ranks are out of step, where leaving could wait on a stuck one."""
+    if dist.is_initialized() and _state["diverged"] is None:
+        dist.destroy_process_group()
 
 
 def local_device() -> str:
@@ -93,3 +134,45 @@ def all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
         return tensor
     dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
     return tensor / world_size()
+
+
+def agree(step: str, error: BaseException | None) -> dict[int, str]:
+    """End a step that every rank runs (an artifact build): ``{rank: "Error: message"}`` for the
+    ranks where it failed, ``{}`` where it succeeded everywhere; the same answer on every rank.
+
+    A rank whose step failed waits ``CLAIMS_RANK_WAIT`` seconds for the others; where one does not
+    come, it is waiting in a collective this rank left, and :class:`RanksDiverged` is raised (and
+    on every later use of the process group: the ranks can no longer run in step). A rank whose
+    step succeeded waits as long as the process group's timeout."""
+    if not active():
+        return {} if error is None else {0: _describe(error)}
+    wait = _state["wait"] if error is not None else None
+    try:
+        # Gloo's monitored barrier takes a timeout per call and names the ranks that did not come
+        dist.monitored_barrier(group=_state["side"], timeout=None if wait is None else timedelta(seconds=wait),
+                               wait_all_ranks=True)
+        statuses: list[Any] = [None] * world_size()
+        dist.all_gather_object(statuses, None if error is None else _describe(error), group=_state["side"])
+    except RuntimeError as exc:  # a rank did not come in time, or its process is gone
+        mine = f"this rank ({rank()}) failed it with {_describe(error)}" if error is not None else \
+            f"this rank ({rank()}) finished it"
+        _state["diverged"] = (
+            f"{step}: {mine}, and not every rank reached its end ({exc}). A rank that did not is waiting in a "
+            f"collective that a failed rank left; the ranks can no longer run in step, so the run stops")
+        raise RanksDiverged(_state["diverged"]) from error
+    return {r: status for r, status in enumerate(statuses) if status is not None}
+
+
+def _rank_wait() -> float:
+    value = os.environ.get("CLAIMS_RANK_WAIT", str(RANK_WAIT_S))
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ConfigError(f"CLAIMS_RANK_WAIT must be a number of seconds above 0, got {value!r}")
+    return seconds
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"

@@ -234,21 +234,32 @@ class ArtifactStore:
         """One of several processes (harness/distributed.py): the build runs on every rank, since
         it may hold collectives (DDP fine-tuning, sharded encoding); rank 0 decides, under the
         key's lock, whether to build, and publishes its copy; the others build into a throw-away
-        folder. The store must be on a file system all ranks see."""
-        if distributed.is_main():
-            with FileLock(str(self.root / ".locks" / f"{key}.lock")):
-                needed = distributed.broadcast(self._open(kind, key, cache_hit=True) is None)
+        folder. The store must be on a file system all ranks see. A build that fails on any rank
+        fails on every rank (:func:`harness.distributed.agree`), and the ranks stay in step."""
+        error: Exception | None = None
+        needed = False
+        try:
+            if distributed.is_main():
+                with FileLock(str(self.root / ".locks" / f"{key}.lock")):
+                    needed = distributed.broadcast(self._open(kind, key, cache_hit=True) is None)
+                    if needed:
+                        self._publish(kind, key, version, inputs, build)
+            else:
+                needed = distributed.broadcast(None)
                 if needed:
-                    self._publish(kind, key, version, inputs, build)
-        else:
-            needed = distributed.broadcast(None)
-            if needed:
-                scratch = Path(tempfile.mkdtemp(prefix=f"claims-rank{distributed.rank()}-"))
-                try:
-                    build(scratch)
-                finally:
-                    shutil.rmtree(scratch, ignore_errors=True)
-        distributed.barrier()
+                    scratch = Path(tempfile.mkdtemp(prefix=f"claims-rank{distributed.rank()}-"))
+                    try:
+                        build(scratch)
+                    finally:
+                        shutil.rmtree(scratch, ignore_errors=True)
+        except Exception as exc:  # told to the other ranks first, then raised
+            error = exc
+        failed = distributed.agree(f"{kind}/{key[:12]}", error)
+        if error is not None:
+            raise error
+        if failed:
+            raise distributed.FailedOnAnotherRank(f"{kind}/{key[:12]}: the build failed on " + "; ".join(
+                f"rank {r} ({status})" for r, status in sorted(failed.items())))
         (self.stats.builds if needed else self.stats.hits).append(f"{kind}/{key}")
         artifact = self._open(kind, key, cache_hit=not needed)
         if artifact is None:
