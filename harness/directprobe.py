@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
+from scipy.linalg.lapack import dpotrf as _potrf
+from scipy.linalg.lapack import dpotrs as _potrs
 
 from .errors import ConfigError
 
@@ -312,12 +314,24 @@ def hull_distance(a: np.ndarray, b: np.ndarray, counters: Counters | None = None
 
 
 def _min_norm_difference(a: np.ndarray, b: np.ndarray, max_iter: int = 10_000) -> float:
+    """Wolfe's algorithm on ``conv(a) - conv(b)``. The corral's Gram matrix is kept up to date as
+    points come and go, and each minor cycle solves the affine minimiser through a Cholesky factor
+    of ``S S^T + 1 1^T`` (positive definite while the corral is affinely independent, as Wolfe's
+    corrals are; least squares on the KKT system where rounding says otherwise). Only the certified
+    bounds decide the result, so the minor cycle's rounding can cost iterations, never accuracy."""
+    d = a.shape[1]
+    cap = d + 2  # a corral is affinely independent: at most d + 1 points, plus the one entering
+    pts = np.empty((cap, d))
+    gram = np.empty((cap, cap))
+
     def vertex(z: np.ndarray) -> np.ndarray:
         return a[np.argmin(a @ z)] - b[np.argmax(b @ z)]
 
-    corral = [vertex(b.mean(0) - a.mean(0))]  # start at the vertex nearest the centroids' gap
+    pts[0] = vertex(b.mean(0) - a.mean(0))  # start at the vertex nearest the centroids' gap
+    gram[0, 0] = pts[0] @ pts[0]
+    k = 1
     weights = np.array([1.0])
-    x = corral[0]
+    x = pts[0].copy()
     for _ in range(max_iter):
         q = vertex(x)
         xx = float(x @ x)
@@ -329,17 +343,14 @@ def _min_norm_difference(a: np.ndarray, b: np.ndarray, max_iter: int = 10_000) -
             if upper - lower > CERTIFY_RTOL * upper:  # pragma: no cover - by the stopping rule
                 raise RuntimeError("hull distance not certified")
             return float(upper)
-        corral.append(q)
+        if k == cap:  # pragma: no cover - Wolfe's corrals stay affinely independent
+            raise RuntimeError("Wolfe's corral outgrew the dimension")
+        pts[k] = q
+        gram[k, : k + 1] = gram[: k + 1, k] = pts[: k + 1] @ q
+        k += 1
         weights = np.append(weights, 0.0)
         while True:  # minor cycle: affine minimiser of the corral, kept inside its convex hull
-            s = np.stack(corral)
-            k = len(corral)
-            kkt = np.zeros((k + 1, k + 1))
-            kkt[:k, :k] = s @ s.T
-            kkt[:k, k] = kkt[k, :k] = 1.0
-            rhs = np.zeros(k + 1)
-            rhs[k] = 1.0
-            alpha = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:k]
+            alpha = _affine_minimiser(gram[:k, :k])
             if (alpha > 1e-12).all():
                 weights = alpha
                 break
@@ -348,11 +359,32 @@ def _min_norm_difference(a: np.ndarray, b: np.ndarray, max_iter: int = 10_000) -
                 ratios = weights[neg] / (weights[neg] - alpha[neg])
             theta = float(np.min(ratios[np.isfinite(ratios)], initial=1.0))
             weights = theta * alpha + (1 - theta) * weights
-            keep = weights > 1e-12
-            corral = [p for p, kp in zip(corral, keep, strict=True) if kp]
+            keep = np.flatnonzero(weights > 1e-12)
+            pts[: len(keep)] = pts[keep]
+            gram[: len(keep), : len(keep)] = gram[np.ix_(keep, keep)]
+            k = len(keep)
             weights = weights[keep] / weights[keep].sum()
-        x = weights @ np.stack(corral)
+        x = weights @ pts[:k]
     raise RuntimeError("Wolfe's algorithm did not converge")  # pragma: no cover
+
+
+def _affine_minimiser(gram: np.ndarray) -> np.ndarray:
+    """The weights (summing to 1) of the point of least norm in the affine hull of points with
+    Gram matrix ``gram``: ``M^-1 1 / 1^T M^-1 1`` with ``M = gram + 1 1^T``, since on the
+    hyperplane ``sum(alpha) = 1`` the quadratic forms of ``gram`` and ``M`` differ by a constant."""
+    k = len(gram)
+    factor, info = _potrf(gram + 1.0, lower=1)  # LAPACK directly: scipy's wrappers cost as much
+    if info == 0:  #                                as the solve itself on these small systems
+        alpha, info = _potrs(factor, np.ones(k), lower=1)
+        total = alpha.sum()
+        if info == 0 and np.isfinite(total) and total > 0:
+            return alpha / total
+    kkt = np.zeros((k + 1, k + 1))  # nearly affinely dependent: least squares on the KKT system
+    kkt[:k, :k] = gram
+    kkt[:k, k] = kkt[k, :k] = 1.0
+    rhs = np.zeros(k + 1)
+    rhs[k] = 1.0
+    return np.linalg.lstsq(kkt, rhs, rcond=None)[0][:k]
 
 
 # --------------------------------------------------------------------------------------------

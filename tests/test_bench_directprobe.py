@@ -199,3 +199,75 @@ def test_bench_against_straightforward(benchmark, request, vectors, impl):
     benchmark.extra_info.update(n=n, clusters=box["result"], wall_s=round(box["wall"], 3))
     print(f"\n{impl} n={n}: {box['result']} clusters, {box['wall']:.2f} s")
     assert box["result"] >= len(set(y.tolist()))
+
+
+# ---- label distances: the Wolfe minor cycle against the previous one, same run --------------
+
+
+def lstsq_min_norm_difference(a: np.ndarray, b: np.ndarray, max_iter: int = 10_000) -> float:
+    """The previous Wolfe iteration (before 2026-11-23): the corral stacked again and its KKT system
+    solved by least squares (an SVD) in every minor cycle."""
+
+    def vertex(z):
+        return a[np.argmin(a @ z)] - b[np.argmax(b @ z)]
+
+    corral = [vertex(b.mean(0) - a.mean(0))]
+    weights = np.array([1.0])
+    x = corral[0]
+    for _ in range(max_iter):
+        q = vertex(x)
+        xx = float(x @ x)
+        if xx == 0.0:
+            return 0.0
+        if xx - float(x @ q) <= dp.CERTIFY_RTOL * xx:
+            return float(np.sqrt(xx))
+        corral.append(q)
+        weights = np.append(weights, 0.0)
+        while True:
+            s = np.stack(corral)
+            k = len(corral)
+            kkt = np.zeros((k + 1, k + 1))
+            kkt[:k, :k] = s @ s.T
+            kkt[:k, k] = kkt[k, :k] = 1.0
+            rhs = np.zeros(k + 1)
+            rhs[k] = 1.0
+            alpha = np.linalg.lstsq(kkt, rhs, rcond=None)[0][:k]
+            if (alpha > 1e-12).all():
+                weights = alpha
+                break
+            neg = alpha <= 1e-12
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratios = weights[neg] / (weights[neg] - alpha[neg])
+            theta = float(np.min(ratios[np.isfinite(ratios)], initial=1.0))
+            weights = theta * alpha + (1 - theta) * weights
+            keep = weights > 1e-12
+            corral = [p for p, kp in zip(corral, keep, strict=True) if kp]
+            weights = weights[keep] / weights[keep].sum()
+        x = weights @ np.stack(corral)
+    raise RuntimeError("did not converge")
+
+
+_clusters: dict[tuple[int, int], dp.Clusters] = {}
+_distances: dict[int, np.ndarray] = {}
+
+
+@pytest.mark.parametrize("n", [1000, 10000], ids=["trec50-1000", "trec50-all"])
+@pytest.mark.parametrize("impl", ["engine", "lstsq-minor-cycle"])
+def test_bench_label_distances(benchmark, request, vectors, monkeypatch, impl, n):
+    """label_distances on TREC-50's final clusters (clustering not timed): about 1,300 hull
+    distances, each Wolfe's algorithm on two clusters."""
+    if not enabled(request.config):
+        pytest.skip("benchmark: run with --benchmark-enable")
+    x, y = vectors(50, n)
+    if (50, n) not in _clusters:
+        _clusters[50, n] = dp.cluster(x, y)
+    if impl != "engine":
+        monkeypatch.setattr(dp, "_min_norm_difference", lstsq_min_norm_difference)
+    benchmark.group = f"directprobe-label-distances-n{len(x)}"
+    box = measured(benchmark, lambda: dp.label_distances(x, y, _clusters[50, n]))
+    result = box["result"]
+    benchmark.extra_info.update(n=len(x), distances=result.counters.distances, wall_s=round(box["wall"], 3))
+    print(f"\nlabel_distances {impl} n={len(x)}: {result.counters.distances} hull distances, {box['wall']:.2f} s")
+    if n in _distances:  # both within CERTIFY_RTOL of the true distance
+        np.testing.assert_allclose(result.matrix, _distances[n], rtol=2 * dp.CERTIFY_RTOL)
+    _distances[n] = result.matrix

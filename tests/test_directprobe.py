@@ -100,6 +100,68 @@ def test_a_thin_margin_equals_the_exact_point_to_hull_distance():
     assert dp.hull_distance(a, b) == pytest.approx(exact, rel=1e-8)
 
 
+def qp_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Reference: the hard-margin SVM primal, min |w|^2 / 2 with a.w - c >= 1 and b.w - c <= -1,
+    solved by HiGHS's active-set QP solver; the distance between the hulls is 2 / |w|."""
+    import highspy
+
+    d = a.shape[1]
+    rows = np.vstack([np.hstack([a, -np.ones((len(a), 1))]), -np.hstack([b, -np.ones((len(b), 1))])])
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.addVars(d + 1, np.full(d + 1, -highspy.kHighsInf), np.full(d + 1, highspy.kHighsInf))
+    for row in rows:
+        h.addRow(1.0, highspy.kHighsInf, d + 1, np.arange(d + 1, dtype=np.int32), row)
+    hessian = highspy.HighsHessian()  # the identity on w, nothing on c
+    hessian.dim_ = d + 1
+    hessian.format_ = highspy.HessianFormat.kTriangular
+    hessian.start_ = [*range(d + 1), d]
+    hessian.index_ = list(range(d))
+    hessian.value_ = [1.0] * d
+    h.passHessian(hessian)
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(h.getModelStatus())
+    w = np.asarray(h.getSolution().col_value)[:d]
+    return 2.0 / np.linalg.norm(w)
+
+
+wide_pairs = st.tuples(st.integers(2, 60), st.integers(2, 60), st.integers(5, 30), st.integers(0, 2**32 - 1),
+                       st.floats(1.0, 6.0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(wide_pairs)
+def test_distances_in_many_dimensions_equal_a_qp(params):
+    """Up to 30 dimensions and 60 points a side: corrals of tens of points, where the minor cycle
+    (Cholesky, its fallback, point removal) does the work."""
+    a, b = make_pair(*params)
+    assume(brute_force_separable(a, b))
+    assert dp.hull_distance(a, b, known_separable=True) == pytest.approx(qp_distance(a, b), rel=2e-4)
+
+
+def test_the_least_squares_fallback_gives_the_same_distances(monkeypatch):
+    """Where the Cholesky factor fails (a corral that rounding makes affinely dependent), the
+    minor cycle solves the KKT system by least squares: forced here on every solve."""
+    pairs = [make_pair(40, 30, 12, seed, 2.5) for seed in range(5)]
+    pairs = [(a, b) for a, b in pairs if brute_force_separable(a, b)]
+    fast = [dp.hull_distance(a, b, known_separable=True) for a, b in pairs]
+    monkeypatch.setattr(dp, "_potrf", lambda m, lower: (m, 1))  # info 1: "not positive definite"
+    slow = [dp.hull_distance(a, b, known_separable=True) for a, b in pairs]
+    assert len(pairs) >= 3
+    np.testing.assert_allclose(slow, fast, rtol=2e-4)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 12), st.integers(0, 2**32 - 1))
+def test_the_affine_minimiser_solves_the_kkt_system(k, seed):
+    points = np.random.default_rng(seed).normal(size=(k, 12)) + 3.0  # affinely independent (k <= 13)
+    kkt = np.block([[points @ points.T, np.ones((k, 1))], [np.ones((1, k)), np.zeros((1, 1))]])
+    expected = np.linalg.solve(kkt, np.r_[np.zeros(k), 1.0])[:k]
+    alpha = dp._affine_minimiser(points @ points.T)
+    np.testing.assert_allclose(alpha, expected, rtol=1e-6, atol=1e-9)
+    assert alpha.sum() == pytest.approx(1.0)
+
+
 def test_overlapping_hulls_have_distance_zero():
     a = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0]])
     b = np.array([[0.5, 0.5], [5.0, 5.0]])
