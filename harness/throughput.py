@@ -95,3 +95,21 @@ def full_length_texts(tokenizer, n: int, length: int, seed: int = 0) -> list[str
     lengths = {len(x) for x in tokenizer(texts, truncation=True, max_length=length)["input_ids"]}
     assert lengths == {length}, lengths
     return texts
+
+
+SST2_LOG_LENGTH = (3.11, 0.50)  # mean and sd of log(tokens) of SST-2's 6,920 training sentences
+#                                 (MiniLM's WordPiece, [CLS] and [SEP] counted): median 24 tokens
+
+
+def varied_length_texts(tokenizer, n: int, max_length: int, seed: int = 0) -> list[str]:
+    """``n`` texts of random single-token words whose token counts follow SST-2's training
+    sentences (log-normal, ``SST2_LOG_LENGTH``), cut at ``max_length``: batches of such texts pad,
+    as real ones do, which full-length texts never do."""
+    # a whole word of the vocabulary is one token: WordPiece's longest match takes it whole
+    vocab = np.array(sorted(w for w in tokenizer.get_vocab() if w.isalpha() and w.isascii() and len(w) > 2))
+    rng = np.random.default_rng(seed)
+    lengths = np.clip(np.rint(rng.lognormal(*SST2_LOG_LENGTH, size=n)), 3, max_length).astype(int)
+    texts = [" ".join(vocab[rng.integers(len(vocab), size=k - 2)]) for k in lengths]  # + [CLS], [SEP]
+    got = [len(x) for x in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]]
+    assert got == lengths.tolist()
+    return texts

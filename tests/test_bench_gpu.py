@@ -9,6 +9,10 @@ plain Hugging Face-style loop with the same model, data and batch size (float32,
 ``padding="max_length"``, the loss read back every step). The card's bf16 rate is measured in the
 same run; MFU, examples/s and tokens/s go into each benchmark's ``extra_info`` (and the JSON).
 ``docs/gpu-throughput.md`` keeps the figures of each version.
+
+``test_bench_gpu_finetune_group_by_length`` fine-tunes on texts of varied lengths instead (SST-2's
+length distribution, :func:`harness.throughput.varied_length_texts`), with and without
+``group_by_length``; its MFU counts the real tokens, not the padding.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from harness.throughput import (
     model_flops,
     parameter_count,
     shaped_encoder,
+    varied_length_texts,
 )
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -66,9 +71,9 @@ def long_texts(tokenizer):
 
 
 def record(benchmark, *, examples: int, params: int, training: bool, peak: float,
-           max_length: int = MAX_LENGTH) -> dict:
+           max_length: int = MAX_LENGTH, tokens: int | None = None) -> dict:
     seconds = benchmark.stats.stats.median
-    tokens = examples * max_length
+    tokens = examples * max_length if tokens is None else tokens
     info = {
         "examples_per_s": examples / seconds,
         "tokens_per_s": tokens / seconds,
@@ -124,6 +129,34 @@ def test_bench_gpu_finetune(benchmark, device, tokenizer, request, peak_tflops, 
                   max_length=max_length)
     print(f"\nfine-tune {loop} batch {batch_size} length {max_length}: {info['examples_per_s']:.0f} ex/s, "
           f"MFU {info['mfu']:.1%}")
+    assert len(losses) == TRAIN_EXAMPLES // batch_size and np.isfinite(losses).all()
+
+
+@pytest.fixture(scope="module")
+def varied_texts(tokenizer):
+    return varied_length_texts(tokenizer, TRAIN_EXAMPLES, MAX_LENGTH)
+
+
+GROUPED_CASES = [(grouped, batch) for batch in (16, 64) for grouped in (False, True)]
+
+
+@pytest.mark.benchmark(group="gpu-finetune-varied-lengths")
+@pytest.mark.parametrize(("grouped", "batch_size"), GROUPED_CASES,
+                         ids=[f"{'grouped' if g else 'shuffled'}-bs{b}" for g, b in GROUPED_CASES])
+def test_bench_gpu_finetune_group_by_length(benchmark, device, tokenizer, varied_texts, peak_tflops, grouped,
+                                            batch_size):
+    labels = np.arange(TRAIN_EXAMPLES) % 2
+    task = make_task("bench", {"train": (varied_texts, labels.tolist()),
+                               "test": (varied_texts[:64], labels[:64].tolist())})
+    config = FineTuneConfig(epochs=1, batch_size=batch_size, max_length=MAX_LENGTH, group_by_length=grouped)
+    encoder = shaped_encoder(SHAPE, tokenizer, device)
+    params = parameter_count(encoder.model) + parameter_count(SequenceClassifier(encoder.model, 2, 0.1).head)
+    losses = benchmark.pedantic(lambda: fine_tune(encoder, task, config, seed=0).losses, rounds=3, iterations=1,
+                                warmup_rounds=1)
+    real = sum(len(ids) for ids in tokenizer(varied_texts, truncation=True, max_length=MAX_LENGTH)["input_ids"])
+    info = record(benchmark, examples=TRAIN_EXAMPLES, params=params, training=True, peak=peak_tflops, tokens=real)
+    print(f"\nfine-tune varied lengths, {'group_by_length' if grouped else 'shuffled batches'}, batch {batch_size}: "
+          f"{info['examples_per_s']:.0f} ex/s, MFU on real tokens {info['mfu']:.1%}")
     assert len(losses) == TRAIN_EXAMPLES // batch_size and np.isfinite(losses).all()
 
 

@@ -5,12 +5,14 @@
 In a normal test run they are disabled by the project's addopts and each body runs once, as a
 plain test that the code path works. The comparison is within one run: the harness's encoder
 (no gradient tracking, length-sorted batches with dynamic padding) against a plain loop that pads
-every batch to the maximum length, same model, texts, batch size and max length.
+every batch to the maximum length, same model, texts, batch size and max length; and fine-tuning
+with ``group_by_length`` against the default shuffled batches (SST-2 training sentences, batch 16).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from harness.encoders import EncoderSpec, encode, load_encoder
 from harness.synthetic import generate_texts
 
 SHARED_SST2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2" / "test.jsonl"
+SHARED_SST2_TRAIN = SHARED_SST2.with_name("train.jsonl")
 MAX_LENGTH, BATCH, N_TEXTS = 128, 64, 512
 
 
@@ -68,3 +71,49 @@ def test_bench_encode_harness(benchmark, encoder, texts):
     with torch.no_grad():  # same numbers as the baseline (checked on a slice: the loop is slow)
         np.testing.assert_allclose(result[:BATCH], plain_loop(encoder.model, encoder.tokenizer, texts[:BATCH]),
                                    rtol=1e-3, atol=1e-3)
+
+
+FT_EXAMPLES, FT_BATCH, FT_MAX_LENGTH = 800, 16, 64  # Bogaert's batch; SST-2 sentences fit in 64
+
+
+@pytest.fixture(scope="module")
+def train_task(request):
+    """SST-2's first training sentences (real lengths: about 23 tokens on average, up to 64), or
+    generated reviews where ../shared is absent."""
+    from harness.data import make_task
+
+    n = FT_EXAMPLES if request.config.getoption("benchmark_enable") else 2 * FT_BATCH
+    if SHARED_SST2_TRAIN.is_file():
+        rows = [json.loads(line) for line in SHARED_SST2_TRAIN.read_text().splitlines()[:n]]
+        texts, labels = [r["text"] for r in rows], [r["label"] for r in rows]
+    else:
+        texts, labels, _ = generate_texts(n, 0.9, seed=0)
+        labels = labels.tolist()
+    return make_task("bench-sst2", {"train": (texts, labels), "test": (texts[:FT_BATCH], labels[:FT_BATCH])})
+
+
+@pytest.mark.benchmark(group="fine-tune")
+@pytest.mark.parametrize("grouped", [False, True], ids=["shuffled-batches", "group-by-length"])
+def test_bench_fine_tune_group_by_length(benchmark, train_task, grouped):
+    """One epoch of the harness's fine-tuning, a fresh encoder each round (loading not timed)."""
+    from harness.protocols import FineTuneConfig, fine_tune
+
+    config = FineTuneConfig(epochs=1, batch_size=FT_BATCH, max_length=FT_MAX_LENGTH, group_by_length=grouped)
+
+    def fresh():
+        return (load_encoder(EncoderSpec("offline:minilm-l6")),), {}
+
+    seconds = []
+
+    def run(enc):
+        start = time.perf_counter()
+        out = fine_tune(enc, train_task, config, seed=0)
+        seconds.append(time.perf_counter() - start)
+        return out
+
+    result = benchmark.pedantic(run, setup=fresh, rounds=2, iterations=1)
+    n = len(train_task["train"])
+    benchmark.extra_info.update(examples=n, examples_per_s=n / float(np.median(seconds)))
+    print(f"\nfine-tune {'group_by_length' if grouped else 'shuffled batches'}: {n} examples, "
+          f"{n / float(np.median(seconds)):.1f} ex/s")
+    assert len(result.losses) == -(-n // FT_BATCH) and np.isfinite(result.losses).all()
