@@ -13,13 +13,8 @@ from dataclasses import replace
 import numpy as np
 
 from claims import evidence, figures, judges
-from harness import directprobe
 
 CLAIM = "cross_task_distances"
-
-
-def min_distances(x, y):
-    return directprobe.label_distances(x, y).min_per_label()
 
 
 def test_cross_task_distances(fx, harness, record_verdict):
@@ -27,14 +22,14 @@ def test_cross_task_distances(fx, harness, record_verdict):
     task, split = evidence.target_task(harness, fx), params["split"]
     y, max_length = task[split].labels, fx.fine_tune.max_length
     x0 = harness.embedding_matrix(fx.encoder, task, split, max_length=max_length)
-    before = min_distances(x0, y)
-    befores, afters, norms = [], [], []
-    for seed in fx.seeds:
-        tuned_on_other = harness.fine_tuned(fx.encoder, evidence.other_task(harness, fx), fx.fine_tune, seed)
-        x = harness.embedding_matrix(tuned_on_other, task, split, max_length=max_length)
-        befores.append(before)  # the pre-trained encoder does not depend on the seed
-        afters.append(min_distances(x, y))
-        norms.append((float(np.linalg.norm(x0, axis=1).mean()), float(np.linalg.norm(x, axis=1).mean())))
+    xs = [harness.embedding_matrix(harness.fine_tuned(fx.encoder, evidence.other_task(harness, fx), fx.fine_tune,
+                                                      seed), task, split, max_length=max_length)
+          for seed in fx.seeds]
+    probed = harness.directprobe_many([(x, y) for x in [x0, *xs]])  # side by side
+    before = probed[0].distances.min_per_label()  # the pre-trained encoder does not depend on the seed
+    befores = [before] * len(xs)
+    afters = [p.distances.min_per_label() for p in probed[1:]]
+    norms = [(float(np.linalg.norm(x0, axis=1).mean()), float(np.linalg.norm(x, axis=1).mean())) for x in xs]
     verdict = judges.cross_task_distances(fx.name, fx.seeds, task.label_names, befores, afters, params, norms)
     scaled = params["scale"] == "mean_norm"
     b0, a0 = (befores[0] / norms[0][0], afters[0] / norms[0][1]) if scaled else (befores[0], afters[0])

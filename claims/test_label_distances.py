@@ -17,11 +17,6 @@ from harness import directprobe
 CLAIM = "label_distances"
 
 
-def probe(x, y):
-    clusters = directprobe.cluster(x, y)
-    return clusters, directprobe.label_distances(x, y, clusters)
-
-
 def test_label_distances(fx, harness, record_verdict):
     params = fx.claim(CLAIM)
     task = evidence.target_task(harness, fx)
@@ -31,25 +26,33 @@ def test_label_distances(fx, harness, record_verdict):
     split = fx.fine_tune.snapshot_split
     y = task[split].labels
     layer = fx.fine_tune.snapshot_layers[-1]
-    trajectories, similarity = [], [] if params["train_test_similarity"] else None
+    # every DirectProbe run of the claim first, so that the harness runs them side by side
+    jobs, steps, pairs = [], {}, {}
     for seed in fx.seeds:
         art = evidence.finetuned(harness, fx, seed)
-        traj = []
-        for step in art.meta["snapshot_steps"]:
+        steps[seed] = art.meta["snapshot_steps"]
+        for step in steps[seed]:
             prefix = f"snapshots/step_{step:06d}_layer_"
             stored = sorted(int(n[len(prefix):-4]) for n in art.manifest["files"] if n.startswith(prefix))
             index = stored[-1] if layer == -1 else layer  # -1: the deepest layer recorded
-            clusters, dist = probe(art.array(f"{prefix}{index}.npy"), y)
-            traj.append(judges.Snapshot(step, clusters.num_clusters,
-                                        tuple(float(v) for v in dist.min_per_label())))
+            jobs.append((art.array(f"{prefix}{index}.npy"), y))
+        if params["train_test_similarity"]:
+            pairs[seed] = len(jobs)
+            jobs += [(harness.embedding_matrix(model, task, s, max_length=fx.fine_tune.max_length), task[s].labels)
+                     for model in (fx.encoder, art) for s in ("train", "test")]
+    probed = iter(harness.directprobe_many(jobs))
+    trajectories, similarity = [], [] if params["train_test_similarity"] else None
+    for seed in fx.seeds:
+        traj = []
+        for step in steps[seed]:
+            result = next(probed)
+            traj.append(judges.Snapshot(step, result.clusters.num_clusters,
+                                        tuple(float(v) for v in result.distances.min_per_label())))
         trajectories.append(traj)
         if similarity is not None:
-            pair = []
-            for model in (fx.encoder, art):
-                sims = [probe(harness.embedding_matrix(model, task, s, max_length=fx.fine_tune.max_length),
-                              task[s].labels)[1] for s in ("train", "test")]
-                pair.append(directprobe.spatial_similarity(*sims))
-            similarity.append(tuple(pair))
+            pretrained = [next(probed).distances for _ in ("train", "test")]
+            tuned = [next(probed).distances for _ in ("train", "test")]
+            similarity.append((directprobe.spatial_similarity(*pretrained), directprobe.spatial_similarity(*tuned)))
     verdict = judges.label_distances(fx.name, fx.seeds, task.label_names, trajectories, similarity, params)
     verdict = replace(verdict, figures=(figures.distance_trajectories(
         "Each label's minimum distance to the other labels over fine-tuning (Zhou and Srikumar, Fig. 2)",

@@ -42,9 +42,9 @@ def test_layer_change(fx, harness, record_verdict):
         sims["cka"].append([linear_cka(a, b) for a, b in pairs])
         sims["rsa"].append([rsa(a, b) for a, b in pairs])
         if spatial:
-            sims["spatial"].append([directprobe.spatial_similarity(directprobe.label_distances(a, labels),
-                                                                   directprobe.label_distances(b, labels))
-                                    for a, b in pairs])
+            probed = harness.directprobe_many([(x, labels) for pair in pairs for x in pair])  # side by side
+            sims["spatial"].append([directprobe.spatial_similarity(probed[2 * k].distances, probed[2 * k + 1].distances)
+                                    for k in range(len(pairs))])
     verdict = judges.layer_change(fx.name, fx.seeds, layers, sims, params)
     verdict = replace(verdict, figures=(figures.layer_similarity(
         f"Similarity per layer, pre-trained vs fine-tuned ({params['pooling']} pooling, seed {fx.seeds[0]})",

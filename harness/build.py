@@ -14,6 +14,9 @@ embeddings     model identity (pretrained or finetune key), task fingerprint,   
                split, layers, pooling, max_length, dtype
 probe          model identity, task fingerprint, layer, pooling, max_length,      head/, predictions
                HeadConfig, seed
+directprobe    SHA-256 of the points (dtype, shape, bytes) and of the labels      assignment,
+                                                                                  cluster_labels,
+                                                                                  distances
 =============  =================================================================  ==================
 
 Predictions are ``labels_<split>.npy``, ``pred_<split>.npy`` and ``logits_<split>.npy`` for train,
@@ -23,7 +26,9 @@ validation and test; the manifest's ``meta.accuracy`` holds the accuracy of each
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import data, distributed, synthetic
+from . import data, directprobe, distributed, synthetic
 from .encoders import Encoder, EncoderSpec, encode, encoder_identity, load_encoder, resolve_layers
 from .errors import ConfigError
 from .heads import HeadConfig, train_head
@@ -43,7 +48,11 @@ from .store import Artifact, ArtifactStore
 
 # Code versions of the steps: bump one when its output changes for the same inputs.
 VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
-            "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1"}
+            "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1",
+            "directprobe": "1"}
+GEOMETRY_WORKERS_ENV = "CLAIMS_GEOMETRY_WORKERS"  # processes for DirectProbe (default: the CPUs)
+POOL_MIN_POINTS = 2_000  # fewer points in all than this: DirectProbe runs in this process (each
+#                          job takes well under a second, less than starting a worker)
 EMBEDDING_DTYPES = ("float32", "float16")
 TASK_SOURCES = ("synthetic", "local", "hub")
 
@@ -328,6 +337,57 @@ class Harness:
 
         return self.store.get_or_build("map2d", VERSIONS["map2d"], inputs, build)
 
+    def directprobe(self, x: np.ndarray, y: np.ndarray) -> directprobe.Probed:
+        """DirectProbe's clusters and label distances of the points ``x`` under labels ``y``,
+        cached in the store by content (see :meth:`directprobe_many`)."""
+        return self.directprobe_many([(x, y)])[0]
+
+    def directprobe_many(self, jobs: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[directprobe.Probed]:
+        """DirectProbe on each ``(x, y)``: results from the store where it holds them; the others
+        computed side by side in worker processes, one per CPU (``$CLAIMS_GEOMETRY_WORKERS``
+        overrides it), since the engine is sequential and CPU-bound (HiGHS, Wolfe's algorithm:
+        a GPU does not help it, the GPU machine's cores do), then stored. The key is the points'
+        and labels' content, so the same embeddings are never probed twice."""
+        keys = [_directprobe_inputs(x, y) for x, y in jobs]
+        found = {i: self.store.find("directprobe", VERSIONS["directprobe"], k) for i, k in enumerate(keys)}
+        missing = [i for i, art in found.items() if art is None]
+        computed: dict[int, directprobe.Probed] = {}
+        if missing:
+            with self._stage("directprobe"):
+                computed = self._run_directprobe({i: jobs[i] for i in missing})
+        out = []
+        for i, ((x, y), inputs) in enumerate(zip(jobs, keys, strict=True)):
+
+            def build(folder: Path, i=i, x=x, y=y) -> dict[str, Any]:
+                result = computed.get(i) or directprobe.probe(x, y)  # (another rank may need it)
+                np.save(folder / "assignment.npy", result.clusters.assignment, allow_pickle=False)
+                np.save(folder / "cluster_labels.npy", result.clusters.cluster_labels, allow_pickle=False)
+                np.save(folder / "distances.npy", result.distances.matrix, allow_pickle=False)
+                return {"num_labels": result.clusters.num_labels, "num_clusters": result.clusters.num_clusters,
+                        "counters": dataclasses.asdict(result.clusters.counters), "seconds": result.seconds}
+
+            art = self.store.get_or_build("directprobe", VERSIONS["directprobe"], inputs, build)
+            counters = directprobe.Counters(**art.meta["counters"])
+            clusters = directprobe.Clusters(art.array("assignment"), art.array("cluster_labels"),
+                                            int(art.meta["num_labels"]), counters)
+            out.append(directprobe.Probed(clusters, directprobe.LabelDistances(art.array("distances"), counters),
+                                          float(art.meta["seconds"])))
+        return out
+
+    def _run_directprobe(self, jobs: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, directprobe.Probed]:
+        workers = min(geometry_workers(), len(jobs))
+        if workers <= 1 or distributed.world_size() > 1 or sum(len(x) for x, _ in jobs.values()) < POOL_MIN_POINTS:
+            return {i: directprobe.probe(x, y) for i, (x, y) in jobs.items()}
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: a clean interpreter per worker (no forked torch or BLAS threads), importing only
+        # NumPy, SciPy and HiGHS; the largest jobs first, so that the pool ends together
+        order = sorted(jobs, key=lambda i: -len(jobs[i][0]))
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {i: pool.submit(directprobe.probe, *jobs[i]) for i in order}
+            return {i: f.result() for i, f in futures.items()}
+
     def classifier(self, model: ModelSource, head: Artifact | None = None):
         """A differentiable classifier and its tokenizer: a finetune artifact with its own head
         (``head=None``), or ``model`` (the encoder a probe was trained on) with a probe's head."""
@@ -443,6 +503,31 @@ class Harness:
 
     def _stage(self, name: str) -> _StageTimer:
         return Harness._StageTimer(self.stage_times, name)
+
+
+def geometry_workers() -> int:
+    """Worker processes for DirectProbe: ``$CLAIMS_GEOMETRY_WORKERS``, or the CPUs this process
+    may use."""
+    value = os.environ.get(GEOMETRY_WORKERS_ENV)
+    if value is None:
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"${GEOMETRY_WORKERS_ENV} must be a whole number of processes, at least 1; got {value!r}")
+    return int(value)
+
+
+def _directprobe_inputs(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """The content of the points and labels, as a DirectProbe artifact's key."""
+    x = np.ascontiguousarray(x)
+    y = np.asarray(y)
+    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
+        raise ConfigError(f"DirectProbe needs points (n, d) and n labels, got {x.shape} and {y.shape}")
+    points = hashlib.sha256(f"{x.dtype.str}{x.shape}".encode())
+    points.update(memoryview(x).cast("B"))
+    codes = np.ascontiguousarray(np.unique(y, return_inverse=True)[1].reshape(-1), dtype=np.int64)  # as the
+    #                                                                  engine numbers the labels
+    return {"points": points.hexdigest(), "labels": hashlib.sha256(memoryview(codes).cast("B")).hexdigest(),
+            "n": int(len(x)), "d": int(x.shape[1])}
 
 
 def _save_predictions(folder: Path, split: str, labels: np.ndarray, logits: np.ndarray) -> float:

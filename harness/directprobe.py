@@ -47,6 +47,7 @@ import contextlib
 import functools
 import heapq
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -773,6 +774,25 @@ def label_distances(x, y, clusters: Clusters | None = None, counters: Counters |
                 break
         matrix[li, lj] = matrix[lj, li] = best
     return LabelDistances(matrix, counters)
+
+
+@dataclass(frozen=True)
+class Probed:
+    """DirectProbe's clusters of a set of points and the distances between its labels."""
+
+    clusters: Clusters
+    distances: LabelDistances
+    seconds: float = field(default=0.0, compare=False)
+
+
+def probe(x, y) -> Probed:
+    """Clusters and label distances of ``(x, y)``: the whole of DirectProbe, as a claim uses it
+    (and as :meth:`harness.build.Harness.directprobe` runs it in worker processes)."""
+    start = time.perf_counter()
+    counters = Counters()
+    clusters = cluster(x, y, counters)
+    distances = label_distances(x, y, clusters, counters)
+    return Probed(clusters, distances, time.perf_counter() - start)
 
 
 def spatial_similarity(first: LabelDistances | np.ndarray, second: LabelDistances | np.ndarray) -> float:

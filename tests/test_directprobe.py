@@ -353,3 +353,75 @@ def test_bad_input():
         dp.cluster(np.array([[np.nan, 0.0], [1.0, 1.0]]), [0, 1])
     with pytest.raises(ConfigError, match=r"points must be \(n, d\)"):
         dp.cluster(np.zeros((3, 2)), [0, 1])
+
+
+# ---- the cached, parallel step (harness.build.Harness.directprobe_many) ---------------------
+
+
+def probe_jobs():
+    jobs = [separable_by_construction(30, 3, 4, seed) for seed in range(3)]
+    jobs.append(overlapping_data(7, n=60, d=3))
+    return [(x.astype(np.float32), y) for x, y in jobs]
+
+
+def same_result(got: dp.Probed, want: dp.Probed) -> None:
+    assert partition(got.clusters) == partition(want.clusters)
+    np.testing.assert_array_equal(got.clusters.cluster_labels[got.clusters.assignment],
+                                  want.clusters.cluster_labels[want.clusters.assignment])
+    np.testing.assert_allclose(got.distances.matrix, want.distances.matrix, rtol=1e-12)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_harness_probes_in_workers_and_caches_by_content(tmp_path, monkeypatch, workers):
+    from harness import build
+    from harness.store import ArtifactStore
+
+    monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, workers)
+    monkeypatch.setattr(build, "POOL_MIN_POINTS", 0)  # these jobs are small: use the pool anyway
+    harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
+    jobs = probe_jobs()
+    first = harness.directprobe_many(jobs)
+    for got, (x, y) in zip(first, jobs, strict=True):
+        same_result(got, dp.probe(x, y))
+    assert len(harness.store.stats.builds) == 4 and not harness.store.stats.hits
+    assert harness.stage_times["directprobe"] > 0
+
+    # the same points again, in another order and as another array: found, not computed
+    monkeypatch.setattr(dp, "probe", lambda x, y: pytest.fail("probed again"))
+    again = harness.directprobe_many([(jobs[2][0].copy(), jobs[2][1].tolist()), jobs[0]])
+    same_result(again[0], first[2])
+    same_result(again[1], first[0])
+    assert len(harness.store.stats.hits) == 2 and again[0].distances.counters == first[2].distances.counters
+
+
+def test_other_points_or_labels_are_another_artifact(tmp_path):
+    from harness.build import _directprobe_inputs
+
+    x, y = probe_jobs()[0]
+    key = _directprobe_inputs(x, y)
+    assert _directprobe_inputs(x.copy(), list(y)) == key
+    assert _directprobe_inputs(x.astype(np.float64), y) != key  # other bytes
+    moved = x.copy()
+    moved[0, 0] += 1e-3
+    assert _directprobe_inputs(moved, y) != key
+    assert _directprobe_inputs(x, np.roll(y, 1)) != key
+    assert _directprobe_inputs(x, y + 5) == key  # labels are numbered as the engine numbers them
+    with pytest.raises(ConfigError, match=r"points \(n, d\) and n labels"):
+        _directprobe_inputs(x, y[:-1])
+
+
+def test_a_bad_job_fails_with_the_engines_message_and_stores_nothing(tmp_path, monkeypatch):
+    from harness import build
+    from harness.store import ArtifactStore
+
+    monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, "2")
+    monkeypatch.setattr(build, "POOL_MIN_POINTS", 0)
+    harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
+    (x, y), bad = probe_jobs()[0], probe_jobs()[1][0].copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ConfigError, match="NaN"):
+        harness.directprobe_many([(x, y), (bad, y)])
+    assert not list((tmp_path / "store").glob("directprobe/*/*"))
+    monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, "many")
+    with pytest.raises(ConfigError, match="CLAIMS_GEOMETRY_WORKERS must be a whole number"):
+        harness.directprobe_many([(x, y), (x * 2, y)])
