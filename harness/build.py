@@ -380,13 +380,19 @@ class Harness:
             return {i: directprobe.probe(x, y) for i, (x, y) in jobs.items()}
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
         # spawn: a clean interpreter per worker (no forked torch or BLAS threads), importing only
         # NumPy, SciPy and HiGHS; the largest jobs first, so that the pool ends together
         order = sorted(jobs, key=lambda i: -len(jobs[i][0]))
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {i: pool.submit(directprobe.probe, *jobs[i]) for i in order}
-            return {i: f.result() for i, f in futures.items()}
+            try:
+                return {i: f.result() for i, f in futures.items()}
+            except BrokenProcessPool as exc:
+                raise RuntimeError(
+                    f"a DirectProbe worker process died ({exc}); the usual cause is memory (each keeps "
+                    f"up to about 600 MiB of LPs): set ${GEOMETRY_WORKERS_ENV} to fewer than {workers}") from exc
 
     def classifier(self, model: ModelSource, head: Artifact | None = None):
         """A differentiable classifier and its tokenizer: a finetune artifact with its own head

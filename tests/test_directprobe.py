@@ -425,3 +425,22 @@ def test_a_bad_job_fails_with_the_engines_message_and_stores_nothing(tmp_path, m
     monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, "many")
     with pytest.raises(ConfigError, match="CLAIMS_GEOMETRY_WORKERS must be a whole number"):
         harness.directprobe_many([(x, y), (x * 2, y)])
+
+
+def _die(x, y):
+    import os
+
+    os._exit(9)  # as a worker killed for memory
+
+
+def test_a_worker_that_dies_is_reported_with_what_to_do(tmp_path, monkeypatch):
+    from harness import build
+    from harness.store import ArtifactStore
+
+    monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, "2")
+    monkeypatch.setattr(build, "POOL_MIN_POINTS", 0)
+    monkeypatch.setattr(dp, "probe", _die)  # the pool sends the function by name: this module's _die
+    harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
+    with pytest.raises(RuntimeError, match="CLAIMS_GEOMETRY_WORKERS to fewer than 2"):
+        harness.directprobe_many(probe_jobs()[:2])
+    assert not list((tmp_path / "store").glob("directprobe/*/*"))
