@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
             "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1",
             "directprobe": "1"}
 GEOMETRY_WORKERS_ENV = "CLAIMS_GEOMETRY_WORKERS"  # processes for DirectProbe (default: the CPUs)
+DIRECTPROBE_WARN_POINTS = 10_000  # more points than this in one DirectProbe run: a warning
 POOL_MIN_POINTS = 2_000  # fewer points in all than this: DirectProbe runs in this process (each
 #                          job takes well under a second, less than starting a worker)
 EMBEDDING_DTYPES = ("float32", "float16")
@@ -349,6 +351,12 @@ class Harness:
         a GPU does not help it, the GPU machine's cores do), then stored. The key is the points'
         and labels' content, so the same embeddings are never probed twice."""
         keys = [_directprobe_inputs(x, y) for x, y in jobs]
+        for x, _ in jobs:
+            if len(x) > DIRECTPROBE_WARN_POINTS:
+                warnings.warn(f"DirectProbe on {len(x):,} points: where labels overlap this can take hours "
+                              "(SST-2: 300 s at 3,000 sentences, over 15 minutes at 6,920; README, DirectProbe "
+                              "benchmarks); a smaller split (the claim's `split`) keeps it in minutes",
+                              RuntimeWarning, stacklevel=2)
         found = {i: self.store.find("directprobe", VERSIONS["directprobe"], k) for i, k in enumerate(keys)}
         missing = [i for i, art in found.items() if art is None]
         computed: dict[int, directprobe.Probed] = {}
@@ -513,10 +521,12 @@ class Harness:
 
 def geometry_workers() -> int:
     """Worker processes for DirectProbe: ``$CLAIMS_GEOMETRY_WORKERS``, or the CPUs this process
-    may use."""
+    may use, shared among pytest-xdist's workers where there are several."""
     value = os.environ.get(GEOMETRY_WORKERS_ENV)
     if value is None:
-        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        siblings = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
+        return max(1, cpus // int(siblings)) if siblings.isdigit() and int(siblings) > 0 else cpus
     if not value.isdigit() or int(value) < 1:
         raise ConfigError(f"${GEOMETRY_WORKERS_ENV} must be a whole number of processes, at least 1; got {value!r}")
     return int(value)

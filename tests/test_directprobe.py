@@ -444,3 +444,29 @@ def test_a_worker_that_dies_is_reported_with_what_to_do(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="CLAIMS_GEOMETRY_WORKERS to fewer than 2"):
         harness.directprobe_many(probe_jobs()[:2])
     assert not list((tmp_path / "store").glob("directprobe/*/*"))
+
+
+def test_a_large_run_is_warned_about(tmp_path, monkeypatch):
+    from harness import build
+    from harness.store import ArtifactStore
+
+    monkeypatch.setattr(build, "DIRECTPROBE_WARN_POINTS", 50)
+    harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
+    x, y = probe_jobs()[0]  # 90 points
+    with pytest.warns(RuntimeWarning, match="DirectProbe on 90 points: where labels overlap this can take hours"):
+        harness.directprobe(x, y)
+
+
+def test_geometry_workers_share_the_cpus_among_xdist_workers(monkeypatch):
+    import os
+
+    from harness import build
+
+    cpus = len(os.sched_getaffinity(0))
+    monkeypatch.delenv(build.GEOMETRY_WORKERS_ENV, raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+    assert build.geometry_workers() == cpus
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(2 * cpus))
+    assert build.geometry_workers() == 1
+    monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, "3")
+    assert build.geometry_workers() == 3
