@@ -358,7 +358,7 @@ class Harness:
                               "benchmarks); a smaller split (the claim's `split`) keeps it in minutes",
                               RuntimeWarning, stacklevel=2)
         found = {i: self.store.find("directprobe", VERSIONS["directprobe"], k) for i, k in enumerate(keys)}
-        missing = [i for i, art in found.items() if art is None]
+        missing = distributed.broadcast([i for i, art in found.items() if art is None])  # rank 0's view
         computed: dict[int, directprobe.Probed] = {}
         if missing:
             with self._stage("directprobe"):
@@ -383,24 +383,25 @@ class Harness:
         return out
 
     def _run_directprobe(self, jobs: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, directprobe.Probed]:
-        workers = min(geometry_workers(), len(jobs))
-        if workers <= 1 or distributed.world_size() > 1 or sum(len(x) for x, _ in jobs.values()) < POOL_MIN_POINTS:
-            return {i: directprobe.probe(x, y) for i, (x, y) in jobs.items()}
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
-        # spawn: a clean interpreter per worker (no forked torch or BLAS threads), importing only
-        # NumPy, SciPy and HiGHS; the largest jobs first, so that the pool ends together
-        order = sorted(jobs, key=lambda i: -len(jobs[i][0]))
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {i: pool.submit(directprobe.probe, *jobs[i]) for i in order}
-            try:
-                return {i: f.result() for i, f in futures.items()}
-            except BrokenProcessPool as exc:
-                raise RuntimeError(
-                    f"a DirectProbe worker process died ({exc}); the usual cause is memory (each keeps "
-                    f"up to about 600 MiB of LPs): set ${GEOMETRY_WORKERS_ENV} to fewer than {workers}") from exc
+        """Under torchrun, every rank probes its share of the jobs and the ranks swap results
+        (a failure on one rank fails the step on all, as a build does); otherwise this process
+        probes them all."""
+        if not distributed.active():
+            return _probe_locally(jobs)
+        ids = sorted(jobs)
+        error: Exception | None = None
+        mine: dict[int, directprobe.Probed] = {}
+        try:
+            mine = _probe_locally({i: jobs[i] for i in ids[distributed.rank():: distributed.world_size()]})
+        except Exception as exc:
+            error = exc
+        failed = distributed.agree(f"directprobe ({len(jobs)} jobs)", error)
+        if error is not None:
+            raise error
+        if failed:
+            raise distributed.FailedOnAnotherRank("DirectProbe failed on " + "; ".join(
+                f"rank {r} ({status})" for r, status in sorted(failed.items())))
+        return distributed.all_gather_dict(mine)
 
     def classifier(self, model: ModelSource, head: Artifact | None = None):
         """A differentiable classifier and its tokenizer: a finetune artifact with its own head
@@ -519,14 +520,38 @@ class Harness:
         return Harness._StageTimer(self.stage_times, name)
 
 
+def _probe_locally(jobs: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, directprobe.Probed]:
+    """DirectProbe on each job, side by side in worker processes where that pays."""
+    workers = min(geometry_workers(), len(jobs))
+    if workers <= 1 or sum(len(x) for x, _ in jobs.values()) < POOL_MIN_POINTS:
+        return {i: directprobe.probe(x, y) for i, (x, y) in jobs.items()}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # spawn: a clean interpreter per worker (no forked torch or BLAS threads), importing only
+    # NumPy, SciPy and HiGHS; the largest jobs first, so that the pool ends together
+    order = sorted(jobs, key=lambda i: -len(jobs[i][0]))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {i: pool.submit(directprobe.probe, *jobs[i]) for i in order}
+        try:
+            return {i: f.result() for i, f in futures.items()}
+        except BrokenProcessPool as exc:
+            raise RuntimeError(
+                f"a DirectProbe worker process died ({exc}); the usual cause is memory (each keeps "
+                f"up to about 600 MiB of LPs): set ${GEOMETRY_WORKERS_ENV} to fewer than {workers}") from exc
+
+
 def geometry_workers() -> int:
     """Worker processes for DirectProbe: ``$CLAIMS_GEOMETRY_WORKERS``, or the CPUs this process
-    may use, shared among pytest-xdist's workers where there are several."""
+    may use, shared among pytest-xdist's workers and torchrun's ranks on this machine."""
     value = os.environ.get(GEOMETRY_WORKERS_ENV)
     if value is None:
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        siblings = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
-        return max(1, cpus // int(siblings)) if siblings.isdigit() and int(siblings) > 0 else cpus
+        for siblings in (os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"), os.environ.get("LOCAL_WORLD_SIZE", "1")):
+            if siblings.isdigit() and int(siblings) > 0:  # xdist workers, torchrun's ranks on this machine
+                cpus = max(1, cpus // int(siblings))
+        return cpus
     if not value.isdigit() or int(value) < 1:
         raise ConfigError(f"${GEOMETRY_WORKERS_ENV} must be a whole number of processes, at least 1; got {value!r}")
     return int(value)

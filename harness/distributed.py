@@ -129,6 +129,15 @@ def gather_rows(rows: np.ndarray, part: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def all_gather_dict(part: dict) -> dict:
+    """The union of every rank's ``part`` (disjoint keys), on every rank."""
+    if not active():
+        return dict(part)
+    parts: list[Any] = [None] * world_size()
+    dist.all_gather_object(parts, part)
+    return {k: v for p in parts for k, v in p.items()}
+
+
 def all_reduce_mean(tensor: torch.Tensor) -> torch.Tensor:
     if not active():
         return tensor

@@ -1,7 +1,7 @@
 """Ranks of the failure cases in tests/test_distributed.py, run under torchrun (two Gloo processes).
 
 ``in_step``: builds that fail on one rank or on all of them fail on every rank, and the next build
-works. ``test_*`` below (run by pytest under torchrun): rank 0 fails inside a build while rank 1
+works. ``probe_shared``: the ranks share DirectProbe jobs. ``test_*`` below (run by pytest under torchrun): rank 0 fails inside a build while rank 1
 waits in the build's collective; the session must stop instead of hanging."""
 
 from __future__ import annotations
@@ -65,6 +65,50 @@ def test_not_reached_once_the_ranks_are_out_of_step():
     (Path(os.environ["CLAIMS_TEST_OUT"]) / f"reached-by-rank{distributed.rank()}").write_text("")
 
 
+
+
+def probe_shared(out: Path, store_root: Path) -> None:
+    """Three DirectProbe jobs: each rank probes its share (recorded), the ranks swap results; then
+    a job that fails on rank 1 fails on both ranks, and the ranks stay in step."""
+    import numpy as np
+
+    from harness import build, directprobe, distributed
+    from harness.store import ArtifactStore
+
+    me = distributed.rank()
+    calls = []
+    real = directprobe.probe
+
+    def counted(x, y):
+        calls.append(int(round(float(x[0, 0]))))
+        return real(x, y)
+
+    directprobe.probe = counted
+    build.POOL_MIN_POINTS = 10**9  # in this process: the calls are counted here
+    harness = build.Harness(ArtifactStore(store_root), device="cpu")
+    rng = np.random.default_rng(0)
+    jobs = []
+    for k in range(3):
+        x = rng.normal(size=(40, 3))
+        y = np.repeat([0, 1], 20)
+        x[:, 1] += 4 * y
+        x[0, 0] = 100 * (k + 1)  # the job's number, read back in `counted`
+        jobs.append((x, y))
+    probed = harness.directprobe_many(jobs)
+    bad = jobs[2][0].copy()
+    bad[5, 2] = np.nan  # the second of two new jobs: rank 1's share
+    try:
+        harness.directprobe_many([(jobs[0][0] + 1.0, jobs[0][1]), (bad, jobs[0][1])])
+        failure = ""
+    except Exception as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+    after = harness.directprobe_many([(jobs[1][0] * 2.0, jobs[1][1])])  # still in step
+    (out / f"probe-rank{me}.json").write_text(json.dumps({
+        "calls": calls, "clusters": [p.clusters.num_clusters for p in probed],
+        "distances": [p.distances.matrix.tolist() for p in probed], "failure": failure,
+        "after": after[0].clusters.num_clusters}))
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    in_step(Path(sys.argv[1]), Path(sys.argv[2]))
+    {"in_step": in_step, "probe_shared": probe_shared}[sys.argv[3]](Path(sys.argv[1]), Path(sys.argv[2]))

@@ -57,8 +57,8 @@ def _torchrun(args: list[str], env_extra: dict[str, str], timeout: float) -> tup
 
 
 def test_a_build_that_fails_on_one_rank_fails_on_every_rank_and_the_run_goes_on(tmp_path):
-    proc, _ = _torchrun([str(ROOT / "tests" / "distributed_failures.py"), str(tmp_path), str(tmp_path / "store")],
-                        {}, timeout=300)
+    proc, _ = _torchrun([str(ROOT / "tests" / "distributed_failures.py"), str(tmp_path), str(tmp_path / "store"),
+                         "in_step"], {}, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     rank0, rank1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1))
     # rank 0 failed after the build's collective: its own error there, rank 0's named on rank 1
@@ -103,3 +103,26 @@ def test_the_rank_wait_must_be_positive_seconds(monkeypatch):
     assert distributed._rank_wait() == 2.5
     monkeypatch.delenv("CLAIMS_RANK_WAIT")
     assert distributed._rank_wait() == distributed.RANK_WAIT_S
+
+
+def test_ranks_share_directprobe_jobs_and_fail_together(tmp_path):
+    proc, _ = _torchrun([str(ROOT / "tests" / "distributed_failures.py"), str(tmp_path), str(tmp_path / "store"),
+                         "probe_shared"], {}, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    rank0, rank1 = (json.loads((tmp_path / f"probe-rank{r}.json").read_text()) for r in (0, 1))
+    # jobs 0 and 2 on rank 0, job 1 on rank 1; then (new jobs) the first on rank 0, the bad one on
+    # rank 1 (its first point reads 300), and the last (job 1 doubled: 400) alone on rank 0
+    assert rank0["calls"] == [100, 300, 101, 400] and rank1["calls"] == [200, 300]
+    assert rank0["clusters"] == rank1["clusters"] and rank0["distances"] == rank1["distances"]
+    assert "points hold NaN" in rank1["failure"] and rank1["failure"].startswith("ConfigError")
+    assert rank0["failure"].startswith("FailedOnAnotherRank") and "rank 1 (ConfigError: points hold NaN" in rank0["failure"]
+    assert rank0["after"] == rank1["after"] == 2
+    import numpy as np
+
+    from harness import directprobe  # the same as one process
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3))
+    y = np.repeat([0, 1], 20)
+    x[:, 1] += 4 * y
+    x[0, 0] = 100
+    np.testing.assert_allclose(rank0["distances"][0], directprobe.probe(x, y).distances.matrix)
