@@ -361,8 +361,12 @@ class Harness:
         missing = distributed.broadcast([i for i, art in found.items() if art is None])  # rank 0's view
         computed: dict[int, directprobe.Probed] = {}
         if missing:
+            first = {}  # a job given twice runs once
+            for i in missing:
+                first.setdefault((keys[i]["points"], keys[i]["labels"]), i)
             with self._stage("directprobe"):
-                computed = self._run_directprobe({i: jobs[i] for i in missing})
+                unique = self._run_directprobe({i: jobs[i] for i in first.values()})
+            computed = {i: unique[first[keys[i]["points"], keys[i]["labels"]]] for i in missing}
         out = []
         for i, ((x, y), inputs) in enumerate(zip(jobs, keys, strict=True)):
 

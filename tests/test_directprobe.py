@@ -377,12 +377,20 @@ def test_harness_probes_in_workers_and_caches_by_content(tmp_path, monkeypatch, 
     assert len(harness.store.stats.builds) == 4 and not harness.store.stats.hits
     assert harness.stage_times["directprobe"] > 0
 
+    # a job given twice is probed once
+    calls = []
+    real = dp.probe
+    monkeypatch.setattr(build, "POOL_MIN_POINTS", 10**9)  # in this process, where calls are counted
+    monkeypatch.setattr(dp, "probe", lambda x, y: calls.append(1) or real(x, y))
+    twice = harness.directprobe_many([(jobs[0][0] + 1, jobs[0][1])] * 2)
+    assert len(calls) == 1 and np.array_equal(twice[0].distances.matrix, twice[1].distances.matrix)
+
     # the same points again, in another order and as another array: found, not computed
     monkeypatch.setattr(dp, "probe", lambda x, y: pytest.fail("probed again"))
     again = harness.directprobe_many([(jobs[2][0].copy(), jobs[2][1].tolist()), jobs[0]])
     same_result(again[0], first[2])
     same_result(again[1], first[0])
-    assert len(harness.store.stats.hits) == 2 and again[0].distances.counters == first[2].distances.counters
+    assert len(harness.store.stats.hits) == 2 + 1 and again[0].distances.counters == first[2].distances.counters
 
 
 def test_other_points_or_labels_are_another_artifact(tmp_path):
