@@ -27,7 +27,7 @@ def test_label_distances(fx, harness, record_verdict):
     y = task[split].labels
     layer = fx.fine_tune.snapshot_layers[-1]
     # every DirectProbe run of the claim first, so that the harness runs them side by side
-    jobs, steps, pairs = [], {}, {}
+    jobs, steps = [], {}
     for seed in fx.seeds:
         art = evidence.finetuned(harness, fx, seed)
         steps[seed] = art.meta["snapshot_steps"]
@@ -37,7 +37,6 @@ def test_label_distances(fx, harness, record_verdict):
             index = stored[-1] if layer == -1 else layer  # -1: the deepest layer recorded
             jobs.append((art.array(f"{prefix}{index}.npy"), y))
         if params["train_test_similarity"]:
-            pairs[seed] = len(jobs)
             jobs += [(harness.embedding_matrix(model, task, s, max_length=fx.fine_tune.max_length), task[s].labels)
                      for model in (fx.encoder, art) for s in ("train", "test")]
     probed = iter(harness.directprobe_many(jobs))
