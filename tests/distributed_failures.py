@@ -1,8 +1,10 @@
 """Ranks of the failure cases in tests/test_distributed.py, run under torchrun (two Gloo processes).
 
-``in_step``: builds that fail on one rank or on all of them fail on every rank, and the next build
-works. ``probe_shared``: the ranks share DirectProbe jobs. ``test_*`` below (run by pytest under torchrun): rank 0 fails inside a build while rank 1
-waits in the build's collective; the session must stop instead of hanging."""
+- ``in_step``: builds that fail on one rank or on all of them fail on every rank, and the next
+  build works;
+- ``probe_shared``: the ranks share DirectProbe jobs, and fail them together;
+- the ``test_*`` functions (run by pytest under torchrun): rank 0 fails inside a build while rank 1
+  waits in the build's collective; the session must stop instead of hanging."""
 
 from __future__ import annotations
 
