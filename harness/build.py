@@ -354,7 +354,7 @@ class Harness:
         for x, _ in jobs:
             if len(x) > DIRECTPROBE_WARN_POINTS:
                 warnings.warn(f"DirectProbe on {len(x):,} points: where labels overlap this can take hours "
-                              "(SST-2: 300 s at 3,000 sentences, over 15 minutes at 6,920; README, DirectProbe "
+                              "(SST-2: 300 s at 3,000 sentences, over 2 hours at 6,920; README, DirectProbe "
                               "benchmarks); a smaller split (the claim's `split`) keeps it in minutes",
                               RuntimeWarning, stacklevel=2)
         found = {i: self.store.find("directprobe", VERSIONS["directprobe"], k) for i, k in enumerate(keys)}
