@@ -9,9 +9,9 @@ on CPUs) and:
 - encodes a share of the texts on each rank and gathers the rows;
 - builds each artifact on every rank (the collectives need them all) and publishes rank 0's copy
   (:meth:`harness.store.ArtifactStore.get_or_build`);
-- ends every build with :func:`agree`: the ranks learn whether a build failed anywhere, so that a
-  failure on one rank fails the step on all of them instead of leaving the others waiting in a
-  collective (the run goes on with the next test). Where a rank failed while the others wait
+- ends every build with :func:`end_step`: the ranks learn whether a build failed anywhere
+  (:func:`agree`), so that a failure on one rank fails the step on all of them instead of leaving
+  the others waiting in a collective (the run goes on with the next test). Where a rank failed while the others wait
   inside a collective it left, they can no longer run in step: :class:`RanksDiverged` is raised,
   the session stops (``conftest.py``) and torchrun ends the other ranks, in about
   ``CLAIMS_RANK_WAIT`` seconds (default 60) instead of the process group's timeout.
@@ -170,6 +170,17 @@ def agree(step: str, error: BaseException | None) -> dict[int, str]:
             f"collective that a failed rank left; the ranks can no longer run in step, so the run stops")
         raise RanksDiverged(_state["diverged"]) from error
     return {r: status for r, status in enumerate(statuses) if status is not None}
+
+
+def end_step(step: str, error: Exception | None) -> None:
+    """:func:`agree`, then raise: this rank's own ``error``, or :class:`FailedOnAnotherRank` where
+    the step failed elsewhere; nothing where it succeeded everywhere."""
+    failed = agree(step, error)
+    if error is not None:
+        raise error
+    if failed:
+        raise FailedOnAnotherRank(f"{step}: failed on " + "; ".join(
+            f"rank {r} ({status})" for r, status in sorted(failed.items())))
 
 
 def _rank_wait() -> float:

@@ -235,7 +235,7 @@ class ArtifactStore:
         it may hold collectives (DDP fine-tuning, sharded encoding); rank 0 decides, under the
         key's lock, whether to build, and publishes its copy; the others build into a throw-away
         folder. The store must be on a file system all ranks see. A build that fails on any rank
-        fails on every rank (:func:`harness.distributed.agree`), and the ranks stay in step."""
+        fails on every rank (:func:`harness.distributed.end_step`), and the ranks stay in step."""
         error: Exception | None = None
         needed = False
         try:
@@ -254,12 +254,7 @@ class ArtifactStore:
                         shutil.rmtree(scratch, ignore_errors=True)
         except Exception as exc:  # told to the other ranks first, then raised
             error = exc
-        failed = distributed.agree(f"{kind}/{key[:12]}", error)
-        if error is not None:
-            raise error
-        if failed:
-            raise distributed.FailedOnAnotherRank(f"{kind}/{key[:12]}: the build failed on " + "; ".join(
-                f"rank {r} ({status})" for r, status in sorted(failed.items())))
+        distributed.end_step(f"{kind}/{key[:12]}", error)
         (self.stats.builds if needed else self.stats.hits).append(f"{kind}/{key}")
         artifact = self._open(kind, key, cache_hit=not needed)
         if artifact is None:
