@@ -9,10 +9,20 @@ Options (all optional):
 --seeds N         run every fixture with seeds 0..N-1 instead of the fixture's own seeds
 --report DIR      write DIR/verdicts.json, report.md, report.html and figures/ at the end of the run
 
-Each test in ``claims/`` declares ``CLAIM = "<name>"`` in its module and takes the pytest fixture
-``fx``; it runs once per fixture file that lists that claim, with the fixture's profile as marker
-(``-m smoke``, ``-m full``) and the fixture's name as test id. Full fixtures run only when asked
-for with ``-m full``; without a marker expression they are skipped with that reason.
+Each test in ``claims/`` declares ``CLAIM = "<name>"`` (a name in ``claims/spec.py``) in its
+module and takes the pytest fixture ``fx``; it runs once per fixture file that lists that claim,
+with the fixture's profile as marker (``-m smoke``, ``-m full``) and the fixture's name as test
+id. Full fixtures run only when a marker expression selects them (``-m full``); otherwise they are
+skipped with that reason.
+
+Every fixture file is checked when it is collected (``claims/fixture.py``, against the claim specs)
+and gets one test, ``claims/test_fixture_files.py::test_fixture_file[<file>]``: a bad file fails
+there, once, with the message naming the file, table, key and value, and is left out of the claims
+while the other fixtures run.
+
+Every claim x fixture outcome goes to the report: the verdicts, and the claims that raised an error
+(with its message) or were skipped (with the reason); at the end of the run the p-values of every
+significance test are Holm-adjusted together (``pvalues_holm``).
 
 Under pytest-xdist (``-n N``) each worker sends its verdicts, stage times and cache use to the
 controller (``workeroutput``), which writes the one report; the artifact store's file locks let
@@ -24,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -34,6 +45,7 @@ ROOT = Path(__file__).resolve().parent
 VERDICTS_KEY = pytest.StashKey[list]()
 STARTED_KEY = pytest.StashKey[float]()
 WORKER_PARTS_KEY = pytest.StashKey[list]()  # what pytest-xdist workers sent back
+RECORDED_KEY = pytest.StashKey[bool]()  # on a test item: its claim recorded a verdict
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -51,31 +63,71 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write DIR/verdicts.json, report.md, report.html and figures at the end")
 
 
+def _check_folder_option(config: pytest.Config, option: str) -> None:
+    """``--report`` and ``--artifacts`` name folders: refuse, before anything runs, a path that is
+    a file or that cannot be created."""
+    value = config.getoption(option)
+    if not value:
+        return
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        raise pytest.UsageError(f"{option} {value}: a file is there; {option} takes a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise pytest.UsageError(f"{option} {value}: cannot create that folder ({exc.strerror})") from None
+    if not os.access(path, os.W_OK):
+        raise pytest.UsageError(f"{option} {value}: the folder is not writable")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    for option in ("--report", "--artifacts"):
+        _check_folder_option(config, option)
     config.stash[VERDICTS_KEY] = []
     config.stash[STARTED_KEY] = time.time()
     config.stash[WORKER_PARTS_KEY] = []
 
 
 def _fixtures(config: pytest.Config):
+    """The fixtures that loaded, and the files that did not (each a FixtureError)."""
     from claims.fixture import load_fixtures
+    from harness.errors import ConfigError
 
     if not hasattr(config, "_claim_fixtures"):
         paths = config.getoption("--claim-fixtures") or [ROOT / "fixtures"]
-        fixtures = load_fixtures(paths)
+        errors: list = []
+        try:
+            fixtures = load_fixtures(paths, errors)
+        except ConfigError as exc:  # a path that does not exist: the command line is wrong
+            raise pytest.UsageError(str(exc)) from None
         n = config.getoption("--seeds")
         if n is not None and n < 1:
             raise pytest.UsageError(f"--seeds must be at least 1, got {n}")
         config._claim_fixtures = [fx.with_seeds(n) for fx in fixtures]
+        config._claim_fixture_errors = errors
     return config._claim_fixtures
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "fixture_file" in metafunc.fixturenames:  # claims/test_fixture_files.py
+        fixtures = _fixtures(metafunc.config)
+        broken = metafunc.config._claim_fixture_errors
+        metafunc.parametrize("fixture_file", [
+            *(pytest.param(fx, id=fx.path.stem, marks=[getattr(pytest.mark, fx.profile)]) for fx in fixtures),
+            # a broken file's profile is unknown: it shows in every run, whatever -m selects
+            *(pytest.param(e, id=e.path.stem, marks=[pytest.mark.smoke, pytest.mark.full]) for e in broken),
+        ])
+        return
     if "fx" not in metafunc.fixturenames:
         return
+    from claims.spec import CLAIMS
+
     claim = getattr(metafunc.module, "CLAIM", None)
     if claim is None:
         raise pytest.UsageError(f"{metafunc.module.__name__} takes `fx` but declares no CLAIM")
+    if claim not in CLAIMS:
+        raise pytest.UsageError(f"{metafunc.module.__name__} declares CLAIM = {claim!r}, which claims/spec.py "
+                                f"does not know; known: {sorted(CLAIMS)}")
     params = [
         pytest.param(fx, id=fx.name, marks=[getattr(pytest.mark, fx.profile)])
         for fx in _fixtures(metafunc.config)
@@ -85,12 +137,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         reason=f"no fixture declares claim {claim!r}"))])
 
 
+def selects_full(markexpr: str) -> bool:
+    """Whether a marker expression asks for the full profile (``-m full``, ``-m "smoke or full"``),
+    as opposed to merely not excluding it (``-m "not slow"``)."""
+    return re.search(r"(?<!not )\bfull\b", " ".join(markexpr.split())) is not None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("markexpr"):
+    if selects_full(config.getoption("markexpr") or ""):
         return
     skip_full = pytest.mark.skip(reason="full profile: paper scale, expects a GPU; select it with -m full")
     for item in items:
-        if item.get_closest_marker("full"):
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if item.get_closest_marker("full") and not item.get_closest_marker("smoke") \
+                and params.get("fx", params.get("fixture_file")) is not None:
             item.add_marker(skip_full)
 
 
@@ -116,7 +176,7 @@ def _fixture_prerequisites(request: pytest.FixtureRequest):
         pytest.skip(f"fixture {fx.name} needs the environment variable(s) "
                     f"{', '.join(fx.missing_variables)} (see {fx.path})")
     if fx.missing_paths:
-        pytest.skip(f"fixture {fx.name}: local data not found at {', '.join(fx.missing_paths)}")
+        pytest.skip(f"fixture {fx.name}: local input not found at {', '.join(fx.missing_paths)}")
     if fx.needs_hub:
         from harness.errors import HubUnavailable
         from harness.hub import require_hub
@@ -146,12 +206,47 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """torchrun / accelerate launch: once the ranks are out of step (harness.distributed.agree),
-    every later collective would hang, so the session stops here and rank 0 writes the report."""
+    """Record a claim x fixture that ended without a verdict (an error, a skip), so that the
+    report shows it; and under torchrun / accelerate launch, once the ranks are out of step
+    (harness.distributed.agree), stop the session (every later collective would hang) so that
+    rank 0 writes the report."""
     report = yield
     if call.excinfo is not None and call.excinfo.typename == "RanksDiverged":
         item.session.shouldstop = f"the ranks of this run are out of step: {call.excinfo.value}"
+    _record_outcome(item, call, report)
     return report
+
+
+def _record_outcome(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
+    from claims.verdict import outcome_row
+
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    fx, broken = params.get("fx"), params.get("fixture_file")
+    if fx is None and broken is None or item.stash.get(RECORDED_KEY, False):
+        return
+    if report.skipped and report.when in ("setup", "call"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        status, message = "skipped", reason.removeprefix("Skipped: ")
+    elif report.failed:
+        status = "error"
+        message = call.excinfo.exconly() if call.excinfo is not None else str(report.longrepr)
+    else:
+        return
+    if fx is not None:
+        from claims.spec import CLAIMS
+
+        claim = getattr(item.module, "CLAIM", item.name)
+        spec = CLAIMS.get(claim)
+        params_ = fx.claims.get(claim, {})
+        statement = spec.statement(params_) if spec is not None and params_ else {}
+        row = outcome_row(claim, fx.name, status, message, profile=fx.profile, seeds=fx.seeds,
+                          statement=statement)
+    elif hasattr(broken, "message"):  # a fixture file that did not load
+        row = outcome_row("(fixture file)", broken.name, status, message)
+    else:  # a fixture file that loaded: its check passed or was skipped; nothing to report
+        return
+    item.config.stash[VERDICTS_KEY].append(row)
+    item.stash[RECORDED_KEY] = True
 
 
 @pytest.fixture
@@ -163,6 +258,7 @@ def record_verdict(request: pytest.FixtureRequest):
         from dataclasses import replace
 
         verdicts.append(replace(verdict, profile=fx.profile if fx else ""))
+        request.node.stash[RECORDED_KEY] = True
         return verdict
 
     return record
@@ -228,8 +324,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from reports.build import build_report, write_verdicts
 
     parts = [_local_part(config), *config.stash[WORKER_PARTS_KEY]]
-    verdicts = sorted((Verdict.from_dict(v) for p in parts for v in p["verdicts"]),
-                      key=lambda v: (v.claim, v.fixture, v.profile))
+    verdicts = with_holm(sorted((Verdict.from_dict(v) for p in parts for v in p["verdicts"]),
+                                key=lambda v: (v.claim, v.fixture, v.profile)))
     stage_times: dict[str, float] = {}
     for p in parts:
         for k, v in p["stage_times_s"].items():
@@ -252,6 +348,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                   "rebuilt_corrupt": sum(len(p["rebuilt_corrupt"]) for p in parts)},
         "cache_artifacts": {"hits": hits, "built": built},
         "stage_times_s": {k: round(v, 2) for k, v in stage_times.items()},
+        "exit_status": int(exitstatus),
     }
     path = write_verdicts(dump(verdicts, run), report_dir)  # first, so that nothing is lost
     store = None
@@ -263,6 +360,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     report = build_report(path, report_dir, store)
     writer = config.get_terminal_writer()
     missing = [f for f in report.figures if f.error]
-    writer.line(f"claims report: {report.files['html']} ({len(verdicts)} verdicts, "
-                f"{len(report.figures) - len(missing)} figures"
+    from reports.content import banner
+
+    writer.line()
+    writer.line(f"claims report: {report.files['html']}: {banner(report.doc['verdicts'], run)[0]} "
+                f"({len(report.figures) - len(missing)} figures"
                 + (f", {len(missing)} not drawn" if missing else "") + ")")
+
+
+def with_holm(verdicts: list) -> list:
+    """The verdicts with ``pvalues_holm``: every significance test of the run (the raw p-values
+    the verdicts used) Holm-adjusted as one family."""
+    from dataclasses import replace
+
+    from harness.stats import holm
+
+    keys = [(i, k) for i, v in enumerate(verdicts) for k in v.pvalues]
+    if not keys:
+        return verdicts
+    adjusted = holm([verdicts[i].pvalues[k] for i, k in keys])
+    by_verdict: dict[int, dict[str, float]] = {}
+    for (i, k), p in zip(keys, adjusted, strict=True):
+        by_verdict.setdefault(i, {})[k] = float(p)
+    return [replace(v, pvalues_holm=by_verdict.get(i, {})) for i, v in enumerate(verdicts)]

@@ -49,3 +49,51 @@ def test_embeddings(h: Harness, fx: Fixture, model) -> np.ndarray:
     EncoderSpec or a finetune artifact)."""
     return h.embedding_matrix(model, target_task(h, fx), "test", layer=-1, pooling="first",
                               max_length=fx.fine_tune.max_length)
+
+
+def chance(h: Harness, fx: Fixture, split: str = "test") -> float:
+    """What a constant classifier scores on the target task's ``split``: the majority share."""
+    from harness.stats import majority_share
+
+    return majority_share(target_task(h, fx)[split].labels)
+
+
+def num_layers(model: Artifact) -> int:
+    """Transformer layers of a fine-tuned encoder (from its saved configuration)."""
+    import json
+
+    return int(json.loads((model.file("encoder") / "config.json").read_text())["num_hidden_layers"])
+
+
+def snapshots(model: Artifact, layer: int = -1) -> list[tuple[int, np.ndarray]]:
+    """(step, embeddings) at each fine-tuning checkpoint (``fine_tune.snapshot_at``) for ``layer``
+    (-1: the deepest layer recorded)."""
+    out = []
+    for step in model.meta["snapshot_steps"]:
+        prefix = f"snapshots/step_{step:06d}_layer_"
+        stored = sorted(int(n[len(prefix):-4]) for n in model.manifest["files"] if n.startswith(prefix))
+        index = stored[-1] if layer == -1 else layer
+        out.append((step, model.array(f"{prefix}{index}.npy")))
+    return out
+
+
+def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split: str, pooling: str,
+                     rows: np.ndarray | None = None, spatial: bool = False) -> tuple[list[int], dict[str, list[float]]]:
+    """Per layer, the pre-trained encoder against ``tuned`` on the same texts of ``split`` (``rows``:
+    a subset): linear CKA, RSA and, with ``spatial``, Zhou and Srikumar's spatial similarity of
+    the DirectProbe label-pair distances (all layers' DirectProbe runs handed over at once)."""
+    from harness import directprobe
+    from harness.similarity import linear_cka, rsa
+
+    layers = list(range(num_layers(tuned) + 1))
+    reps = [h.embeddings(model, task, split, layers=layers, pooling=pooling, max_length=fx.fine_tune.max_length)
+            for model in (fx.encoder, tuned)]
+    pick = (lambda a: a[rows]) if rows is not None else (lambda a: a)
+    pairs = [(pick(reps[0].array(f"layer_{k}")), pick(reps[1].array(f"layer_{k}"))) for k in layers]
+    sims = {"cka": [linear_cka(a, b) for a, b in pairs], "rsa": [rsa(a, b) for a, b in pairs]}
+    if spatial:
+        labels = pick(task[split].labels)
+        probed = h.directprobe_many([(x, labels) for pair in pairs for x in pair])  # side by side
+        sims["spatial"] = [directprobe.spatial_similarity(probed[2 * k].distances, probed[2 * k + 1].distances)
+                           for k in range(len(pairs))]
+    return layers, sims

@@ -14,24 +14,30 @@ A user adds a fixture by writing a file (see ``fixtures/`` and the README), neve
     [claims.no_overfitting.paper] ...       # the paper's figures, shown beside the measured ones
 
 Values like ``"${INFOPINION_DIR}"`` are read from the environment; a fixture whose variable is
-unset is skipped with a reason that names it. A relative local ``path`` is relative to the
-fixture file; a fixture whose local data is absent is skipped with a reason that names the path.
+unset is skipped with a reason that names it. A relative local ``path`` (and an encoder ``name``
+that starts with ``./``, ``../``, ``/`` or ``~``: a local folder) is relative to the fixture file;
+a fixture whose local data or encoder folder is absent is skipped with a reason that names the path.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
+import types
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from harness.build import TaskSpec
+from harness.data import TaskSpec
 from harness.encoders import OFFLINE_LAYERS, EncoderSpec
 from harness.errors import ConfigError
 from harness.heads import HeadConfig
 from harness.protocols import FineTuneConfig
+
+from .spec import CLAIMS, spec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -41,51 +47,8 @@ else:  # pragma: no cover
 PROFILES = ("smoke", "full")
 TOP_LEVEL = {"name", "profile", "description", "seeds", "encoder", "task", "other_task",
              "fine_tune", "frozen_head", "claims"}
-
-# Each claim's parameters with their defaults, and the allowed values where they are a choice.
-CLAIM_PARAMS: dict[str, dict[str, Any]] = {
-    "no_overfitting": {"expect": "no_overfitting", "tolerance": 0.05, "max_overlap": 0.1, "paper": {}},
-    "accuracy_gap": {"expect": None, "alpha": 0.01, "paper": {}},
-    "pca_variance": {"variance": 0.95, "max_ratio": 0.5, "cross_task_between": False, "paper": {}},
-    "label_distances": {"min_growth": 0.01, "train_test_similarity": False, "paper": {}},
-    "cross_task": {"expect": "lower", "alpha": 0.05, "paper": {}},
-    "cross_task_distances": {"expect": "lower", "all_labels": False, "min_change": 0.01, "split": "train",
-                             "scale": "raw", "paper": {}},
-    "layer_change": {"measure": "cka", "pooling": "mean", "split": "test", "min_drop": 0.05,
-                     "max_trend": -0.5, "min_similarity": None, "paper": {}},
-    "seed_welch": {"a": "frozen", "b": "finetuned", "expect": "not_significant", "alpha": 0.05,
-                   "min_seeds": 3, "paper": {}},
-    "discriminant_words": {"method": "ig", "n_steps": 16, "split": "test", "max_texts": 500, "min_count": 5,
-                           "top_k": 10, "relatedness": "mutual_information", "lexicon": [], "min_margin": 0.0,
-                           "paper": {}},
-    "domain_shift": {"measure": "cka", "pooling": "mean", "split": "test", "top_layers": 2, "min_gap": 0.02,
-                     "max_texts": 500, "paper": {}},
-    "sparse_baselines": {"expect": "finetuned_better", "features": ["tfidf", "counts", "hashing"], "folds": 10,
-                         "alpha": 0.01, "paper": {}},
-    "partial_finetuning": {"expect": "recovers", "trainable_layers": [1, 2], "few": 2, "min_recovery": 0.9, "min_gain": 0.01,
-                           "paper": {}},
-}
-CLAIM_CHOICES = {
-    ("no_overfitting", "expect"): ("no_overfitting", "overfitting"),
-    ("accuracy_gap", "expect"): ("finetuned_better", "frozen_better", "not_significant"),
-    ("cross_task", "expect"): ("lower", "not_significant"),
-    ("cross_task_distances", "expect"): ("lower", "higher"),
-    ("cross_task_distances", "split"): ("train", "validation", "test"),
-    ("cross_task_distances", "scale"): ("raw", "mean_norm"),
-    ("layer_change", "measure"): ("cka", "rsa", "spatial"),
-    ("partial_finetuning", "expect"): ("recovers", "does_not_recover"),
-    ("seed_welch", "expect"): ("a_better", "b_better", "not_significant"),
-    ("discriminant_words", "method"): ("ig", "gradxinput"),
-    ("discriminant_words", "relatedness"): ("mutual_information", "lexicon"),
-    ("discriminant_words", "split"): ("train", "validation", "test"),
-    ("domain_shift", "measure"): ("cka", "rsa"),
-    ("domain_shift", "pooling"): ("first", "mean"),
-    ("domain_shift", "split"): ("train", "validation", "test"),
-    ("sparse_baselines", "expect"): ("finetuned_better", "sparse_better", "not_significant"),
-    ("layer_change", "pooling"): ("first", "mean"),
-    ("layer_change", "split"): ("train", "validation", "test"),
-}
-CLAIMS_NEEDING_OTHER_TASK = ("cross_task", "cross_task_distances", "domain_shift")
+# Each claim's parameters, defaults and allowed values: claims/spec.py (one place for all of them).
+CLAIM_PARAMS: dict[str, dict[str, Any]] = {name: s.defaults() for name, s in CLAIMS.items()}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -106,11 +69,50 @@ def _expand(value: Any, missing: list[str]) -> Any:
     return value
 
 
+def _type_ok(value: Any, annotation: Any) -> bool:
+    """Whether a TOML value fits a dataclass field's annotation (int, float, bool, str, X | None,
+    tuple[X, ...]); bools are not numbers and floats are not integers."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, a) for a in args)
+    if annotation is type(None):
+        return value is None
+    if origin is tuple:
+        return isinstance(value, list | tuple) and all(_type_ok(v, args[0]) for v in value)
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if annotation is str:
+        return isinstance(value, str)
+    return True
+
+
+def _type_name(annotation: Any) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if origin is tuple:
+        return f"a list of {_type_name(args[0])}s"
+    return {int: "an integer", float: "a finite number", bool: "true or false", str: "a string",
+            type(None): "left out"}.get(annotation, str(annotation))
+
+
 def _dataclass_from(cls, table: dict[str, Any], where: str):
+    """``cls(**table)`` with every value's type checked first; errors name the file, the table,
+    the key, the value and what is allowed."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table, got {table!r}")
+    hints = typing.get_type_hints(cls)
     allowed = {f.name for f in fields(cls)}
     unknown = set(table) - allowed
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+    for key, value in table.items():
+        if not _type_ok(value, hints[key]):
+            raise ConfigError(f"{where} {key} = {value!r}: must be {_type_name(hints[key])}")
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
     try:
         return cls(**values)
@@ -151,13 +153,25 @@ class Fixture:
         return replace(self, seeds=tuple(range(n)))
 
 
-def load_fixture(path: str | Path) -> Fixture:
-    """Read and check one fixture file; errors name the file and the key."""
-    path = Path(path)
+def _read(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start + 1}: {exc.object[exc.start:exc.start + 1]!r}); "
+                          "save the fixture as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror})") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def load_fixture(path: str | Path) -> Fixture:
+    """Read and check one fixture file: every table, key and value, before anything runs. Errors
+    name the file, the table, the key, the value and what is allowed."""
+    path = Path(path)
+    raw = _read(path)
     where = str(path)
     unknown = set(raw) - TOP_LEVEL
     if unknown:
@@ -165,68 +179,84 @@ def load_fixture(path: str | Path) -> Fixture:
     for required in ("name", "profile", "encoder", "task", "claims"):
         if required not in raw:
             raise ConfigError(f"{where}: missing required key {required!r}")
+    if not isinstance(raw["name"], str) or not raw["name"]:
+        raise ConfigError(f"{where}: name = {raw['name']!r}: must be a non-empty string")
     if raw["profile"] not in PROFILES:
-        raise ConfigError(f"{where}: profile must be one of {list(PROFILES)}, got {raw['profile']!r}")
+        raise ConfigError(f"{where}: profile = {raw['profile']!r}: must be one of {list(PROFILES)}")
     missing: list[str] = []
     raw = _expand(raw, missing)
     seeds = raw.get("seeds", [0])
-    if not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
-        raise ConfigError(f"{where}: seeds must be a non-empty list of non-negative integers")
+    if not isinstance(seeds, list) or not seeds or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ConfigError(f"{where}: seeds = {seeds!r}: seeds must be a non-empty list of non-negative integers")
+    for table in ("encoder", "task", "other_task", "fine_tune", "frozen_head", "claims"):
+        if table in raw and not isinstance(raw[table], dict):
+            raise ConfigError(f"{where}: {table} = {raw[table]!r}: must be a table ([{table}])")
 
+    fine_tune = _dataclass_from(FineTuneConfig, raw.get("fine_tune", {}), f"{where}: [fine_tune]")
     claims = {}
     for claim, params in raw["claims"].items():
-        if claim not in CLAIM_PARAMS:
-            raise ConfigError(f"{where}: unknown claim {claim!r}; allowed: {sorted(CLAIM_PARAMS)}")
-        bad = set(params) - set(CLAIM_PARAMS[claim])
-        if bad:
-            raise ConfigError(
-                f"{where}: claims.{claim} has unknown key(s) {sorted(bad)}; "
-                f"allowed: {sorted(CLAIM_PARAMS[claim])}"
-            )
-        merged = {**CLAIM_PARAMS[claim], **params}
-        for (c, key), choices in CLAIM_CHOICES.items():
-            if c == claim and merged[key] not in choices:
-                raise ConfigError(
-                    f"{where}: claims.{claim}.{key} must be one of {list(choices)}, got {merged[key]!r}"
-                )
-        if claim in CLAIMS_NEEDING_OTHER_TASK and "other_task" not in raw:
-            raise ConfigError(f"{where}: claim {claim!r} needs an [other_task] table (task B)")
-        claims[claim] = merged
+        if claim not in CLAIMS:
+            raise ConfigError(f"{where}: [claims.{claim}]: unknown claim {claim!r}; allowed: {sorted(CLAIMS)}")
+        claims[claim] = spec(claim).validate(params, where, has_other_task="other_task" in raw,
+                                             snapshots=len(fine_tune.snapshot_at))
 
     missing_paths = []
     for table in ("task", "other_task"):
-        spec = raw.get(table)
-        if isinstance(spec, dict) and spec.get("source") == "local" and "path" in spec:
-            local = Path(spec["path"]).expanduser()
+        spec_ = raw.get(table)
+        if isinstance(spec_, dict) and spec_.get("source") == "local" and "path" in spec_:
+            local = Path(spec_["path"]).expanduser()
             if not local.is_absolute():  # relative to the fixture file, not to the working directory
                 local = (path.parent / local).resolve()
-            spec["path"] = str(local)
+            spec_["path"] = str(local)
             if not local.exists() and not _VAR.search(str(local)):
                 missing_paths.append(str(local))
-    try:
-        task = TaskSpec.from_dict(raw["task"])
-        other = TaskSpec.from_dict(raw["other_task"]) if "other_task" in raw else None
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    encoder_name = raw["encoder"].get("name") if isinstance(raw["encoder"], dict) else None
+    if isinstance(encoder_name, str) and encoder_name.startswith(("/", "./", "../", "~")):
+        local = Path(encoder_name).expanduser()  # a local encoder folder, not a hub id
+        if not local.is_absolute():
+            local = (path.parent / local).resolve()
+        raw["encoder"]["name"] = str(local)
+        if not local.is_dir() and not _VAR.search(str(local)):
+            missing_paths.append(f"{local} (the [encoder] folder)")
+    tasks = {}
+    for table in ("task", "other_task"):
+        if table in raw:
+            try:
+                tasks[table] = TaskSpec.from_dict(raw[table])
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: [{table}] {exc}") from None
     return Fixture(
         name=raw["name"],
         profile=raw["profile"],
         path=path,
         description=raw.get("description", ""),
         seeds=tuple(seeds),
-        encoder=_dataclass_from(EncoderSpec, raw["encoder"], f"{where} [encoder]"),
-        task=task,
-        other_task=other,
-        fine_tune=_dataclass_from(FineTuneConfig, raw.get("fine_tune", {}), f"{where} [fine_tune]"),
-        frozen_head=_dataclass_from(HeadConfig, raw.get("frozen_head", {}), f"{where} [frozen_head]"),
+        encoder=_dataclass_from(EncoderSpec, raw["encoder"], f"{where}: [encoder]"),
+        task=tasks["task"],
+        other_task=tasks.get("other_task"),
+        fine_tune=fine_tune,
+        frozen_head=_dataclass_from(HeadConfig, raw.get("frozen_head", {}), f"{where}: [frozen_head]"),
         claims=claims,
         missing_variables=tuple(sorted(set(missing))),
         missing_paths=tuple(missing_paths),
     )
 
 
-def load_fixtures(paths: list[str | Path]) -> list[Fixture]:
-    """Fixtures from files and folders (every ``*.toml`` below a folder), sorted by name."""
+@dataclass(frozen=True)
+class FixtureError:
+    """A fixture file that could not be loaded: reported once, as its own failing test, while the
+    run goes on with the other fixtures."""
+
+    path: Path
+    message: str
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+def fixture_files(paths: list[str | Path]) -> list[Path]:
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -235,10 +265,31 @@ def load_fixtures(paths: list[str | Path]) -> list[Fixture]:
             files.append(p)
         else:
             raise ConfigError(f"{p}: no such fixture file or folder")
-    fixtures = [load_fixture(f) for f in files]
+    return files
+
+
+def load_fixtures(paths: list[str | Path], errors: list[FixtureError] | None = None) -> list[Fixture]:
+    """Fixtures from files and folders (every ``*.toml`` below a folder), sorted by name.
+
+    Without ``errors`` the first bad file raises; with it, each bad file is appended there and
+    left out, so that one mistake does not stop the other fixtures."""
+    fixtures: list[Fixture] = []
+    for f in fixture_files(paths):
+        try:
+            fixtures.append(load_fixture(f))
+        except ConfigError as exc:
+            if errors is None:
+                raise
+            errors.append(FixtureError(f, str(exc)))
     seen: dict[str, Path] = {}
+    kept = []
     for fx in fixtures:
         if fx.name in seen:
-            raise ConfigError(f"fixture name {fx.name!r} is used by both {seen[fx.name]} and {fx.path}")
+            message = f"fixture name {fx.name!r} is used by both {seen[fx.name]} and {fx.path}"
+            if errors is None:
+                raise ConfigError(message)
+            errors.append(FixtureError(fx.path, message))
+            continue
         seen[fx.name] = fx.path
-    return sorted(fixtures, key=lambda f: f.name)
+        kept.append(fx)
+    return sorted(kept, key=lambda f: f.name)

@@ -1,25 +1,73 @@
-"""Judges: the decision of each claim, as pure functions of measured values.
+"""Judges: from evidence to a conclusion about the paper, as pure functions.
 
-A judge takes what the claim measured on each seed and the fixture's claim parameters, and
-returns a :class:`Verdict`. Nothing here trains or loads a model: the claim modules gather the
-evidence from artifacts, the judges decide, and tests can feed a judge broken evidence (a negative
-control) without any model at all.
+A judge takes what a claim measured (per seed) and the fixture's claim parameters (checked and
+completed by ``claims/spec.py``) and returns a :class:`~reports.schema.Verdict` whose
+``conclusion`` is one of
 
-Several seeds: every judge computes its criterion on each seed and passes only if it holds on
-every seed; the measured values are reported as mean, standard deviation and per-seed values.
+- ``reproduced``: the evidence supports the paper's sentence;
+- ``contradicted``: the evidence goes against it;
+- ``inconclusive``: the data cannot decide (too few texts, an interval that straddles a margin,
+  models that learned nothing, a quantity that is undefined on this space).
+
+Whether the fixture's own expectation held (``expect``, default ``reproduced``) is separate: the
+verdict's ``status``. Nothing here trains or loads a model, so tests feed judges broken evidence
+(the negative controls) directly.
+
+Rules shared by every judge (``../shared/DESIGN.md``, "From a paper's sentence to a verdict"):
+
+- "No difference" / "negligible loss" is reproduced only by equivalence: the (1 - 2 alpha)
+  interval of the difference inside (-margin, margin) (TOST), with both models above chance. It is
+  contradicted when the interval lies wholly outside the margin.
+- "Better than" is reproduced by the one-sided paired test in the claimed direction (McNemar across
+  texts, Welch across seeds); it is contradicted when the interval shows the other direction or
+  lies inside the margin (no advantage worth the name).
+- Geometry is scale-free: distances are divided by the space's mean vector norm unless the fixture
+  asks for raw units; "decreases" means strictly fewer.
+- Several seeds: reproduced when every seed reproduces, contradicted when some seed contradicts and
+  none reproduces, inconclusive otherwise (the seeds disagree, or some cannot decide).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import norm, spearmanr
 
 from harness import stats
 
+from .spec import CLAIMS
 from .verdict import Verdict
+
+REPRODUCED, CONTRADICTED, INCONCLUSIVE = "reproduced", "contradicted", "inconclusive"
+
+
+def combine(per_seed: Sequence[str]) -> str:
+    """One conclusion from the seeds' (see the module docstring)."""
+    if per_seed and all(c == REPRODUCED for c in per_seed):
+        return REPRODUCED
+    if CONTRADICTED in per_seed and REPRODUCED not in per_seed:
+        return CONTRADICTED
+    return INCONCLUSIVE
+
+
+def _verdict(claim: str, fixture: str, seeds: Sequence[int], per_seed: Sequence[str], params: dict[str, Any],
+             *, criterion: str, measured: dict[str, Any], details: dict[str, Any] | None = None,
+             intervals: dict[str, Any] | None = None, pvalues: dict[str, float] | None = None,
+             notes: Sequence[str] = ()) -> Verdict:
+    details = dict(details or {})
+    if len(per_seed) > 1:
+        details["conclusion per seed"] = list(per_seed)
+        if REPRODUCED in per_seed and CONTRADICTED in per_seed:
+            details["seeds disagree"] = "some seeds reproduce the claim and others contradict it"
+    if notes:
+        details["notes"] = list(notes)
+    return Verdict(claim=claim, fixture=fixture, seeds=tuple(seeds), conclusion=combine(per_seed),
+                   criterion=criterion, measured=measured, expected=params.get("expect", REPRODUCED),
+                   statement=CLAIMS[claim].statement(params), paper=dict(params.get("paper", {})),
+                   details=details, intervals=intervals or {}, pvalues=pvalues or {})
 
 
 def _mean_sd(values: Sequence[float]) -> dict[str, Any]:
@@ -41,6 +89,10 @@ def _interval(per_seed: Sequence[Sequence[float]]) -> Any:
     return pairs[0] if len(pairs) == 1 else {"per_seed": pairs}
 
 
+def _seed_key(name: str, seeds: Sequence[int], i: int) -> str:
+    return name if len(seeds) == 1 else f"{name} (seed {seeds[i]})"
+
+
 def accuracy_interval(correct: Sequence[np.ndarray]) -> Any:
     """Percentile-bootstrap 95% CI of the accuracy, per seed (see :func:`_interval`)."""
     cis = [stats.bootstrap_accuracy(c) for c in correct]
@@ -48,296 +100,388 @@ def accuracy_interval(correct: Sequence[np.ndarray]) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Claim 1: no overfitting
+# Bogaert et al., Table 1: no overfitting
 
 
 @dataclass(frozen=True)
-class SplitAccuracy:
-    train: float
-    test: float
+class SplitOutcomes:
+    """Per-text correctness of one model on the train and the test split."""
+
+    train: np.ndarray
+    test: np.ndarray
+
+    def gap_interval(self, alpha: float) -> tuple[float, float, float]:
+        """Train minus test accuracy, with its (1 - 2 alpha) normal interval (independent splits)."""
+        a, b = float(np.mean(self.train)), float(np.mean(self.test))
+        se = np.sqrt(a * (1 - a) / len(self.train) + b * (1 - b) / len(self.test))
+        z = norm.ppf(1 - alpha)
+        return a - b, a - b - z * se, a - b + z * se
 
 
-def no_overfitting(
-    fixture: str,
-    seeds: Sequence[int],
-    finetuned: Sequence[SplitAccuracy],
-    frozen: Sequence[SplitAccuracy],
-    test_overlap: float,
-    params: dict[str, Any],
-) -> Verdict:
-    """Train minus test accuracy stays within ``tolerance`` for both models on every seed
-    (``expect = "overfitting"``: a fixture where the paper's claim is expected not to hold).
-
-    The gap only means something if the test texts are unseen: ``test_overlap`` (the fraction of
-    test texts that also occur in train) must not exceed ``max_overlap``, else the verdict fails
-    whatever the accuracies say.
-    """
-    tol, max_overlap = float(params["tolerance"]), float(params.get("max_overlap", 0.1))
-    gaps = {
-        name: [a.train - a.test for a in accs]
-        for name, accs in (("finetuned", finetuned), ("frozen", frozen))
-    }
-    split_ok = test_overlap <= max_overlap
-    within = all(g <= tol for values in gaps.values() for g in values)
-    expect = params.get("expect", "no_overfitting")
-    passed = split_ok and within == (expect == "no_overfitting")
-    measured = {
-        "finetuned_train": _value([a.train for a in finetuned]),
-        "finetuned_test": _value([a.test for a in finetuned]),
-        "finetuned_gap": _value(gaps["finetuned"]),
-        "frozen_train": _value([a.train for a in frozen]),
-        "frozen_test": _value([a.test for a in frozen]),
-        "frozen_gap": _value(gaps["frozen"]),
-        "test_texts_also_in_train": test_overlap,
-    }
-    details = {}
-    if not split_ok:
-        details["split_check"] = (
-            f"{test_overlap:.1%} of the test texts also occur in train (allowed: {max_overlap:.0%}): "
-            "the test split does not measure generalisation"
-        )
-    return Verdict(
-        claim="no_overfitting", fixture=fixture, seeds=tuple(seeds), passed=passed,
-        criterion=(("" if expect == "no_overfitting" else "expected to fail here: ")
-                   + f"train - test accuracy <= {tol:g} for the fine-tuned and the frozen model on "
-                   f"every seed, with at most {max_overlap:.0%} of test texts seen in train"),
-        measured=measured, paper=dict(params.get("paper", {})), details=details,
+def no_overfitting(fixture: str, seeds: Sequence[int], finetuned: Sequence[SplitOutcomes],
+                   frozen: Sequence[SplitOutcomes], test_overlap: float, chance: float,
+                   params: dict[str, Any]) -> Verdict:
+    """Train and test accuracy are close for both models: the (1 - 2 alpha) interval of each gap
+    lies at or below ``tolerance`` (reproduced) or above it (contradicted). The premise: the test
+    texts are unseen (at most ``max_overlap`` also in train) and each model is above chance
+    (``chance``: the majority-class rate) by ``min_above_chance``; else inconclusive."""
+    tol, max_overlap = params["tolerance"], params["max_overlap"]
+    alpha, floor = params["alpha"], params["min_above_chance"]
+    per_seed, notes = [], []
+    gaps: dict[str, list[tuple[float, float, float]]] = {"finetuned": [], "frozen": []}
+    if test_overlap > max_overlap:
+        notes.append(f"{test_overlap:.1%} of the test texts also occur in train (allowed: {max_overlap:.0%}): "
+                     "the test split does not measure generalisation")
+    for i, seed in enumerate(seeds):
+        models = {"finetuned": finetuned[i], "frozen": frozen[i]}
+        for name, m in models.items():
+            gaps[name].append(m.gap_interval(alpha))
+        learned = {name: stats.above_chance(m.test, chance, floor) < alpha for name, m in models.items()}
+        for name, ok in learned.items():
+            if not ok:
+                notes.append(f"seed {seed}: the {name} model's test accuracy {np.mean(models[name].test):.3f} "
+                             f"is not above chance ({chance:.3f}) + {floor:g}: it learned too little to "
+                             "say anything about overfitting")
+        highs = [gaps[n][-1][2] for n in models]
+        lows = [gaps[n][-1][1] for n in models]
+        if test_overlap > max_overlap or not all(learned.values()):
+            per_seed.append(INCONCLUSIVE)
+        elif all(h <= tol for h in highs):
+            per_seed.append(REPRODUCED)
+        elif any(lo > tol for lo in lows):
+            per_seed.append(CONTRADICTED)
+        else:
+            per_seed.append(INCONCLUSIVE)
+    measured: dict[str, Any] = {}
+    intervals: dict[str, Any] = {}
+    for name, models in (("finetuned", finetuned), ("frozen", frozen)):
+        measured[f"{name}_train"] = _value([float(np.mean(m.train)) for m in models])
+        measured[f"{name}_test"] = _value([float(np.mean(m.test)) for m in models])
+        measured[f"{name}_gap"] = _value([g[0] for g in gaps[name]])
+        intervals[f"{name}_gap"] = _interval([g[1:] for g in gaps[name]])
+    measured["test_texts_also_in_train"] = test_overlap
+    measured["chance"] = chance
+    return _verdict(
+        "no_overfitting", fixture, seeds, per_seed, params, measured=measured, intervals=intervals,
+        criterion=(f"train - test accuracy gap, {1 - 2 * alpha:.0%} interval: at most {tol:g} for the "
+                   f"fine-tuned and the frozen model (reproduced), above it for either (contradicted); "
+                   f"both models above chance + {floor:g}; at most {max_overlap:.0%} of test texts seen in train"),
+        details={"gap intervals are": f"normal, {1 - 2 * alpha:.0%}, train and test splits independent"},
+        notes=notes,
     )
 
 
 def text_overlap(train_texts: Sequence[str], test_texts: Sequence[str]) -> float:
     """Fraction of test texts (after whitespace and case normalisation) that occur in train."""
-    def norm(t: str) -> str:
+    def norm_(t: str) -> str:
         return " ".join(t.lower().split())
 
-    seen = {norm(t) for t in train_texts}
-    return float(np.mean([norm(t) in seen for t in test_texts])) if test_texts else 0.0
+    seen = {norm_(t) for t in train_texts}
+    return float(np.mean([norm_(t) in seen for t in test_texts])) if test_texts else 0.0
 
 
 # --------------------------------------------------------------------------------------------
-# Claims 2 and 5: paired comparison of two classifiers on the same test texts
+# Paired comparison of two classifiers on the same test texts
 
 
-def paired_outcome(correct_a: np.ndarray, correct_b: np.ndarray, alpha: float) -> dict[str, Any]:
-    """McNemar (decides), the paper's z and the pooled z (reported), bootstrap CI of A - B."""
+def paired_outcome(correct_a: np.ndarray, correct_b: np.ndarray, alpha: float, margin: float) -> dict[str, Any]:
+    """Everything a paired comparison reports: one-sided McNemar both ways, TOST at ``margin``,
+    two-sided McNemar, the paper's z and the pooled z, bootstrap intervals."""
     n = len(correct_a)
     acc_a, acc_b = float(np.mean(correct_a)), float(np.mean(correct_b))
     mc = stats.mcnemar(correct_a, correct_b)
     z_paper = stats.two_proportion_z(acc_a, acc_b, n, form="paper")
     z_pooled = stats.two_proportion_z(acc_a, acc_b, n, form="pooled")
-    diff = stats.paired_bootstrap_difference(correct_a, correct_b)
     ci_a, ci_b = stats.bootstrap_accuracy(correct_a), stats.bootstrap_accuracy(correct_b)
-    if mc.pvalue < alpha:
-        outcome = "a_better" if acc_a > acc_b else "b_better"
-    else:
-        outcome = "not_significant"
     return {
-        "outcome": outcome, "acc_a": acc_a, "acc_b": acc_b, "n": n,
+        "acc_a": acc_a, "acc_b": acc_b, "n": n,
+        "p_a_greater": stats.mcnemar_greater(correct_a, correct_b),
+        "p_b_greater": stats.mcnemar_greater(correct_b, correct_a),
+        "tost": stats.tost_paired(correct_a, correct_b, margin, alpha),
         "mcnemar_p": mc.pvalue, "mcnemar_method": mc.method, "discordant": [mc.b, mc.c],
         "z_paper": z_paper.z, "p_paper_z": z_paper.pvalue,
         "z_pooled": z_pooled.z, "p_pooled_z": z_pooled.pvalue,
-        "diff_ci95": [diff.low, diff.high],
         "ci_a": [ci_a.low, ci_a.high], "ci_b": [ci_b.low, ci_b.high],
     }
 
 
-def _paired_verdict(claim: str, fixture: str, seeds: Sequence[int], names: tuple[str, str],
-                    results: list[dict[str, Any]], expect: str, outcome_names: dict[str, str],
-                    alpha: float, criterion: str, paper: dict[str, Any]) -> Verdict:
-    a, b = names
-    outcomes = [outcome_names[r["outcome"]] for r in results]
-    passed = all(o == expect for o in outcomes)
+def _better(r: dict[str, Any], which: str, alpha: float) -> str:
+    """'``which`` (a or b) is more accurate': one-sided McNemar; contradicted when the interval of
+    the claimed advantage lies below 0 or inside the margin."""
+    eq: stats.Equivalence = r["tost"]
+    p = r["p_a_greater"] if which == "a" else r["p_b_greater"]
+    high = eq.high if which == "a" else -eq.low  # upper end of the claimed advantage
+    if p < alpha:
+        return REPRODUCED
+    if high < 0 or eq.equivalent:
+        return CONTRADICTED
+    return INCONCLUSIVE
+
+
+def _same(eq: stats.Equivalence, premise: bool) -> str:
+    """'No difference': equivalence (with the premise that both models learned something)."""
+    if eq.beyond_margin:
+        return CONTRADICTED
+    return REPRODUCED if eq.equivalent and premise else INCONCLUSIVE
+
+
+def _paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float) -> tuple[dict, dict, dict]:
     measured = {
         f"{a}_accuracy": _value([r["acc_a"] for r in results]),
         f"{b}_accuracy": _value([r["acc_b"] for r in results]),
-        "outcome": outcomes[0] if len(outcomes) == 1 else outcomes,
+        "difference": _value([r["tost"].difference for r in results]),
         "p_mcnemar": _value([r["mcnemar_p"] for r in results]),
         "p_paper_z": _value([r["p_paper_z"] for r in results]),
         "p_pooled_z": _value([r["p_pooled_z"] for r in results]),
+        "smallest_certifiable_margin": _value([r["tost"].certifiable_margin for r in results]),
+        "detectable_difference": _value([r["tost"].detectable for r in results]),
     }
+    intervals = {f"{a}_accuracy": _interval([r["ci_a"] for r in results]),
+                 f"{b}_accuracy": _interval([r["ci_b"] for r in results]),
+                 "difference": _interval([(r["tost"].low, r["tost"].high) for r in results])}
     details: dict[str, Any] = {
         "test_size": results[0]["n"],
-        "mcnemar_method": results[0]["mcnemar_method"],
-        "discordant_pairs (only a right, only b right)": [r["discordant"] for r in results],
-        f"{a} - {b} accuracy, paired bootstrap 95% CI": [r["diff_ci95"] for r in results],
-        "decided_by": f"McNemar's paired test at alpha = {alpha:g}, on every seed",
+        "mcnemar_method (two-sided, reported)": results[0]["mcnemar_method"],
+        f"discordant pairs (only {a} right, only {b} right)": [r["discordant"] for r in results],
+        f"{a} - {b}: interval level": f"{1 - 2 * alpha:.0%} (paired t on per-text differences: TOST at alpha)",
+        "smallest_certifiable_margin": "the smallest margin whose equivalence these data would show",
+        "detectable_difference": f"the smallest true difference a one-sided test at alpha = {alpha:g} finds "
+                                 "with 80% power on data as variable as these",
     }
     if len(results) > 1:
         t = stats.paired_t([r["acc_a"] for r in results], [r["acc_b"] for r in results])
         details["across seeds, paired t-test"] = {"t": t.t, "df": t.df, "p": t.pvalue}
-    intervals = {f"{a}_accuracy": _interval([r["ci_a"] for r in results]),
-                 f"{b}_accuracy": _interval([r["ci_b"] for r in results])}
-    return Verdict(claim=claim, fixture=fixture, seeds=tuple(seeds), passed=passed,
-                   criterion=criterion, measured=measured, paper=paper, details=details,
-                   intervals=intervals)
+    return measured, intervals, details
 
 
 def accuracy_gap(fixture: str, seeds: Sequence[int], correct_finetuned: Sequence[np.ndarray],
-                 correct_frozen: Sequence[np.ndarray], params: dict[str, Any]) -> Verdict:
-    """Fine-tuned vs frozen on the same test texts: the significance outcome is as expected."""
-    alpha, expect = float(params["alpha"]), params["expect"]
-    results = [paired_outcome(ft, fr, alpha) for ft, fr in zip(correct_finetuned, correct_frozen, strict=True)]
-    names = {"a_better": "finetuned_better", "b_better": "frozen_better", "not_significant": "not_significant"}
-    return _paired_verdict(
-        "accuracy_gap", fixture, seeds, ("finetuned", "frozen"), results, expect, names, alpha,
-        f"the fine-tuned vs frozen accuracy gap is {expect.replace('_', ' ')} "
-        f"(McNemar, alpha = {alpha:g}) on every seed", dict(params.get("paper", {})),
-    )
+                 correct_frozen: Sequence[np.ndarray], chance: float, params: dict[str, Any]) -> Verdict:
+    """Fine-tuned vs frozen on the same test texts, against what the paper found
+    (``paper_says``: ``finetuned_better``, ``frozen_better`` or ``no_difference``)."""
+    alpha, margin, says = params["alpha"], params["margin"], params["paper_says"]
+    floor = params["min_above_chance"]
+    results = [paired_outcome(ft, fr, alpha, margin) for ft, fr in zip(correct_finetuned, correct_frozen, strict=True)]
+    per_seed, pvalues, notes = [], {}, []
+    for i, (r, ft, fr) in enumerate(zip(results, correct_finetuned, correct_frozen, strict=True)):
+        if says == "no_difference":
+            premise = all(stats.above_chance(c, chance, floor) < alpha for c in (ft, fr))
+            if not premise:
+                notes.append(f"seed {seeds[i]}: a model is not above chance ({chance:.3f}) + {floor:g}: "
+                             "equal accuracies of models that learned nothing say nothing")
+            per_seed.append(_same(r["tost"], premise))
+            pvalues[_seed_key("TOST finetuned = frozen", seeds, i)] = r["tost"].pvalue
+        else:
+            which = "a" if says == "finetuned_better" else "b"
+            per_seed.append(_better(r, which, alpha))
+            pvalues[_seed_key(f"McNemar one-sided, {says.replace('_', ' ')}", seeds, i)] = \
+                r["p_a_greater"] if which == "a" else r["p_b_greater"]
+    measured, intervals, details = _paired_measured("finetuned", "frozen", results, alpha)
+    if says == "no_difference":
+        rule = (f"equivalence: the {1 - 2 * alpha:.0%} paired interval of fine-tuned - frozen inside "
+                f"(-{margin:g}, {margin:g}) and both models above chance + {floor:g} (reproduced); wholly "
+                "outside (contradicted)")
+    else:
+        rule = (f"{says.replace('_', ' ')}: one-sided exact McNemar p < {alpha:g} (reproduced); the "
+                f"{1 - 2 * alpha:.0%} interval of the advantage below 0 or inside (-{margin:g}, {margin:g}) "
+                "(contradicted)")
+    return _verdict("accuracy_gap", fixture, seeds, per_seed, params, criterion=rule, measured=measured,
+                    intervals=intervals, details=details, pvalues=pvalues, notes=notes)
 
 
 def cross_task(fixture: str, seeds: Sequence[int], correct_same: Sequence[np.ndarray],
-               correct_cross: Sequence[np.ndarray], frozen_accuracy: Sequence[float],
+               correct_cross: Sequence[np.ndarray], correct_frozen: Sequence[np.ndarray], chance: float,
                params: dict[str, Any]) -> Verdict:
-    """An encoder fine-tuned on task B, probed on task A, against same-task fine-tuning on A.
-
-    ``expect = "lower"``: cross-task accuracy is significantly below same-task (McNemar);
-    ``"not_significant"``: the two do not differ significantly.
-    """
-    alpha, expect = float(params["alpha"]), params["expect"]
-    results = [paired_outcome(s, c, alpha) for s, c in zip(correct_same, correct_cross, strict=True)]
-    names = {"a_better": "lower", "b_better": "higher", "not_significant": "not_significant"}
-    verdict = _paired_verdict(
-        "cross_task", fixture, seeds, ("same_task", "cross_task"), results, expect, names, alpha,
-        ("cross-task accuracy is significantly below same-task fine-tuning" if expect == "lower"
-         else "cross-task and same-task accuracy do not differ significantly")
-        + f" (McNemar, alpha = {alpha:g}) on every seed", dict(params.get("paper", {})),
-    )
-    measured = dict(verdict.measured)
-    measured["frozen_accuracy"] = _value(frozen_accuracy)
-    return replace(verdict, measured=measured)
+    """Bogaert et al.'s "the loss in performances is negligible": the cross-task model (encoder
+    fine-tuned on task B, frozen head on A) is equivalent to the frozen model on A's test texts.
+    Same-task fine-tuning is reported beside (McNemar against cross-task)."""
+    alpha, margin, floor = params["alpha"], params["margin"], params["min_above_chance"]
+    results = [paired_outcome(c, f, alpha, margin) for c, f in zip(correct_cross, correct_frozen, strict=True)]
+    per_seed, pvalues, notes = [], {}, []
+    for i, (r, fr) in enumerate(zip(results, correct_frozen, strict=True)):
+        premise = stats.above_chance(fr, chance, floor) < alpha
+        if not premise:
+            notes.append(f"seed {seeds[i]}: the frozen model is not above chance ({chance:.3f}) + {floor:g}")
+        per_seed.append(_same(r["tost"], premise))
+        pvalues[_seed_key("TOST cross-task = frozen", seeds, i)] = r["tost"].pvalue
+    measured, intervals, details = _paired_measured("cross_task", "frozen", results, alpha)
+    same = [paired_outcome(s, c, alpha, margin) for s, c in zip(correct_same, correct_cross, strict=True)]
+    measured = {"same_task_accuracy": _value([r["acc_a"] for r in same]), **measured}
+    intervals["same_task_accuracy"] = _interval([r["ci_a"] for r in same])
+    details["same-task vs cross-task, McNemar (two-sided, reported)"] = [
+        {"p": r["mcnemar_p"], "same_task - cross_task": r["tost"].difference} for r in same]
+    return _verdict(
+        "cross_task", fixture, seeds, per_seed, params, measured=measured, intervals=intervals,
+        details=details, pvalues=pvalues, notes=notes,
+        criterion=(f"cross-task vs frozen accuracy on the same texts: the {1 - 2 * alpha:.0%} paired interval "
+                   f"of the difference inside (-{margin:g}, {margin:g}) with the frozen model above chance "
+                   f"(reproduced: a negligible loss), wholly outside (contradicted)"))
 
 
 # --------------------------------------------------------------------------------------------
-# Claim 3: principal components for 95% of the variance
+# Bogaert et al. 3.3: principal components for 95% of the variance
 
 
 def pca_variance(fixture: str, seeds: Sequence[int], finetuned: Sequence[int], frozen: Sequence[int],
                  cross: Sequence[int] | None, dim: int, params: dict[str, Any]) -> Verdict:
     """The fine-tuned space needs far fewer PCs than the frozen one: at most ``max_ratio`` times
     as many, on every seed; with ``cross_task_between`` the cross-task space lies in between."""
-    ratio, var = float(params["max_ratio"]), float(params["variance"])
-    ok = [ft <= ratio * fr for ft, fr in zip(finetuned, frozen, strict=True)]
+    ratio, var = params["max_ratio"], params["variance"]
     between = params.get("cross_task_between", False) and cross is not None
-    if between:
-        ok = [o and ft <= cr <= fr for o, ft, cr, fr in zip(ok, finetuned, cross, frozen, strict=True)]
+    per_seed, notes = [], []
+    for i, (ft, fr) in enumerate(zip(finetuned, frozen, strict=True)):
+        if fr <= 2:
+            notes.append(f"seed {seeds[i]}: the frozen space needs {fr} components: nothing to shrink")
+            per_seed.append(INCONCLUSIVE)
+            continue
+        holds = ft <= ratio * fr and (not between or ft <= cross[i] <= fr)
+        per_seed.append(REPRODUCED if holds else CONTRADICTED)
     measured = {"finetuned_pcs": _value(finetuned), "frozen_pcs": _value(frozen)}
     if cross is not None:
         measured["cross_task_pcs"] = _value(cross)
     criterion = (f"PCs for {var:.0%} of the variance: fine-tuned <= {ratio:g} x frozen"
                  + (", cross-task in between" if between else "") + ", on every seed")
-    return Verdict(claim="pca_variance", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
-                   criterion=criterion, measured=measured, paper=dict(params.get("paper", {})),
-                   details={"embedding_dim": dim, "space": "test set, last layer, first token"})
+    return _verdict("pca_variance", fixture, seeds, per_seed, params, criterion=criterion, measured=measured,
+                    details={"embedding_dim": dim, "space": "test set, last layer, first token"}, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
-# Claim 4: label clusters move apart during fine-tuning
+# Zhou and Srikumar 4.2-4.3: label clusters move apart
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """DirectProbe on one checkpoint's embeddings: clusters and each label's minimum distance."""
+    """DirectProbe on one checkpoint's embeddings: clusters, each label's minimum distance to the
+    other labels, and the space's mean vector norm (its scale)."""
 
     step: int
     num_clusters: int
     min_distance: tuple[float, ...]  # per label
+    mean_norm: float
+
+    def scaled(self, scale: str) -> np.ndarray:
+        d = np.asarray(self.min_distance, float)
+        return d / self.mean_norm if scale == "mean_norm" else d
 
 
 def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[str],
                     trajectories: Sequence[Sequence[Snapshot]], similarity: Sequence[tuple[float, float]] | None,
                     params: dict[str, Any]) -> Verdict:
-    """Between the first and the last checkpoint, on every seed: the number of DirectProbe clusters
-    does not grow, and, where the last space is linearly separable, every label's minimum distance
-    to the other labels grows. With ``similarity`` (train/test spatial similarity before and after
-    fine-tuning), it must fall. ``min_growth``: the relative increase that counts as growth."""
+    """From the first to the last checkpoint, per seed, each part that applies must hold:
+
+    - clusters (4.2): where the first space is not linearly separable, strictly fewer at the end;
+    - distances (4.3): where both spaces are separable, every label's minimum distance (divided by
+      the space's mean vector norm with ``scale = "mean_norm"``) grows by more than ``min_growth``;
+    - with ``similarity``: the train/test spatial similarity falls after fine-tuning.
+
+    A part that fails contradicts; when neither geometric part applies the seed is inconclusive."""
     num_labels = len(label_names)
-    growth = float(params.get("min_growth", 0.01))  # relative: float noise is not movement
-    ok, notes = [], []
-    for seed, traj in zip(seeds, trajectories, strict=True):
+    growth, scale = params["min_growth"], params["scale"]
+    per_seed, notes = [], []
+    for i, (seed, traj) in enumerate(zip(seeds, trajectories, strict=True)):
         first, last = traj[0], traj[-1]
-        fewer = last.num_clusters <= first.num_clusters
-        separable = last.num_clusters == num_labels
-        grew = all(b > a * (1 + growth) for a, b in zip(first.min_distance, last.min_distance, strict=True))
-        holds = fewer and (grew if separable else True)
-        if not separable:
-            notes.append(f"seed {seed}: last checkpoint not linearly separable "
-                         f"({last.num_clusters} clusters), distances reported, not judged")
+        parts: dict[str, bool] = {}
+        if first.num_clusters > num_labels:
+            parts["clusters strictly decrease"] = last.num_clusters < first.num_clusters
+        if first.num_clusters == num_labels and last.num_clusters == num_labels:
+            before, after = first.scaled(scale), last.scaled(scale)
+            parts["every label's distance grows"] = bool(np.all(after > before * (1 + growth)))
+        elif last.num_clusters != num_labels:
+            notes.append(f"seed {seed}: the last checkpoint is not linearly separable "
+                         f"({last.num_clusters} clusters for {num_labels} labels): distances not judged")
+        if not parts:
+            notes.append(f"seed {seed}: neither part applies (separable before, not after)")
+            per_seed.append(INCONCLUSIVE)
+            continue
         if similarity is not None:
-            before, after = similarity[list(seeds).index(seed)]
-            holds = holds and after < before
-        ok.append(holds)
+            b, a = similarity[i]
+            parts["train/test spatial similarity falls"] = bool(a < b)
+        failed = [k for k, ok in parts.items() if not ok]
+        if failed:
+            notes.append(f"seed {seed}: fails: {', '.join(failed)}")
+        per_seed.append(CONTRADICTED if failed else REPRODUCED)
     measured: dict[str, Any] = {
         "clusters_first": _value([t[0].num_clusters for t in trajectories]),
         "clusters_last": _value([t[-1].num_clusters for t in trajectories]),
     }
+    unit = "/norm" if scale == "mean_norm" else ""
     for k, name in enumerate(label_names):
-        measured[f"min_distance_first[{name}]"] = _value([t[0].min_distance[k] for t in trajectories])
-        measured[f"min_distance_last[{name}]"] = _value([t[-1].min_distance[k] for t in trajectories])
+        measured[f"min_distance{unit}_first[{name}]"] = _value([t[0].scaled(scale)[k] for t in trajectories])
+        measured[f"min_distance{unit}_last[{name}]"] = _value([t[-1].scaled(scale)[k] for t in trajectories])
+    measured["mean_norm_first"] = _value([t[0].mean_norm for t in trajectories])
+    measured["mean_norm_last"] = _value([t[-1].mean_norm for t in trajectories])
     if similarity is not None:
         measured["train_test_similarity_before"] = _value([s[0] for s in similarity])
         measured["train_test_similarity_after"] = _value([s[1] for s in similarity])
     details: dict[str, Any] = {
-        "trajectory (step: clusters, min distance per label)": [
-            {str(s.step): [s.num_clusters, list(s.min_distance)] for s in traj} for traj in trajectories
+        "trajectory (step: clusters, raw min distance per label, mean norm)": [
+            {str(s.step): [s.num_clusters, list(s.min_distance), s.mean_norm] for s in traj} for traj in trajectories
         ],
         "space": "last layer, first token, DirectProbe (exact LP overlap checks)",
     }
-    if notes:
-        details["notes"] = notes
-    criterion = ("from the first to the last fine-tuning checkpoint: DirectProbe clusters do not grow "
-                 "and, where the last space is linearly separable, every label's minimum distance to "
-                 f"the other labels grows by more than {growth:.0%}" + ("; train/test spatial similarity falls" if similarity else "")
-                 + ", on every seed")
-    return Verdict(claim="label_distances", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
-                   criterion=criterion, measured=measured, paper=dict(params.get("paper", {})),
-                   details=details)
+    criterion = ("first vs last fine-tuning checkpoint: DirectProbe clusters strictly decrease where the "
+                 "first space is not linearly separable; where both are, every label's minimum distance "
+                 + ("divided by the space's mean vector norm " if scale == "mean_norm" else "(raw units) ")
+                 + f"grows by more than {growth:.0%}"
+                 + ("; the train/test spatial similarity falls" if similarity else "") + ", on every seed")
+    return _verdict("label_distances", fixture, seeds, per_seed, params, criterion=criterion,
+                    measured=measured, details=details, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
-# Claim 5, geometric part: another task's fine-tuning moves the target task's label clusters
+# Zhou and Srikumar, Table 5: another task's fine-tuning moves the target task's clusters
 
 
 def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[str],
                          before: Sequence[Sequence[float]], after: Sequence[Sequence[float]],
-                         params: dict[str, Any],
-                         mean_norms: Sequence[tuple[float, float]] | None = None) -> Verdict:
-    """Each target label's minimum DirectProbe distance to the other labels, under the pre-trained
-    encoder (``before``, per seed) and under the encoder fine-tuned on the other task (``after``).
+                         params: dict[str, Any], mean_norms: Sequence[tuple[float, float]] | None = None,
+                         separable: Sequence[tuple[bool, bool]] | None = None) -> Verdict:
+    """Each target label's minimum DirectProbe distance under the pre-trained encoder (``before``,
+    per seed) and under the encoder fine-tuned on the other task (``after``), divided by each
+    space's mean vector norm (``mean_norms``: before, after) with ``scale = "mean_norm"``.
 
-    ``expect = "lower"`` (Zhou and Srikumar's opposing task): the mean relative change over labels
-    is below ``-min_change`` on every seed; ``"higher"`` (a related task): above ``min_change``.
-    With ``all_labels`` every label's distance must move that way, not just the mean. Distances are in the encoders' own
-    units, as in the paper; ``mean_norms`` (the mean vector length before and after, per seed) goes
-    to the details so that a reader can tell a moved cluster from a rescaled space.
-    """
-    expect, every = params["expect"], bool(params.get("all_labels", False))
-    least = float(params.get("min_change", 0.01))  # relative: float noise is not movement
-    sign = -1.0 if expect == "lower" else 1.0
+    ``paper_says = "lower"`` (an opposing task): reproduced when the mean relative change (every
+    label's, with ``all_labels``) is below ``-min_change`` on every seed; ``"higher"`` (a related
+    task): above ``min_change``. Contradicted when the mean moves the other way by as much;
+    inconclusive in between, or where a space is not linearly separable (``separable``)."""
+    every, least, scale = params["all_labels"], params["min_change"], params["scale"]
+    sign = -1.0 if params["paper_says"] == "lower" else 1.0
     b_, a_ = [np.asarray(b, float) for b in before], [np.asarray(a, float) for a in after]
-    by_norm = params.get("scale", "raw") == "mean_norm"
-    if by_norm:
+    if scale == "mean_norm":
         if not mean_norms:
             raise ValueError('scale = "mean_norm" needs the mean vector norms')
         b_ = [b / nb for b, (nb, _) in zip(b_, mean_norms, strict=True)]
         a_ = [a / na for a, (_, na) in zip(a_, mean_norms, strict=True)]
     changes = [a - b for b, a in zip(b_, a_, strict=True)]
     relative = [c / np.where(b > 0, b, np.inf) for b, c in zip(b_, changes, strict=True)]
-    ok = [bool((sign * r > least).all()) if every else bool(sign * r.mean() > least) for r in relative]
+    per_seed, notes = [], []
+    for i, r in enumerate(relative):
+        if separable is not None and not all(separable[i]):
+            notes.append(f"seed {seeds[i]}: a space is not linearly separable (pre-trained, cross-task: "
+                         f"{list(separable[i])}): label distances are undefined there")
+            per_seed.append(INCONCLUSIVE)
+        elif (bool((sign * r > least).all()) if every else sign * r.mean() > least):
+            per_seed.append(REPRODUCED)
+        elif sign * r.mean() < -least:
+            per_seed.append(CONTRADICTED)
+        else:
+            per_seed.append(INCONCLUSIVE)
     measured: dict[str, Any] = {"mean_change": _value([float(c.mean()) for c in changes]),
                                 "mean_relative_change": _value([float(r.mean()) for r in relative])}
     for k, name in enumerate(label_names):
         measured[f"min_distance_pretrained[{name}]"] = _value([float(b[k]) for b in b_])
         measured[f"min_distance_cross_task[{name}]"] = _value([float(a[k]) for a in a_])
-    criterion = (("distances divided by the space's mean vector norm: " if by_norm else "")
+    expect = params["paper_says"]
+    criterion = (("distances divided by the space's mean vector norm: " if scale == "mean_norm"
+                  else "raw distances (not scale-free): ")
                  + f"{'every label' if every else 'the mean over labels'} of the target task's minimum "
                  f"DirectProbe distance to the other labels is {expect}, by more than {least:.0%} "
-                 "relative, under the encoder fine-tuned on the other task than under the pre-trained "
-                 "one, on every seed")
-    return Verdict(claim="cross_task_distances", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
-                   criterion=criterion, measured=measured, paper=dict(params.get("paper", {})),
-                   details={"change per label": [[float(v) for v in c] for c in changes]}
-                   | ({"mean vector norm (pre-trained, cross-task)": [list(m) for m in mean_norms]}
-                      if mean_norms else {}))
+                 "relative, under the encoder fine-tuned on the other task than under the pre-trained one, "
+                 "on every seed (the other way by as much: contradicted)")
+    details: dict[str, Any] = {"change per label": [[float(v) for v in c] for c in changes]}
+    if mean_norms:
+        details["mean vector norm (pre-trained, cross-task)"] = [list(m) for m in mean_norms]
+    return _verdict("cross_task_distances", fixture, seeds, per_seed, params, criterion=criterion,
+                    measured=measured, details=details, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,41 +491,42 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
 def layer_change(fixture: str, seeds: Sequence[int], layers: Sequence[int],
                  similarity: dict[str, Sequence[Sequence[float]]], params: dict[str, Any]) -> Verdict:
     """Similarity of each layer before and after fine-tuning (``similarity[measure]``: per seed,
-    one value per layer in ``layers``) falls with depth, on every seed: the last layer's is below
-    the first's by more than ``min_drop``, and the Spearman correlation of depth and similarity is
-    at most ``max_trend``; with ``min_similarity`` every layer stays at or above it (Zhou and
-    Srikumar: higher layers change more yet stay similar, Pearson > 0.5)."""
-    from scipy.stats import spearmanr
-
+    one value per layer in ``layers``) falls with depth: the last layer's is below the first's by
+    more than ``min_drop`` and the depth/similarity Spearman correlation is at most ``max_trend``;
+    with ``min_similarity`` every layer stays at or above it (Zhou and Srikumar: > 0.5)."""
     measure = params["measure"]
-    drop, trend_max = float(params["min_drop"]), float(params["max_trend"])
-    floor = params.get("min_similarity")
-    ok, trends, drops = [], [], []
-    for sims in similarity[measure]:
+    drop, trend_max, floor = params["min_drop"], params["max_trend"], params.get("min_similarity")
+    per_seed, trends, drops, notes = [], [], [], []
+    for i, sims in enumerate(similarity[measure]):
         sims = np.asarray(sims, float)
+        if not np.isfinite(sims).all():
+            notes.append(f"seed {seeds[i]}: the {measure} similarity is undefined at some layer")
+            trends.append(float("nan"))
+            drops.append(float("nan"))
+            per_seed.append(INCONCLUSIVE)
+            continue
         trend = float(spearmanr(layers, sims).statistic) if np.ptp(sims) > 0 else 0.0
         trends.append(trend)
         drops.append(float(sims[0] - sims[-1]))
-        holds = drops[-1] > drop and trend <= trend_max
-        if floor is not None:
-            holds = holds and bool((sims >= float(floor)).all())
-        ok.append(holds)
+        holds = drops[-1] > drop and trend <= trend_max and (floor is None or bool((sims >= floor).all()))
+        per_seed.append(REPRODUCED if holds else CONTRADICTED)
     measured: dict[str, Any] = {
         f"{measure}_first_layer": _value([s[0] for s in similarity[measure]]),
         f"{measure}_last_layer": _value([s[-1] for s in similarity[measure]]),
         "drop": _value(drops),
         "depth_trend_spearman": _value(trends),
     }
+    if floor is not None:
+        measured[f"{measure}_lowest_layer"] = _value([float(np.min(s)) for s in similarity[measure]])
     details = {f"{name} per layer {list(layers)}": [[float(v) for v in s] for s in sims]
                for name, sims in similarity.items()}
     name = {"cka": "linear CKA", "rsa": "RSA", "spatial": "DirectProbe spatial similarity"}.get(measure, measure)
     criterion = (f"{name} between the pre-trained and the fine-tuned encoder, per layer: the last "
                  f"layer's is lower than the first's by more than {drop:g} and the depth/similarity "
                  f"Spearman correlation is <= {trend_max:g}"
-                 + (f"; every layer >= {float(floor):g}" if floor is not None else "") + ", on every seed")
-    return Verdict(claim="layer_change", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
-                   criterion=criterion, measured=measured, paper=dict(params.get("paper", {})),
-                   details=details)
+                 + (f"; every layer >= {floor:g}" if floor is not None else "") + ", on every seed")
+    return _verdict("layer_change", fixture, seeds, per_seed, params, criterion=criterion, measured=measured,
+                    details=details, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -391,101 +536,138 @@ def layer_change(fixture: str, seeds: Sequence[int], layers: Sequence[int],
 def partial_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float], frozen: Sequence[float],
                        partial: dict[int, Sequence[float]], params: dict[str, Any]) -> Verdict:
     """Training only the top ``few`` layers recovers at least ``min_recovery`` of the accuracy that
-    full fine-tuning gains over the frozen encoder, on every seed:
-    ``(acc_few - acc_frozen) / (acc_full - acc_frozen)``. Where full fine-tuning gains less than
-    ``min_gain`` there is nothing to recover and the verdict fails with that reason."""
-    few, need, min_gain = int(params["few"]), float(params["min_recovery"]), float(params["min_gain"])
+    full fine-tuning gains over the frozen encoder: ``(acc_few - acc_frozen) / (acc_full -
+    acc_frozen)``. Where full fine-tuning gains less than ``min_gain`` there is nothing to recover
+    (inconclusive)."""
+    few, need, min_gain = params["few"], params["min_recovery"], params["min_gain"]
     if few not in partial:
         raise ValueError(f"no accuracies for trainable_layers = {few}; have {sorted(partial)}")
-    recovery, notes = [], []
+    recovery, per_seed, notes = [], [], []
     for i, seed in enumerate(seeds):
         gain = full[i] - frozen[i]
         if gain < min_gain:
             notes.append(f"seed {seed}: full fine-tuning gains {gain:.4f} over frozen (< {min_gain:g}): "
                          "nothing to recover")
             recovery.append(float("nan"))
+            per_seed.append(INCONCLUSIVE)
         else:
             recovery.append((partial[few][i] - frozen[i]) / gain)
-    recovers = [r == r and r >= need for r in recovery]  # NaN: nothing to recover
-    if params.get("expect", "recovers") == "recovers":
-        ok = recovers
-    else:  # a fixture where the claim is expected not to hold; a NaN still fails
-        ok = [r == r and not rec for r, rec in zip(recovery, recovers, strict=True)]
+            per_seed.append(REPRODUCED if recovery[-1] >= need else CONTRADICTED)
     measured: dict[str, Any] = {"full_accuracy": _value(full), "frozen_accuracy": _value(frozen)}
     for k in sorted(partial):
         measured[f"top_{k}_layers_accuracy"] = _value(partial[k])
     measured[f"recovery_top_{few}"] = _value(recovery)
-    return Verdict(
-        claim="partial_finetuning", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
-        criterion=(("expected to fail here: " if params.get("expect", "recovers") != "recovers" else "")
-                   + f"training only the top {few} layer(s) recovers >= {need:.0%} of the full fine-tuning "
-                   "gain over the frozen encoder (test accuracy), on every seed"),
-        measured=measured, paper=dict(params.get("paper", {})), details={"notes": notes} if notes else {},
-    )
+    return _verdict("partial_finetuning", fixture, seeds, per_seed, params, measured=measured, notes=notes,
+                    criterion=(f"training only the top {few} layer(s) recovers >= {need:.0%} of the full "
+                               "fine-tuning gain over the frozen encoder (test accuracy), on every seed"))
 
 
 # --------------------------------------------------------------------------------------------
-# Across seeds (Hart): Welch's t-test on per-seed accuracies of two protocols
+# Across seeds (Hart): two protocols' per-seed accuracies
 
 
 def seed_welch(fixture: str, seeds: Sequence[int], a_name: str, b_name: str, acc_a: Sequence[float],
-               acc_b: Sequence[float], params: dict[str, Any]) -> Verdict:
-    """Hart's test: per-seed test accuracies of two protocols (e.g. frozen vs fully fine-tuned,
-    10 runs each), compared by Welch's t-test; the outcome at ``alpha`` must be ``expect``
-    (``a_better``, ``b_better``, ``not_significant``). Needs ``min_seeds`` seeds or more."""
-    alpha, expect, least = float(params["alpha"]), params["expect"], int(params["min_seeds"])
-    if len(seeds) < least:
-        return Verdict(claim="seed_welch", fixture=fixture, seeds=tuple(seeds), passed=False,
-                       criterion=f"needs at least {least} seeds (run with --seeds {least})",
-                       measured={"seeds": len(seeds)}, paper=dict(params.get("paper", {})))
-    t = stats.welch_t(acc_a, acc_b)
-    mean_a, mean_b = float(np.mean(acc_a)), float(np.mean(acc_b))
-    outcome = "not_significant" if not t.pvalue < alpha else ("a_better" if mean_a > mean_b else "b_better")
-    names = {"a_better": f"{a_name}_better", "b_better": f"{b_name}_better", "not_significant": "not_significant"}
+               acc_b: Sequence[float], chance: float, params: dict[str, Any]) -> Verdict:
+    """Hart's comparison of two protocols over runs (frozen vs fully fine-tuned, 10 runs each).
+
+    ``paper_says = "no_difference"`` (Hart: p = 0.38): equivalence of the mean accuracies within
+    ``margin`` (Welch TOST), with both means above chance (``chance``: the majority-class rate) +
+    ``min_above_chance``; ``a_better`` / ``b_better``: one-sided Welch. Fewer than ``min_seeds``
+    seeds: inconclusive."""
+    alpha, margin, says, least = params["alpha"], params["margin"], params["paper_says"], params["min_seeds"]
     s_a, s_b = stats.summarize(acc_a), stats.summarize(acc_b)
-    return Verdict(
-        claim="seed_welch", fixture=fixture, seeds=tuple(seeds), passed=outcome == expect,
-        criterion=(f"Welch's t-test on per-seed test accuracies, {a_name} vs {b_name}: "
-                   f"{names[expect].replace('_', ' ')} at alpha = {alpha:g}"),
-        measured={f"{a_name}_accuracy": {"mean": s_a.mean, "sd": s_a.sd, "per_seed": list(s_a.values)},
-                  f"{b_name}_accuracy": {"mean": s_b.mean, "sd": s_b.sd, "per_seed": list(s_b.values)},
-                  "outcome": names[outcome], "t": t.t, "df": t.df, "p_welch": t.pvalue},
-        paper=dict(params.get("paper", {})),
-    )
+    measured: dict[str, Any] = {
+        f"{a_name}_accuracy": {"mean": s_a.mean, "sd": s_a.sd, "per_seed": list(s_a.values)},
+        f"{b_name}_accuracy": {"mean": s_b.mean, "sd": s_b.sd, "per_seed": list(s_b.values)},
+        "seeds": len(seeds),
+    }
+    if len(seeds) < least:
+        return _verdict("seed_welch", fixture, seeds, [INCONCLUSIVE], params, measured=measured,
+                        criterion=f"needs at least {least} seeds (run with --seeds {least})",
+                        notes=[f"{len(seeds)} seed(s) of the {least} needed"])
+    t = stats.welch_t(acc_a, acc_b)
+    eq = stats.tost_welch(acc_a, acc_b, margin, alpha)
+    measured |= {"t": t.t, "df": t.df, "p_welch": t.pvalue, "difference": eq.difference,
+                 "smallest_certifiable_margin": eq.certifiable_margin, "detectable_difference": eq.detectable}
+    intervals = {"difference": [eq.low, eq.high]}
+    notes = []
+    if says == "no_difference":
+        floor = params["min_above_chance"]
+        premise = min(s_a.mean, s_b.mean) > chance + floor
+        if not premise:
+            notes.append(f"a protocol's mean accuracy is not above chance ({chance:.3f}) + {floor:g}")
+        conclusion = _same(eq, premise)
+        pvalues = {f"Welch TOST {a_name} = {b_name}": eq.pvalue}
+        rule = (f"equivalence: the {1 - 2 * alpha:.0%} Welch interval of {a_name} - {b_name} inside "
+                f"(-{margin:g}, {margin:g}) (reproduced), wholly outside (contradicted)")
+    else:
+        first, second = (acc_a, acc_b) if says == "a_better" else (acc_b, acc_a)
+        p = stats.welch_greater(first, second)
+        high = eq.high if says == "a_better" else -eq.low
+        conclusion = REPRODUCED if p < alpha else CONTRADICTED if high < 0 or eq.equivalent else INCONCLUSIVE
+        better = a_name if says == "a_better" else b_name
+        pvalues = {f"Welch one-sided, {better} better": p}
+        measured["p_welch_one_sided"] = p
+        rule = (f"{better} more accurate: one-sided Welch p < {alpha:g} (reproduced); the {1 - 2 * alpha:.0%} "
+                f"interval of its advantage below 0 or inside (-{margin:g}, {margin:g}) (contradicted)")
+    return _verdict("seed_welch", fixture, seeds, [conclusion], params, criterion=rule, measured=measured,
+                    intervals=intervals, pvalues=pvalues, notes=notes,
+                    details={"spread (sd) across seeds": {a_name: s_a.sd, b_name: s_b.sd}})
 
 
 # --------------------------------------------------------------------------------------------
 # Sparse baselines (Hart): the fine-tuned model against bag-of-words logistic regression
 
 
-def sparse_baselines(fixture: str, seeds: Sequence[int], correct_finetuned: Sequence[np.ndarray],
-                     correct_best_sparse: Sequence[np.ndarray], best: Sequence[str],
-                     cv: Sequence[dict[str, dict[str, float]]], params: dict[str, Any]) -> Verdict:
-    """The fine-tuned model against the best sparse baseline on the same test texts (McNemar).
+def sparse_baselines(fixture: str, seeds: Sequence[int], labels: Sequence[np.ndarray],
+                     pred_finetuned: Sequence[np.ndarray], pred_best_sparse: Sequence[np.ndarray],
+                     best: Sequence[str], cv: Sequence[dict[str, dict[str, float]]], chance: float,
+                     params: dict[str, Any]) -> Verdict:
+    """The fine-tuned model against the best sparse baseline on the same test texts.
 
     The baseline is chosen per seed by its k-fold CV accuracy on the train split, never by its
-    test accuracy. ``cv[seed_index][features]`` holds that features' ``accuracy``,
-    ``accuracy_sd``, ``f1_macro`` and ``test_accuracy``.
-    """
-    alpha, expect, folds = float(params["alpha"]), params["expect"], int(params["folds"])
-    results = [paired_outcome(ft, sp, alpha)
-               for ft, sp in zip(correct_finetuned, correct_best_sparse, strict=True)]
-    names = {"a_better": "finetuned_better", "b_better": "sparse_better", "not_significant": "not_significant"}
-    verdict = _paired_verdict(
-        "sparse_baselines", fixture, seeds, ("finetuned", "best_sparse"), results, expect, names, alpha,
-        f"the fine-tuned model vs the best sparse baseline (chosen by {folds}-fold CV on train): "
-        f"{expect.replace('_', ' ')} (McNemar, alpha = {alpha:g}) on every seed",
-        dict(params.get("paper", {})),
-    )
-    measured = dict(verdict.measured)
+    test accuracy. ``finetuned_better`` (Hart): more accurate (one-sided McNemar) and better in
+    macro-F1 (paired bootstrap interval of the gain above 0); ``no_difference``: equivalent
+    accuracies within ``margin``. ``cv[seed_index][features]`` holds that features' ``accuracy``,
+    ``accuracy_sd``, ``f1_macro`` and ``test_accuracy``."""
+    alpha, margin, says, folds = params["alpha"], params["margin"], params["paper_says"], params["folds"]
+    correct_ft = [p == y for p, y in zip(pred_finetuned, labels, strict=True)]
+    correct_sp = [p == y for p, y in zip(pred_best_sparse, labels, strict=True)]
+    results = [paired_outcome(a, b, alpha, margin) for a, b in zip(correct_ft, correct_sp, strict=True)]
+    f1 = [stats.paired_bootstrap_f1_difference(y, a, b, level=1 - 2 * alpha)
+          for y, a, b in zip(labels, pred_finetuned, pred_best_sparse, strict=True)]
+    per_seed, pvalues, notes = [], {}, []
+    for i, (r, g) in enumerate(zip(results, f1, strict=True)):
+        if says == "no_difference":
+            premise = stats.above_chance(correct_ft[i], chance, 0.05) < alpha
+            per_seed.append(_same(r["tost"], premise))
+            pvalues[_seed_key("TOST finetuned = sparse", seeds, i)] = r["tost"].pvalue
+            continue
+        acc = _better(r, "a", alpha)
+        f1_part = REPRODUCED if g.low > 0 else CONTRADICTED if g.high < 0 else INCONCLUSIVE
+        if acc != f1_part:
+            notes.append(f"seed {seeds[i]}: accuracy {acc}, macro-F1 gain {f1_part}")
+        per_seed.append(CONTRADICTED if CONTRADICTED in (acc, f1_part) else combine([acc, f1_part]))
+        pvalues[_seed_key("McNemar one-sided, finetuned better than sparse", seeds, i)] = r["p_a_greater"]
+    measured, intervals, details = _paired_measured("finetuned", "best_sparse", results, alpha)
+    measured["f1_macro_gain"] = _value([g.estimate for g in f1])
+    intervals["f1_macro_gain"] = _interval([(g.low, g.high) for g in f1])
     measured["best_sparse"] = best[0] if len(set(best)) == 1 else list(best)
     for kind in cv[0]:
         measured[f"cv_accuracy_{kind}"] = _value([c[kind]["accuracy"] for c in cv])
         measured[f"cv_f1_macro_{kind}"] = _value([c[kind]["f1_macro"] for c in cv])
-    details = dict(verdict.details)
     details["sparse baselines per seed (CV on train; test accuracy)"] = [
         {kind: {k: round(v, 4) for k, v in row.items()} for kind, row in c.items()} for c in cv]
-    return replace(verdict, measured=measured, details=details)
+    if says == "no_difference":
+        rule = (f"equivalence of fine-tuned and best sparse accuracy: the {1 - 2 * alpha:.0%} paired interval "
+                f"inside (-{margin:g}, {margin:g}) (reproduced), wholly outside (contradicted)")
+    else:
+        rule = (f"the fine-tuned model vs the best sparse baseline (chosen by {folds}-fold CV on train): "
+                f"one-sided McNemar p < {alpha:g} and the {1 - 2 * alpha:.0%} bootstrap interval of the "
+                "macro-F1 gain above 0 (reproduced); the accuracy advantage below 0 or inside the margin, "
+                "or the F1 gain below 0 (contradicted)")
+    return _verdict("sparse_baselines", fixture, seeds, per_seed, params, criterion=rule, measured=measured,
+                    intervals=intervals, details=details, pvalues=pvalues, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -496,26 +678,27 @@ def domain_shift(fixture: str, seeds: Sequence[int], layers: Sequence[int],
                  in_domain: dict[str, Sequence[Sequence[float]]],
                  out_of_domain: dict[str, Sequence[Sequence[float]]], params: dict[str, Any]) -> Verdict:
     """Fine-tuning changes in-domain texts more than out-of-domain ones: averaged over the top
-    ``top_layers`` layers, the similarity (``measure``) between the pre-trained and the fine-tuned
-    encoder is lower on in-domain texts than on out-of-domain texts by more than ``min_gap``, on
-    every seed. ``in_domain[measure]``: per seed, one similarity per layer in ``layers``."""
-    measure, top, gap_min = params["measure"], int(params["top_layers"]), float(params["min_gap"])
+    ``top_layers`` layers, out-of-domain minus in-domain similarity (``measure``) above
+    ``min_gap`` (reproduced), below ``-min_gap`` (contradicted), inconclusive between."""
+    measure, top, gap_min = params["measure"], params["top_layers"], params["min_gap"]
     if not 1 <= top <= len(layers):
         raise ValueError(f"top_layers must be in 1..{len(layers)}, got {top}")
-    gaps, ins, outs = [], [], []
+    gaps, ins, outs, per_seed = [], [], [], []
     for sims_in, sims_out in zip(in_domain[measure], out_of_domain[measure], strict=True):
         ins.append(float(np.mean(sims_in[-top:])))
         outs.append(float(np.mean(sims_out[-top:])))
         gaps.append(outs[-1] - ins[-1])
+        per_seed.append(REPRODUCED if gaps[-1] > gap_min else CONTRADICTED if gaps[-1] < -gap_min else INCONCLUSIVE)
     measured = {f"{measure}_in_domain_top{top}": _value(ins), f"{measure}_out_of_domain_top{top}": _value(outs),
                 "gap": _value(gaps)}
     details = {f"{side} {name} per layer {list(layers)}": [[float(v) for v in s] for s in sims]
                for side, table in (("in-domain", in_domain), ("out-of-domain", out_of_domain))
                for name, sims in table.items()}
     criterion = (f"{measure.upper()} between the pre-trained and the fine-tuned encoder, mean of the top {top} "
-                 f"layer(s): out-of-domain minus in-domain > {gap_min:g} (in-domain texts change more), on every seed")
-    return Verdict(claim="domain_shift", fixture=fixture, seeds=tuple(seeds), passed=all(g > gap_min for g in gaps),
-                   criterion=criterion, measured=measured, paper=dict(params.get("paper", {})), details=details)
+                 f"layer(s): out-of-domain minus in-domain > {gap_min:g} (in-domain texts change more: "
+                 f"reproduced), < -{gap_min:g} (contradicted), on every seed")
+    return _verdict("domain_shift", fixture, seeds, per_seed, params, criterion=criterion, measured=measured,
+                    details=details)
 
 
 # --------------------------------------------------------------------------------------------
@@ -526,33 +709,38 @@ def discriminant_words(fixture: str, seeds: Sequence[int], finetuned_top: Sequen
                        frozen_top: Sequence[Sequence[tuple[str, float]]],
                        relatedness: Sequence[dict[str, float]], params: dict[str, Any]) -> Verdict:
     """The fine-tuned model's most discriminant words are more task-related than the frozen
-    model's: their mean relatedness (``relatedness[seed_index][word]``: mutual information with
-    the label on the train split, or membership of the fixture's lexicon) exceeds the frozen
-    list's by more than ``min_margin``, on every seed. Each list: the ``top_k`` words by the
-    difference of absolute mean relevance (harness/attribution.py)."""
-    margin, measure = float(params["min_margin"]), params["relatedness"]
-    ft_scores, fr_scores, notes = [], [], []
+    model's: the two lists' relatedness scores (``relatedness[seed_index][word]``: mutual
+    information with the label on the train split, or membership of the fixture's lexicon)
+    compared by a permutation test (the words shuffled between the lists): p < ``alpha`` for the
+    fine-tuned list reproduces, p < ``alpha`` for the frozen list contradicts."""
+    alpha, measure, k = params["alpha"], params["relatedness"], params["top_k"]
+    ft_scores, fr_scores, per_seed, pvalues, notes = [], [], [], {}, []
     for i, (ft, fr) in enumerate(zip(finetuned_top, frozen_top, strict=True)):
-        if not ft or not fr:
-            notes.append(f"seed {seeds[i]}: no word was seen {params['min_count']} times by both models")
+        if len(ft) < 2 or len(fr) < 2:
+            notes.append(f"seed {seeds[i]}: fewer than 2 words in a list (no word was seen "
+                         f"{params['min_count']} times by both models, or top_k < 2): nothing to compare")
             ft_scores.append(float("nan"))
             fr_scores.append(float("nan"))
+            per_seed.append(INCONCLUSIVE)
             continue
-        ft_scores.append(float(np.mean([relatedness[i].get(w, 0.0) for w, _ in ft])))
-        fr_scores.append(float(np.mean([relatedness[i].get(w, 0.0) for w, _ in fr])))
-    ok = [np.isfinite(a) and np.isfinite(b) and a > b + margin for a, b in zip(ft_scores, fr_scores, strict=True)]
+        a = [relatedness[i].get(w, 0.0) for w, _ in ft]
+        b = [relatedness[i].get(w, 0.0) for w, _ in fr]
+        ft_scores.append(float(np.mean(a)))
+        fr_scores.append(float(np.mean(b)))
+        test = stats.permutation_difference(a, b, seed=i)
+        pvalues[_seed_key("permutation, fine-tuned words more related", seeds, i)] = test.p_greater
+        per_seed.append(REPRODUCED if test.p_greater < alpha else CONTRADICTED if test.p_less < alpha
+                        else INCONCLUSIVE)
     label = "mutual information with the label (train split, nats)" if measure == "mutual_information" \
         else "share in the fixture's lexicon"
-    measured = {f"finetuned_top{params['top_k']}_{measure}": _value(ft_scores),
-                f"frozen_top{params['top_k']}_{measure}": _value(fr_scores)}
+    measured = {f"finetuned_top{k}_{measure}": _value(ft_scores), f"frozen_top{k}_{measure}": _value(fr_scores)}
     details: dict[str, Any] = {
         "relatedness": label,
         "fine-tuned top words (relevance difference)": [[(w, round(d, 4)) for w, d in ft] for ft in finetuned_top],
         "frozen top words (relevance difference)": [[(w, round(d, 4)) for w, d in fr] for fr in frozen_top],
     }
-    if notes:
-        details["notes"] = notes
-    criterion = (f"mean {label} of the fine-tuned model's top {params['top_k']} discriminant words exceeds the "
-                 f"frozen model's by more than {margin:g}, on every seed")
-    return Verdict(claim="discriminant_words", fixture=fixture, seeds=tuple(seeds), passed=all(ok),
-                   criterion=criterion, measured=measured, paper=dict(params.get("paper", {})), details=details)
+    criterion = (f"mean {label} of the fine-tuned model's top {k} discriminant words against the frozen "
+                 f"model's, permutation test at alpha = {alpha:g}: fine-tuned higher (reproduced), frozen "
+                 "higher (contradicted), on every seed")
+    return _verdict("discriminant_words", fixture, seeds, per_seed, params, criterion=criterion,
+                    measured=measured, details=details, pvalues=pvalues, notes=notes)

@@ -1,7 +1,8 @@
-"""Claim 2 (Bogaert et al. 2023, section 3.1; Hart): is the fine-tuned vs frozen gap significant?
+"""Claim 2 (Bogaert et al. 2023, section 3.1): is the fine-tuned vs frozen gap significant?
 
-Both models are scored on the same test texts, so the verdict uses McNemar's paired test; the
-paper's own z formula and the textbook pooled z test are reported beside it (see harness/stats.py).
+Both models are scored on the same test texts, so the verdict uses paired tests: one-sided
+McNemar where the paper found a model better, equivalence (TOST) where it found no difference;
+the paper's own z formula and the textbook pooled z test are reported beside (harness/stats.py).
 Bogaert et al.: Allocine significant (p << 0.01), InfOpinion not (p = 0.34 with their formula).
 """
 
@@ -17,7 +18,7 @@ def test_accuracy_gap(fx, harness, record_verdict):
     for seed in fx.seeds:
         ft.append(evidence.predictions(evidence.finetuned(harness, fx, seed)).correct)
         fr.append(evidence.predictions(evidence.frozen(harness, fx, seed)).correct)
-    verdict = judges.accuracy_gap(fx.name, fx.seeds, ft, fr, fx.claim(CLAIM))
+    verdict = judges.accuracy_gap(fx.name, fx.seeds, ft, fr, evidence.chance(harness, fx), fx.claim(CLAIM))
     ci, paper = verdict.intervals, verdict.paper
     verdict = replace(verdict, figures=(figures.accuracy_bars(
         f"Test accuracy, fine-tuned vs frozen (seed {fx.seeds[0]})",

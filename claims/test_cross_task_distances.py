@@ -5,7 +5,8 @@ DirectProbe (harness/directprobe.py) on the target task's texts (``split``, defa
 layer, first token, under the pre-trained encoder and under the encoder fine-tuned on the other
 task: each label's minimum distance to the other labels, before and after. Zhou and Srikumar:
 fine-tuning on POS lowers every PS-fxn label's distance (mean -1.68); on PS-role, a related task,
-raises them a little.
+raises them a little. Distances are divided by each space's mean vector norm (``scale``), so
+that a space that merely grew does not count as clusters moving apart.
 """
 
 from dataclasses import replace
@@ -30,7 +31,9 @@ def test_cross_task_distances(fx, harness, record_verdict):
     befores = [before] * len(xs)
     afters = [p.distances.min_per_label() for p in probed[1:]]
     norms = [(float(np.linalg.norm(x0, axis=1).mean()), float(np.linalg.norm(x, axis=1).mean())) for x in xs]
-    verdict = judges.cross_task_distances(fx.name, fx.seeds, task.label_names, befores, afters, params, norms)
+    separable = [(probed[0].clusters.linearly_separable, p.clusters.linearly_separable) for p in probed[1:]]
+    verdict = judges.cross_task_distances(fx.name, fx.seeds, task.label_names, befores, afters, params, norms,
+                                          separable)
     scaled = params["scale"] == "mean_norm"
     b0, a0 = (befores[0] / norms[0][0], afters[0] / norms[0][1]) if scaled else (befores[0], afters[0])
     verdict = replace(verdict, figures=(figures.distance_bars(

@@ -7,7 +7,8 @@ Integrated Gradients (``method = "ig"``) or gradient x input (``"gradxinput"``) 
 (harness/attribution.py); sub-words merged into words, averaged per word over the words both
 models saw at least ``min_count`` times, ranked by the difference of absolute mean relevance.
 "Task-related" is measured by ``relatedness``: ``mutual_information`` (each word's presence
-against the label, on the train split) or ``lexicon`` (membership of the fixture's ``lexicon``).
+against the label, on the train split) or ``lexicon`` (membership of the fixture's ``lexicon``);
+the two lists are compared by a permutation test (claims/judges.py).
 """
 
 from dataclasses import replace
@@ -23,10 +24,8 @@ CLAIM = "discriminant_words"
 def test_discriminant_words(fx, harness, record_verdict):
     pytest.importorskip("captum", reason="the discriminant-words claim needs Captum: pip install -e '.[attribution]'")
     params = fx.claim(CLAIM)
-    if params["relatedness"] == "lexicon" and not params["lexicon"]:
-        pytest.fail(f"fixture {fx.name}: claims.discriminant_words relatedness = 'lexicon' needs a lexicon list")
     task = evidence.target_task(harness, fx)
-    common = dict(method=params["method"], n_steps=int(params["n_steps"]), max_texts=int(params["max_texts"]),
+    common = dict(method=params["method"], n_steps=params["n_steps"], max_texts=params["max_texts"],
                   max_length=fx.fine_tune.max_length)
     ft_top, fr_top, related = [], [], []
     for seed in fx.seeds:
@@ -34,7 +33,7 @@ def test_discriminant_words(fx, harness, record_verdict):
         ft = harness.relevance(tuned, None, task, params["split"], **common).json("words")
         fr = harness.relevance(fx.encoder, evidence.frozen(harness, fx, seed), task, params["split"],
                                **common).json("words")
-        a, b = discriminant_words(ft, fr, top_k=int(params["top_k"]), min_count=int(params["min_count"]))
+        a, b = discriminant_words(ft, fr, top_k=params["top_k"], min_count=params["min_count"])
         ft_top.append(a)
         fr_top.append(b)
         words = [w for w, _ in a + b]

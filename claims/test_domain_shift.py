@@ -8,13 +8,11 @@ linear CKA and RSA between the two. Both sets are cut to the same number of text
 estimates depend on n). The fixture's ``measure`` decides (claims/judges.py).
 """
 
-import json
 from dataclasses import replace
 
 import numpy as np
 
 from claims import evidence, figures, judges
-from harness.similarity import linear_cka, rsa
 
 CLAIM = "domain_shift"
 
@@ -23,22 +21,18 @@ def test_domain_shift(fx, harness, record_verdict):
     params = fx.claim(CLAIM)
     split = params["split"]
     tasks = {"in": evidence.target_task(harness, fx), "out": evidence.other_task(harness, fx)}
-    n = min(len(tasks["in"][split]), len(tasks["out"][split]), int(params["max_texts"]))
+    n = min(len(tasks["in"][split]), len(tasks["out"][split]), params["max_texts"])
     rows = {side: np.sort(np.random.default_rng(0).choice(len(t[split]), n, replace=False))
             for side, t in tasks.items()}
     sims = {side: {"cka": [], "rsa": []} for side in tasks}
     layers = None
     for seed in fx.seeds:
         tuned = evidence.finetuned(harness, fx, seed)
-        n_layers = json.loads((tuned.file("encoder") / "config.json").read_text())["num_hidden_layers"]
-        layers = list(range(n_layers + 1))
         for side, task in tasks.items():
-            reps = [harness.embeddings(model, task, split, layers=layers, pooling=params["pooling"],
-                                       max_length=fx.fine_tune.max_length) for model in (fx.encoder, tuned)]
-            pairs = [(reps[0].array(f"layer_{k}")[rows[side]], reps[1].array(f"layer_{k}")[rows[side]])
-                     for k in layers]
-            sims[side]["cka"].append([linear_cka(a, b) for a, b in pairs])
-            sims[side]["rsa"].append([rsa(a, b) for a, b in pairs])
+            layers, per_layer = evidence.layer_similarity(harness, fx, tuned, task, split, params["pooling"],
+                                                          rows=rows[side])
+            for name in ("cka", "rsa"):
+                sims[side][name].append(per_layer[name])
     verdict = judges.domain_shift(fx.name, fx.seeds, layers, sims["in"], sims["out"], params)
     m = params["measure"]
     verdict = replace(verdict, details={**verdict.details, "texts per side": n,

@@ -15,14 +15,18 @@ CLAIM = "partial_finetuning"
 def test_partial_finetuning(fx, harness, record_verdict):
     params = fx.claim(CLAIM)
     task = evidence.target_task(harness, fx)
-    ks = sorted({int(k) for k in params["trainable_layers"]} | {int(params["few"])})
+    ks = sorted(set(params["trainable_layers"]) | {params["few"]})
     full, frozen, partial = [], [], {k: [] for k in ks}
+
+    def accuracy(art):  # from the sealed prediction arrays, not from the manifest's summary
+        return evidence.predictions(art).accuracy
+
     for seed in fx.seeds:
-        full.append(evidence.finetuned(harness, fx, seed).meta["accuracy"]["test"])
-        frozen.append(evidence.frozen(harness, fx, seed).meta["accuracy"]["test"])
+        full.append(accuracy(evidence.finetuned(harness, fx, seed)))
+        frozen.append(accuracy(evidence.frozen(harness, fx, seed)))
         for k in ks:
             config = replace(fx.fine_tune, trainable_layers=k, snapshot_at=())
-            partial[k].append(harness.fine_tuned(fx.encoder, task, config, seed).meta["accuracy"]["test"])
+            partial[k].append(accuracy(harness.fine_tuned(fx.encoder, task, config, seed)))
     verdict = judges.partial_finetuning(fx.name, fx.seeds, full, frozen, partial, params)
     verdict = replace(verdict, figures=(figures.accuracy_by_layers(
         f"Test accuracy with only the top k layers trained (seed {fx.seeds[0]})",

@@ -7,10 +7,7 @@ Protocols: ``frozen`` (a head on the untouched encoder), ``finetuned`` (the fixt
 Run with several seeds (``seeds = [...]`` in the fixture, or ``--seeds N``).
 """
 
-import re
 from dataclasses import replace
-
-import pytest
 
 from claims import evidence, figures, judges
 
@@ -18,23 +15,23 @@ CLAIM = "seed_welch"
 
 
 def accuracy(harness, fx, protocol: str, seed: int) -> float:
+    """Test accuracy of a protocol (``frozen``, ``finetuned`` or ``top<k>``, checked when the
+    fixture was loaded), from the sealed prediction arrays."""
     if protocol == "frozen":
-        return evidence.frozen(harness, fx, seed).meta["accuracy"]["test"]
-    if protocol == "finetuned":
-        return evidence.finetuned(harness, fx, seed).meta["accuracy"]["test"]
-    top = re.fullmatch(r"top(\d+)", protocol)
-    if top is None:
-        pytest.fail(f"fixture {fx.name}: claims.seed_welch protocols are 'frozen', 'finetuned' or "
-                    f"'top<k>' (e.g. top2), got {protocol!r}")
-    config = replace(fx.fine_tune, trainable_layers=int(top.group(1)), snapshot_at=())
-    return harness.fine_tuned(fx.encoder, evidence.target_task(harness, fx), config, seed).meta["accuracy"]["test"]
+        art = evidence.frozen(harness, fx, seed)
+    elif protocol == "finetuned":
+        art = evidence.finetuned(harness, fx, seed)
+    else:
+        config = replace(fx.fine_tune, trainable_layers=int(protocol[3:]), snapshot_at=())
+        art = harness.fine_tuned(fx.encoder, evidence.target_task(harness, fx), config, seed)
+    return evidence.predictions(art).accuracy
 
 
 def test_seed_welch(fx, harness, record_verdict):
     params = fx.claim(CLAIM)
     a, b = params["a"], params["b"]
     acc = {p: [accuracy(harness, fx, p, seed) for seed in fx.seeds] for p in (a, b)}
-    verdict = judges.seed_welch(fx.name, fx.seeds, a, b, acc[a], acc[b], params)
+    verdict = judges.seed_welch(fx.name, fx.seeds, a, b, acc[a], acc[b], evidence.chance(harness, fx), params)
     verdict = replace(verdict, figures=(figures.seed_boxes(
         f"Test accuracy per seed ({len(fx.seeds)} seeds)", [(a, acc[a]), (b, acc[b])]),))
     record_verdict(verdict)

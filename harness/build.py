@@ -39,9 +39,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import data, directprobe, distributed, synthetic
+from . import data, directprobe, distributed
+from .data import TaskSpec
 from .encoders import Encoder, EncoderSpec, encode, encoder_identity, load_encoder, resolve_layers
-from .errors import ConfigError
+from .errors import ConfigError, TrainingDiverged
 from .heads import HeadConfig, train_head
 from .protocols import FineTuneConfig, classifier_logits, fine_tune, key_fields
 from .runtime import Progress, resolve_device
@@ -56,82 +57,6 @@ DIRECTPROBE_WARN_POINTS = 10_000  # more points than this in one DirectProbe run
 POOL_MIN_POINTS = 2_000  # fewer points in all than this: DirectProbe runs in this process (each
 #                          job takes well under a second, less than starting a worker)
 EMBEDDING_DTYPES = ("float32", "float16")
-TASK_SOURCES = ("synthetic", "local", "hub")
-
-
-@dataclass(frozen=True)
-class TaskSpec:
-    """Where a task comes from and how it is cut, as a fixture file writes it.
-
-    ``source`` is ``synthetic`` (params: kind, n_train, n_validation, n_test, signal, seed),
-    ``local`` (params: path, text_column, label_column) or ``hub`` (params: dataset, config,
-    text_column, label_column, split_names, revision). ``sizes`` subsamples splits (stratified,
-    seeded with ``split_seed``); a missing validation split is carved from train
-    (``validation_fraction``).
-    """
-
-    source: str
-    params: tuple[tuple[str, Any], ...] = ()
-    sizes: tuple[tuple[str, int], ...] = ()
-    validation_fraction: float = 0.1
-    split_seed: int = 0
-    name: str | None = None
-
-    @classmethod
-    def from_dict(cls, spec: dict[str, Any]) -> TaskSpec:
-        spec = dict(spec)
-        source = spec.pop("source", None)
-        if source not in TASK_SOURCES:
-            raise ConfigError(f"task source must be one of {list(TASK_SOURCES)}, got {source!r}")
-        sizes = spec.pop("sizes", {}) or {}
-        bad = [k for k, v in sizes.items() if not isinstance(v, int) or v < 1]
-        if bad:
-            raise ConfigError(f"task sizes must be positive integers; bad: {bad}")
-        return cls(
-            source=source,
-            sizes=tuple(sorted(sizes.items())),
-            validation_fraction=float(spec.pop("validation_fraction", 0.1)),
-            split_seed=int(spec.pop("split_seed", 0)),
-            name=spec.pop("name", None),
-            params=tuple(sorted((k, _freeze(v)) for k, v in spec.items())),
-        )
-
-    def load(self) -> data.Task:
-        params = {k: _thaw(v) for k, v in self.params}
-        if self.name:
-            params.setdefault("name", self.name)
-        if self.source == "synthetic":
-            params.pop("name", None)
-            task = synthetic.generate_task(**params)
-        elif self.source == "local":
-            if "path" not in params:
-                raise ConfigError("a local task needs `path`: the folder with train/test files")
-            params.setdefault("split_seed", self.split_seed)
-            task = data.load_local(Path(params.pop("path")).expanduser(), **params)
-        else:
-            if "dataset" not in params:
-                raise ConfigError("a hub task needs `dataset`: the data set's hub name")
-            task = data.load_hub(params.pop("dataset"), params.pop("config", None), **params)
-        task = data.with_validation(task, self.validation_fraction, self.split_seed)
-        return data.resize(task, dict(self.sizes), self.split_seed)
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, dict):
-        return ("__dict__", tuple(sorted((k, _freeze(v)) for k, v in value.items())))
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def _thaw(value: Any) -> Any:
-    if isinstance(value, tuple) and len(value) == 2 and value[0] == "__dict__":
-        return {k: _thaw(v) for k, v in value[1]}
-    if isinstance(value, tuple):
-        return [_thaw(v) for v in value]
-    return value
-
-
 ModelSource = EncoderSpec | Artifact  # a pretrained encoder, or a finetune artifact
 
 
@@ -571,7 +496,13 @@ def _directprobe_inputs(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 
 
 def _save_predictions(folder: Path, split: str, labels: np.ndarray, logits: np.ndarray) -> float:
-    pred = np.asarray(logits).argmax(axis=1)
+    logits = np.asarray(logits)
+    if not np.isfinite(logits).all():  # argmax of NaN is class 0: a "constant classifier" judged as real
+        bad = int((~np.isfinite(logits)).any(axis=1).sum())
+        raise TrainingDiverged(f"the model's logits on the {split} split are not finite for {bad} of "
+                               f"{len(logits)} texts: its training diverged (lower the learning rate). "
+                               "Nothing was stored.")
+    pred = logits.argmax(axis=1)
     np.save(folder / f"labels_{split}.npy", np.asarray(labels, dtype=np.int64), allow_pickle=False)
     np.save(folder / f"pred_{split}.npy", pred.astype(np.int64), allow_pickle=False)
     np.save(folder / f"logits_{split}.npy", np.asarray(logits, dtype=np.float32), allow_pickle=False)

@@ -19,6 +19,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,29 +101,50 @@ def _label_order(values: set[str]) -> list[str]:
         return sorted(values)
 
 
+# Label values that mean "no label" in the files people write (pandas' and spreadsheets' markers).
+MISSING_MARKERS = frozenset({"", "nan", "null", "na", "n/a", "#n/a", "<na>"})
+
+
+def _label_text(value: Any, where: str) -> str:
+    """A label as its canonical string: integral numbers written alike ("1", "1.0", 1, 1.0 -> "1"),
+    other strings as they are. Missing markers and non-labels raise, naming the row."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        raise DataError(f"{where}: the label is missing ({value!r}); every example needs a label")
+    if isinstance(value, bool | np.bool_):
+        raise DataError(f"{where}: label {value!r} is a boolean; write the class name or number")
+    if isinstance(value, float | np.floating):
+        if not float(value).is_integer():
+            raise DataError(f"{where}: label {value!r} is a fractional number; labels are class names "
+                            "or integers")
+        return str(int(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if not isinstance(value, str):
+        raise DataError(f"{where}: label must be a string or an integer, got {type(value).__name__} {value!r}")
+    if value.strip().lower() in MISSING_MARKERS:
+        raise DataError(f"{where}: label {value!r} marks a missing value (allowed: a class name or an "
+                        "integer); remove the row or give it a label")
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return str(int(number)) if number.is_integer() and value.strip() == value else value
+
+
 def _check_column(values: Sequence, kind: str, where: str) -> list[str]:
-    """Check a text or label column; return its values as strings."""
+    """Check a text or label column; return its values as strings. Rows are counted from 1, as an
+    editor shows them (the header, where there is one, not counted)."""
     out = []
-    for row, value in enumerate(values):
+    for i, value in enumerate(values):
+        at = f"{where}, row {i + 1}"
         if kind == "text":
             if not isinstance(value, str):
-                raise DataError(
-                    f"{where}, row {row}: text must be a string, got {type(value).__name__} {value!r}"
-                )
+                raise DataError(f"{at}: text must be a string, got {type(value).__name__} {value!r}")
             if not value.strip():
-                raise DataError(f"{where}, row {row}: text is empty; every example needs a text")
+                raise DataError(f"{at}: text is empty; every example needs a text")
             out.append(value)
         else:
-            if value is None or (isinstance(value, float) and np.isnan(value)):
-                raise DataError(f"{where}, row {row}: label is missing")
-            if isinstance(value, bool) or not isinstance(value, str | int | np.integer):
-                raise DataError(
-                    f"{where}, row {row}: label must be a string or an integer, "
-                    f"got {type(value).__name__} {value!r}"
-                )
-            if isinstance(value, str) and not value.strip():
-                raise DataError(f"{where}, row {row}: label is an empty string")
-            out.append(str(value))
+            out.append(_label_text(value, at))
     return out
 
 
@@ -236,6 +258,11 @@ def resize(task: Task, sizes: Mapping[str, int | None], seed: int = 0) -> Task:
     unknown = set(sizes) - set(SPLITS)
     if unknown:
         raise ConfigError(f"sizes name unknown split(s) {sorted(unknown)}; allowed: {list(SPLITS)}")
+    for name, n in sizes.items():
+        if n is not None and name in task.splits and n > len(task.splits[name]):
+            raise ConfigError(f"sizes.{name} = {n}: the {name} split of {task.name} has only "
+                              f"{len(task.splits[name])} examples (allowed: 1 to {len(task.splits[name])}, "
+                              "or leave it out to use them all)")
     splits = {name: subsample(split, sizes.get(name), seed) for name, split in task.splits.items()}
     return Task(task.name, task.label_names, splits, source=task.source)
 
@@ -430,3 +457,85 @@ def load_hub(
         columns[split] = (part[text_column], labels)
         where[split] = origin
     return make_task(name or dataset, columns, source=f"hub:{dataset}/{config or ''}", where=where)
+
+
+TASK_SOURCES = ("synthetic", "local", "hub")
+
+
+# ---------------------------------------------------------------------------------------------
+# Where a task comes from: the table of sources a fixture names
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Where a task comes from and how it is cut, as a fixture file writes it.
+
+    ``source`` is ``synthetic`` (params: kind, n_train, n_validation, n_test, signal, seed),
+    ``local`` (params: path, text_column, label_column) or ``hub`` (params: dataset, config,
+    text_column, label_column, split_names, revision). ``sizes`` subsamples splits (stratified,
+    seeded with ``split_seed``); a missing validation split is carved from train
+    (``validation_fraction``).
+    """
+
+    source: str
+    params: tuple[tuple[str, Any], ...] = ()
+    sizes: tuple[tuple[str, int], ...] = ()
+    validation_fraction: float = 0.1
+    split_seed: int = 0
+    name: str | None = None
+
+    @classmethod
+    def from_dict(cls, spec: dict[str, Any]) -> TaskSpec:
+        spec = dict(spec)
+        source = spec.pop("source", None)
+        if source not in TASK_SOURCES:
+            raise ConfigError(f"task source must be one of {list(TASK_SOURCES)}, got {source!r}")
+        sizes = spec.pop("sizes", {}) or {}
+        bad = [k for k, v in sizes.items() if not isinstance(v, int) or v < 1]
+        if bad:
+            raise ConfigError(f"task sizes must be positive integers; bad: {bad}")
+        return cls(
+            source=source,
+            sizes=tuple(sorted(sizes.items())),
+            validation_fraction=float(spec.pop("validation_fraction", 0.1)),
+            split_seed=int(spec.pop("split_seed", 0)),
+            name=spec.pop("name", None),
+            params=tuple(sorted((k, _freeze(v)) for k, v in spec.items())),
+        )
+
+    def load(self) -> Task:
+        params = {k: _thaw(v) for k, v in self.params}
+        if self.name:
+            params.setdefault("name", self.name)
+        if self.source == "synthetic":
+            params.pop("name", None)
+            from .synthetic import generate_task  # synthetic builds on this module
+
+            task = generate_task(**params)
+        elif self.source == "local":
+            if "path" not in params:
+                raise ConfigError("a local task needs `path`: the folder with train/test files")
+            params.setdefault("split_seed", self.split_seed)
+            task = load_local(Path(params.pop("path")).expanduser(), **params)
+        else:
+            if "dataset" not in params:
+                raise ConfigError("a hub task needs `dataset`: the data set's hub name")
+            task = load_hub(params.pop("dataset"), params.pop("config", None), **params)
+        task = with_validation(task, self.validation_fraction, self.split_seed)
+        return resize(task, dict(self.sizes), self.split_seed)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ("__dict__", tuple(sorted((k, _freeze(v)) for k, v in value.items())))
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "__dict__":
+        return {k: _thaw(v) for k, v in value[1]}
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    return value

@@ -21,5 +21,17 @@ class HubUnavailable(HarnessError, ConnectionError):
     """
 
 
+class TrainingDiverged(HarnessError, FloatingPointError):
+    """Training produced a non-finite loss or non-finite logits: the run stops, names the step,
+    seed and learning rate, and nothing is stored (a NaN model would score as a constant
+    classifier and be judged as if it were real)."""
+
+
+def diverged(what: str, value: float, step: int, total: int, seed: int, lr: float) -> TrainingDiverged:
+    return TrainingDiverged(
+        f"{what} diverged: the loss became {value} at step {step} of {total} (seed {seed}, lr {lr:g}); "
+        "the learning rate is the likely cause (lower it), or inputs that are not finite. Nothing was stored.")
+
+
 class IntegrityError(HarnessError):
     """A file's content does not match the checksum it was pinned or recorded with."""

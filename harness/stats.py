@@ -15,6 +15,15 @@ computed so that a report can show the paper's figure beside the right one; verd
 Across seeds: Welch's t-test on per-seed accuracies (Hart), a paired t-test when the seeds pair
 runs, and Holm's step-down correction when many claims are tested at once.
 
+"No difference" is never concluded from a test that failed to find one (absence of evidence is
+not evidence of absence): equivalence is shown by two one-sided tests (TOST; Schuirmann 1987),
+which at level alpha is the same as the (1 - 2 alpha) confidence interval of the difference lying
+inside the margin (-m, m). On paired per-example outcomes the interval is the paired t interval
+of the per-example differences (``statsmodels.stats.weightstats.ttost_paired`` computes the same);
+across seeds it is Welch's (``ttost_ind(usevar="unequal")``). Each result also carries the
+smallest margin the data could have certified and the smallest difference a one-sided test of
+the same data would detect with 80% power, so that a report can say how much the data could see.
+
 Results are frozen dataclasses; inputs are checked with errors that say what is allowed.
 """
 
@@ -125,7 +134,7 @@ def bootstrap_accuracy(correct: Sequence, *, level: float = 0.95, n_resamples: i
     a = _as_outcomes(correct, "correct").astype(float)
     if a.size < 2:
         return Interval(float(a.mean()), float(a.mean()), float(a.mean()), level)
-    res = stats.bootstrap((a,), np.mean, confidence_level=level, n_resamples=n_resamples,
+    res = stats.bootstrap((a,), np.mean, confidence_level=level, n_resamples=n_resamples, batch=200,
                           method="percentile", random_state=np.random.default_rng(seed))
     return Interval(float(a.mean()), float(res.confidence_interval.low),
                     float(res.confidence_interval.high), level)
@@ -141,7 +150,7 @@ def paired_bootstrap_difference(correct_a: Sequence, correct_b: Sequence, *, lev
     diff = float(a.mean() - b.mean())
     if a.size < 2:
         return Interval(diff, diff, diff, level)
-    res = stats.bootstrap((a, b), lambda x, y: np.mean(x) - np.mean(y), paired=True,
+    res = stats.bootstrap((a, b), lambda x, y: np.mean(x) - np.mean(y), paired=True, batch=200,
                           confidence_level=level, n_resamples=n_resamples, method="percentile",
                           random_state=np.random.default_rng(seed))
     return Interval(diff, float(res.confidence_interval.low), float(res.confidence_interval.high), level)
@@ -210,3 +219,183 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
     out = np.empty(m)
     out[order] = adjusted
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# One-sided and equivalence tests
+
+
+def mcnemar_greater(correct_a: Sequence, correct_b: Sequence) -> float:
+    """One-sided exact McNemar p-value that A is more accurate than B: of the ``b + c`` texts on
+    which exactly one is right, A is right on more than half (binomial, p = 1/2)."""
+    a, b_ = _as_outcomes(correct_a, "correct_a"), _as_outcomes(correct_b, "correct_b")
+    if a.shape != b_.shape:
+        raise ConfigError(f"paired outcomes must have equal length, got {a.size} and {b_.size}")
+    b, c = int(np.sum(a & ~b_)), int(np.sum(~a & b_))
+    if b + c == 0:
+        return 1.0
+    return float(stats.binomtest(b, b + c, 0.5, alternative="greater").pvalue)
+
+
+@dataclass(frozen=True)
+class Equivalence:
+    """TOST of ``difference`` (A - B) against the margin ``(-margin, margin)`` at ``alpha``.
+
+    ``low``/``high``: the (1 - 2 alpha) interval; ``pvalue``: the larger of the two one-sided
+    p-values; ``certifiable_margin``: the smallest margin this interval would have certified;
+    ``detectable``: the smallest true difference that a one-sided test at ``alpha`` finds with 80%
+    power on data as variable as these."""
+
+    difference: float
+    low: float
+    high: float
+    margin: float
+    alpha: float
+    pvalue: float
+    certifiable_margin: float
+    detectable: float
+
+    @property
+    def equivalent(self) -> bool:
+        return -self.margin < self.low and self.high < self.margin
+
+    @property
+    def beyond_margin(self) -> bool:
+        """The whole interval lies outside the margin: a difference larger than it, shown."""
+        return self.low >= self.margin or self.high <= -self.margin
+
+
+def _check_tost(margin: float, alpha: float) -> tuple[float, float]:
+    if not (isinstance(margin, int | float) and margin > 0 and math.isfinite(margin)):
+        raise ConfigError(f"an equivalence margin must be a positive number, got {margin!r}")
+    if not 0 < alpha < 0.5:
+        raise ConfigError(f"alpha must be in (0, 0.5), got {alpha!r}")
+    return float(margin), float(alpha)
+
+
+def _tost(diff: float, se: float, df: float, margin: float, alpha: float) -> Equivalence:
+    if se == 0 or not math.isfinite(se):  # no spread: the difference is known exactly
+        p = 0.0 if abs(diff) < margin else 1.0
+        return Equivalence(diff, diff, diff, margin, alpha, p, abs(diff), 0.0)
+    q = stats.t.ppf(1 - alpha, df)
+    low, high = diff - q * se, diff + q * se
+    p_low = stats.t.sf((diff + margin) / se, df)  # H0: diff <= -margin
+    p_high = stats.t.cdf((diff - margin) / se, df)  # H0: diff >= margin
+    detectable = (q + stats.t.ppf(0.8, df)) * se
+    return Equivalence(diff, float(low), float(high), margin, alpha, float(max(p_low, p_high)),
+                       float(max(abs(low), abs(high))), float(detectable))
+
+
+def tost_paired(correct_a: Sequence, correct_b: Sequence, margin: float, alpha: float = 0.05) -> Equivalence:
+    """Equivalence of two classifiers' accuracies on the same texts: TOST on the per-example
+    differences (paired t, n - 1 d.f.)."""
+    margin, alpha = _check_tost(margin, alpha)
+    a = _as_outcomes(correct_a, "correct_a").astype(float)
+    b = _as_outcomes(correct_b, "correct_b").astype(float)
+    if a.shape != b.shape or a.size < 2:
+        raise ConfigError(f"paired outcomes must have equal length of 2 or more, got {a.size} and {b.size}")
+    d = a - b
+    return _tost(float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)), d.size - 1, margin, alpha)
+
+
+def tost_welch(a: Sequence[float], b: Sequence[float], margin: float, alpha: float = 0.05) -> Equivalence:
+    """Equivalence of two groups' means (per-seed accuracies), Welch's standard error and d.f."""
+    margin, alpha = _check_tost(margin, alpha)
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.size < 2 or b.size < 2:
+        raise ConfigError(f"an equivalence test across seeds needs 2 or more values per group, got {a.size} and {b.size}")
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se = math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if se > 0 else float(a.size + b.size - 2)
+    return _tost(float(a.mean() - b.mean()), se, df, margin, alpha)
+
+
+def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
+    """One-sided Welch p-value that the mean of ``a`` exceeds the mean of ``b``."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.size < 2 or b.size < 2:
+        raise ConfigError(f"Welch's t-test needs at least 2 values per group, got {a.size} and {b.size}")
+    if np.ptp(a) == 0 and np.ptp(b) == 0:
+        return 0.0 if a[0] > b[0] else 1.0
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
+        return float(stats.ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
+
+
+def above_chance(correct: Sequence, chance: float, floor: float = 0.0) -> float:
+    """One-sided exact binomial p-value that the accuracy exceeds ``chance + floor`` (``chance``:
+    the majority class's share of the texts, what a constant classifier scores)."""
+    a = _as_outcomes(correct, "correct")
+    level = _check_proportion(chance + floor, "chance + floor")
+    if level >= 1.0:
+        return 1.0
+    return float(stats.binomtest(int(a.sum()), a.size, level, alternative="greater").pvalue)
+
+
+def majority_share(labels: Sequence) -> float:
+    """The share of the most frequent label: the accuracy of always answering it."""
+    values, counts = np.unique(np.asarray(labels), return_counts=True)
+    if values.size == 0:
+        raise ConfigError("cannot compute the chance level of an empty label list")
+    return float(counts.max() / counts.sum())
+
+
+def macro_f1(labels: np.ndarray, pred: np.ndarray, classes: np.ndarray | None = None) -> np.ndarray:
+    """Macro-averaged F1 (classes absent from both labels and predictions count 0, as
+    scikit-learn's ``f1_score(average="macro", labels=classes, zero_division=0)``). ``labels`` and
+    ``pred`` may carry a leading batch axis (one row per bootstrap resample)."""
+    labels, pred = np.asarray(labels), np.asarray(pred)
+    classes = np.unique(np.concatenate([labels.ravel(), pred.ravel()])) if classes is None else np.asarray(classes)
+    f1 = []
+    for c in classes:
+        tp = np.sum((pred == c) & (labels == c), axis=-1)
+        fp = np.sum((pred == c) & (labels != c), axis=-1)
+        fn = np.sum((pred != c) & (labels == c), axis=-1)
+        denom = 2 * tp + fp + fn
+        f1.append(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0))
+    return np.mean(f1, axis=0)
+
+
+def paired_bootstrap_f1_difference(labels: Sequence, pred_a: Sequence, pred_b: Sequence, *,
+                                   level: float = 0.95, n_resamples: int = 2000, seed: int = 0) -> Interval:
+    """Macro-F1 of A minus macro-F1 of B on the same texts, with a paired percentile bootstrap
+    interval (texts resampled together for both)."""
+    y, a, b = (np.asarray(v) for v in (labels, pred_a, pred_b))
+    if not y.shape == a.shape == b.shape or y.ndim != 1 or y.size < 2:
+        raise ConfigError(f"labels and both predictions must be 1-D of one length >= 2, got {y.shape}, {a.shape}, {b.shape}")
+    classes = np.unique(np.concatenate([y, a, b]))
+    diff = float(macro_f1(y, a, classes) - macro_f1(y, b, classes))
+    rng = np.random.default_rng(seed)
+    out = np.empty(n_resamples)
+    for start in range(0, n_resamples, 250):  # 250 resamples at a time: bounded memory
+        idx = rng.integers(0, y.size, size=(min(250, n_resamples - start), y.size))
+        out[start:start + idx.shape[0]] = macro_f1(y[idx], a[idx], classes) - macro_f1(y[idx], b[idx], classes)
+    tail = (1 - level) / 2
+    return Interval(diff, float(np.quantile(out, tail)), float(np.quantile(out, 1 - tail)), level)
+
+
+@dataclass(frozen=True)
+class Permutation:
+    difference: float  # mean(x) - mean(y)
+    p_greater: float  # one-sided: x's mean exceeds y's by more than chance allows
+    p_less: float
+
+
+def permutation_difference(x: Sequence[float], y: Sequence[float], *, n_resamples: int = 9999,
+                           seed: int = 0) -> Permutation:
+    """Permutation test of mean(x) - mean(y) (``scipy.stats.permutation_test``, independent
+    samples: the values are shuffled between the two groups), both one-sided p-values."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if x.size < 2 or y.size < 2:
+        raise ConfigError(f"a permutation test needs 2 or more values in each group, got {x.size} and {y.size}")
+
+    def stat(a, b, axis):
+        return np.mean(a, axis=axis) - np.mean(b, axis=axis)
+
+    out = {}
+    for alt in ("greater", "less"):
+        res = stats.permutation_test((x, y), stat, permutation_type="independent", alternative=alt,
+                                     n_resamples=n_resamples, vectorized=True,
+                                     random_state=np.random.default_rng(seed))
+        out[alt] = float(res.pvalue)
+    return Permutation(float(x.mean() - y.mean()), out["greater"], out["less"])

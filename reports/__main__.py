@@ -24,9 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--out", type=Path, default=None, help="report folder (default: the verdicts file's folder)")
     args = parser.parse_args(argv)
 
-    from claims.verdict import VerdictsFileError
-
     from .build import build_report
+    from .schema import VerdictsFileError
 
     store = None
     if args.artifacts.is_dir():

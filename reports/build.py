@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from claims.verdict import load
-
 from . import figures as figs
+from .schema import load
 
 
 @dataclass
@@ -53,9 +52,18 @@ def _slug(text: str) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Atomically: a temporary file of a unique name beside ``path``, then one rename (two runs
+    writing the same report folder never share a temporary file)."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def build_report(verdicts: str | Path | dict[str, Any], out: str | Path, store=None) -> Report:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from claims.verdict import _fmt
+from .schema import fmt as _fmt
 
 INSTALL = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"'
 
@@ -43,7 +43,46 @@ def paper_only(v: dict[str, Any]) -> dict[str, Any]:
 
 
 def counts(verdicts: list[dict[str, Any]]) -> tuple[int, int]:
-    return sum(bool(v["passed"]) for v in verdicts), len(verdicts)
+    """(expectations that held, rows)."""
+    return sum(v.get("status") == "passed" for v in verdicts), len(verdicts)
+
+
+def banner(verdicts: list[dict[str, Any]], run: dict[str, Any]) -> tuple[str, bool]:
+    """The banner's text and whether it is green: red on any error or failed expectation (or a
+    pytest exit status other than 0). Counts each conclusion about the papers and each status."""
+    conclusions = {c: sum(v.get("conclusion") == c for v in verdicts)
+                   for c in ("reproduced", "contradicted", "inconclusive")}
+    status = {s: sum(v.get("status") == s for v in verdicts) for s in ("passed", "failed", "error", "skipped")}
+    judged = sum(conclusions.values())
+    text = (f"{judged} claim verdicts: {conclusions['reproduced']} reproduced, {conclusions['contradicted']} "
+            f"contradicted, {conclusions['inconclusive']} inconclusive. Fixture expectations: "
+            f"{status['passed']} held, {status['failed']} failed; {status['error']} errors, "
+            f"{status['skipped']} skipped")
+    exit_status = run.get("exit_status")
+    if exit_status not in (None, 0):
+        text += f"; pytest exit status {exit_status}"
+    ok = status["failed"] == 0 and status["error"] == 0 and exit_status in (None, 0)
+    return text + ".", ok
+
+
+def conclusion_text(v: dict[str, Any]) -> str:
+    """What a row says about the paper, and whether the fixture's expectation held."""
+    if v.get("status") in ("error", "skipped"):
+        return v["status"].upper()
+    c = v.get("conclusion") or "not judged (older file)"
+    held = "expectation held" if v.get("status") == "passed" else f"EXPECTED {v.get('expected', '?')}"
+    return f"{c} ({held})"
+
+
+def statement_text(v: dict[str, Any]) -> str:
+    s = v.get("statement") or {}
+    return f"\u201c{s['sentence']}\u201d ({s.get('source', '')})" if s.get("sentence") else ""
+
+
+def pvalue_rows(v: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(test, raw p, Holm-adjusted p over the run) for every significance test a verdict used."""
+    holm = v.get("pvalues_holm") or {}
+    return [(k, _fmt(p), _fmt(holm[k]) if k in holm else "") for k, p in (v.get("pvalues") or {}).items()]
 
 
 def environment_rows(run: dict[str, Any], verdicts: list[dict[str, Any]]) -> list[tuple[str, str]]:

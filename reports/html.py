@@ -7,9 +7,8 @@ import base64
 from html import escape
 from typing import TYPE_CHECKING
 
-from claims.verdict import _fmt
-
 from . import content
+from .schema import fmt as _fmt
 
 if TYPE_CHECKING:
     from .build import Report
@@ -30,8 +29,9 @@ overflow-x:auto}.missing{color:#8a6d00;font-style:italic}small{color:#666}
 """
 
 
-def _verdict_badge(passed: bool) -> str:
-    return '<span class="pass">PASS</span>' if passed else '<span class="fail">FAIL</span>'
+def _verdict_badge(v: dict) -> str:
+    cls = "pass" if v["passed"] else "fail"
+    return f'<span class="{cls}">{escape(content.conclusion_text(v))}</span>'
 
 
 def _img(path) -> str:
@@ -42,40 +42,48 @@ def _img(path) -> str:
 def render_html(report: Report) -> str:
     doc = report.doc
     verdicts, run = doc["verdicts"], doc.get("run", {})
-    passed, total = content.counts(verdicts)
-    ok = passed == total
+    text, ok = content.banner(verdicts, run)
     h = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width,initial-scale=1">',
         "<title>Reproducibility report: claims about fine-tuning</title>", f"<style>{STYLE}</style>",
         "</head><body>",
         "<h1>Reproducibility report: claims about fine-tuning</h1>",
-        f'<div class="banner {"ok" if ok else "bad"}"><b>{passed} of {total} verdicts passed</b>'
-        + ("" if ok else f' &mdash; <span class="fail">{total - passed} failed</span>') + "</div>",
+        f'<div class="banner {"ok" if ok else "bad"}"><b>{escape(text)}</b></div>',
         f"<p><small>Command <code>{escape(run.get('command', '?'))}</code> &middot; device "
         f"{escape(str(run.get('device', '?')))} &middot; commit {escape(str(run.get('git_commit') or 'unknown'))}"
         f" &middot; {escape(str(run.get('wall_time_s', '?')))} s</small></p>",
         "<h2>Summary</h2>",
-        "<table><tr><th>claim</th><th>fixture</th><th>seeds</th><th>verdict</th>"
-        "<th>measured [95% CI] (paper)</th></tr>",
+        "<table><tr><th>claim</th><th>fixture</th><th>seeds</th><th>about the paper (fixture)</th>"
+        "<th>measured [CI] (paper)</th></tr>",
     ]
     for i, v in enumerate(verdicts):
         cells = "<br>".join(
             f"{escape(k)}: <b>{escape(m)}</b>" + (f" {escape(ci)}" if ci else "") + (f" <small>(paper {escape(p)})</small>" if p else "")
             for k, m, ci, p in content.measured_items(v)
-        )
+        ) or escape(v.get("message", ""))
         h.append(f'<tr class="{"" if v["passed"] else "failed"}"><td><a href="#v{i}">{escape(v["claim"])}</a></td>'
                  f"<td>{escape(v['fixture'])}<br><small>{escape(v.get('profile', ''))}</small></td>"
-                 f"<td>{escape(', '.join(map(str, v['seeds'])))}</td><td>{_verdict_badge(v['passed'])}</td>"
+                 f"<td>{escape(', '.join(map(str, v['seeds'])))}</td><td>{_verdict_badge(v)}</td>"
                  f"<td>{cells}</td></tr>")
     h.append("</table>")
     for i, v in enumerate(verdicts):
-        h += [f'<h2 id="v{i}">{escape(v["claim"])} / {escape(v["fixture"])}: {_verdict_badge(v["passed"])}</h2>',
-              f"<p><b>Criterion:</b> {escape(v['criterion'])}. <b>Seeds:</b> {escape(', '.join(map(str, v['seeds'])))}.</p>",
-              "<table><tr><th>quantity</th><th>measured</th><th>95% CI</th><th>paper</th></tr>"]
+        h.append(f'<h2 id="v{i}">{escape(v["claim"])} / {escape(v["fixture"])}: {_verdict_badge(v)}</h2>')
+        if content.statement_text(v):
+            h.append(f"<p><b>The paper:</b> {escape(content.statement_text(v))}</p>")
+        if v.get("message"):
+            h.append(f'<p class="fail">{escape(v["status"])}: {escape(v["message"])}</p>')
+            continue
+        h += [f"<p><b>Criterion:</b> {escape(v['criterion'])}. <b>Seeds:</b> {escape(', '.join(map(str, v['seeds'])))}.</p>",
+              "<table><tr><th>quantity</th><th>measured</th><th>interval</th><th>paper</th></tr>"]
         h += [f"<tr><td>{escape(k)}</td><td>{escape(m)}</td><td>{escape(ci)}</td><td>{escape(p)}</td></tr>"
               for k, m, ci, p in content.measured_items(v)]
         h.append("</table>")
+        pvals = content.pvalue_rows(v)
+        if pvals:
+            h.append("<table><tr><th>significance test</th><th>p</th><th>Holm-adjusted (whole run)</th></tr>"
+                     + "".join(f"<tr><td>{escape(k)}</td><td>{p}</td><td>{hp}</td></tr>" for k, p, hp in pvals)
+                     + "</table>")
         extra = content.paper_only(v)
         if extra:
             h.append(f"<p><small>Paper, other figures: {escape(_fmt(extra))}</small></p>")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from claims.verdict import _fmt
-
 from . import content
+from .schema import fmt as _fmt
 
 if TYPE_CHECKING:
     from .build import Report
@@ -20,29 +19,39 @@ def _esc(text: str) -> str:
 def render_markdown(report: Report) -> str:
     doc, out = report.doc, report.out
     verdicts, run = doc["verdicts"], doc.get("run", {})
-    passed, total = content.counts(verdicts)
+    text, ok = content.banner(verdicts, run)
     lines = [
         "# Reproducibility report: claims about fine-tuning",
         "",
-        f"**{passed} of {total} verdicts passed.** Command: `{run.get('command', '?')}`; device: "
+        f"**{'' if ok else 'ATTENTION: '}{text}** Command: `{run.get('command', '?')}`; device: "
         f"{run.get('device', '?')}; commit: {run.get('git_commit') or 'unknown'}; wall time: "
         f"{run.get('wall_time_s', '?')} s.",
         "",
-        "| claim | fixture | seeds | verdict | measured [95% CI] (paper) |",
+        "| claim | fixture | seeds | about the paper (fixture) | measured [CI] (paper) |",
         "|---|---|---|---|---|",
     ]
     for v in verdicts:
         cells = "; ".join(
             f"{k} {m}" + (f" {ci}" if ci else "") + (f" ({p})" if p else "")
             for k, m, ci, p in content.measured_items(v)
-        )
+        ) or v.get("message", "")
+        verdict = content.conclusion_text(v)
         lines.append(f"| {v['claim']} | {v['fixture']} | {', '.join(map(str, v['seeds']))} | "
-                     f"{'PASS' if v['passed'] else '**FAIL**'} | {_esc(cells)} |")
+                     f"{verdict if v['passed'] else f'**{verdict}**'} | {_esc(cells)} |")
     for i, v in enumerate(verdicts):
-        lines += ["", f"## {v['claim']} / {v['fixture']}: {'PASS' if v['passed'] else 'FAIL'}", "",
-                  f"Criterion: {v['criterion']}. Seeds: {', '.join(map(str, v['seeds']))}.", "",
-                  "| quantity | measured | 95% CI | paper |", "|---|---|---|---|"]
+        lines += ["", f"## {v['claim']} / {v['fixture']}: {content.conclusion_text(v)}", ""]
+        if content.statement_text(v):
+            lines += [f"The paper: {content.statement_text(v)}.", ""]
+        if v.get("message"):
+            lines += [f"**{v['status']}**: {_esc(v['message'])}", ""]
+            continue
+        lines += [f"Criterion: {v['criterion']}. Seeds: {', '.join(map(str, v['seeds']))}.", "",
+                  "| quantity | measured | interval | paper |", "|---|---|---|---|"]
         lines += [f"| {_esc(k)} | {_esc(m)} | {_esc(ci)} | {_esc(p)} |" for k, m, ci, p in content.measured_items(v)]
+        pvals = content.pvalue_rows(v)
+        if pvals:
+            lines += ["", "| significance test | p | Holm-adjusted (whole run) |", "|---|---|---|"]
+            lines += [f"| {_esc(k)} | {p} | {h} |" for k, p, h in pvals]
         extra = content.paper_only(v)
         if extra:
             lines += ["", f"Paper, other figures: {_esc(_fmt(extra))}"]

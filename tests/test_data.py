@@ -97,11 +97,15 @@ def test_missing_test_split(tmp_path):
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
-        ([("ok", "pos"), ("   ", "neg")], r"train\.jsonl, row 1: text is empty"),
-        ([("ok", "pos"), (3.5, "neg")], r"train\.jsonl, row 1: text must be a string, got float"),
-        ([("ok", "pos"), (None, "neg")], r"row 1: text must be a string, got NoneType"),
-        ([("ok", "pos"), ("fine", None)], r"row 1: label is missing"),
-        ([("ok", "pos"), ("fine", 1.5)], r"row 1: label must be a string or an integer"),
+        # rows are counted from 1, as an editor shows them (the second row here)
+        ([("ok", "pos"), ("   ", "neg")], r"train\.jsonl, row 2: text is empty"),
+        ([("ok", "pos"), (3.5, "neg")], r"train\.jsonl, row 2: text must be a string, got float"),
+        ([("ok", "pos"), (None, "neg")], r"row 2: text must be a string, got NoneType"),
+        ([("ok", "pos"), ("fine", None)], r"row 2: the label is missing \(None\)"),
+        ([("ok", "pos"), ("fine", 1.5)], r"row 2: label 1\.5 is a fractional number"),
+        ([("ok", "pos"), ("fine", True)], r"row 2: label True is a boolean"),
+        ([("ok", "pos"), ("fine", "NaN")], r"row 2: label 'NaN' marks a missing value"),
+        ([("ok", "pos"), ("fine", "null")], r"row 2: label 'null' marks a missing value"),
     ],
 )
 def test_bad_text_or_label_values(tmp_path, rows, message):
@@ -109,6 +113,24 @@ def test_bad_text_or_label_values(tmp_path, rows, message):
     write(tmp_path, "test", TEST, "jsonl")
     with pytest.raises(DataError, match=message):
         data.load_local(tmp_path)
+
+
+@pytest.mark.parametrize("marker", ["NaN", "nan", "", "NA", "N/A", "null"])
+def test_a_missing_label_in_a_csv_is_refused_not_a_new_class(tmp_path, marker):
+    """pandas would read these as NaN, the loader as strings: a third class "NaN" in both cases,
+    before. Now the file and the row (counted from 1 below the header) are named."""
+    (tmp_path / "train.csv").write_text(f"text,label\ngood,pos\nbad,neg\nmeh,{marker}\n")
+    write(tmp_path, "test", TEST, "csv")
+    with pytest.raises(DataError, match=rf"train\.csv, row 3: .*label.*{marker if marker else ''}"):
+        data.load_local(tmp_path)
+
+
+def test_numeric_labels_written_two_ways_are_one_class(tmp_path):
+    (tmp_path / "train.csv").write_text("text,label\ngood,1\ngreat,1.0\nbad,0\nawful,0.0\n")
+    (tmp_path / "test.csv").write_text("text,label\nfine,1\npoor,0\n")
+    task = data.load_local(tmp_path)
+    assert list(task.label_names) == ["0", "1"]
+    assert task["train"].labels.tolist() == [1, 1, 0, 0]
 
 
 def test_single_class_split(tmp_path):
@@ -280,3 +302,12 @@ def test_single_file_is_split_80_10_10_stratified(tmp_path):
     assert data.load_local(path, split_seed=1).fingerprint() != task.fingerprint()
     with pytest.raises(ConfigError, match="split_fractions must be three"):
         data.load_local(path, split_fractions=(0.5, 0.5))
+
+
+def test_sizes_larger_than_a_split_are_refused(tmp_path):
+    write(tmp_path, "train", TRAIN, "csv")
+    write(tmp_path, "test", TEST, "csv")
+    task = data.load_local(tmp_path)
+    with pytest.raises(ConfigError, match=rf"sizes.test = 99: the test split of .* has only {len(TEST)} examples"):
+        data.resize(task, {"test": 99})
+    assert len(data.resize(task, {"test": len(TEST)})["test"]) == len(TEST)

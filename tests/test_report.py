@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from claims import figures
-from claims.verdict import Verdict, VerdictsFileError, dump, load
+from claims.verdict import Verdict, VerdictsFileError, dump, load, outcome_row
 from harness.store import ArtifactStore
 from reports.build import build_report
 
@@ -52,7 +52,9 @@ def run(tmp_path):
     store = ArtifactStore(tmp_path / "store")
     m, p = fake_artifacts(store)
     passing = Verdict(
-        claim="accuracy_gap", fixture="fx-pass", seeds=(0,), passed=True, criterion="FT better",
+        claim="accuracy_gap", fixture="fx-pass", seeds=(0,), conclusion="reproduced", criterion="FT better",
+        statement={"sentence": "Allocine: the gap is significant", "source": "Bogaert et al. 2023, section 3.1"},
+        pvalues={"McNemar one-sided": 1e-4}, pvalues_holm={"McNemar one-sided": 2e-4},
         measured={"finetuned_accuracy": 0.91, "frozen_accuracy": 0.83, "p_mcnemar": 1e-4},
         paper={"finetuned_accuracy": 0.9707}, intervals={"finetuned_accuracy": [0.88, 0.94]},
         figures=(figures.accuracy_bars("Accuracy", [("finetuned", 0.91, [0.88, 0.94], 0.9707),
@@ -61,7 +63,7 @@ def run(tmp_path):
         profile="smoke",
     )
     failing = Verdict(
-        claim="pca_variance", fixture="fx-fail", seeds=(0, 1), passed=False, criterion="few PCs",
+        claim="pca_variance", fixture="fx-fail", seeds=(0, 1), conclusion="contradicted", criterion="few PCs",
         measured={"finetuned_pcs": {"mean": 50.0, "sd": 2.0, "per_seed": [48, 52]}, "frozen_pcs": 60},
         paper={"finetuned_pcs": 1},
         figures=(figures.pca_curves("PCA", 0.95, [("frozen", np.full(10, 0.1)),
@@ -81,7 +83,9 @@ def run(tmp_path):
                 "cache_artifacts": {"hits": [figures.ref(m)], "built": [figures.ref(p)]}}
     path = tmp_path / "in" / "verdicts.json"
     path.parent.mkdir()
-    path.write_text(dump([passing, failing], run_info))
+    skipped = outcome_row("cross_task", "fx-skip", "skipped", "local data not found at /data/infopinion",
+                          profile="full")
+    path.write_text(dump([passing, failing, skipped], run_info))
     return path, store
 
 
@@ -93,14 +97,19 @@ def test_every_verdict_and_failure_is_in_the_report(run, tmp_path):
     for text in (md, html):
         assert "fx-pass" in text and "fx-fail" in text
         assert "accuracy_gap" in text and "pca_variance" in text
-        assert "1 of 2 verdicts passed" in text
+        assert ("2 claim verdicts: 1 reproduced, 1 contradicted, 0 inconclusive. Fixture expectations: "
+                "1 held, 1 failed; 0 errors, 1 skipped.") in text
+        assert "Allocine: the gap is significant" in text and "Bogaert et al. 2023, section 3.1" in text
+        assert "local data not found at /data/infopinion" in text  # the skip, with its reason
+        assert "0.0002" in text  # the Holm-adjusted p beside the raw one
         assert "0.9707" in text  # the paper's figure beside the measured one
         assert "[0.88, 0.94]" in text  # the bootstrap interval
         assert "git checkout abc123" in text and "python -m reports build" in text
         assert "Test CPU" in text
-    assert md.count("**FAIL**") == 1
+    assert md.count("**contradicted (EXPECTED reproduced)**") == 1 and "ATTENTION" in md
     assert re.search(r'<tr class="failed">.*fx-fail', html)
-    assert html.count('<span class="fail">FAIL</span>') == 2  # summary row and section heading
+    assert html.count('<span class="fail">contradicted (EXPECTED reproduced)</span>') == 2  # summary, heading
+    assert 'class="banner bad"' in html
     assert json.loads((tmp_path / "out" / "verdicts.json").read_text()) == json.loads(path.read_text())
     assert [f.error for f in report.figures] == [None] * 6
 
@@ -160,6 +169,10 @@ def test_command_line_build(run, tmp_path):
         ('{"schema": 9, "verdicts": []}', "schema 9 is not supported"),
         ('{"schema": 2, "verdicts": [{"claim": "c", "fixture": "f", "seeds": [0], "criterion": "x", '
          '"measured": {}}]}', "verdict 0 (c): 'passed' must be a bool, got nothing"),
+        ('{"schema": 3, "verdicts": [{"claim": "c", "fixture": "f", "seeds": [0], "criterion": "x", '
+         '"measured": {}, "status": "great"}]}', "verdict 0 (c): 'status' must be one of"),
+        ('{"schema": 3, "verdicts": [{"claim": "c", "fixture": "f", "seeds": [0], "criterion": "x", '
+         '"measured": {}, "status": "passed", "conclusion": "sort of"}]}', "'conclusion' must be one of"),
     ],
 )
 def test_bad_verdicts_files_are_named_with_what_is_wrong(tmp_path, content, message):
@@ -173,12 +186,41 @@ def test_bad_verdicts_files_are_named_with_what_is_wrong(tmp_path, content, mess
     assert res.returncode == 2 and message in res.stderr
 
 
-def test_schema_1_files_still_build(tmp_path):
-    doc = {"schema": 1, "run": {}, "verdicts": [{"claim": "c", "fixture": "f", "seeds": [0], "passed": True,
-                                                 "criterion": "x", "measured": {"a": 1.0}}]}
+@pytest.mark.parametrize("schema", [1, 2])
+def test_older_schemas_still_build(tmp_path, schema):
+    doc = {"schema": schema, "run": {}, "verdicts": [{"claim": "c", "fixture": "f", "seeds": [0], "passed": True,
+                                                      "criterion": "x", "measured": {"a": 1.0}}]}
     (tmp_path / "verdicts.json").write_text(json.dumps(doc))
-    build_report(tmp_path / "verdicts.json", tmp_path, None)
-    assert "1 of 1 verdicts passed" in (tmp_path / "report.html").read_text()
+    report = build_report(tmp_path / "verdicts.json", tmp_path, None)
+    assert report.doc["verdicts"][0]["status"] == "passed" and report.doc["verdicts"][0]["conclusion"] is None
+    assert "Fixture expectations: 1 held, 0 failed" in (tmp_path / "report.html").read_text()
+
+
+def test_verdicts_file_is_strict_json(tmp_path):
+    """NaN (a recovery with nothing to recover) and numpy numbers are written as JSON can read."""
+    v = Verdict(claim="partial_finetuning", fixture="f", seeds=(0,), conclusion="inconclusive", criterion="x",
+                measured={"recovery": float("nan"), "acc": np.float32(0.5), "per_seed": np.array([1, 2])})
+    text = dump([v], {"wall_time_s": float("inf")})
+
+    def refuse(name):
+        raise AssertionError(f"{name} is not JSON")
+
+    doc = json.loads(text, parse_constant=refuse)
+    assert doc["verdicts"][0]["measured"] == {"recovery": None, "acc": 0.5, "per_seed": [1, 2]}
+    assert doc["run"]["wall_time_s"] is None
+    path = tmp_path / "verdicts.json"
+    path.write_text(text)
+    assert Verdict.from_dict({k: v for k, v in load(path)["verdicts"][0].items()}).conclusion == "inconclusive"
+
+
+def test_reports_build_works_from_any_folder(run, tmp_path):
+    """The installed package holds the schema: no import of the repository's claims/ needed."""
+    path, store = run
+    res = subprocess.run([sys.executable, "-m", "reports", "build", "--verdicts", str(path),
+                          "--artifacts", str(store.root), "--out", str(tmp_path / "elsewhere")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "elsewhere" / "report.html").exists()
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -122,3 +122,140 @@ def test_summarize():
     assert stats.summarize([5.0]).sd == 0.0
     with pytest.raises(ConfigError):
         stats.summarize([])
+
+
+# ---- one-sided tests, equivalence (TOST), chance, macro-F1, permutation ----------------------
+
+sm_weightstats = pytest.importorskip("statsmodels.stats.weightstats")
+
+
+@settings(max_examples=150, deadline=None)
+@given(pairs=st.lists(st.tuples(st.booleans(), st.booleans()), min_size=3, max_size=300),
+       margin=st.floats(0.005, 0.3), alpha=st.sampled_from([0.01, 0.05, 0.1]))
+def test_tost_paired_matches_statsmodels(pairs, margin, alpha):
+    a = np.array([p[0] for p in pairs])
+    b = np.array([p[1] for p in pairs])
+    ours = stats.tost_paired(a, b, margin, alpha)
+    d = a.astype(float) - b.astype(float)
+    if d.std() == 0:  # no spread: statsmodels divides by zero; the difference is known exactly
+        assert ours.equivalent == (abs(d.mean()) < margin)
+        return
+    p_ref = sm_weightstats.ttost_paired(a.astype(float), b.astype(float), -margin, margin)[0]
+    assert ours.pvalue == pytest.approx(p_ref, rel=1e-7, abs=1e-12)
+    # TOST at alpha <=> the (1 - 2 alpha) interval inside the margin (away from the boundary)
+    if abs(ours.pvalue - alpha) > 1e-9:
+        assert ours.equivalent == (ours.pvalue < alpha)
+    ref_ci = sm_weightstats.DescrStatsW(d).tconfint_mean(alpha=2 * alpha)
+    assert (ours.low, ours.high) == pytest.approx(ref_ci, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(a=st.lists(st.floats(0.5, 1.0), min_size=2, max_size=12),
+       b=st.lists(st.floats(0.5, 1.0), min_size=2, max_size=12), margin=st.floats(0.005, 0.2))
+def test_tost_welch_matches_statsmodels(a, b, margin):
+    a, b = np.array(a), np.array(b)
+    if a.std() < 1e-6 or b.std() < 1e-6:  # statsmodels' Welch d.f. break down without spread
+        return
+    ours = stats.tost_welch(a, b, margin, 0.05)
+    p_ref = sm_weightstats.ttost_ind(a, b, -margin, margin, usevar="unequal")[0]
+    assert ours.pvalue == pytest.approx(p_ref, rel=1e-6, abs=1e-10)
+    cm = sm_weightstats.CompareMeans(sm_weightstats.DescrStatsW(a), sm_weightstats.DescrStatsW(b))
+    assert (ours.low, ours.high) == pytest.approx(cm.tconfint_diff(alpha=0.1, usevar="unequal"), rel=1e-7)
+
+
+def test_equivalence_properties():
+    same = np.r_[np.ones(900, bool), np.zeros(100, bool)]
+    eq = stats.tost_paired(same, same, 0.01)
+    assert eq.equivalent and eq.low == eq.high == 0.0 and eq.pvalue == 0.0
+    far = stats.tost_paired(np.ones(500, bool), np.r_[np.ones(250, bool), np.zeros(250, bool)], 0.02)
+    assert far.beyond_margin and not far.equivalent
+    assert far.certifiable_margin >= abs(far.difference)
+    with pytest.raises(ConfigError, match="margin must be a positive number"):
+        stats.tost_paired(same, same, 0.0)
+    with pytest.raises(ConfigError, match="alpha must be in"):
+        stats.tost_paired(same, same, 0.02, alpha=0.5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(pairs=st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=200))
+def test_mcnemar_greater_is_the_one_sided_exact_binomial(pairs):
+    from scipy.special import comb
+
+    a = np.array([p[0] for p in pairs])
+    b = np.array([p[1] for p in pairs])
+    n10, n01 = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    n = n10 + n01
+    brute = 1.0 if n == 0 else sum(comb(n, k, exact=True) for k in range(n10, n + 1)) / 2**n
+    assert stats.mcnemar_greater(a, b) == pytest.approx(brute, rel=1e-9)
+    if n:  # the two one-sided p-values sum to 1 + P(X = n10)
+        both = stats.mcnemar_greater(a, b) + stats.mcnemar_greater(b, a)
+        assert both == pytest.approx(1 + comb(n, n10, exact=True) / 2**n, rel=1e-9)
+
+
+def test_welch_greater_matches_scipy():
+    from scipy.stats import ttest_ind
+
+    a, b = [0.91, 0.93, 0.92, 0.95], [0.88, 0.9, 0.87]
+    assert stats.welch_greater(a, b) == pytest.approx(ttest_ind(a, b, equal_var=False, alternative="greater").pvalue)
+    assert stats.welch_greater(a, b) + stats.welch_greater(b, a) == pytest.approx(1.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(k=st.integers(0, 60), extra=st.integers(0, 60), level=st.floats(0.05, 0.9))
+def test_above_chance_is_the_binomial_tail(k, extra, level):
+    from scipy.special import comb
+
+    n = k + extra
+    if n == 0:
+        return
+    correct = np.r_[np.ones(k, bool), np.zeros(extra, bool)]
+    brute = sum(comb(n, j, exact=True) * level**j * (1 - level) ** (n - j) for j in range(k, n + 1))
+    assert stats.above_chance(correct, level) == pytest.approx(brute, rel=1e-6, abs=1e-12)
+
+
+def test_majority_share():
+    assert stats.majority_share(["a", "b", "a", "a"]) == 0.75
+    with pytest.raises(ConfigError, match="empty label list"):
+        stats.majority_share([])
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=100))
+def test_macro_f1_matches_scikit_learn(data):
+    from sklearn.metrics import f1_score
+
+    y = np.array([d[0] for d in data])
+    p = np.array([d[1] for d in data])
+    classes = np.unique(np.r_[y, p])
+    ref = f1_score(y, p, average="macro", labels=classes, zero_division=0)
+    assert float(stats.macro_f1(y, p)) == pytest.approx(ref, abs=1e-12)
+
+
+def test_paired_bootstrap_f1_difference_brackets_the_estimate():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 400)
+    a = np.where(rng.random(400) < 0.9, y, (y + 1) % 3)
+    b = np.where(rng.random(400) < 0.6, y, (y + 1) % 3)
+    ci = stats.paired_bootstrap_f1_difference(y, a, b)
+    assert ci.low < ci.estimate < ci.high and ci.low > 0.15
+    same = stats.paired_bootstrap_f1_difference(y, a, a)
+    assert same.low == same.estimate == same.high == 0.0
+
+
+@settings(max_examples=30, deadline=None)
+@given(x=st.lists(st.integers(0, 5), min_size=2, max_size=5), y=st.lists(st.integers(0, 5), min_size=2, max_size=5))
+def test_permutation_difference_matches_a_brute_force_enumeration(x, y):
+    from itertools import combinations
+
+    pooled = np.array(x + y, float)
+    observed = np.mean(x) - np.mean(y)
+    diffs = []
+    for idx in combinations(range(len(pooled)), len(x)):
+        mask = np.zeros(len(pooled), bool)
+        mask[list(idx)] = True
+        diffs.append(pooled[mask].mean() - pooled[~mask].mean())
+    diffs = np.array(diffs)
+    ours = stats.permutation_difference(x, y)  # few enough values: scipy enumerates them exactly
+    tol = 1e-9 * max(1.0, abs(observed))
+    assert ours.p_greater == pytest.approx(np.mean(diffs >= observed - tol), rel=1e-9)
+    assert ours.p_less == pytest.approx(np.mean(diffs <= observed + tol), rel=1e-9)

@@ -1,0 +1,580 @@
+"""Every claim, declared once: its paper and section, the paper's sentence, typed parameters with
+ranges and defaults, the evidence it needs, its test module and its figures.
+
+Everything else derives from :data:`CLAIMS`: fixture validation (``claims/fixture.py`` checks
+every ``[claims.NAME]`` table against it when the fixture is loaded, before anything trains), the
+test parametrization (``conftest.py`` runs a claim module over the fixtures that list its claim),
+the README's claim table (:func:`readme_table`; a test checks that they agree) and the paper's
+sentence that each verdict carries into the report.
+
+Every claim also takes ``expect`` (the conclusion about the paper that the fixture expects:
+``reproduced``, the default, ``contradicted`` or ``inconclusive``) and a ``paper`` table (the
+paper's figures, shown beside the measured ones).
+
+Adding a claim: a :class:`ClaimSpec` here, a judge in ``claims/judges.py`` (a pure function from
+evidence to a :class:`~reports.schema.Verdict`), and a module ``claims/test_<name>.py`` that
+gathers the evidence from the harness's artifacts; see "Adding a claim" in the README.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import ConfigError
+from reports.schema import CONCLUSIONS
+
+_NUMBER = "a number"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a claim: its type, default, and what values are allowed.
+
+    ``kind``: ``float``, ``int``, ``bool``, ``str``, ``str_list``, ``int_list`` or ``table``;
+    ``choices`` (for ``str`` and the items of ``str_list``), ``low``/``high`` (bounds, open where
+    ``low_open``/``high_open``), ``optional`` (``None``, i.e. the key left out, is allowed),
+    ``pattern`` (a regular expression a ``str`` must match in full)."""
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    optional: bool = False
+    pattern: str | None = None
+
+    def allowed(self) -> str:
+        """What is allowed, in words (the second half of every error message)."""
+        if self.kind in ("str", "str_list") and self.choices:
+            what = f"one of {list(self.choices)}"
+            what = f"a list of {what}" if self.kind == "str_list" else what
+        elif self.kind == "str":
+            what = f"a string matching {self.pattern!r}" if self.pattern else "a string"
+        elif self.kind == "bool":
+            what = "true or false"
+        elif self.kind == "table":
+            what = "a table"
+        else:
+            noun = {"float": _NUMBER, "int": "an integer", "int_list": "a list of integers",
+                    "str_list": "a list of strings"}[self.kind]
+            what = noun + self._range()
+        return what + (" (or left out)" if self.optional else "")
+
+    def _range(self) -> str:
+        if self.low is None and self.high is None:
+            return ""
+        if self.high is None:
+            return f" {'>' if self.low_open else '>='} {self.low:g}"
+        if self.low is None:
+            return f" {'<' if self.high_open else '<='} {self.high:g}"
+        return (f" in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
+                f"{')' if self.high_open else ']'}")
+
+    def _in_range(self, x: float) -> bool:
+        if isinstance(x, float) and not math.isfinite(x):
+            return False
+        if self.low is not None and (x <= self.low if self.low_open else x < self.low):
+            return False
+        return not (self.high is not None and (x >= self.high if self.high_open else x > self.high))
+
+    def check(self, value: Any, where: str) -> Any:
+        """The value as the claim uses it, or a :class:`ConfigError` that names ``where`` (file
+        and table), the key, the value and what is allowed."""
+
+        def bad() -> ConfigError:
+            return ConfigError(f"{where} {self.name} = {value!r}: must be {self.allowed()}")
+
+        if value is None:
+            if self.optional:
+                return None
+            raise bad()
+        kind = self.kind
+        if kind == "bool":
+            if not isinstance(value, bool):
+                raise bad()
+            return value
+        if kind in ("float", "int"):
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if not numeric or (kind == "int" and not isinstance(value, int)) or not self._in_range(value):
+                raise bad()
+            return float(value) if kind == "float" else int(value)
+        if kind == "str":
+            if not isinstance(value, str) or (self.choices and value not in self.choices):
+                raise bad()
+            if self.pattern and not re.fullmatch(self.pattern, value):
+                raise bad()
+            return value
+        if kind in ("str_list", "int_list"):
+            item = str if kind == "str_list" else int
+            if not isinstance(value, list) or any(
+                    not isinstance(v, item) or isinstance(v, bool) for v in value):
+                raise bad()
+            if kind == "str_list" and self.choices and (not value or any(v not in self.choices for v in value)):
+                raise bad()
+            if kind == "int_list" and (not value or any(not self._in_range(v) for v in value)):
+                raise bad()
+            return list(value)
+        if kind == "table":
+            if not isinstance(value, dict):
+                raise bad()
+            return dict(value)
+        raise AssertionError(f"unknown parameter kind {kind!r}")  # a mistake in a spec, not a fixture
+
+
+def _alpha(default: float) -> Param:
+    return Param("alpha", "float", default, "significance level of the claim's tests",
+                 low=0.0, high=0.5, low_open=True, high_open=True)
+
+
+def _margin(default: float = 0.02) -> Param:
+    return Param("margin", "float", default,
+                 "equivalence margin on the accuracy difference: a difference smaller than this is "
+                 "negligible (TOST); 0.02 = two accuracy points", low=0.0, high=1.0, low_open=True)
+
+
+def _floor() -> Param:
+    return Param("min_above_chance", "float", 0.05,
+                 "each model's test accuracy must exceed the majority-class rate by more than this "
+                 "(one-sided binomial test at alpha on the test texts; across seeds, the mean), else the "
+                 "claim is inconclusive: models that "
+                 "learned nothing say nothing about fine-tuning", low=0.0, high=1.0, high_open=True)
+
+
+SPLIT = ("train", "validation", "test")
+# `expect` values of fixtures written before the claims concluded about the papers, with the way to
+# say the same now (schema 3 of the verdicts file)
+_SAYS = "what the paper found is now `paper_says = {!r}`"
+LEGACY_EXPECT = {
+    "finetuned_better": _SAYS.format("finetuned_better"), "frozen_better": _SAYS.format("frozen_better"),
+    "a_better": _SAYS.format("a_better"), "b_better": _SAYS.format("b_better"),
+    "not_significant": _SAYS.format("no_difference") + ", tested by equivalence within `margin`",
+    "sparse_better": "the sparse-better direction is not a paper's claim",
+    "lower": _SAYS.format("lower") + " for cross_task_distances; cross_task now tests Bogaert et al.'s "
+             "equivalence of cross-task and frozen accuracy",
+    "higher": _SAYS.format("higher"),
+    "overfitting": "a fixture where the claim should not hold says `expect = 'contradicted'`",
+    "no_overfitting": "the default, `expect = 'reproduced'`, says the same",
+    "recovers": "the default, `expect = 'reproduced'`, says the same",
+    "does_not_recover": "say `expect = 'contradicted'`",
+}
+COMMON = (
+    Param("expect", "str", "reproduced",
+          "the conclusion about the paper that this fixture expects (a fixture may expect a "
+          "contradiction at small scale)", choices=CONCLUSIONS),
+    Param("paper", "table", {}, "the paper's figures, shown beside the measured ones"),
+)
+
+
+@dataclass(frozen=True)
+class ClaimSpec:
+    """A claim: see the module docstring. ``sentence`` is one string, or a dict keyed by the value
+    of the parameter ``paper_says`` where what the paper found depends on the setting (Bogaert et
+    al.'s gap is significant on Allocine, not on InfOpinion)."""
+
+    name: str
+    source: str
+    sentence: str | dict[str, str]
+    decides: str  # how the verdict is decided, in words (the README's table)
+    params: tuple[Param, ...]
+    figures: tuple[str, ...]
+    needs: tuple[str, ...] = ()  # "other_task", "snapshots"
+    controls: tuple[str, ...] = ()  # negative controls, in words
+    # a rule across parameters: (checked parameters, has [other_task]) -> what is wrong, or None
+    check: Callable[[dict[str, Any], bool], str | None] | None = field(default=None, compare=False)
+
+    @property
+    def module(self) -> str:
+        return f"claims/test_{self.name}.py"
+
+    @property
+    def all_params(self) -> tuple[Param, ...]:
+        return self.params + COMMON
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.all_params}
+
+    def statement(self, params: dict[str, Any]) -> dict[str, str]:
+        """The paper's sentence for this fixture's setting, and where it stands."""
+        sentence = self.sentence
+        if isinstance(sentence, dict):
+            sentence = sentence[params["paper_says"]]
+        return {"sentence": sentence, "source": self.source}
+
+    def validate(self, table: Any, where: str, *, has_other_task: bool,
+                 snapshots: int = 0) -> dict[str, Any]:
+        """The fixture's ``[claims.NAME]`` table checked and merged with the defaults.
+        ``where`` names the file; errors add the table and key."""
+        at = f"{where}: [claims.{self.name}]"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{at} must be a table, got {table!r}")
+        known = {p.name: p for p in self.all_params}
+        unknown = sorted(set(table) - set(known))
+        if unknown:
+            raise ConfigError(f"{at} unknown key(s) {unknown}; allowed: {sorted(known)}")
+        out = {}
+        for name, param in known.items():
+            value = table.get(name, param.default)
+            if name == "expect" and isinstance(value, str) and value in LEGACY_EXPECT:
+                raise ConfigError(f"{at} expect = {value!r}: must be {param.allowed()} (the conclusion "
+                                  f"about the paper that this fixture expects); {LEGACY_EXPECT[value]}")
+            out[name] = param.check(value, at)
+        if "other_task" in self.needs and not has_other_task:
+            raise ConfigError(f"{at} needs an [other_task] table (task B)")
+        if "snapshots" in self.needs and snapshots < 2:
+            raise ConfigError(f"{at} needs [fine_tune] snapshot_at with at least two checkpoints "
+                              f"(e.g. [0, 0.5, 1]), got {snapshots}")
+        if self.check is not None:
+            problem = self.check(out, has_other_task)
+            if problem:
+                raise ConfigError(f"{at} {problem}")
+        return out
+
+
+def _pca_check(p: dict[str, Any], has_other_task: bool) -> str | None:
+    if p["cross_task_between"] and not has_other_task:
+        return "cross_task_between = true needs an [other_task] table (task B)"
+    return None
+
+
+def _words_check(p: dict[str, Any], has_other_task: bool) -> str | None:
+    if p["relatedness"] == "lexicon" and not p["lexicon"]:
+        return "relatedness = 'lexicon' needs a non-empty `lexicon` list of words"
+    return None
+
+
+PROTOCOL = r"frozen|finetuned|top[1-9][0-9]*"
+
+CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
+    ClaimSpec(
+        name="no_overfitting",
+        source="Bogaert et al. 2023, Table 1",
+        sentence=("fine-tuning is not (always) overfitting: train and test accuracy are close for "
+                  "the fine-tuned and for the frozen model (Allocine: 97.49 / 97.07 fine-tuned, "
+                  "93.77 / 94.31 frozen)"),
+        decides=("per model and seed, the train - test accuracy gap with its (1 - 2 alpha) interval: "
+                 "**reproduced** when the whole interval is at most `tolerance` for both models, "
+                 "**contradicted** when it lies above `tolerance` for either; **inconclusive** "
+                 "otherwise, when a model is not above chance by `min_above_chance`, or when more "
+                 "than `max_overlap` of the test texts also occur in train"),
+        params=(
+            Param("tolerance", "float", 0.05, "the largest train - test accuracy gap that counts as close",
+                  low=0.0, high=1.0),
+            Param("max_overlap", "float", 0.1, "the largest share of test texts that may also occur in train",
+                  low=0.0, high=1.0),
+            _floor(), _alpha(0.05),
+        ),
+        figures=("accuracy_bars",),
+        controls=("two chance-level models (inconclusive)", "a model scored on its own training texts",
+                  "a real train - test gap (contradicted)"),
+    ),
+    ClaimSpec(
+        name="accuracy_gap",
+        source="Bogaert et al. 2023, section 3.1",
+        sentence={
+            "finetuned_better": ("Allocine: the fine-tuned model is significantly more accurate than "
+                                 "the frozen one (97.07 vs 94.31, p << 0.01)"),
+            "frozen_better": "the frozen model is significantly more accurate than the fine-tuned one",
+            "no_difference": ("InfOpinion: the accuracy gap between the fine-tuned (95.60) and the "
+                              "frozen model (96.20) is not significant (p = 0.34)"),
+        },
+        decides=("fine-tuned vs frozen on the same test texts. `paper_says` a model is better: "
+                 "**reproduced** when one-sided McNemar (exact) in that direction has p < `alpha`, "
+                 "**contradicted** when the (1 - 2 alpha) paired interval of the difference shows "
+                 "the other way or lies inside (-`margin`, `margin`); `no_difference`: **reproduced** "
+                 "only by equivalence (TOST: the interval inside the margin, both models above "
+                 "chance), **contradicted** when it lies wholly outside the margin. The paper's z, "
+                 "the pooled z and two-sided McNemar are reported beside"),
+        params=(
+            Param("paper_says", "str", "finetuned_better", "what the paper found in this setting",
+                  choices=("finetuned_better", "frozen_better", "no_difference")),
+            _alpha(0.01), _margin(), _floor(),
+        ),
+        figures=("accuracy_bars",),
+        controls=("two coin-flip classifiers (never a reproduced 'no difference')",
+                  "identical models for 'fine-tuned better'", "the wrong direction"),
+    ),
+    ClaimSpec(
+        name="pca_variance",
+        source="Bogaert et al. 2023, sections 3.3 and 4",
+        sentence=("the fine-tuned embeddings need far fewer principal components for 95% of the "
+                  "variance: 1 fine-tuned against more than 200 of 768 frozen; an encoder "
+                  "fine-tuned on the other task lies in between (37 and 89)"),
+        decides=("principal components for `variance` of the test set's last-layer first-token "
+                 "vectors: **reproduced** when fine-tuned <= `max_ratio` x frozen (and, with "
+                 "`cross_task_between`, the cross-task count in between) on every seed, "
+                 "**contradicted** otherwise; **inconclusive** when the frozen space needs 2 "
+                 "components or fewer (nothing to shrink)"),
+        params=(
+            Param("variance", "float", 0.95, "share of the variance to explain",
+                  low=0.0, high=1.0, low_open=True, high_open=True),
+            Param("max_ratio", "float", 0.5, "fine-tuned components at most this times the frozen ones",
+                  low=0.0, high=1.0, low_open=True),
+            Param("cross_task_between", "bool", False,
+                  "also require the encoder fine-tuned on [other_task] to lie in between"),
+        ),
+        figures=("pca_curves", "embedding_maps"),
+        controls=("an encoder 'fine-tuned' at lr 1e-12 (contradicted)",),
+        check=_pca_check,
+    ),
+    ClaimSpec(
+        name="label_distances",
+        source="Zhou and Srikumar 2022, sections 4.2 and 4.3",
+        sentence=("the number of DirectProbe clusters decreases after fine-tuning (small models are "
+                  "non-linear before); on linearly separable representations every label's minimum "
+                  "distance to the other labels increases over fine-tuning: clusters move apart, "
+                  "rather than the space simply scaling"),
+        decides=("DirectProbe on the first and the last fine-tuning checkpoint. Where the first "
+                 "space is not linearly separable, the clusters must strictly decrease; where the "
+                 "last is separable, every label's minimum distance, divided by the space's mean "
+                 "vector norm (`scale`), must grow by more than `min_growth`; with "
+                 "`train_test_similarity`, the train/test spatial similarity must fall. "
+                 "**contradicted** when a part that applies fails, **reproduced** when every part "
+                 "that applies holds, **inconclusive** when none applies"),
+        params=(
+            Param("min_growth", "float", 0.01, "relative growth of a distance that counts as growth",
+                  low=0.0),
+            Param("scale", "str", "mean_norm",
+                  "`mean_norm`: distances divided by the space's mean vector norm (scale-free); "
+                  "`raw`: the encoder's units (a space that merely grew passes)",
+                  choices=("mean_norm", "raw")),
+            Param("train_test_similarity", "bool", False,
+                  "also require the train/test spatial similarity to fall (3 or more labels)"),
+        ),
+        figures=("distance_trajectories",),
+        needs=("snapshots",),
+        controls=("a space scaled by 1.05 (not reproduced)", "an unchanged non-separable space",
+                  "distances that shrink", "an encoder that was never trained"),
+    ),
+    ClaimSpec(
+        name="cross_task",
+        source="Bogaert et al. 2023, Table 3",
+        sentence=("the loss in performances is negligible: an encoder fine-tuned on another task, "
+                  "with a frozen head trained on the target task, keeps the frozen encoder's "
+                  "accuracy (Allocine 94.32 vs 94.31 frozen; InfOpinion 95.50 vs 96.20)"),
+        decides=("cross-task vs frozen accuracy on the same test texts, by equivalence (TOST on the "
+                 "paired per-text differences): **reproduced** when the (1 - 2 alpha) interval "
+                 "lies inside (-`margin`, `margin`) and the frozen model is above chance, "
+                 "**contradicted** when it lies wholly outside, **inconclusive** otherwise. "
+                 "Same-task fine-tuning is shown beside, with McNemar against cross-task"),
+        params=(_alpha(0.05), _margin(), _floor()),
+        figures=("accuracy_bars",),
+        needs=("other_task",),
+        controls=("a cross-task encoder far below frozen (contradicted)",
+                  "two coin-flip classifiers (not reproduced)"),
+    ),
+    ClaimSpec(
+        name="cross_task_distances",
+        source="Zhou and Srikumar 2022, Table 5 (section 4.4)",
+        sentence={
+            "lower": ("fine-tuning on an opposing task (POS) lowers the target task's (PS-fxn) label "
+                      "distances: every label, mean -1.68"),
+            "higher": ("fine-tuning on a related task (PS-role) raises the target task's (PS-fxn) "
+                       "label distances"),
+        },
+        decides=("DirectProbe on the target task's `split` under the pre-trained encoder and under "
+                 "the encoder fine-tuned on the other task, distances divided by each space's mean "
+                 "vector norm (`scale`): **reproduced** when the mean relative change of the labels' "
+                 "minimum distances (every label, with `all_labels`) exceeds `min_change` in the "
+                 "`paper_says` direction on every seed, **contradicted** when it moves the other "
+                 "way by as much, **inconclusive** in between or when a space is not linearly "
+                 "separable (distances undefined)"),
+        params=(
+            Param("paper_says", "str", "lower", "the direction the paper found",
+                  choices=("lower", "higher")),
+            Param("all_labels", "bool", False, "every label must move, not just the mean"),
+            Param("min_change", "float", 0.01, "relative change that counts as movement", low=0.0),
+            Param("split", "str", "train", "the target task's split to probe", choices=SPLIT),
+            Param("scale", "str", "mean_norm", "as for label_distances", choices=("mean_norm", "raw")),
+        ),
+        figures=("distance_bars",),
+        needs=("other_task",),
+        controls=("nothing moved", "moved the wrong way", "a space that only grew",
+                  "an encoder fine-tuned at lr 1e-12"),
+    ),
+    ClaimSpec(
+        name="layer_change",
+        source="Merchant et al. 2020, Fig. 1; Zhou and Srikumar 2022, section 4.5",
+        sentence=("fine-tuning changes the top layers most: each layer's similarity to the "
+                  "pre-trained encoder falls with depth (Zhou and Srikumar: yet stays above 0.5)"),
+        decides=("per layer, the similarity (`measure`) of the pre-trained and the fine-tuned "
+                 "encoder on the same texts: **reproduced** when the last layer's is below the "
+                 "first's by more than `min_drop`, the depth/similarity Spearman correlation is at "
+                 "most `max_trend` and (with `min_similarity`) no layer falls below it, on every "
+                 "seed; **contradicted** otherwise; **inconclusive** where a similarity is "
+                 "undefined"),
+        params=(
+            Param("measure", "str", "cka", "linear CKA, RSA, or Zhou and Srikumar's spatial similarity",
+                  choices=("cka", "rsa", "spatial")),
+            Param("pooling", "str", "mean", "token pooling", choices=("first", "mean")),
+            Param("split", "str", "test", "whose texts", choices=SPLIT),
+            Param("min_drop", "float", 0.05, "first-layer minus last-layer similarity, at least", low=0.0),
+            Param("max_trend", "float", -0.5, "Spearman correlation of depth and similarity, at most",
+                  low=-1.0, high=1.0),
+            Param("min_similarity", "float", None, "every layer's similarity at least this",
+                  low=-1.0, high=1.0, optional=True),
+        ),
+        figures=("layer_similarity",),
+        controls=("an encoder that was never trained", "a flat profile"),
+    ),
+    ClaimSpec(
+        name="seed_welch",
+        source="Hart, 'Task-specific training: the benefits of fine-tuning BERT'",
+        sentence={
+            "no_difference": ("frozen vs fully fine-tuned BERT, 10 runs each on the same split: Welch "
+                              "t = -0.91, df = 13, p = 0.38, not significant"),
+            "a_better": "protocol a is more accurate than protocol b across runs",
+            "b_better": "protocol b is more accurate than protocol a across runs",
+        },
+        decides=("per-seed test accuracies of protocols `a` and `b` (`frozen`, `finetuned`, "
+                 "`top<k>`). `no_difference`: **reproduced** only by equivalence (Welch TOST: the "
+                 "(1 - 2 alpha) interval of the mean difference inside (-`margin`, `margin`)), "
+                 "**contradicted** when it lies wholly outside; a direction: **reproduced** by "
+                 "one-sided Welch p < `alpha`, **contradicted** when the interval shows the other "
+                 "way or lies inside the margin. **inconclusive** with fewer than `min_seeds` seeds"),
+        params=(
+            Param("a", "str", "frozen", "first protocol", pattern=PROTOCOL),
+            Param("b", "str", "finetuned", "second protocol", pattern=PROTOCOL),
+            Param("paper_says", "str", "no_difference", "what the paper found",
+                  choices=("a_better", "b_better", "no_difference")),
+            _alpha(0.05), _margin(), _floor(),
+            Param("min_seeds", "int", 3, "seeds needed to judge", low=2),
+        ),
+        figures=("seed_boxes",),
+        controls=("two protocols at chance (never a reproduced 'no difference')",
+                  "a real gap of one standard deviation with 3 seeds (not reproduced)"),
+    ),
+    ClaimSpec(
+        name="discriminant_words",
+        source="Bogaert et al. 2023, section 3.2",
+        sentence=("the fine-tuned model's most discriminant words are task words (adoré, magnifique, "
+                  "éviter...), the frozen model's are style words"),
+        decides=("token relevance (Integrated Gradients through Captum) of both classifiers, words "
+                 "ranked by the difference of absolute mean relevance; the relatedness of the "
+                 "fine-tuned model's `top_k` words against the frozen model's, by a permutation "
+                 "test: **reproduced** when the fine-tuned list is more task-related at p < `alpha`, "
+                 "**contradicted** when the frozen list is, **inconclusive** otherwise"),
+        params=(
+            Param("method", "str", "ig", "attribution method", choices=("ig", "gradxinput")),
+            Param("n_steps", "int", 16, "Integrated Gradients steps", low=1),
+            Param("split", "str", "test", "whose texts", choices=SPLIT),
+            Param("max_texts", "int", 500, "texts attributed", low=1),
+            Param("min_count", "int", 5, "a word must occur this often for both models", low=1),
+            Param("top_k", "int", 10, "words per list", low=1),
+            Param("relatedness", "str", "mutual_information", "what 'task-related' means",
+                  choices=("mutual_information", "lexicon")),
+            Param("lexicon", "str_list", [], "task words, for relatedness = 'lexicon'"),
+            _alpha(0.05),
+        ),
+        figures=("word_lists",),
+        controls=("two random word lists (not reproduced)", "lists swapped (contradicted)"),
+        check=_words_check,
+    ),
+    ClaimSpec(
+        name="domain_shift",
+        source="Merchant et al. 2020, Fig. 5",
+        sentence="out-of-domain inputs move less than in-domain ones during fine-tuning",
+        decides=("per layer, similarity (`measure`) of the pre-trained and the fine-tuned encoder on "
+                 "in-domain texts and on the other task's texts: averaged over the top `top_layers` "
+                 "layers, out-of-domain minus in-domain similarity: **reproduced** above `min_gap` "
+                 "on every seed, **contradicted** below -`min_gap`, **inconclusive** between"),
+        params=(
+            Param("measure", "str", "cka", "similarity measure", choices=("cka", "rsa")),
+            Param("pooling", "str", "mean", "token pooling", choices=("first", "mean")),
+            Param("split", "str", "test", "whose texts", choices=SPLIT),
+            Param("top_layers", "int", 2, "top layers averaged", low=1),
+            Param("min_gap", "float", 0.02, "similarity gap that counts", low=0.0),
+            Param("max_texts", "int", 500, "texts per side", low=2),
+        ),
+        figures=("layer_similarity",),
+        needs=("other_task",),
+        controls=("out-of-domain texts that are the in-domain ones (not reproduced)",),
+    ),
+    ClaimSpec(
+        name="sparse_baselines",
+        source="Hart, 'Task-specific training: the benefits of fine-tuning BERT'",
+        sentence={
+            "finetuned_better": ("BERT models are about 3 points more accurate than sparse baselines "
+                                 "(TF-IDF, counts, hashing + logistic regression, 10-fold CV; accuracy "
+                                 "about 0.79) and almost 10 points better in F1 (about 0.74)"),
+            "no_difference": "the fine-tuned model and the best sparse baseline are equally accurate",
+        },
+        decides=("the fine-tuned model against the best sparse baseline (chosen by k-fold CV "
+                 "accuracy on train) on the same test texts. `finetuned_better`: **reproduced** when "
+                 "one-sided McNemar has p < `alpha` and the paired bootstrap interval of the "
+                 "macro-F1 gain lies above 0; **contradicted** when the accuracy interval shows the "
+                 "baseline ahead or inside the margin, or the F1 gain's interval lies below 0; "
+                 "`no_difference`: equivalence (TOST) of the accuracies within `margin`"),
+        params=(
+            Param("paper_says", "str", "finetuned_better", "what the paper found",
+                  choices=("finetuned_better", "no_difference")),
+            Param("features", "str_list", ["tfidf", "counts", "hashing"], "sparse feature kinds",
+                  choices=("tfidf", "counts", "hashing")),
+            Param("folds", "int", 10, "cross-validation folds", low=2),
+            _alpha(0.01), _margin(),
+        ),
+        figures=("accuracy_bars",),
+        controls=("the fine-tuned model is the baseline itself (not reproduced)",),
+    ),
+    ClaimSpec(
+        name="partial_finetuning",
+        source="Merchant et al. 2020, Fig. 3; Hart (last two layers)",
+        sentence=("freezing the bottom layers during fine-tuning costs little: training only the top "
+                  "few layers recovers most of what full fine-tuning gains"),
+        decides=("the fixture's [fine_tune] protocol with only the top k layers trainable, for each "
+                 "k in `trainable_layers`: **reproduced** when training the top `few` recovers at "
+                 "least `min_recovery` of full fine-tuning's test-accuracy gain over the frozen "
+                 "encoder on every seed, **contradicted** when it recovers less, **inconclusive** "
+                 "when full fine-tuning gains less than `min_gain` (nothing to recover)"),
+        params=(
+            Param("trainable_layers", "int_list", [1, 2], "the k values to train", low=0),
+            Param("few", "int", 2, "the k judged", low=0),
+            Param("min_recovery", "float", 0.9, "share of the gain to recover", low=0.0),
+            Param("min_gain", "float", 0.01, "full fine-tuning's gain below which nothing is judged",
+                  low=0.0, high=1.0),
+        ),
+        figures=("accuracy_by_layers",),
+        controls=("no gain to recover (inconclusive)", "the top layers recover nothing (contradicted)"),
+    ),
+)}
+
+
+def spec(name: str) -> ClaimSpec:
+    try:
+        return CLAIMS[name]
+    except KeyError:
+        raise ConfigError(f"unknown claim {name!r}; allowed: {sorted(CLAIMS)}") from None
+
+
+def readme_table() -> str:
+    """The README's claim table, generated from the specs (``python -m claims.spec``)."""
+    rows = ["| claim | paper | the paper's sentence | decided by (fixture parameters) |",
+            "|---|---|---|---|"]
+    for s in CLAIMS.values():
+        sentence = s.sentence if isinstance(s.sentence, str) else "; ".join(
+            f"`{k}`: {v}" for k, v in s.sentence.items())
+        rows.append(f"| `{s.name}` | {s.source} | {sentence} | {s.decides} |")
+    return "\n".join(rows)
+
+
+def readme_parameters() -> str:
+    """Every claim's parameters with their types, defaults and allowed values."""
+    rows = ["| claim | parameter | default | allowed | meaning |", "|---|---|---|---|---|"]
+    for s in CLAIMS.values():
+        for p in s.params:
+            default = "(none)" if p.default is None else repr(p.default).replace("'", '"')
+            rows.append(f"| `{s.name}` | `{p.name}` | `{default}` | {p.allowed()} | {p.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m claims.spec: the README's tables
+    print(readme_table())
+    print()
+    print(readme_parameters())

@@ -1,0 +1,217 @@
+"""The verdicts file: what each claim concluded on each fixture, as strict JSON.
+
+One row per claim x fixture that the run collected, whatever happened to it:
+
+- ``status``: ``passed`` (the fixture's expectation held), ``failed`` (it did not), ``error``
+  (the claim could not be computed: ``message`` says why) or ``skipped`` (``message``: the reason).
+- ``conclusion``: what the evidence says about the *paper*: ``reproduced``, ``contradicted`` or
+  ``inconclusive`` (the data cannot decide); ``null`` for errors and skips.
+- ``expected``: the conclusion the fixture expected (``reproduced`` unless it says otherwise: a
+  fixture may expect a contradiction at small scale).
+- ``statement``: the paper's sentence and where it stands (``source``), shown beside ours.
+- ``pvalues``: the raw p-value of each significance test the verdict used; ``pvalues_holm``:
+  the same, Holm-adjusted over every significance test of the run (filled in at the end of a run).
+
+Schema history: 1 (verdicts), 2 (+ intervals, figures), 3 (+ status, conclusion, expected,
+statement, pvalues, message; strict JSON: NaN and infinities are written as null). Files of
+schemas 1 and 2 still load: their ``passed`` becomes ``status`` and their conclusion is unknown
+(``null``). This module is part of the installed package, so ``python -m reports build`` reads a
+verdicts file from any folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 3
+CONCLUSIONS = ("reproduced", "contradicted", "inconclusive")
+STATUSES = ("passed", "failed", "error", "skipped")
+
+
+def fmt(value: Any) -> str:
+    """A value as a report shows it: floats to 4 significant digits, None as n/a."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {fmt(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(fmt(v) for v in value) + "]"
+    return str(value)
+
+
+_fmt = fmt  # the name the report modules used before
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one claim concluded on one fixture (see the module docstring for the fields)."""
+
+    claim: str
+    fixture: str
+    seeds: tuple[int, ...]
+    conclusion: str | None
+    criterion: str
+    measured: dict[str, Any]
+    expected: str = "reproduced"
+    statement: dict[str, str] = field(default_factory=dict)  # {"sentence": ..., "source": ...}
+    paper: dict[str, Any] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    profile: str = ""
+    intervals: dict[str, Any] = field(default_factory=dict)  # measured key -> [low, high] (per seed)
+    figures: tuple[dict[str, Any], ...] = ()
+    pvalues: dict[str, float] = field(default_factory=dict)
+    pvalues_holm: dict[str, float] = field(default_factory=dict)
+    status: str = ""  # derived from conclusion and expected unless given (error, skipped)
+    message: str = ""  # the error or the reason for a skip
+
+    def __post_init__(self) -> None:
+        if self.conclusion is not None and self.conclusion not in CONCLUSIONS:
+            raise ValueError(f"conclusion must be one of {list(CONCLUSIONS)} or None, got {self.conclusion!r}")
+        if self.expected not in CONCLUSIONS:
+            raise ValueError(f"expected must be one of {list(CONCLUSIONS)}, got {self.expected!r}")
+        if not self.status:
+            held = self.conclusion is not None and self.conclusion == self.expected
+            object.__setattr__(self, "status", "passed" if held else "failed")
+        elif self.status not in STATUSES:
+            raise ValueError(f"status must be one of {list(STATUSES)}, got {self.status!r}")
+
+    @property
+    def passed(self) -> bool:
+        """The fixture's expectation held (which says nothing, alone, about the paper)."""
+        return self.status == "passed"
+
+    def text(self) -> str:
+        head = (f"claim {self.claim} on fixture {self.fixture}: {self.status.upper()} "
+                f"(the paper's claim: {self.conclusion or 'not judged'}; the fixture expected "
+                f"{self.expected})")
+        lines = [head]
+        if self.statement:
+            lines.append(f"  paper:     \"{self.statement.get('sentence', '')}\" ({self.statement.get('source', '')})")
+        if self.message:
+            lines.append(f"  message:   {self.message}")
+        lines += [f"  criterion: {self.criterion}", f"  seeds:     {list(self.seeds)}"]
+        for key, value in self.measured.items():
+            ci = f"  interval {fmt(self.intervals[key])}" if key in self.intervals else ""
+            paper = f"   (paper: {fmt(self.paper[key])})" if key in self.paper else ""
+            lines.append(f"  {key}: {fmt(value)}{ci}{paper}")
+        extra = {k: v for k, v in self.paper.items() if k not in self.measured}
+        if extra:
+            lines.append(f"  paper, other figures: {fmt(extra)}")
+        for key, p in self.pvalues.items():
+            holm = f", Holm-adjusted {fmt(self.pvalues_holm[key])}" if key in self.pvalues_holm else ""
+            lines.append(f"  p ({key}): {fmt(p)}{holm}")
+        for key, value in self.details.items():
+            lines.append(f"  {key}: {fmt(value)}")
+        return "\n".join(lines)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Verdict:
+        d = dict(d)
+        d.pop("passed", None)  # derived
+        return cls(**{**d, "seeds": tuple(d["seeds"]), "figures": tuple(d.get("figures", ()))})
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["seeds"] = list(self.seeds)
+        d["figures"] = list(self.figures)
+        d["passed"] = self.passed  # kept for readers of schemas 1 and 2
+        return d
+
+
+def outcome_row(claim: str, fixture: str, status: str, message: str, *, profile: str = "",
+                seeds: tuple[int, ...] = (), statement: dict[str, str] | None = None) -> Verdict:
+    """A claim x fixture that produced no verdict: an error (with its message) or a skip (reason)."""
+    if status not in ("error", "skipped"):
+        raise ValueError(f"an outcome row is an error or a skip, got {status!r}")
+    return Verdict(claim=claim, fixture=fixture, seeds=seeds, conclusion=None,
+                   criterion="not judged: " + ("the claim could not be computed" if status == "error"
+                                               else "skipped"),
+                   measured={}, statement=statement or {}, profile=profile, status=status, message=message)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-able, strictly: numpy scalars and arrays as numbers and lists, NaN/inf as None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist") and not isinstance(value, str):  # numpy scalar or array
+        return _plain(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def dump(verdicts: list[Verdict], run: dict[str, Any]) -> str:
+    """The verdicts file: ``{"schema": 3, "run": {...}, "verdicts": [...]}``, strict JSON."""
+    doc = {"schema": SCHEMA_VERSION, "run": run, "verdicts": [v.to_dict() for v in verdicts]}
+    return json.dumps(_plain(doc), indent=2, allow_nan=False)
+
+
+class VerdictsFileError(ValueError):
+    """A verdicts file that cannot be read: the message names the file and what is wrong."""
+
+
+REQUIRED = {"claim": str, "fixture": str, "seeds": list, "criterion": str, "measured": dict}
+
+
+def _upgrade(v: dict[str, Any], schema: int) -> None:
+    """A schema-1 or -2 verdict in the shape of schema 3 (conclusion unknown)."""
+    v.setdefault("intervals", {})
+    v.setdefault("figures", [])
+    if schema < 3:
+        v["status"] = "passed" if v.get("passed") else "failed"
+        v.setdefault("conclusion", None)
+        v.setdefault("expected", "reproduced")
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Read and check a verdicts file (schema 1, 2 or 3). Raises :class:`VerdictsFileError`
+    naming the file, the verdict and the key."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise VerdictsFileError(f"{path}: no such verdicts file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise VerdictsFileError(f"{path}: not JSON ({exc})") from None
+    if not isinstance(doc, dict) or "verdicts" not in doc:
+        raise VerdictsFileError(f"{path}: expected an object with 'schema', 'run' and 'verdicts'")
+    schema = doc.get("schema")
+    if schema not in (1, 2, SCHEMA_VERSION):
+        raise VerdictsFileError(f"{path}: schema {schema!r} is not supported (allowed: 1, 2, {SCHEMA_VERSION})")
+    if not isinstance(doc["verdicts"], list):
+        raise VerdictsFileError(f"{path}: 'verdicts' must be a list")
+    required = REQUIRED | ({"passed": bool} if schema < 3 else {"status": str})
+    for i, v in enumerate(doc["verdicts"]):
+        if not isinstance(v, dict):
+            raise VerdictsFileError(f"{path}: verdict {i} must be an object, got {v!r}")
+        for key, kind in required.items():
+            if not isinstance(v.get(key), kind):
+                got = type(v[key]).__name__ if key in v else "nothing"
+                raise VerdictsFileError(f"{path}: verdict {i} ({v.get('claim', '?')}): "
+                                        f"'{key}' must be a {kind.__name__}, got {got}")
+        if schema >= 3 and v["status"] not in STATUSES:
+            raise VerdictsFileError(f"{path}: verdict {i} ({v['claim']}): 'status' must be one of "
+                                    f"{list(STATUSES)}, got {v['status']!r}")
+        if schema >= 3 and v.get("conclusion") not in (*CONCLUSIONS, None):
+            raise VerdictsFileError(f"{path}: verdict {i} ({v['claim']}): 'conclusion' must be one of "
+                                    f"{list(CONCLUSIONS)} or null, got {v.get('conclusion')!r}")
+        _upgrade(v, schema)
+        for key in ("paper", "details", "statement", "pvalues", "pvalues_holm"):
+            v.setdefault(key, {})
+        v.setdefault("profile", "")
+        v.setdefault("message", "")
+        v["passed"] = v["status"] == "passed"
+    doc.setdefault("run", {})
+    return doc

@@ -1,0 +1,79 @@
+"""The claim specs are the one place a claim is declared: the README's tables, the test modules,
+the fixtures and the verdicts all agree with them."""
+
+from __future__ import annotations
+
+import ast
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from claims.fixture import load_fixtures
+from claims.spec import CLAIMS, Param, readme_parameters, readme_table
+from harness.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_readme_tables_are_the_specs():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert readme_table() in readme, "README's claim table is stale: paste `python -m claims.spec`"
+    assert readme_parameters() in readme, "README's parameter table is stale: paste `python -m claims.spec`"
+
+
+def test_every_claim_has_a_module_and_every_module_a_claim():
+    declared = {}
+    for module in (ROOT / "claims").glob("test_*.py"):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["CLAIM"]:
+                declared[node.value.value] = module.relative_to(ROOT).as_posix()
+    assert declared == {name: spec.module for name, spec in CLAIMS.items()}
+
+
+def test_every_claim_runs_in_a_smoke_fixture():
+    smoke = [fx for fx in load_fixtures([ROOT / "fixtures"]) if fx.profile == "smoke"]
+    covered = {claim for fx in smoke for claim in fx.claims}
+    assert covered == set(CLAIMS), f"claims with no smoke fixture: {sorted(set(CLAIMS) - covered)}"
+
+
+@pytest.mark.parametrize("name", sorted(CLAIMS))
+def test_every_spec_is_complete_and_its_defaults_are_valid(name):
+    spec = CLAIMS[name]
+    assert spec.source and spec.sentence and spec.decides and spec.figures and spec.controls
+    params = spec.validate({}, "f.toml", has_other_task=True, snapshots=3)
+    assert params == {p.name: p.check(p.default, "f.toml") for p in spec.all_params}
+    if isinstance(spec.sentence, dict):  # one sentence for each setting the paper reports
+        assert set(spec.sentence) == set(next(p for p in spec.params if p.name == "paper_says").choices)
+    assert spec.statement(params)["source"] == spec.source
+
+
+number_params = st.sampled_from([p for s in CLAIMS.values() for p in s.params if p.kind in ("float", "int")])
+
+
+@given(param=number_params, value=st.one_of(st.booleans(), st.text(max_size=5), st.none(),
+                                            st.floats(allow_nan=True, allow_infinity=True)))
+def test_numbers_refuse_bools_strings_and_non_finite_values(param: Param, value):
+    ok = (isinstance(value, float) and math.isfinite(value) and param.kind == "float"
+          and param._in_range(value)) or (value is None and param.optional)
+    if ok:
+        assert param.check(value, "f.toml: [claims.x]") == value
+    else:
+        with pytest.raises(ConfigError) as info:
+            param.check(value, "f.toml: [claims.x]")
+        message = str(info.value)
+        assert message.startswith(f"f.toml: [claims.x] {param.name} = {value!r}: must be ")
+        assert param.allowed() in message
+
+
+@given(param=number_params, value=st.integers(-10, 10))
+def test_numbers_in_range_are_kept(param: Param, value):
+    if param._in_range(value):
+        checked = param.check(value, "w")
+        assert checked == value and type(checked) is (float if param.kind == "float" else int)
+    else:
+        with pytest.raises(ConfigError, match="must be"):
+            param.check(value, "w")
