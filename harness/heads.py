@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import ConfigError
+from .errors import ConfigError, diverged
 from .runtime import seeded
 
 HEAD_KINDS = ("roberta", "mlp", "logreg")
@@ -160,6 +160,7 @@ def train_head(
             if progress is not None:
                 progress(epoch)
             order = torch.randperm(len(x), generator=generator).to(device)
+            epoch_losses = []
             for start in range(0, len(x), config.batch_size):
                 batch = order[start : start + config.batch_size]
                 loss = loss_fn(module(x[batch]), y[batch])
@@ -167,6 +168,12 @@ def train_head(
                 loss.backward()
                 optimizer.step()
                 schedule.step()
+                epoch_losses.append(loss.detach())
+            losses = torch.stack(epoch_losses)  # one host sync per epoch
+            if not bool(torch.isfinite(losses).all()):
+                first = int((~torch.isfinite(losses)).nonzero()[0, 0])
+                raise diverged("the frozen head's training", float(losses[first]),
+                               epoch * steps_per_epoch + first + 1, total, seed, config.lr)
         if progress is not None:
             progress(config.epochs)
         module.cpu().eval()

@@ -25,7 +25,7 @@ from torch import nn
 from . import distributed
 from .data import Task
 from .encoders import autocast_for, encode, is_out_of_memory, release_memory, tokenize
-from .errors import ConfigError
+from .errors import ConfigError, diverged
 from .heads import RobertaStyleHead
 from .runtime import seeded
 
@@ -288,6 +288,8 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
                 schedule.step()
                 losses_on_device.append(step_loss)
                 step += 1
+                if step % DIVERGENCE_CHECK_EVERY == 0 or step == total:  # one host sync per 50 steps
+                    check_finite(losses_on_device, step, total, seed, config.lr)
                 if progress is not None:
                     progress(step)
                 if step in snap_steps:
@@ -297,6 +299,19 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
         if losses_on_device:  # each rank's weighted share: their mean is the batch's loss
             result.losses = distributed.all_reduce_mean(torch.stack(losses_on_device).float()).cpu().tolist()
     return result
+
+
+DIVERGENCE_CHECK_EVERY = 50  # steps between checks that the loss is still finite
+
+
+def check_finite(losses: list, step: int, total: int, seed: int, lr: float, what: str = "fine-tuning") -> None:
+    """Raise :class:`TrainingDiverged` at the first non-finite loss among the last checks' steps."""
+    recent = torch.stack(losses[-DIVERGENCE_CHECK_EVERY:]).float()
+    if bool(torch.isfinite(recent).all()):
+        return
+    first = int((~torch.isfinite(recent)).nonzero()[0, 0])
+    at = step - len(recent) + first + 1
+    raise diverged(what, float(recent[first]), at, total, seed, lr)
 
 
 def classifier_logits(

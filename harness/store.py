@@ -13,8 +13,11 @@ Safety, because stores are shared between colleagues and runs get killed:
   folder (swept on the next build of that key), never a half-written artifact.
 - *One builder.* A file lock per key (``filelock``) makes two processes (pytest-xdist workers,
   colleagues) that need the same artifact wait for one build instead of both computing it.
-- *Checked on load.* The manifest records every file's size and SHA-256; an artifact whose files
-  do not match is moved to ``.corrupt/`` (kept for inspection, never deleted) and rebuilt.
+- *Checked on load.* The manifest records every file's size and SHA-256, and is itself sealed:
+  ``seal`` is the SHA-256 of the rest of the manifest, ``meta`` (the accuracies a claim may read)
+  included. An artifact whose files do not match, that holds a file the manifest does not list,
+  or whose manifest was edited is moved to ``.corrupt/`` (kept for inspection, never deleted) and
+  rebuilt. Stale temporary folders of killed builds are swept when a store is opened.
 - *Nothing executable.* Loading never unpickles: ``np.load(allow_pickle=False)``, JSON, and
   ``safetensors``.
 """
@@ -42,7 +45,7 @@ from . import distributed
 from .errors import ConfigError, IntegrityError
 
 MANIFEST = "manifest.json"
-STORE_FORMAT = 1
+STORE_FORMAT = 1  # artifact keys; the manifest's seal (below) came later and is checked on load
 DEFAULT_ROOT = ".artifacts"
 
 
@@ -64,6 +67,11 @@ def _jsonable(value: Any) -> Any:
 def artifact_key(kind: str, version: str, inputs: Mapping[str, Any]) -> str:
     payload = {"format": STORE_FORMAT, "kind": kind, "version": version, "inputs": inputs}
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def seal(manifest: Mapping[str, Any]) -> str:
+    """SHA-256 of a manifest without its seal: any edit of it (``meta`` included) changes this."""
+    return hashlib.sha256(canonical_json({k: v for k, v in manifest.items() if k != "seal"}).encode()).hexdigest()
 
 
 def _sha256(path: Path) -> str:
@@ -147,6 +155,23 @@ class ArtifactStore:
         self._verified: set[str] = set()
         for sub in (".tmp", ".locks", ".corrupt"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.sweep_stale()
+
+    def sweep_stale(self) -> list[Path]:
+        """Remove temporary folders left by killed builds: those whose key's lock nobody holds (a
+        build holds its key's lock until it has renamed its folder into place)."""
+        from filelock import Timeout
+
+        removed = []
+        for stale in (self.root / ".tmp").iterdir():
+            key = stale.name.split(".", 1)[0]
+            try:
+                with FileLock(str(self.root / ".locks" / f"{key}.lock"), timeout=0):
+                    shutil.rmtree(stale, ignore_errors=True)
+                    removed.append(stale)
+            except Timeout:  # a build of that key is running now
+                continue
+        return removed
 
     def path_for(self, kind: str, key: str) -> Path:
         if not kind.replace("_", "").replace("-", "").isalnum():
@@ -225,6 +250,7 @@ class ArtifactStore:
             "wall_time_s": round(wall, 3),
             "environment": environment(),
         }
+        manifest["seal"] = seal(manifest)
         (tmp / MANIFEST).write_text(canonical_json(manifest))
         final = self.path_for(kind, key)
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -280,6 +306,15 @@ class ArtifactStore:
     def _check(self, path: Path, manifest: dict[str, Any]) -> None:
         if path.as_posix() in self._verified:
             return
+        if manifest.get("seal") != seal(manifest):
+            raise IntegrityError(f"{path / MANIFEST}: the manifest was changed after the artifact was built "
+                                 "(its seal does not match)" if "seal" in manifest else
+                                 f"{path / MANIFEST}: no seal (written by an older version)")
+        listed = set(manifest["files"]) | {MANIFEST}
+        extra = sorted(p.relative_to(path).as_posix() for p in path.rglob("*")
+                       if p.is_file() and p.relative_to(path).as_posix() not in listed)
+        if extra:
+            raise IntegrityError(f"{path}: file(s) {extra[:5]} are not listed in the manifest")
         for rel, expected in manifest["files"].items():
             file = path / rel
             if not file.is_file():

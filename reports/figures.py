@@ -7,7 +7,9 @@ built: a figure whose artifact is missing is reported as missing and drawn with 
 
 from __future__ import annotations
 
+import os
 import textwrap
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +55,7 @@ def draw(spec: dict[str, Any], stem: Path, store=None) -> Drawn:
     stem.parent.mkdir(parents=True, exist_ok=True)
     png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
     for path in (png, svg):  # write under a temporary name, then rename: no half-written figure
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # unique per writer
         fig.savefig(tmp, format=path.suffix[1:], metadata={"Date": None} if path.suffix == ".svg" else None)
         tmp.replace(path)
     plt.close(fig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -102,16 +103,17 @@ def test_a_kill_mid_write_leaves_no_artifact_and_the_next_run_resumes(tmp_path):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    store = ArtifactStore(tmp_path / "store")
-    assert store.find("demo", "1", {"a": 1}) is None  # nothing half-written is visible
     assert list((tmp_path / "store" / ".tmp").iterdir())  # the killed build's scratch folder
+    store = ArtifactStore(tmp_path / "store")
+    assert not list((tmp_path / "store" / ".tmp").iterdir())  # swept when the store is opened
+    assert store.find("demo", "1", {"a": 1}) is None  # nothing half-written is visible
     calls = []
     art = store.get_or_build("demo", "1", {"a": 1}, writer(calls))
     assert len(calls) == 1 and art.array("x").shape == (4,)
     assert not list((tmp_path / "store" / ".tmp").iterdir())  # swept
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "manifest"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "manifest", "meta", "unlisted", "unsealed"])
 def test_corrupt_artifact_is_detected_kept_aside_and_rebuilt(tmp_path, damage):
     calls = []
     art = ArtifactStore(tmp_path).get_or_build("demo", "1", {"a": 1}, writer(calls))
@@ -124,8 +126,16 @@ def test_corrupt_artifact_is_detected_kept_aside_and_rebuilt(tmp_path, damage):
         target.write_bytes(target.read_bytes()[:-3])
     elif damage == "delete":
         target.unlink()
-    else:
+    elif damage == "manifest":
         (art.path / "manifest.json").write_text("{not json")
+    elif damage in ("meta", "unsealed"):  # an accuracy edited by hand, or the seal removed with it
+        manifest = json.loads((art.path / "manifest.json").read_text())
+        manifest["meta"]["edited"] = 0.99
+        if damage == "unsealed":
+            del manifest["seal"]
+        (art.path / "manifest.json").write_text(json.dumps(manifest))
+    else:  # a file planted beside the listed ones
+        (art.path / "planted.npy").write_bytes(b"not listed")
     fresh = ArtifactStore(tmp_path)
     with pytest.warns(UserWarning, match="is damaged"):
         again = fresh.get_or_build("demo", "1", {"a": 1}, writer(calls))
