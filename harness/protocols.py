@@ -262,6 +262,7 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
         snapshot(0)
         classifier.train()
         losses_on_device = []
+        finite = FiniteLossCheck(total, seed, config.lr)
         for _ in range(config.epochs):
             order = torch.randperm(len(ids), generator=generator).numpy()
             if config.group_by_length:
@@ -288,8 +289,7 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
                 schedule.step()
                 losses_on_device.append(step_loss)
                 step += 1
-                if step % DIVERGENCE_CHECK_EVERY == 0 or step == total:  # one host sync per 50 steps
-                    check_finite(losses_on_device, step, total, seed, config.lr)
+                finite(losses_on_device, step)
                 if progress is not None:
                     progress(step)
                 if step in snap_steps:
@@ -304,14 +304,50 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
 DIVERGENCE_CHECK_EVERY = 50  # steps between checks that the loss is still finite
 
 
-def check_finite(losses: list, step: int, total: int, seed: int, lr: float, what: str = "fine-tuning") -> None:
-    """Raise :class:`TrainingDiverged` at the first non-finite loss among the last checks' steps."""
-    recent = torch.stack(losses[-DIVERGENCE_CHECK_EVERY:]).float()
-    if bool(torch.isfinite(recent).all()):
-        return
-    first = int((~torch.isfinite(recent)).nonzero()[0, 0])
-    at = step - len(recent) + first + 1
-    raise diverged(what, float(recent[first]), at, total, seed, lr)
+class FiniteLossCheck:
+    """Stops a training run whose loss is no longer finite, with :class:`TrainingDiverged`
+    naming the first bad step, the seed and the learning rate.
+
+    Every ``DIVERGENCE_CHECK_EVERY`` steps the window of losses since the last check is reduced
+    to one flag on the device. On a CUDA device the flag is copied to pinned host memory without
+    blocking and read at the next check, one window later (so the check never stalls the queue of
+    kernels); elsewhere it is read at once. The last step checks everything still open."""
+
+    def __init__(self, total: int, seed: int, lr: float, what: str = "fine-tuning"):
+        self.total, self.seed, self.lr, self.what = total, seed, lr, what
+        self.checked = 0  # losses[:checked] have a check under way or done
+        self.pending: tuple[int, int, torch.Tensor, torch.cuda.Event] | None = None
+
+    def __call__(self, losses: list[torch.Tensor], step: int) -> None:
+        if step % DIVERGENCE_CHECK_EVERY and step != self.total:
+            return
+        start, self.checked = self.checked, step
+        flag = torch.isfinite(torch.stack(losses[start:step]).float()).all()
+        self._settle()
+        if flag.device.type == "cuda" and step != self.total:
+            host = torch.empty((), dtype=torch.bool, pin_memory=True)
+            host.copy_(flag, non_blocking=True)
+            event = torch.cuda.Event()
+            event.record()
+            self.pending = (start, step, host, event)
+            self._losses = losses
+        elif not bool(flag):
+            self._raise(losses, start, step)
+
+    def _settle(self) -> None:
+        """Read the flag of the window before (its copy finished long ago)."""
+        if self.pending is None:
+            return
+        start, end, host, event = self.pending
+        self.pending = None
+        event.synchronize()
+        if not bool(host):
+            self._raise(self._losses, start, end)
+
+    def _raise(self, losses: list[torch.Tensor], start: int, end: int) -> None:
+        window = torch.stack(losses[start:end]).float().cpu()
+        first = int((~torch.isfinite(window)).nonzero()[0, 0])
+        raise diverged(self.what, float(window[first]), start + first + 1, self.total, self.seed, self.lr)
 
 
 def classifier_logits(

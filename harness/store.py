@@ -334,6 +334,10 @@ class ArtifactStore:
         except OSError:
             return  # another process moved it first
         self.stats.rebuilt_corrupt.append(f"{kind}/{key}")
+        if "no seal" in str(exc):  # an artifact of a store older than sealed manifests
+            warnings.warn(f"artifact {kind}/{key[:12]} was stored before manifests were sealed, so an edit of its "
+                          f"manifest could not be detected; moved to {dest} and rebuilding it once", stacklevel=3)
+            return
         warnings.warn(
             f"artifact {kind}/{key[:12]} is damaged ({exc}); moved to {dest} and rebuilding",
             stacklevel=3,

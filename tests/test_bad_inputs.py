@@ -37,3 +37,16 @@ def test_a_head_that_diverges_is_refused():
     x[3, 2] = np.nan  # a non-finite input gives a non-finite loss too
     with pytest.raises(TrainingDiverged, match="inputs that are not finite"):
         train_head(x, y, 2, HeadConfig(kind="mlp", epochs=2), seed=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("every", [1, 2, 50])
+def test_the_first_bad_step_is_named_whatever_the_check_interval(tmp_path, monkeypatch, every):
+    from harness import protocols
+
+    monkeypatch.setattr(protocols, "DIVERGENCE_CHECK_EVERY", every)
+    h = Harness(ArtifactStore(tmp_path / "store"), device="cpu")
+    task = generate_task("sentiment", n_train=96, n_validation=8, n_test=16, seed=0)
+    config = FineTuneConfig(epochs=1, lr=float("inf"), batch_size=16, max_length=16)
+    with pytest.raises(TrainingDiverged, match=r"the loss became nan at step 2 of 6 "):
+        h.fine_tuned(TINY, task, config, seed=0)

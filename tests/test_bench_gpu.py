@@ -196,3 +196,28 @@ def test_bench_gpu_encode(benchmark, device, tokenizer, request, peak_tflops, lo
     print(f"\nencode {loop} batch {batch_size} length {max_length}: {info['examples_per_s']:.0f} ex/s, "
           f"MFU {info['mfu']:.1%}")
     assert out.shape == (len(texts), 768) and np.isfinite(out).all()
+
+
+CHECK_CASES = [("every 50 steps", 50), ("at the end only", 10**9)]
+
+
+@pytest.mark.benchmark(group="gpu-finetune-divergence-check")
+@pytest.mark.parametrize(("name", "every"), CHECK_CASES, ids=["check-every-50", "check-at-end"])
+def test_bench_gpu_finetune_divergence_check(benchmark, device, tokenizer, texts, peak_tflops, monkeypatch, name,
+                                             every):
+    """What the finite-loss check costs at Bogaert's batch 16: one host synchronisation per 50
+    steps against one at the end (the loop before the check, which read the losses once)."""
+    from harness import protocols
+
+    monkeypatch.setattr(protocols, "DIVERGENCE_CHECK_EVERY", every)
+    train_texts = texts[:TRAIN_EXAMPLES]
+    labels = np.arange(TRAIN_EXAMPLES) % 2
+    task = make_task("bench", {"train": (train_texts, labels.tolist()), "test": (train_texts[:64], labels[:64].tolist())})
+    config = FineTuneConfig(epochs=1, batch_size=16, max_length=MAX_LENGTH)
+    encoder = shaped_encoder(SHAPE, tokenizer, device)
+    params = parameter_count(encoder.model) + parameter_count(SequenceClassifier(encoder.model, 2, 0.1).head)
+    losses = benchmark.pedantic(lambda: fine_tune(encoder, task, config, seed=0).losses, rounds=3, iterations=1,
+                                warmup_rounds=1)
+    info = record(benchmark, examples=TRAIN_EXAMPLES, params=params, training=True, peak=peak_tflops)
+    print(f"\nfine-tune batch 16, finite-loss check {name}: {info['examples_per_s']:.0f} ex/s, MFU {info['mfu']:.1%}")
+    assert len(losses) == TRAIN_EXAMPLES // 16 and np.isfinite(losses).all()

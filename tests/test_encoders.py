@@ -164,3 +164,75 @@ def test_packed_tokens_pad_like_the_tokenizer_and_are_reused(tiny):
     assert tokenize(tiny.tokenizer, texts, 8) is not tokens  # another max length
     changed = tokenize(tiny.tokenizer, texts[:3] + ["b d"], 16)
     assert changed.flat[-2] != tokens.flat[-2]
+
+
+class _Server:
+    """A loopback server for the hub probe: ``mode`` "silent" accepts connections and never
+    answers; "http" answers every request 200 and records the request lines (a hub, or a proxy)."""
+
+    def __init__(self, mode: str):
+        import socket
+        import threading
+
+        self.mode, self.requests, self.clients = mode, [], []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.clients.append(conn)
+            if self.mode == "http":
+                data = conn.recv(65536).decode("latin-1")
+                self.requests.append(data.split("\r\n", 1)[0])
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                conn.close()
+
+    def close(self):
+        for c in self.clients:
+            c.close()
+        self.sock.close()
+
+
+@pytest.fixture
+def fresh_probe(monkeypatch):
+    """No cached answer, and no cached HTTP client: huggingface_hub's client reads the proxy
+    variables when it is made, as it is at the start of a real run."""
+    from huggingface_hub.utils import close_session
+
+    for var in hub.PROXY_VARIABLES + ("HF_HUB_OFFLINE",):
+        monkeypatch.delenv(var, raising=False)
+    hub._probe.cache_clear()
+    close_session()
+    yield
+    hub._probe.cache_clear()
+    close_session()
+
+
+def test_a_hub_that_accepts_but_never_answers_is_unreachable_within_the_deadline(monkeypatch, fresh_probe):
+    import time
+
+    server = _Server("silent")
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.port}")
+    started = time.monotonic()
+    with pytest.raises(HubUnavailable, match=r"cannot be reached \(.*(Timeout|timed out|no answer)"):
+        hub.require_hub("fixture x")
+    assert time.monotonic() - started < 10
+    server.close()
+
+
+def test_the_probe_honours_hf_endpoint_and_the_proxy(monkeypatch, fresh_probe):
+    """Through huggingface_hub's client: a hub named by HF_ENDPOINT, reached through HTTP_PROXY
+    (the proxy sees the absolute URL of the hub's API)."""
+    proxy = _Server("http")
+    monkeypatch.setenv("HF_ENDPOINT", "http://hub.example.invalid")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+    hub.require_hub("fixture x")  # the proxy answered for the unresolvable host
+    assert proxy.requests == ["HEAD http://hub.example.invalid/api/models HTTP/1.1"]
+    proxy.close()

@@ -80,3 +80,25 @@ def test_a_head_trained_on_the_gpu_equals_the_cpu_one():
     start = time.perf_counter()
     train_head(big, (big[:, 0] > 0).astype(np.int64), 2, HeadConfig(epochs=1), seed=0, device="cuda")
     print(f"\nhead on the GPU: {1000 / (time.perf_counter() - start):.0f} steps/s (batch 32, 768 wide)")
+
+
+@pytest.mark.parametrize("every", [1, 50])
+def test_gpu_fine_tuning_that_diverges_is_refused(tokenizer, monkeypatch, every):
+    """On the GPU the losses stay on the device and each window's flag is read one window later
+    (every = 1: the lagged reads; 50: only the last step's check); either way a diverged run
+    stops, naming its first bad step (the first step's loss is finite, the second is not), the
+    seed and the learning rate."""
+    from harness import protocols
+    from harness.errors import TrainingDiverged
+    from harness.heads import HeadConfig, train_head
+
+    monkeypatch.setattr(protocols, "DIVERGENCE_CHECK_EVERY", every)
+    texts, labels, _ = generate_texts(96, 1.0, seed=1)
+    task = make_task("gpu", {"train": (texts[:64], labels[:64].tolist()), "test": (texts[64:], labels[64:].tolist())})
+    enc = shaped_encoder("all-MiniLM-L6-v2", tokenizer, "cuda")
+    with pytest.raises(TrainingDiverged, match=r"fine-tuning diverged: the loss became nan at step 2 of 4 \(seed 0"):
+        fine_tune(enc, task, FineTuneConfig(epochs=1, lr=float("inf"), batch_size=16, max_length=32), seed=0)
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((256, 16)).astype(np.float32), rng.integers(0, 2, 256)
+    with pytest.raises(TrainingDiverged, match="the frozen head's training diverged"):
+        train_head(x, y, 2, HeadConfig(kind="mlp", epochs=2, lr=float("inf")), seed=0, device="cuda")

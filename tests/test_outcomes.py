@@ -99,3 +99,35 @@ def test_errors_skips_and_bad_fixture_files_are_reported(tmp_path):
     assert "tiny-no-label-column" in html and "epochs = &#x27;3&#x27;" in html
     md = (report / "report.md").read_text()
     assert "ATTENTION" in md and "ERROR" in md
+
+
+@pytest.mark.parametrize("option", ["--report", "--artifacts"])
+def test_a_folder_option_that_names_a_file_is_refused_before_anything_runs(tmp_path, option):
+    taken = tmp_path / "taken"
+    taken.write_text("a file the user made")
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "claims/test_fixture_files.py", option, str(taken)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 4, res.stdout[-2000:] + res.stderr[-2000:]  # pytest's usage error
+    assert f"{option} {taken}: a file is there; {option} takes a folder" in res.stderr
+    assert taken.read_text() == "a file the user made"  # nothing the user made is lost
+
+
+def test_two_runs_writing_one_report_folder_do_not_collide(tmp_path):
+    """Each write goes to a temporary file of its own, then one rename: two writers at once both
+    finish and leave whole files (before, they shared '<file>.tmp' and 1 of 3 pairs crashed)."""
+    script = (
+        "import sys\n"
+        "from reports.build import build_report\n"
+        "from reports.schema import Verdict, dump\n"
+        "v = Verdict(claim='c', fixture='f', seeds=(0,), conclusion='reproduced', criterion='x', measured={'a': 1.0})\n"
+        "doc = {'schema': 3, 'run': {}, 'verdicts': [v.to_dict()] * 200}\n"
+        "for _ in range(30):\n"
+        "    build_report(doc, sys.argv[1])\n"
+    )
+    out = tmp_path / "report"
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(out)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    errors = [p.communicate(timeout=300)[1] for p in procs]
+    assert all(p.returncode == 0 for p in procs), errors
+    assert (out / "report.html").read_text().endswith("</html>\n")
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
