@@ -15,13 +15,25 @@ from harness.store import Artifact
 from .fixture import Fixture
 
 
+def _load(h: Harness, fx: Fixture, table: str) -> Task:
+    """A fixture's task, with errors in its data (a label column missing, a split smaller than
+    its ``sizes``) naming the fixture file and the table as well as the data file and row."""
+    from harness.errors import ConfigError, DataError
+
+    spec = fx.task if table == "task" else fx.other_task
+    assert spec is not None, f"fixture {fx.name} has no [{table}]"
+    try:
+        return h.task(spec)
+    except (ConfigError, DataError) as exc:
+        raise type(exc)(f"{fx.path}: [{table}] {exc}") from None
+
+
 def target_task(h: Harness, fx: Fixture) -> Task:
-    return h.task(fx.task)
+    return _load(h, fx, "task")
 
 
 def other_task(h: Harness, fx: Fixture) -> Task:
-    assert fx.other_task is not None, f"fixture {fx.name} has no [other_task]"
-    return h.task(fx.other_task)
+    return _load(h, fx, "other_task")
 
 
 def finetuned(h: Harness, fx: Fixture, seed: int) -> Artifact:
