@@ -26,9 +26,7 @@ validation and test; the manifest's ``meta.accuracy`` holds the accuracy of each
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
-import os
 import time
 import warnings
 from collections.abc import Sequence
@@ -39,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import data, directprobe, distributed
+from . import data, directprobe, distributed, geometry_pool
 from .data import TaskSpec
 from .encoders import Encoder, EncoderSpec, encode, encoder_identity, load_encoder, resolve_layers
 from .errors import ConfigError, TrainingDiverged
@@ -52,10 +50,7 @@ from .store import Artifact, ArtifactStore
 VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
             "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1",
             "directprobe": "1"}  # directprobe: bump when harness/directprobe.py's results change
-GEOMETRY_WORKERS_ENV = "CLAIMS_GEOMETRY_WORKERS"  # processes for DirectProbe (default: the CPUs)
 DIRECTPROBE_WARN_POINTS = 10_000  # more points than this in one DirectProbe run: a warning
-POOL_MIN_POINTS = 2_000  # fewer points in all than this: DirectProbe runs in this process (each
-#                          job takes well under a second, less than starting a worker)
 EMBEDDING_DTYPES = ("float32", "float16")
 ModelSource = EncoderSpec | Artifact  # a pretrained encoder, or a finetune artifact
 
@@ -275,7 +270,7 @@ class Harness:
         overrides it), since the engine is sequential and CPU-bound (HiGHS, Wolfe's algorithm:
         a GPU does not help it, the GPU machine's cores do), then stored. The key is the points'
         and labels' content, so the same embeddings are never probed twice."""
-        keys = [_directprobe_inputs(x, y) for x, y in jobs]
+        keys = [geometry_pool.directprobe_inputs(x, y) for x, y in jobs]
         for x, _ in jobs:
             if len(x) > DIRECTPROBE_WARN_POINTS:
                 warnings.warn(f"DirectProbe on {len(x):,} points: where labels overlap this can take hours "
@@ -316,12 +311,12 @@ class Harness:
         (a failure on one rank fails the step on all, as a build does); otherwise this process
         probes them all."""
         if not distributed.active():
-            return _probe_locally(jobs)
+            return geometry_pool.probe_locally(jobs)
         ids = sorted(jobs)
         error: Exception | None = None
         mine: dict[int, directprobe.Probed] = {}
         try:
-            mine = _probe_locally({i: jobs[i] for i in ids[distributed.rank():: distributed.world_size()]})
+            mine = geometry_pool.probe_locally({i: jobs[i] for i in ids[distributed.rank():: distributed.world_size()]})
         except Exception as exc:
             error = exc
         distributed.end_step(f"DirectProbe ({len(jobs)} runs)", error)
@@ -442,57 +437,6 @@ class Harness:
 
     def _stage(self, name: str) -> _StageTimer:
         return Harness._StageTimer(self.stage_times, name)
-
-
-def _probe_locally(jobs: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, directprobe.Probed]:
-    """DirectProbe on each job, side by side in worker processes where that pays."""
-    workers = min(geometry_workers(), len(jobs))
-    if workers <= 1 or sum(len(x) for x, _ in jobs.values()) < POOL_MIN_POINTS:
-        return {i: directprobe.probe(x, y) for i, (x, y) in jobs.items()}
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    # spawn: a clean interpreter per worker (no forked torch or BLAS threads), importing only
-    # NumPy, SciPy and HiGHS; the largest jobs first, so that the pool ends together
-    order = sorted(jobs, key=lambda i: -len(jobs[i][0]))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {i: pool.submit(directprobe.probe, *jobs[i]) for i in order}
-        try:
-            return {i: f.result() for i, f in futures.items()}
-        except BrokenProcessPool as exc:
-            raise RuntimeError(
-                f"a DirectProbe worker process died ({exc}); the usual cause is memory (each keeps "
-                f"up to about 600 MiB of LPs): set ${GEOMETRY_WORKERS_ENV} to fewer than {workers}") from exc
-
-
-def geometry_workers() -> int:
-    """Worker processes for DirectProbe: ``$CLAIMS_GEOMETRY_WORKERS``, or the CPUs this process
-    may use, shared among pytest-xdist's workers and torchrun's ranks on this machine."""
-    value = os.environ.get(GEOMETRY_WORKERS_ENV)
-    if value is None:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        for siblings in (os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"), os.environ.get("LOCAL_WORLD_SIZE", "1")):
-            if siblings.isdigit() and int(siblings) > 0:  # xdist workers, torchrun's ranks on this machine
-                cpus = max(1, cpus // int(siblings))
-        return cpus
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigError(f"${GEOMETRY_WORKERS_ENV} must be a whole number of processes, at least 1; got {value!r}")
-    return int(value)
-
-
-def _directprobe_inputs(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
-    """The content of the points and labels, as a DirectProbe artifact's key."""
-    x = np.ascontiguousarray(x)
-    y = np.asarray(y)
-    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
-        raise ConfigError(f"DirectProbe needs points (n, d) and n labels, got {x.shape} and {y.shape}")
-    points = hashlib.sha256(f"{x.dtype.str}{x.shape}".encode())
-    points.update(memoryview(x).cast("B"))
-    codes = np.ascontiguousarray(np.unique(y, return_inverse=True)[1].reshape(-1), dtype=np.int64)  # as the
-    #                                                                  engine numbers the labels
-    return {"points": points.hexdigest(), "labels": hashlib.sha256(memoryview(codes).cast("B")).hexdigest(),
-            "n": int(len(x)), "d": int(x.shape[1])}
 
 
 def _save_predictions(folder: Path, split: str, labels: np.ndarray, logits: np.ndarray) -> float:

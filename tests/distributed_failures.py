@@ -74,7 +74,7 @@ def probe_shared(out: Path, store_root: Path) -> None:
     a job that fails on rank 1 fails on both ranks, and the ranks stay in step."""
     import numpy as np
 
-    from harness import build, directprobe, distributed
+    from harness import build, directprobe, distributed, geometry_pool
     from harness.store import ArtifactStore
 
     me = distributed.rank()
@@ -86,7 +86,7 @@ def probe_shared(out: Path, store_root: Path) -> None:
         return real(x, y)
 
     directprobe.probe = counted
-    build.POOL_MIN_POINTS = 10**9  # in this process: the calls are counted here
+    geometry_pool.POOL_MIN_POINTS = 10**9  # in this process: the calls are counted here
     harness = build.Harness(ArtifactStore(store_root), device="cpu")
     rng = np.random.default_rng(0)
     jobs = []

@@ -281,7 +281,7 @@ def test_bench_directprobe_jobs_side_by_side(benchmark, request, vectors, tmp_pa
     """Four DirectProbe runs (clusters and label distances) of TREC-50's first 1,000 questions
     under four perturbations, as a claim hands them over (checkpoints, layers): in this process
     against one worker per CPU. A fresh store each time: nothing is found."""
-    from harness import build
+    from harness import build, geometry_pool
     from harness.store import ArtifactStore
 
     if not enabled(request.config):
@@ -290,13 +290,13 @@ def test_bench_directprobe_jobs_side_by_side(benchmark, request, vectors, tmp_pa
     rng = np.random.default_rng(0)
     jobs = [(x + rng.normal(scale=1e-3, size=x.shape).astype(x.dtype), y) for _ in range(4)]
     if workers == "1":
-        monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, "1")
+        monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, "1")
     else:
-        monkeypatch.delenv(build.GEOMETRY_WORKERS_ENV, raising=False)
+        monkeypatch.delenv(geometry_pool.GEOMETRY_WORKERS_ENV, raising=False)
     harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
     benchmark.group = "directprobe-jobs-side-by-side"
     box = measured(benchmark, lambda: harness.directprobe_many(jobs))
-    n_workers = build.geometry_workers()
+    n_workers = geometry_pool.geometry_workers()
     benchmark.extra_info.update(jobs=len(jobs), workers=n_workers, wall_s=round(box["wall"], 3))
     print(f"\n{len(jobs)} DirectProbe jobs, {n_workers} worker(s): {box['wall']:.2f} s")
     assert len(box["result"]) == 4 and all(p.clusters.num_clusters >= 50 for p in box["result"])

@@ -364,11 +364,11 @@ def same_result(got: dp.Probed, want: dp.Probed) -> None:
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_harness_probes_in_workers_and_caches_by_content(tmp_path, monkeypatch, workers):
-    from harness import build
+    from harness import build, geometry_pool
     from harness.store import ArtifactStore
 
-    monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, workers)
-    monkeypatch.setattr(build, "POOL_MIN_POINTS", 0)  # these jobs are small: use the pool anyway
+    monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, workers)
+    monkeypatch.setattr(geometry_pool, "POOL_MIN_POINTS", 0)  # these jobs are small: use the pool anyway
     harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
     jobs = probe_jobs()
     first = harness.directprobe_many(jobs)
@@ -380,7 +380,7 @@ def test_harness_probes_in_workers_and_caches_by_content(tmp_path, monkeypatch, 
     # a job given twice is probed once
     calls = []
     real = dp.probe
-    monkeypatch.setattr(build, "POOL_MIN_POINTS", 10**9)  # in this process, where calls are counted
+    monkeypatch.setattr(geometry_pool, "POOL_MIN_POINTS", 10**9)  # in this process, where calls are counted
     monkeypatch.setattr(dp, "probe", lambda x, y: calls.append(1) or real(x, y))
     twice = harness.directprobe_many([(jobs[0][0] + 1, jobs[0][1])] * 2)
     assert len(calls) == 1 and np.array_equal(twice[0].distances.matrix, twice[1].distances.matrix)
@@ -394,7 +394,7 @@ def test_harness_probes_in_workers_and_caches_by_content(tmp_path, monkeypatch, 
 
 
 def test_other_points_or_labels_are_another_artifact(tmp_path):
-    from harness.build import _directprobe_inputs
+    from harness.geometry_pool import directprobe_inputs as _directprobe_inputs
 
     x, y = probe_jobs()[0]
     key = _directprobe_inputs(x, y)
@@ -410,18 +410,18 @@ def test_other_points_or_labels_are_another_artifact(tmp_path):
 
 
 def test_a_bad_job_fails_with_the_engines_message_and_stores_nothing(tmp_path, monkeypatch):
-    from harness import build
+    from harness import build, geometry_pool
     from harness.store import ArtifactStore
 
-    monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, "2")
-    monkeypatch.setattr(build, "POOL_MIN_POINTS", 0)
+    monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, "2")
+    monkeypatch.setattr(geometry_pool, "POOL_MIN_POINTS", 0)
     harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
     (x, y), bad = probe_jobs()[0], probe_jobs()[1][0].copy()
     bad[3, 1] = np.nan
     with pytest.raises(ConfigError, match="NaN"):
         harness.directprobe_many([(x, y), (bad, y)])
     assert not list((tmp_path / "store").glob("directprobe/*/*"))
-    monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, "many")
+    monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, "many")
     with pytest.raises(ConfigError, match="CLAIMS_GEOMETRY_WORKERS must be a whole number"):
         harness.directprobe_many([(x, y), (x * 2, y)])
 
@@ -433,11 +433,11 @@ def _die(x, y):
 
 
 def test_a_worker_that_dies_is_reported_with_what_to_do(tmp_path, monkeypatch):
-    from harness import build
+    from harness import build, geometry_pool
     from harness.store import ArtifactStore
 
-    monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, "2")
-    monkeypatch.setattr(build, "POOL_MIN_POINTS", 0)
+    monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, "2")
+    monkeypatch.setattr(geometry_pool, "POOL_MIN_POINTS", 0)
     monkeypatch.setattr(dp, "probe", _die)  # the pool sends the function by name: this module's _die
     harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
     with pytest.raises(RuntimeError, match="CLAIMS_GEOMETRY_WORKERS to fewer than 2"):
@@ -459,13 +459,13 @@ def test_a_large_run_is_warned_about(tmp_path, monkeypatch):
 def test_geometry_workers_share_the_cpus_among_xdist_workers(monkeypatch):
     import os
 
-    from harness import build
+    from harness import geometry_pool
 
     cpus = len(os.sched_getaffinity(0))
-    monkeypatch.delenv(build.GEOMETRY_WORKERS_ENV, raising=False)
+    monkeypatch.delenv(geometry_pool.GEOMETRY_WORKERS_ENV, raising=False)
     monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
-    assert build.geometry_workers() == cpus
+    assert geometry_pool.geometry_workers() == cpus
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(2 * cpus))
-    assert build.geometry_workers() == 1
-    monkeypatch.setenv(build.GEOMETRY_WORKERS_ENV, "3")
-    assert build.geometry_workers() == 3
+    assert geometry_pool.geometry_workers() == 1
+    monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, "3")
+    assert geometry_pool.geometry_workers() == 3

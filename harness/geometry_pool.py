@@ -1,0 +1,74 @@
+"""DirectProbe runs side by side: the worker pool, its size, and the content key of a run.
+
+The engine (``harness/directprobe.py``) is sequential CPU work, so the runs a claim hands over at
+once (``Harness.directprobe_many``) go to worker processes, one per CPU this process may use
+(``$CLAIMS_GEOMETRY_WORKERS`` sets the number; the CPUs are shared among pytest-xdist's workers
+and torchrun's ranks on a machine). Small batches of runs stay in this process, where a run
+takes less than starting a worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+import numpy as np
+
+from . import directprobe
+from .errors import ConfigError
+
+GEOMETRY_WORKERS_ENV = "CLAIMS_GEOMETRY_WORKERS"  # processes for DirectProbe (default: the CPUs)
+POOL_MIN_POINTS = 2_000  # fewer points in all than this: DirectProbe runs in this process (each
+#                          job takes well under a second, less than starting a worker)
+
+
+def probe_locally(jobs: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, directprobe.Probed]:
+    """DirectProbe on each job, side by side in worker processes where that pays."""
+    workers = min(geometry_workers(), len(jobs))
+    if workers <= 1 or sum(len(x) for x, _ in jobs.values()) < POOL_MIN_POINTS:
+        return {i: directprobe.probe(x, y) for i, (x, y) in jobs.items()}
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    # spawn: a clean interpreter per worker (no forked torch or BLAS threads), importing only
+    # NumPy, SciPy and HiGHS; the largest jobs first, so that the pool ends together
+    order = sorted(jobs, key=lambda i: -len(jobs[i][0]))
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {i: pool.submit(directprobe.probe, *jobs[i]) for i in order}
+        try:
+            return {i: f.result() for i, f in futures.items()}
+        except BrokenProcessPool as exc:
+            raise RuntimeError(
+                f"a DirectProbe worker process died ({exc}); the usual cause is memory (each keeps "
+                f"up to about 600 MiB of LPs): set ${GEOMETRY_WORKERS_ENV} to fewer than {workers}") from exc
+
+
+def geometry_workers() -> int:
+    """Worker processes for DirectProbe: ``$CLAIMS_GEOMETRY_WORKERS``, or the CPUs this process
+    may use, shared among pytest-xdist's workers and torchrun's ranks on this machine."""
+    value = os.environ.get(GEOMETRY_WORKERS_ENV)
+    if value is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        for siblings in (os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"), os.environ.get("LOCAL_WORLD_SIZE", "1")):
+            if siblings.isdigit() and int(siblings) > 0:  # xdist workers, torchrun's ranks on this machine
+                cpus = max(1, cpus // int(siblings))
+        return cpus
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"${GEOMETRY_WORKERS_ENV} must be a whole number of processes, at least 1; got {value!r}")
+    return int(value)
+
+
+def directprobe_inputs(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """The content of the points and labels, as a DirectProbe artifact's key."""
+    x = np.ascontiguousarray(x)
+    y = np.asarray(y)
+    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
+        raise ConfigError(f"DirectProbe needs points (n, d) and n labels, got {x.shape} and {y.shape}")
+    points = hashlib.sha256(f"{x.dtype.str}{x.shape}".encode())
+    points.update(memoryview(x).cast("B"))
+    codes = np.ascontiguousarray(np.unique(y, return_inverse=True)[1].reshape(-1), dtype=np.int64)  # as the
+    #                                                                  engine numbers the labels
+    return {"points": points.hexdigest(), "labels": hashlib.sha256(memoryview(codes).cast("B")).hexdigest(),
+            "n": int(len(x)), "d": int(x.shape[1])}
