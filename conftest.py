@@ -80,9 +80,22 @@ def _check_folder_option(config: pytest.Config, option: str) -> None:
         raise pytest.UsageError(f"{option} {value}: the folder is not writable")
 
 
+def _only_claims(config: pytest.Config) -> bool:
+    """Whether the command names only claim tests (``pytest claims -m smoke``), not the unit tests."""
+    paths = [Path(config.invocation_params.dir, a.split("::")[0]).resolve() for a in config.args]
+    return bool(paths) and all(ROOT / "claims" in (p, *p.parents) for p in paths)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     for option in ("--report", "--artifacts"):
         _check_folder_option(config, option)
+    # A claims run shows what it builds as it goes (the store's log lines: kind, what, time), in a
+    # terminal and in CI logs alike, unless the user chose a log level; the unit tests stay quiet.
+    if _only_claims(config) and config.getoption("log_cli_level", None) is None and not config.getini("log_cli_level"):
+        config.option.log_cli_level = "INFO"
+        config.option.log_cli_format = config.getoption("log_cli_format", None) or "%(asctime)s %(message)s"
+        config.option.log_cli_date_format = config.getoption("log_cli_date_format", None) or "%H:%M:%S"
     config.stash[VERDICTS_KEY] = []
     config.stash[STARTED_KEY] = time.time()
     config.stash[WORKER_PARTS_KEY] = []
@@ -172,6 +185,10 @@ def _fixture_prerequisites(request: pytest.FixtureRequest):
     fx = request.node.callspec.params.get("fx") if hasattr(request.node, "callspec") else None
     if fx is None:
         return
+    import logging
+
+    logging.getLogger("claims").info("claim %s on fixture %s (seeds %s)", getattr(request.module, "CLAIM", "?"),
+                                     fx.name, ", ".join(map(str, fx.seeds)))
     if fx.missing_variables:
         pytest.skip(f"fixture {fx.name} needs the environment variable(s) "
                     f"{', '.join(fx.missing_variables)} (see {fx.path})")

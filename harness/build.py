@@ -147,7 +147,8 @@ class Harness:
                 "task_name": task.name,
             }
 
-        return self.store.get_or_build("finetune", VERSIONS["finetune"], inputs, build)
+        return self.store.get_or_build("finetune", VERSIONS["finetune"], inputs, build,
+                                       f"fine-tune {_name(encoder)} on {task.name}, seed {seed}")
 
     def embeddings(
         self,
@@ -188,7 +189,8 @@ class Harness:
             np.save(folder / "labels.npy", task[split].labels, allow_pickle=False)
             return {"layers": sorted(out), "shape": [len(texts), model.hidden_size], "device": str(self.device)}
 
-        return self.store.get_or_build("embeddings", VERSIONS["embeddings"], inputs, build)
+        return self.store.get_or_build("embeddings", VERSIONS["embeddings"], inputs, build,
+                                       f"encode {len(texts):,} texts of {task.name}/{split} with {_name(source)}")
 
     def embedding_matrix(self, source: ModelSource, task: data.Task, split: str, layer: int = -1,
                          pooling: str = "first", max_length: int = 128) -> np.ndarray:
@@ -236,7 +238,8 @@ class Harness:
             }
             return {"accuracy": accuracy, "label_names": list(task.label_names), "task_name": task.name}
 
-        return self.store.get_or_build("probe", VERSIONS["probe"], inputs, build)
+        return self.store.get_or_build("probe", VERSIONS["probe"], inputs, build,
+                                       f"{head.kind} head on {_name(source)} for {task.name}, seed {seed}")
 
     def map2d(self, source: ModelSource, task: data.Task, split: str, *, seed: int = 0,
               layer: int = -1, pooling: str = "first", max_length: int = 128) -> Artifact:
@@ -257,7 +260,8 @@ class Harness:
             return {"method": m.method, "perplexities": list(m.perplexities), "n": len(x),
                     "label_names": list(task.label_names), "split": split}
 
-        return self.store.get_or_build("map2d", VERSIONS["map2d"], inputs, build)
+        return self.store.get_or_build("map2d", VERSIONS["map2d"], inputs, build,
+                                       f"2-D map of {task.name}/{split} under {_name(source)}")
 
     def directprobe(self, x: np.ndarray, y: np.ndarray) -> directprobe.Probed:
         """DirectProbe's clusters and label distances of the points ``x`` under labels ``y``,
@@ -298,7 +302,8 @@ class Harness:
                 return {"num_labels": result.clusters.num_labels, "num_clusters": result.clusters.num_clusters,
                         "counters": dataclasses.asdict(result.clusters.counters), "seconds": result.seconds}
 
-            art = self.store.get_or_build("directprobe", VERSIONS["directprobe"], inputs, build)
+            art = self.store.get_or_build("directprobe", VERSIONS["directprobe"], inputs, build,
+                                          f"DirectProbe on {len(x):,} points")
             counters = directprobe.Counters(**art.meta["counters"])
             clusters = directprobe.Clusters(art.array("assignment"), art.array("cluster_labels"),
                                             int(art.meta["num_labels"]), counters)
@@ -374,7 +379,8 @@ class Harness:
             (folder / "words.json").write_text(json.dumps({w: [n, m] for w, (n, m) in table.items()}))
             return {"n_texts": len(texts), "n_words": len(table)}
 
-        return self.store.get_or_build("relevance", VERSIONS["relevance"], inputs, build)
+        return self.store.get_or_build("relevance", VERSIONS["relevance"], inputs, build,
+                                       f"token relevance on {task.name}/{split} under {_name(model)}")
 
     def sparse(self, task: data.Task, features: str, *, folds: int = 10, seed: int = 0,
                C: float = 1.0) -> Artifact:
@@ -408,7 +414,8 @@ class Harness:
                     "cv_f1_macro": float(cv.f1_macro.mean()), "label_names": list(task.label_names),
                     "task_name": task.name}
 
-        return self.store.get_or_build("sparse", VERSIONS["sparse"], inputs, build)
+        return self.store.get_or_build("sparse", VERSIONS["sparse"], inputs, build,
+                                       f"{features} + logistic regression on {task.name}, {folds}-fold CV, seed {seed}")
 
     # ---- protocols as compositions ---------------------------------------------------------
 
@@ -437,6 +444,11 @@ class Harness:
 
     def _stage(self, name: str) -> _StageTimer:
         return Harness._StageTimer(self.stage_times, name)
+
+
+def _name(source: ModelSource) -> str:
+    """An encoder or a fine-tuned artifact, in a few words (for log lines)."""
+    return source.name if isinstance(source, EncoderSpec) else f"{source.kind}/{source.key[:12]}"
 
 
 def _save_predictions(folder: Path, split: str, labels: np.ndarray, logits: np.ndarray) -> float:

@@ -64,19 +64,38 @@ def seeded(seed: int, deterministic: bool = True) -> Iterator[None]:
 
 
 def quiet() -> bool:
-    """True where progress bars would only clutter a log: CI, or no terminal on stderr."""
-    return bool(os.environ.get("CI")) or not sys.stderr.isatty()
+    """True where progress bars would only clutter a log: CI, or no terminal at all."""
+    return bool(os.environ.get("CI")) or _terminal() is None
+
+
+_TTY: Any = None
+
+
+def _terminal():
+    """Where a live bar goes: stderr when it is a terminal; else the controlling terminal
+    (``/dev/tty``), which pytest's output capture and a ``| tee log`` leave alone; else None."""
+    global _TTY
+    if sys.stderr.isatty():
+        return sys.stderr
+    if _TTY is None:
+        try:
+            _TTY = open("/dev/tty", "w")  # noqa: SIM115 (kept open for the run's bars)
+        except OSError:
+            _TTY = False
+    return _TTY or None
 
 
 class Progress:
-    """A progress bar (tqdm) on a terminal, nothing in CI or a log file."""
+    """A live progress bar (tqdm: rate and ETA) on the terminal, even under pytest's output
+    capture; nothing in CI or where there is no terminal (the store's log lines say what is built
+    and how long it took there)."""
 
     def __init__(self, total: int, desc: str):
         self.bar = None
         if not quiet():
-            from tqdm.auto import tqdm
+            from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
+            self.bar = tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True, file=_terminal())
         self.done = 0
 
     def __call__(self, done: int) -> None:

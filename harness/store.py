@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import platform
 import shutil
@@ -67,6 +68,26 @@ def _jsonable(value: Any) -> Any:
 def artifact_key(kind: str, version: str, inputs: Mapping[str, Any]) -> str:
     payload = {"format": STORE_FORMAT, "kind": kind, "version": version, "inputs": inputs}
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+log = logging.getLogger("claims")
+
+
+def _logged(build: Callable[[Path], Any], what: str) -> Callable[[Path], Any]:
+    """``build`` with a log line when it starts and one with its time when it ends (or fails)."""
+
+    def run(folder: Path):
+        log.info("building %s", what)
+        started = time.perf_counter()
+        try:
+            meta = build(folder)
+        except BaseException:
+            log.info("failed %s after %.1f s", what, time.perf_counter() - started)
+            raise
+        log.info("built %s in %.1f s", what, time.perf_counter() - started)
+        return meta
+
+    return run
 
 
 def seal(manifest: Mapping[str, Any]) -> str:
@@ -197,14 +218,18 @@ class ArtifactStore:
         version: str,
         inputs: Mapping[str, Any],
         build: Callable[[Path], Mapping[str, Any] | None],
+        describe: str = "",
     ) -> Artifact:
         """Return the artifact for ``inputs``, building it with ``build(folder)`` if absent.
 
         ``build`` writes its files into the folder it is given and may return small JSON
         metadata, stored in the manifest as ``meta``. ``version`` is the code version of the step:
-        bump it when the step's output would change for the same inputs.
+        bump it when the step's output would change for the same inputs. ``describe`` says what is
+        built, in words, for the log lines at the start and the end of a build (logger
+        ``claims``).
         """
         key = artifact_key(kind, version, inputs)
+        build = _logged(build, f"{kind}/{key[:12]}" + (f" ({describe})" if describe else ""))
         if distributed.active():
             return self._get_or_build_ranks(kind, key, version, inputs, build)
         found = self._open(kind, key, cache_hit=True)
