@@ -219,7 +219,8 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function):
     try:
         return (yield)
     except HubUnavailable as exc:
-        if pyfuncitem.callspec.params.get("fx") is None if hasattr(pyfuncitem, "callspec") else True:
+        params = getattr(getattr(pyfuncitem, "callspec", None), "params", {})
+        if params.get("fx") is None:  # not a claim test
             raise
         pytest.skip(str(exc))
 

@@ -131,3 +131,21 @@ def test_two_runs_writing_one_report_folder_do_not_collide(tmp_path):
     assert all(p.returncode == 0 for p in procs), errors
     assert (out / "report.html").read_text().endswith("</html>\n")
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+
+
+def test_holm_adjusts_every_significance_test_of_the_run_as_one_family():
+    from statsmodels.stats.multitest import multipletests
+
+    from claims.verdict import Verdict
+    from conftest import with_holm
+
+    def v(name, pvalues):
+        return Verdict(claim=name, fixture="f", seeds=(0,), conclusion="reproduced", criterion="x", measured={},
+                       pvalues=pvalues)
+
+    verdicts = [v("a", {"McNemar": 0.01, "TOST": 0.04}), v("b", {}), v("c", {"Welch": 0.03})]
+    adjusted = with_holm(verdicts)
+    ref = multipletests([0.01, 0.04, 0.03], method="holm")[1]
+    assert adjusted[0].pvalues_holm == pytest.approx({"McNemar": ref[0], "TOST": ref[1]})
+    assert adjusted[1].pvalues_holm == {} and adjusted[2].pvalues_holm == pytest.approx({"Welch": ref[2]})
+    assert [a.pvalues for a in adjusted] == [x.pvalues for x in verdicts]  # the raw ones kept beside
