@@ -235,6 +235,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.excinfo is not None and call.excinfo.typename == "RanksDiverged":
         item.session.shouldstop = f"the ranks of this run are out of step: {call.excinfo.value}"
     _record_outcome(item, call, report)
+    from harness.errors import HarnessError
+
+    if report.failed and call.excinfo is not None and isinstance(call.excinfo.value, HarnessError):
+        # the harness's own errors say what is wrong and what to do: the message, not a traceback
+        report.longrepr = f"{call.excinfo.typename}: {call.excinfo.value}"
     return report
 
 
