@@ -70,23 +70,21 @@ def _verdict(claim: str, fixture: str, seeds: Sequence[int], per_seed: Sequence[
                    details=details, intervals=intervals or {}, pvalues=pvalues or {})
 
 
-def _mean_sd(values: Sequence[float]) -> dict[str, Any]:
+def _value(values: Sequence[float]) -> dict[str, Any]:
+    """A quantity measured on each seed, in the one shape every measured value has:
+    ``{"value": mean over the seeds, "sd": sample sd (None for one seed), "per_seed": [...]}``."""
     s = stats.summarize(values)
-    out: dict[str, Any] = {"mean": s.mean}
-    if s.n > 1:
-        out |= {"sd": s.sd, "per_seed": list(s.values)}
-    return out
+    return {"value": s.mean, "sd": s.sd if s.n > 1 else None, "per_seed": list(s.values)}
 
 
-def _value(values: Sequence[float]) -> Any:
-    """One seed: the number; several: mean, sd and per-seed values."""
-    return float(values[0]) if len(values) == 1 else _mean_sd(values)
+def _single(value: float) -> dict[str, Any]:
+    """A quantity of the whole run (a test across seeds, the chance level): ``per_seed`` None."""
+    return {"value": float(value), "sd": None, "per_seed": None}
 
 
-def _interval(per_seed: Sequence[Sequence[float]]) -> Any:
-    """One seed: ``[low, high]``; several: ``{"per_seed": [[low, high], ...]}``."""
-    pairs = [[float(lo), float(hi)] for lo, hi in per_seed]
-    return pairs[0] if len(pairs) == 1 else {"per_seed": pairs}
+def _interval(per_seed: Sequence[Sequence[float]]) -> list[list[float]]:
+    """Intervals in their one shape: ``[[low, high], ...]``, one per seed (or one for the run)."""
+    return [[float(lo), float(hi)] for lo, hi in per_seed]
 
 
 def _seed_key(name: str, seeds: Sequence[int], i: int) -> str:
@@ -159,8 +157,8 @@ def no_overfitting(fixture: str, seeds: Sequence[int], finetuned: Sequence[Split
         measured[f"{name}_test"] = _value([float(np.mean(m.test)) for m in models])
         measured[f"{name}_gap"] = _value([g[0] for g in gaps[name]])
         intervals[f"{name}_gap"] = _interval([g[1:] for g in gaps[name]])
-    measured["test_texts_also_in_train"] = test_overlap
-    measured["chance"] = chance
+    measured["test_texts_also_in_train"] = _single(test_overlap)
+    measured["chance"] = _single(chance)
     return _verdict(
         "no_overfitting", fixture, seeds, per_seed, params, measured=measured, intervals=intervals,
         criterion=(f"train - test accuracy gap, {1 - 2 * alpha:.0%} interval: at most {tol:g} for the "
@@ -576,20 +574,19 @@ def seed_welch(fixture: str, seeds: Sequence[int], a_name: str, b_name: str, acc
     seeds: inconclusive."""
     alpha, margin, says, least = params["alpha"], params["margin"], params["paper_says"], params["min_seeds"]
     s_a, s_b = stats.summarize(acc_a), stats.summarize(acc_b)
-    measured: dict[str, Any] = {
-        f"{a_name}_accuracy": {"mean": s_a.mean, "sd": s_a.sd, "per_seed": list(s_a.values)},
-        f"{b_name}_accuracy": {"mean": s_b.mean, "sd": s_b.sd, "per_seed": list(s_b.values)},
-        "seeds": len(seeds),
-    }
+    measured: dict[str, Any] = {f"{a_name}_accuracy": _value(acc_a), f"{b_name}_accuracy": _value(acc_b),
+                                "seeds": _single(len(seeds))}
     if len(seeds) < least:
         return _verdict("seed_welch", fixture, seeds, [INCONCLUSIVE], params, measured=measured,
                         criterion=f"needs at least {least} seeds (run with --seeds {least})",
                         notes=[f"{len(seeds)} seed(s) of the {least} needed"])
     t = stats.welch_t(acc_a, acc_b)
     eq = stats.tost_welch(acc_a, acc_b, margin, alpha)
-    measured |= {"t": t.t, "df": t.df, "p_welch": t.pvalue, "difference": eq.difference,
-                 "smallest_certifiable_margin": eq.certifiable_margin, "detectable_difference": eq.detectable}
-    intervals = {"difference": [eq.low, eq.high]}
+    measured |= {k: _single(v) for k, v in (("t", t.t), ("df", t.df), ("p_welch", t.pvalue),
+                                             ("difference", eq.difference),
+                                             ("smallest_certifiable_margin", eq.certifiable_margin),
+                                             ("detectable_difference", eq.detectable))}
+    intervals = {"difference": _interval([(eq.low, eq.high)])}
     notes = []
     if says == "no_difference":
         floor = params["min_above_chance"]
@@ -607,7 +604,7 @@ def seed_welch(fixture: str, seeds: Sequence[int], a_name: str, b_name: str, acc
         conclusion = REPRODUCED if p < alpha else CONTRADICTED if high < 0 or eq.equivalent else INCONCLUSIVE
         better = a_name if says == "a_better" else b_name
         pvalues = {f"Welch one-sided, {better} better": p}
-        measured["p_welch_one_sided"] = p
+        measured["p_welch_one_sided"] = _single(p)
         rule = (f"{better} more accurate: one-sided Welch p < {alpha:g} (reproduced); the {1 - 2 * alpha:.0%} "
                 f"interval of its advantage below 0 or inside (-{margin:g}, {margin:g}) (contradicted)")
     return _verdict("seed_welch", fixture, seeds, [conclusion], params, criterion=rule, measured=measured,
@@ -652,10 +649,10 @@ def sparse_baselines(fixture: str, seeds: Sequence[int], labels: Sequence[np.nda
     measured, intervals, details = _paired_measured("finetuned", "best_sparse", results, alpha)
     measured["f1_macro_gain"] = _value([g.estimate for g in f1])
     intervals["f1_macro_gain"] = _interval([(g.low, g.high) for g in f1])
-    measured["best_sparse"] = best[0] if len(set(best)) == 1 else list(best)
     for kind in cv[0]:
         measured[f"cv_accuracy_{kind}"] = _value([c[kind]["accuracy"] for c in cv])
         measured[f"cv_f1_macro_{kind}"] = _value([c[kind]["f1_macro"] for c in cv])
+    details["best sparse baseline (by CV accuracy), per seed"] = list(best)
     details["sparse baselines per seed (CV on train; test accuracy)"] = [
         {kind: {k: round(v, 4) for k, v in row.items()} for kind, row in c.items()} for c in cv]
     if says == "no_difference":

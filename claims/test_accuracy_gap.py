@@ -22,7 +22,7 @@ def test_accuracy_gap(fx, harness, record_verdict):
     ci, paper = verdict.intervals, verdict.paper
     verdict = replace(verdict, figures=(figures.accuracy_bars(
         f"Test accuracy, fine-tuned vs frozen (seed {fx.seeds[0]})",
-        [(name, float(c[0].mean()), ci[f"{name}_accuracy"] if len(c) == 1 else None,
+        [(name, float(c[0].mean()), ci[f"{name}_accuracy"][0] if len(c) == 1 else None,
           paper.get(f"{name}_accuracy")) for name, c in (("finetuned", ft), ("frozen", fr))]),))
     record_verdict(verdict)
     assert verdict.passed, verdict.text()

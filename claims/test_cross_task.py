@@ -25,7 +25,7 @@ def test_cross_task(fx, harness, record_verdict):
     one = len(fx.seeds) == 1
     verdict = replace(verdict, intervals=ci, figures=(figures.accuracy_bars(
         f"Target-task test accuracy (seed {fx.seeds[0]})",
-        [(f"{name.replace('_', '-')}", float(c[0].mean()), ci[f"{name}_accuracy"] if one else None,
+        [(f"{name.replace('_', '-')}", float(c[0].mean()), ci[f"{name}_accuracy"][0] if one else None,
           verdict.paper.get(f"{name}_accuracy"))
          for name, c in (("same_task", same), ("cross_task", cross), ("frozen", frozen_correct))]),))
     record_verdict(verdict)

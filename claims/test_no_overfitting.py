@@ -32,7 +32,7 @@ def test_no_overfitting(fx, harness, record_verdict):
             correct = [getattr(r, split) for r in runs]
             intervals[f"{name}_{split}"] = judges.accuracy_interval(correct)
             bars.append((f"{name} {split}", float(correct[0].mean()),
-                         intervals[f"{name}_{split}"] if len(correct) == 1 else None,
+                         intervals[f"{name}_{split}"][0] if len(correct) == 1 else None,
                          verdict.paper.get(f"{name}_{split}")))
     verdict = replace(verdict, intervals=intervals, figures=(figures.accuracy_bars(
         f"Train and test accuracy (seed {fx.seeds[0]}; paper's figure as a tick)", bars),))

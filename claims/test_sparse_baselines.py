@@ -38,7 +38,7 @@ def test_sparse_baselines(fx, harness, record_verdict):
                                       evidence.chance(harness, fx), params)
     ci = verdict.intervals
     bars = [("finetuned", float((pred_ft[0] == labels[0]).mean()),
-             ci.get("finetuned_accuracy") if len(fx.seeds) == 1 else None, verdict.paper.get("finetuned_accuracy"))]
+             ci["finetuned_accuracy"][0] if len(fx.seeds) == 1 else None, verdict.paper.get("finetuned_accuracy"))]
     for k in kinds:
         interval = bootstrap_accuracy(evidence.predictions(first_runs[k]).correct)
         bars.append((f"{k} + logreg", cv[0][k]["test_accuracy"], [interval.low, interval.high],

@@ -10,23 +10,9 @@ import shlex
 from typing import Any
 
 from .schema import fmt as _fmt
+from .schema import interval_text, value_text
 
 INSTALL = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"'
-
-
-def value_text(value: Any) -> str:
-    if isinstance(value, dict) and "mean" in value:
-        sd = f" ± {_fmt(value['sd'])}" if "sd" in value else ""
-        return f"{_fmt(value['mean'])}{sd}"
-    return _fmt(value)
-
-
-def interval_text(ci: Any) -> str:
-    if isinstance(ci, list) and len(ci) == 2 and all(isinstance(c, int | float) for c in ci):
-        return f"[{_fmt(float(ci[0]))}, {_fmt(float(ci[1]))}]"
-    if isinstance(ci, dict) and "per_seed" in ci:
-        return "per seed " + ", ".join(interval_text(c) for c in ci["per_seed"])
-    return ""
 
 
 def measured_items(v: dict[str, Any]) -> list[tuple[str, str, str, str]]:

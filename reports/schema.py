@@ -12,8 +12,14 @@ One row per claim x fixture that the run collected, whatever happened to it:
 - ``pvalues``: the raw p-value of each significance test the verdict used; ``pvalues_holm``:
   the same, Holm-adjusted over every significance test of the run (filled in at the end of a run).
 
+One value shape: every measured quantity is ``{"value": v, "sd": s, "per_seed": [...]}`` (the
+value is the mean over the seeds, ``sd`` is null for one seed, ``per_seed`` is null for a
+quantity of the whole run, a test across seeds), and every interval is a list of ``[low, high]``
+(one per seed, or one for the run).
+
 Schema history: 1 (verdicts), 2 (+ intervals, figures), 3 (+ status, conclusion, expected,
-statement, pvalues, message; strict JSON: NaN and infinities are written as null). Files of
+statement, pvalues, message; one value shape; strict JSON: NaN and infinities are written as
+null). Files of
 schemas 1 and 2 still load: their ``passed`` becomes ``status`` and their conclusion is unknown
 (``null``). This module is part of the installed package, so ``python -m reports build`` reads a
 verdicts file from any folder.
@@ -48,6 +54,22 @@ def fmt(value: Any) -> str:
 
 
 _fmt = fmt  # the name the report modules used before
+
+
+def value_text(value: Any) -> str:
+    """A measured value as a report shows it: the value, ± sd over seeds where there are several."""
+    if isinstance(value, dict) and "value" in value:
+        sd = f" ± {fmt(value['sd'])}" if value.get("sd") is not None else ""
+        return f"{fmt(value['value'])}{sd}"
+    return fmt(value)
+
+
+def interval_text(intervals: Any) -> str:
+    """``[[low, high], ...]`` as ``[low, high]`` (one) or ``per seed [..], [..]`` (several)."""
+    if not isinstance(intervals, list) or not intervals:
+        return ""
+    pairs = [f"[{fmt(float(lo))}, {fmt(float(hi))}]" for lo, hi in intervals]
+    return pairs[0] if len(pairs) == 1 else "per seed " + ", ".join(pairs)
 
 
 @dataclass(frozen=True)
@@ -99,9 +121,11 @@ class Verdict:
             lines.append(f"  message:   {self.message}")
         lines += [f"  criterion: {self.criterion}", f"  seeds:     {list(self.seeds)}"]
         for key, value in self.measured.items():
-            ci = f"  interval {fmt(self.intervals[key])}" if key in self.intervals else ""
+            ci = f"  interval {interval_text(self.intervals[key])}" if key in self.intervals else ""
             paper = f"   (paper: {fmt(self.paper[key])})" if key in self.paper else ""
-            lines.append(f"  {key}: {fmt(value)}{ci}{paper}")
+            per_seed = value.get("per_seed") if isinstance(value, dict) else None
+            seeds = f"  per seed {fmt(per_seed)}" if per_seed and len(per_seed) > 1 else ""
+            lines.append(f"  {key}: {value_text(value)}{seeds}{ci}{paper}")
         extra = {k: v for k, v in self.paper.items() if k not in self.measured}
         if extra:
             lines.append(f"  paper, other figures: {fmt(extra)}")
@@ -165,6 +189,24 @@ class VerdictsFileError(ValueError):
 REQUIRED = {"claim": str, "fixture": str, "seeds": list, "criterion": str, "measured": dict}
 
 
+def _old_value(value: Any) -> Any:
+    """A schema-1/2 measured value (a number, or ``{"mean", "sd", "per_seed"}``) in the one shape."""
+    if isinstance(value, dict) and "mean" in value:
+        return {"value": value["mean"], "sd": value.get("sd"), "per_seed": value.get("per_seed")}
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"value": value, "sd": None, "per_seed": None}
+    return value
+
+
+def _old_interval(ci: Any) -> Any:
+    """``[low, high]`` or ``{"per_seed": [[low, high], ...]}`` as ``[[low, high], ...]``."""
+    if isinstance(ci, dict) and "per_seed" in ci:
+        return ci["per_seed"]
+    if isinstance(ci, list) and len(ci) == 2 and all(isinstance(c, int | float) for c in ci):
+        return [ci]
+    return ci
+
+
 def _upgrade(v: dict[str, Any], schema: int) -> None:
     """A schema-1 or -2 verdict in the shape of schema 3 (conclusion unknown)."""
     v.setdefault("intervals", {})
@@ -173,6 +215,8 @@ def _upgrade(v: dict[str, Any], schema: int) -> None:
         v["status"] = "passed" if v.get("passed") else "failed"
         v.setdefault("conclusion", None)
         v.setdefault("expected", "reproduced")
+        v["measured"] = {k: _old_value(x) for k, x in v["measured"].items()}
+        v["intervals"] = {k: _old_interval(x) for k, x in v["intervals"].items()}
 
 
 def load(path: str | Path) -> dict[str, Any]:

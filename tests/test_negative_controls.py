@@ -118,7 +118,7 @@ def test_claim2_low_power_at_bogaerts_infopinion_size_is_inconclusive_not_reprod
     ft, fr = outcomes(1000, 0.956, 11), outcomes(1000, 0.962, 12)
     verdict = gap(ft, fr, paper_says="no_difference", margin=0.01, alpha=0.05)
     assert verdict.conclusion == INCONCLUSIVE, verdict.text()
-    assert verdict.measured["smallest_certifiable_margin"] > 0.01
+    assert verdict.measured["smallest_certifiable_margin"]["value"] > 0.01
 
 
 def test_claim2_equivalent_models_reproduce_no_difference():
@@ -142,7 +142,7 @@ def test_claim2_direction_matters():
     right = gap(ft, fr, paper_says="finetuned_better")
     wrong = gap(ft, fr, paper_says="frozen_better")
     assert right.conclusion == REPRODUCED and wrong.conclusion == CONTRADICTED
-    assert right.measured["p_mcnemar"] < 1e-6
+    assert right.measured["p_mcnemar"]["value"] < 1e-6
     assert {"p_paper_z", "p_pooled_z"} <= set(right.measured)
     assert gap(ft, fr, paper_says="no_difference").conclusion == CONTRADICTED  # 7 points apart
 
@@ -230,8 +230,8 @@ def test_claim5_compares_with_frozen_not_with_same_task(pipeline):
     cross = Predictions.of(h.cross_task(TINY, task, task, config, HeadConfig(), seed=0), "test")
     frozen = Predictions.of(h.frozen(TINY, task, HeadConfig(), seed=0, max_length=24), "test")
     verdict = cross_verdict(same.correct, cross.correct, frozen.correct)
-    assert verdict.measured["frozen_accuracy"] == pytest.approx(frozen.accuracy)
-    assert verdict.measured["difference"] == pytest.approx(cross.accuracy - frozen.accuracy)
+    assert verdict.measured["frozen_accuracy"]["value"] == pytest.approx(frozen.accuracy)
+    assert verdict.measured["difference"]["value"] == pytest.approx(cross.accuracy - frozen.accuracy)
 
 
 # ---- claim 4: label clusters move apart -----------------------------------------------------
@@ -315,7 +315,7 @@ def distances_verdict(before, after, norms=None, separable=None, **overrides):
 
 def test_claim5_distances_reproduced_when_every_label_comes_closer():
     verdict = distances_verdict([1.0, 2.0, 1.5], [0.5, 1.0, 1.2], all_labels=True)
-    assert verdict.conclusion == REPRODUCED and verdict.measured["mean_change"] == pytest.approx(-0.6)
+    assert verdict.conclusion == REPRODUCED and verdict.measured["mean_change"]["value"] == pytest.approx(-0.6)
 
 
 @pytest.mark.parametrize(
@@ -419,7 +419,7 @@ def partial_verdict(full, frozen, few_acc, **overrides):
 
 def test_partial_finetuning_reproduced_when_the_top_layers_recover_the_gain():
     verdict = partial_verdict(0.95, 0.85, 0.945)
-    assert verdict.conclusion == REPRODUCED and verdict.measured["recovery_top_2"] == pytest.approx(0.95)
+    assert verdict.conclusion == REPRODUCED and verdict.measured["recovery_top_2"]["value"] == pytest.approx(0.95)
 
 
 @pytest.mark.parametrize(
@@ -454,7 +454,7 @@ def test_seed_welch_matches_scipy_and_reproduces_on_equivalent_runs():
     b = [0.901, 0.903, 0.900, 0.904, 0.902, 0.900, 0.901, 0.903, 0.902, 0.901]
     verdict = welch_verdict(a, b)
     assert verdict.conclusion == REPRODUCED, verdict.text()
-    assert verdict.measured["p_welch"] == pytest.approx(ttest_ind(a, b, equal_var=False).pvalue)
+    assert verdict.measured["p_welch"]["value"] == pytest.approx(ttest_ind(a, b, equal_var=False).pvalue)
 
 
 def test_seed_welch_a_real_one_sd_gap_with_three_seeds_is_not_reproduced():
@@ -528,8 +528,9 @@ def test_sparse_baselines_reproduced_when_fine_tuning_wins_in_accuracy_and_f1():
     ft, sp = predictions(labels, 0.93, 0), predictions(labels, 0.80, 1)
     won = sparse_verdict(labels, ft, sp)
     assert won.conclusion == REPRODUCED, won.text()
-    assert won.measured["f1_macro_gain"] > 0.1
-    assert won.measured["best_sparse"] == "tfidf" and won.measured["cv_accuracy_tfidf"] == 0.8
+    assert won.measured["f1_macro_gain"]["value"] > 0.1
+    assert won.details["best sparse baseline (by CV accuracy), per seed"] == ["tfidf"]
+    assert won.measured["cv_accuracy_tfidf"]["value"] == 0.8
     assert sparse_verdict(labels, sp, ft).conclusion == CONTRADICTED  # the baseline wins
 
 
@@ -540,7 +541,7 @@ def test_sparse_baselines_an_f1_loss_contradicts_harts_f1_claim():
     majority = np.zeros_like(labels)
     balanced = predictions(labels, 0.75, 4)
     verdict = sparse_verdict(labels, majority, balanced)
-    assert verdict.measured["f1_macro_gain"] < 0
+    assert verdict.measured["f1_macro_gain"]["value"] < 0
     assert verdict.conclusion == CONTRADICTED, verdict.text()
 
 
@@ -564,7 +565,7 @@ def test_domain_shift_reproduced_when_in_domain_texts_change_more_and_not_otherw
     moved = {"cka": [[1.0, 0.9, 0.5, 0.4]], "rsa": [[1.0, 0.9, 0.6, 0.5]]}
     still = {"cka": [[1.0, 0.98, 0.9, 0.85]], "rsa": [[1.0, 0.97, 0.9, 0.8]]}
     ok = judges.domain_shift("f", [0], layers, moved, still, params("domain_shift"))
-    assert ok.conclusion == REPRODUCED and ok.measured["gap"] == pytest.approx((0.9 + 0.85) / 2 - (0.5 + 0.4) / 2)
+    assert ok.conclusion == REPRODUCED and ok.measured["gap"]["value"] == pytest.approx((0.9 + 0.85) / 2 - (0.5 + 0.4) / 2)
     assert judges.domain_shift("f", [0], layers, still, moved, params("domain_shift")).conclusion == CONTRADICTED
     # the gap must exceed min_gap on the measure the fixture names
     assert judges.domain_shift("f", [0], layers, moved, still,
@@ -590,7 +591,7 @@ def test_domain_shift_not_reproduced_when_the_out_of_domain_texts_are_the_in_dom
     sims["rsa"] = sims["cka"]
     verdict = judges.domain_shift("f", [0], [0, 1, 2], sims, sims, params("domain_shift"))
     assert sims["cka"][0][-1] < 0.999  # fine-tuning did move the top layer
-    assert verdict.measured["gap"] == 0.0 and verdict.conclusion == INCONCLUSIVE
+    assert verdict.measured["gap"]["value"] == 0.0 and verdict.conclusion == INCONCLUSIVE
 
 
 # ---- discriminant words (Bogaert et al. 3.2) ---------------------------------------------------
@@ -621,8 +622,8 @@ def test_discriminant_words_two_random_word_lists_do_not_reproduce():
         ft, fr = [(w, 1.0) for w in words[:10]], [(w, -1.0) for w in words[10:]]
         verdict = words_verdict(ft, fr, mi)
         reproduced += verdict.conclusion == REPRODUCED
-        higher_mean += verdict.measured["finetuned_top10_mutual_information"] > \
-            verdict.measured["frozen_top10_mutual_information"]
+        higher_mean += verdict.measured["finetuned_top10_mutual_information"]["value"] > \
+            verdict.measured["frozen_top10_mutual_information"]["value"]
     assert reproduced <= 10 and higher_mean >= 30, (reproduced, higher_mean)
 
 

@@ -47,6 +47,11 @@ def fake_artifacts(store: ArtifactStore):
     return m, p
 
 
+def one(x: float) -> dict:
+    """A value measured on one seed, in the schema's one shape."""
+    return {"value": x, "sd": None, "per_seed": [x]}
+
+
 @pytest.fixture
 def run(tmp_path):
     store = ArtifactStore(tmp_path / "store")
@@ -55,8 +60,8 @@ def run(tmp_path):
         claim="accuracy_gap", fixture="fx-pass", seeds=(0,), conclusion="reproduced", criterion="FT better",
         statement={"sentence": "Allocine: the gap is significant", "source": "Bogaert et al. 2023, section 3.1"},
         pvalues={"McNemar one-sided": 1e-4}, pvalues_holm={"McNemar one-sided": 2e-4},
-        measured={"finetuned_accuracy": 0.91, "frozen_accuracy": 0.83, "p_mcnemar": 1e-4},
-        paper={"finetuned_accuracy": 0.9707}, intervals={"finetuned_accuracy": [0.88, 0.94]},
+        measured={"finetuned_accuracy": one(0.91), "frozen_accuracy": one(0.83), "p_mcnemar": one(1e-4)},
+        paper={"finetuned_accuracy": 0.9707}, intervals={"finetuned_accuracy": [[0.88, 0.94]]},
         figures=(figures.accuracy_bars("Accuracy", [("finetuned", 0.91, [0.88, 0.94], 0.9707),
                                                     ("frozen", 0.83, [0.8, 0.86], None)]),
                  figures.embedding_maps("Maps", [("frozen", figures.ref(m), figures.ref(p))])),
@@ -64,7 +69,8 @@ def run(tmp_path):
     )
     failing = Verdict(
         claim="pca_variance", fixture="fx-fail", seeds=(0, 1), conclusion="contradicted", criterion="few PCs",
-        measured={"finetuned_pcs": {"mean": 50.0, "sd": 2.0, "per_seed": [48, 52]}, "frozen_pcs": 60},
+        measured={"finetuned_pcs": {"value": 50.0, "sd": 2.0, "per_seed": [48, 52]},
+                  "frozen_pcs": {"value": 60, "sd": 0.0, "per_seed": [60, 60]}},
         paper={"finetuned_pcs": 1},
         figures=(figures.pca_curves("PCA", 0.95, [("frozen", np.full(10, 0.1)),
                                                   ("fine-tuned", np.r_[0.9, np.full(9, 0.1 / 9)])]),
@@ -188,11 +194,17 @@ def test_bad_verdicts_files_are_named_with_what_is_wrong(tmp_path, content, mess
 
 @pytest.mark.parametrize("schema", [1, 2])
 def test_older_schemas_still_build(tmp_path, schema):
-    doc = {"schema": schema, "run": {}, "verdicts": [{"claim": "c", "fixture": "f", "seeds": [0], "passed": True,
-                                                      "criterion": "x", "measured": {"a": 1.0}}]}
+    doc = {"schema": schema, "run": {}, "verdicts": [{"claim": "c", "fixture": "f", "seeds": [0, 1], "passed": True,
+                                                      "criterion": "x", "measured": {
+                                                          "a": 1.0, "b": {"mean": 0.5, "sd": 0.1, "per_seed": [0.4, 0.6]}},
+                                                      "intervals": {"a": [0.9, 1.0], "b": {"per_seed": [[0, 1], [0, 2]]}}}]}
     (tmp_path / "verdicts.json").write_text(json.dumps(doc))
     report = build_report(tmp_path / "verdicts.json", tmp_path, None)
-    assert report.doc["verdicts"][0]["status"] == "passed" and report.doc["verdicts"][0]["conclusion"] is None
+    v = report.doc["verdicts"][0]
+    assert v["status"] == "passed" and v["conclusion"] is None
+    assert v["measured"] == {"a": {"value": 1.0, "sd": None, "per_seed": None},
+                             "b": {"value": 0.5, "sd": 0.1, "per_seed": [0.4, 0.6]}}  # in the one shape
+    assert v["intervals"] == {"a": [[0.9, 1.0]], "b": [[0, 1], [0, 2]]}
     assert "Fixture expectations: 1 held, 0 failed" in (tmp_path / "report.html").read_text()
 
 
