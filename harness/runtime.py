@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import sys
@@ -85,13 +86,21 @@ def _terminal():
     return _TTY or None
 
 
+LOG_EVERY_S = 30.0  # without a terminal, a long stage logs where it stands this often
+
+
 class Progress:
     """A live progress bar (tqdm: rate and ETA) on the terminal, even under pytest's output
-    capture; nothing in CI or where there is no terminal (the store's log lines say what is built
-    and how long it took there)."""
+    capture. In CI and where there is no terminal, a log line (logger ``claims``) every
+    :data:`LOG_EVERY_S` seconds instead, with the same rate and ETA, so that a long stage is never
+    silent for a minute."""
 
     def __init__(self, total: int, desc: str):
+        import time
+
         self.bar = None
+        self.total, self.desc = total, desc
+        self.started = self.logged = time.monotonic()
         if not quiet():
             from tqdm import tqdm
 
@@ -102,6 +111,15 @@ class Progress:
         if self.bar is not None:
             self.bar.update(done - self.done)
         self.done = done
+        if self.bar is None:
+            import time
+
+            now = time.monotonic()
+            if now - self.logged >= LOG_EVERY_S and 0 < done < self.total:
+                self.logged = now
+                rate = done / (now - self.started)
+                logging.getLogger("claims").info("%s: %d of %d (%.2f/s, about %.0f s left)", self.desc, done,
+                                                 self.total, rate, (self.total - done) / rate)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -54,6 +54,17 @@ def test_the_bar_goes_to_the_terminal_and_stays_out_of_ci(monkeypatch):
     assert runtime.Progress(10, "quiet").bar is None
 
 
+def test_without_a_terminal_a_long_stage_logs_where_it_stands(monkeypatch, caplog):
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setattr(runtime, "LOG_EVERY_S", 0.0)
+    with caplog.at_level(logging.INFO, logger="claims"):
+        bar = runtime.Progress(120, "fine-tune sst2")
+        bar(30)
+        bar(120)  # the end: the store's 'built ... in N s' says it
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and lines[0].startswith("fine-tune sst2: 30 of 120 (") and "s left)" in lines[0]
+
+
 @pytest.mark.slow
 def test_a_claims_run_logs_what_it_builds_without_being_asked(tmp_path):
     """Plain `pytest claims ...` (captured, redirected to a file as in CI) prints the build lines."""
