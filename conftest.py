@@ -8,6 +8,7 @@ Options (all optional):
 --compile         fine-tune through torch.compile (pays on long GPU runs)
 --seeds N         run every fixture with seeds 0..N-1 instead of the fixture's own seeds
 --report DIR      write DIR/verdicts.json, report.md, report.html and figures/ at the end of the run
+--max-examples N  cut every split of every task to at most N examples (a dry run)
 
 Each test in ``claims/`` declares ``CLAIM = "<name>"`` (a name in ``claims/spec.py``) in its
 module and takes the pytest fixture ``fx``; it runs once per fixture file that lists that claim,
@@ -61,6 +62,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run each fixture with seeds 0..N-1 (default: the fixture's seeds)")
     group.addoption("--report", default=None, metavar="DIR",
                     help="write DIR/verdicts.json, report.md, report.html and figures at the end")
+    group.addoption("--max-examples", type=int, default=None, metavar="N",
+                    help="cut every split of every task to at most N examples (stratified): a dry run")
 
 
 def _check_folder_option(config: pytest.Config, option: str) -> None:
@@ -90,6 +93,15 @@ def _only_claims(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     for option in ("--report", "--artifacts"):
         _check_folder_option(config, option)
+    for path in config.getoption("--claim-fixtures") or []:
+        if not Path(path).exists():
+            raise pytest.UsageError(f"--claim-fixtures {path}: no such fixture file or folder")
+    n = config.getoption("--seeds")
+    if n is not None and n < 1:
+        raise pytest.UsageError(f"--seeds must be at least 1, got {n}")
+    cap = config.getoption("--max-examples")
+    if cap is not None and cap < 2:
+        raise pytest.UsageError(f"--max-examples must be at least 2 (examples per split), got {cap}")
     # A claims run shows what it builds as it goes (the store's log lines: kind, what, time), in a
     # terminal and in CI logs alike, unless the user chose a log level; the unit tests stay quiet.
     if _only_claims(config) and config.getoption("log_cli_level", None) is None and not config.getini("log_cli_level"):
@@ -114,8 +126,6 @@ def _fixtures(config: pytest.Config):
         except ConfigError as exc:  # a path that does not exist: the command line is wrong
             raise pytest.UsageError(str(exc)) from None
         n = config.getoption("--seeds")
-        if n is not None and n < 1:
-            raise pytest.UsageError(f"--seeds must be at least 1, got {n}")
         config._claim_fixtures = [fx.with_seeds(n) for fx in fixtures]
         config._claim_fixture_errors = errors
     return config._claim_fixtures
@@ -173,7 +183,7 @@ def harness(request: pytest.FixtureRequest):
     from harness.store import ArtifactStore
 
     store = ArtifactStore(request.config.getoption("--artifacts"))
-    h = Harness(store, device=request.config.getoption("--device"),
+    h = Harness(store, device=request.config.getoption("--device"), max_examples=request.config.getoption("--max-examples"),
                 compile=request.config.getoption("--compile"))
     request.config._claims_harness = h
     return h
@@ -375,6 +385,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "cache_artifacts": {"hits": hits, "built": built},
         "stage_times_s": {k: round(v, 2) for k, v in stage_times.items()},
         "exit_status": int(exitstatus),
+        "max_examples": config.getoption("--max-examples"),
     }
     path = write_verdicts(dump(verdicts, run), report_dir)  # first, so that nothing is lost
     store = None

@@ -59,7 +59,14 @@ class Harness:
     """Builds or finds artifacts in ``store``; runs models on ``device``."""
 
     def __init__(self, store: ArtifactStore, device: str = "auto", encode_batch_size: int | None = None,
-                 compile: bool = False):
+                 compile: bool = False, max_examples: int | None = None):
+        """``max_examples``: every split of every task cut to at most that many examples
+        (stratified, seeded; a dry run of a paper-scale fixture before it spends GPU hours). The
+        cut tasks have other content, hence other artifacts than the whole ones."""
+        if max_examples is not None and (isinstance(max_examples, bool) or not isinstance(max_examples, int)
+                                         or max_examples < 2):
+            raise ConfigError(f"max_examples must be an integer of at least 2, got {max_examples!r}")
+        self.max_examples = max_examples
         self.store = store
         if device == "auto" and distributed.world_size() > 1 and torch.cuda.is_available():
             device = distributed.local_device()  # one process per GPU: this rank's GPU
@@ -78,7 +85,11 @@ class Harness:
         if isinstance(spec, dict):
             spec = TaskSpec.from_dict(spec)
         if spec not in self._tasks:
-            self._tasks[spec] = spec.load()
+            task = spec.load()
+            if self.max_examples is not None:
+                task = data.resize(task, {name: min(self.max_examples, len(split))
+                                          for name, split in task.splits.items()}, spec.split_seed)
+            self._tasks[spec] = task
         return self._tasks[spec]
 
     def load_model(self, source: ModelSource) -> Encoder:

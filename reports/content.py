@@ -88,6 +88,8 @@ def environment_rows(run: dict[str, Any], verdicts: list[dict[str, Any]]) -> lis
         ("GPU", ", ".join(mach.get("gpus") or []) or "none"),
         ("device", str(run.get("device", "?"))),
         ("seeds", ", ".join(map(str, seeds)) or "?"),
+        *([("dry run", f"every split cut to at most {run['max_examples']} examples (--max-examples): "
+                       "not the paper's scale")] if run.get("max_examples") else []),
         ("artifact store", str(run.get("artifacts", "?"))),
         ("artifacts", f"{cache.get('hits', '?')} cache hits, {cache.get('built', '?')} built, "
                       f"{cache.get('rebuilt_corrupt', 0)} rebuilt after damage"),

@@ -311,3 +311,19 @@ def test_sizes_larger_than_a_split_are_refused(tmp_path):
     with pytest.raises(ConfigError, match=rf"sizes.test = 99: the test split of .* has only {len(TEST)} examples"):
         data.resize(task, {"test": 99})
     assert len(data.resize(task, {"test": len(TEST)})["test"]) == len(TEST)
+
+
+def test_max_examples_cuts_every_split_for_a_dry_run(tmp_path):
+    from harness.build import Harness
+    from harness.data import TaskSpec
+    from harness.store import ArtifactStore
+
+    spec = TaskSpec.from_dict({"source": "synthetic", "kind": "sentiment", "n_train": 60, "n_validation": 8,
+                               "n_test": 30, "seed": 0})
+    whole = Harness(ArtifactStore(tmp_path)).task(spec)
+    cut = Harness(ArtifactStore(tmp_path), max_examples=20).task(spec)
+    assert {k: len(v) for k, v in cut.splits.items()} == {"train": 20, "validation": 8, "test": 20}
+    assert sorted(set(cut["train"].labels)) == sorted(set(whole["train"].labels))  # stratified: both labels
+    assert cut.fingerprint() != whole.fingerprint()  # other content, other artifacts
+    with pytest.raises(ConfigError, match="max_examples must be an integer of at least 2"):
+        Harness(ArtifactStore(tmp_path), max_examples=1)

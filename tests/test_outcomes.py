@@ -149,3 +149,15 @@ def test_holm_adjusts_every_significance_test_of_the_run_as_one_family():
     assert adjusted[0].pvalues_holm == pytest.approx({"McNemar": ref[0], "TOST": ref[1]})
     assert adjusted[1].pvalues_holm == {} and adjusted[2].pvalues_holm == pytest.approx({"Welch": ref[2]})
     assert [a.pvalues for a in adjusted] == [x.pvalues for x in verdicts]  # the raw ones kept beside
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--seeds", "0"], "--seeds must be at least 1, got 0"),
+    (["--max-examples", "1"], "--max-examples must be at least 2 (examples per split), got 1"),
+    (["--claim-fixtures", "no/such.toml"], "--claim-fixtures no/such.toml: no such fixture file or folder"),
+])
+def test_bad_options_are_one_usage_error_not_a_collection_error_per_module(args, message):
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "claims", "-m", "smoke", *args],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 4 and res.stderr.count(message) == 1, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "errors during collection" not in res.stdout
