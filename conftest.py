@@ -325,6 +325,7 @@ def _local_part(config: pytest.Config) -> dict:
     return {
         "verdicts": [v.to_dict() for v in config.stash[VERDICTS_KEY]],
         "stage_times_s": dict(h.stage_times) if h else {},
+        "resolved": dict(h.resolved) if h else {},
         "hits": list(stats.hits) if stats else [],
         "built": list(stats.builds) if stats else [],
         "rebuilt_corrupt": list(stats.rebuilt_corrupt) if stats else [],
@@ -385,6 +386,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         "cache_artifacts": {"hits": hits, "built": built},
         "stage_times_s": {k: round(v, 2) for k, v in stage_times.items()},
         "exit_status": int(exitstatus),
+        # the commit each hub model and data set resolved to, whatever revision the fixtures named
+        "resolved_revisions": {k: v for p in parts for k, v in p.get("resolved", {}).items()},
         "max_examples": config.getoption("--max-examples"),
     }
     path = write_verdicts(dump(verdicts, run), report_dir)  # first, so that nothing is lost

@@ -93,19 +93,31 @@ def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split
                      rows: np.ndarray | None = None, spatial: bool = False) -> tuple[list[int], dict[str, list[float]]]:
     """Per layer, the pre-trained encoder against ``tuned`` on the same texts of ``split`` (``rows``:
     a subset): linear CKA, RSA and, with ``spatial``, Zhou and Srikumar's spatial similarity of
-    the DirectProbe label-pair distances (all layers' DirectProbe runs handed over at once)."""
+    the DirectProbe label-pair distances (all layers' DirectProbe runs handed over at once).
+
+    Layers: 0 (the embeddings) to the last; with first-token pooling from 1, since the first
+    token's embedding ([CLS] at position 0) is the same vector for every text. A similarity that
+    is undefined on a layer (a representation without variance) is NaN, which the judge reads as
+    inconclusive."""
     from harness import directprobe
+    from harness.errors import ConfigError
     from harness.similarity import linear_cka, rsa
 
-    layers = list(range(num_layers(tuned) + 1))
+    def defined(measure, a, b) -> float:
+        try:
+            return float(measure(a, b))
+        except ConfigError:
+            return float("nan")
+
+    layers = list(range(1 if pooling == "first" else 0, num_layers(tuned) + 1))
     reps = [h.embeddings(model, task, split, layers=layers, pooling=pooling, max_length=fx.fine_tune.max_length)
             for model in (fx.encoder, tuned)]
     pick = (lambda a: a[rows]) if rows is not None else (lambda a: a)
     pairs = [(pick(reps[0].array(f"layer_{k}")), pick(reps[1].array(f"layer_{k}"))) for k in layers]
-    sims = {"cka": [linear_cka(a, b) for a, b in pairs], "rsa": [rsa(a, b) for a, b in pairs]}
+    sims = {"cka": [defined(linear_cka, a, b) for a, b in pairs], "rsa": [defined(rsa, a, b) for a, b in pairs]}
     if spatial:
         labels = pick(task[split].labels)
         probed = h.directprobe_many([(x, labels) for pair in pairs for x in pair])  # side by side
-        sims["spatial"] = [directprobe.spatial_similarity(probed[2 * k].distances, probed[2 * k + 1].distances)
+        sims["spatial"] = [defined(directprobe.spatial_similarity, probed[2 * k].distances, probed[2 * k + 1].distances)
                            for k in range(len(pairs))]
     return layers, sims

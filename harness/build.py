@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import time
 import warnings
 from collections.abc import Sequence
@@ -78,6 +79,8 @@ class Harness:
         self._tasks: dict[TaskSpec, data.Task] = {}
         self._identities: dict[EncoderSpec, str] = {}
         self.stage_times: dict[str, float] = {}
+        # what each hub name resolved to in this run: "model <id>" / "data <id>/<config>" -> commit
+        self.resolved: dict[str, str] = {}
 
     # ---- inputs ----------------------------------------------------------------------------
 
@@ -86,6 +89,9 @@ class Harness:
             spec = TaskSpec.from_dict(spec)
         if spec not in self._tasks:
             task = spec.load()
+            hub_source = re.match(r"hub:(?P<where>[^@;]+)@(?P<commit>[^;\s]+)", task.source)
+            if hub_source:  # load_hub's "hub:<dataset>/<config>@<commit>", then what was done to it
+                self.resolved[f"data {hub_source['where'].rstrip('/')}"] = hub_source["commit"]
             if self.max_examples is not None:
                 task = data.resize(task, {name: min(self.max_examples, len(split))
                                           for name, split in task.splits.items()}, spec.split_seed)
@@ -96,7 +102,7 @@ class Harness:
         """A fresh copy of the encoder: pretrained, or the encoder of a finetune artifact."""
         if isinstance(source, EncoderSpec):
             encoder = load_encoder(source, self.device)
-            self._identities[source] = encoder.identity
+            self._note_identity(source, encoder.identity)
             return encoder
         if source.kind != "finetune":
             raise ConfigError(f"a model source is an EncoderSpec or a finetune artifact, not {source.kind}")
@@ -106,8 +112,13 @@ class Harness:
         if isinstance(source, Artifact):
             return f"finetune:{source.key}"
         if source not in self._identities:
-            self._identities[source] = encoder_identity(source)
+            self._note_identity(source, encoder_identity(source))
         return self._identities[source]
+
+    def _note_identity(self, source: EncoderSpec, identity: str) -> None:
+        self._identities[source] = identity
+        if identity.startswith("hub:") and "@" in identity:
+            self.resolved[f"model {source.name}"] = identity.rsplit("@", 1)[1]
 
     # ---- steps -----------------------------------------------------------------------------
 

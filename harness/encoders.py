@@ -139,6 +139,17 @@ def encoder_identity(spec: EncoderSpec) -> str:
     return load_encoder(spec).identity
 
 
+def _resolved_commit(spec: EncoderSpec) -> str:
+    """The commit a hub id's revision resolved to: the snapshot folder the Hugging Face cache
+    holds its files in (what was just loaded, online or offline)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(spec.name, "config.json", revision=spec.revision)
+    if isinstance(cached, str):
+        return Path(cached).parent.name
+    return spec.revision or "unknown"
+
+
 def load_encoder(spec: EncoderSpec, device: str | torch.device = "cpu", identity: str | None = None) -> Encoder:
     """Load the encoder that ``spec`` names, in eval mode, on ``device``.
 
@@ -170,8 +181,7 @@ def load_encoder(spec: EncoderSpec, device: str | torch.device = "cpu", identity
             tokenizer = AutoTokenizer.from_pretrained(spec.name, revision=spec.revision)
         except OSError as exc:
             raise HubUnavailable(f"encoder {spec.name!r} could not be loaded from the hub: {exc}") from exc
-        commit = getattr(model.config, "_commit_hash", None) or spec.revision or "unknown"
-        identity = f"hub:{spec.name}@{commit}"
+        identity = f"hub:{spec.name}@{_resolved_commit(spec)}"
     model.to(device).eval()
     return Encoder(model=model, tokenizer=tokenizer, identity=identity)
 

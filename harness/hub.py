@@ -1,6 +1,6 @@
 """Fail-fast access to the Hugging Face hub.
 
-`datasets` and `transformers` retry for minutes when the network is down. Before either is asked
+`huggingface_hub` and `transformers` retry for minutes when the network is down. Before either is asked
 for something by name, :func:`require_hub` sends one HEAD request to the hub through
 ``huggingface_hub``'s own HTTP client (so that ``HF_ENDPOINT``, ``HTTPS_PROXY`` / ``HTTP_PROXY``
 and the client's certificates apply exactly as they will for the download) and raises

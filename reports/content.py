@@ -94,6 +94,9 @@ def environment_rows(run: dict[str, Any], verdicts: list[dict[str, Any]]) -> lis
         ("artifacts", f"{cache.get('hits', '?')} cache hits, {cache.get('built', '?')} built, "
                       f"{cache.get('rebuilt_corrupt', 0)} rebuilt after damage"),
     ]
+    resolved = run.get("resolved_revisions") or {}
+    if resolved:
+        rows.append(("hub revisions (resolved)", ", ".join(f"{k} @ {v}" for k, v in sorted(resolved.items()))))
     stages = run.get("stage_times_s") or {}
     if stages:
         rows.append(("time per stage", ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())))
