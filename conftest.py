@@ -9,6 +9,7 @@ Options (all optional):
 --seeds N         run every fixture with seeds 0..N-1 instead of the fixture's own seeds
 --report DIR      write DIR/verdicts.json, report.md, report.html and figures/ at the end of the run
 --max-examples N  cut every split of every task to at most N examples (a dry run)
+--plan            list what the run would do, with time estimates, and stop
 
 Each test in ``claims/`` declares ``CLAIM = "<name>"`` (a name in ``claims/spec.py``) in its
 module and takes the pytest fixture ``fx``; it runs once per fixture file that lists that claim,
@@ -64,6 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write DIR/verdicts.json, report.md, report.html and figures at the end")
     group.addoption("--max-examples", type=int, default=None, metavar="N",
                     help="cut every split of every task to at most N examples (stratified): a dry run")
+    group.addoption("--plan", action="store_true",
+                    help="list what the run would do (fixtures, claims, artifacts cached or to build, "
+                         "time estimated on this device) and stop, training nothing")
 
 
 def _check_folder_option(config: pytest.Config, option: str) -> None:
@@ -175,6 +179,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("full") and not item.get_closest_marker("smoke") \
                 and params.get("fx", params.get("fixture_file")) is not None:
             item.add_marker(skip_full)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """``--plan``: the fixtures and claims the run selected, the artifacts they start from (cached
+    or to build) and the time to build them, measured on this device; then stop."""
+    config = session.config
+    if not config.getoption("--plan"):
+        return
+    from harness.build import Harness
+    from harness.plan import Throughput, render
+    from harness.store import ArtifactStore
+
+    selected: dict = {}  # fixture name -> (fixture, [claims])
+    for item in session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        fx = params.get("fx")
+        if fx is not None and not item.get_closest_marker("skip"):
+            selected.setdefault(fx.name, (fx, []))[1].append(getattr(item.module, "CLAIM", item.name))
+    h = Harness(ArtifactStore(config.getoption("--artifacts")), device=config.getoption("--device"),
+                max_examples=config.getoption("--max-examples"))
+    text = render(h, selected, Throughput(h.device)) if selected else "Plan: no claim of any fixture is selected."
+    config.get_terminal_writer().line("\n" + text)
+    pytest.exit("plan only (--plan): nothing was run", returncode=0)
 
 
 @pytest.fixture(scope="session")

@@ -125,12 +125,7 @@ class Harness:
     def fine_tuned(
         self, encoder: EncoderSpec, task: data.Task, config: FineTuneConfig, seed: int
     ) -> Artifact:
-        inputs = {
-            "encoder": self.identity(encoder),
-            "task": task.fingerprint(),
-            "config": key_fields(config),
-            "seed": seed,
-        }
+        inputs = finetune_inputs(self.identity(encoder), task, config, seed)
 
         def build(folder: Path) -> dict[str, Any]:
             model = self.load_model(encoder)
@@ -233,15 +228,7 @@ class Harness:
     ) -> Artifact:
         """A head trained on ``source``'s frozen embeddings of the task's train split, with its
         predictions on every split (the frozen and cross-task protocols)."""
-        inputs = {
-            "model": self.identity(source),
-            "task": task.fingerprint(),
-            "layer": layer,
-            "pooling": pooling,
-            "max_length": max_length,
-            "head": dataclasses.asdict(head),
-            "seed": seed,
-        }
+        inputs = probe_inputs(self.identity(source), task, head, seed, layer, pooling, max_length)
 
         def build(folder: Path) -> dict[str, Any]:
             features = {
@@ -466,6 +453,18 @@ class Harness:
 
     def _stage(self, name: str) -> _StageTimer:
         return Harness._StageTimer(self.stage_times, name)
+
+
+def finetune_inputs(identity: str, task: data.Task, config: FineTuneConfig, seed: int) -> dict[str, Any]:
+    """What a fine-tuned model's artifact key is made of (also for a plan, which builds nothing)."""
+    return {"encoder": identity, "task": task.fingerprint(), "config": key_fields(config), "seed": seed}
+
+
+def probe_inputs(identity: str, task: data.Task, head: HeadConfig, seed: int, layer: int = -1,
+                 pooling: str = "first", max_length: int = 128) -> dict[str, Any]:
+    """What a probe's (frozen or cross-task head's) artifact key is made of."""
+    return {"model": identity, "task": task.fingerprint(), "layer": layer, "pooling": pooling,
+            "max_length": max_length, "head": dataclasses.asdict(head), "seed": seed}
 
 
 def _name(source: ModelSource) -> str:

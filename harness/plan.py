@@ -1,0 +1,224 @@
+"""A plan before a long run: what ``pytest claims ... --plan`` would do, with nothing trained.
+
+For every fixture the run selects: its encoder (and, for a hub id, the commit the local cache
+resolves it to), its tasks and their sizes, its claims and seeds, and the artifacts the claims
+start from (each fine-tuning run, frozen head and cross-task head), each marked *cached* (its
+folder is in the store) or *to build*, with an estimate of the time to build it. The estimate is
+measured on this machine's device: a few fine-tuning steps of a randomly initialised encoder of
+the fixture's shape (its ``config.json``) at the fixture's batch size and maximum length, on the
+task's first training texts; heads are estimated from a few hundred steps of the head alone. Embeddings, maps, DirectProbe runs and sparse baselines are listed
+as not estimated (minutes at most at the papers' scales, README: benchmarks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .build import VERSIONS, Harness, finetune_inputs, probe_inputs
+from .encoders import OFFLINE_LAYERS, EncoderSpec, encoder_identity, offline_model_dir
+from .errors import HarnessError
+from .protocols import FineTuneConfig
+from .store import MANIFEST, artifact_key
+
+CROSS_CLAIMS = {"cross_task", "cross_task_distances"}
+
+
+@dataclass
+class Step:
+    what: str
+    kind: str
+    cached: bool | None  # None: unknown (its inputs are not on this machine)
+    seconds: float | None
+
+
+def _hub_identity(spec: EncoderSpec) -> str | None:
+    """A hub encoder's identity as a run would record it, from the local cache only."""
+    if spec.revision and len(spec.revision) == 40:
+        return f"hub:{spec.name}@{spec.revision}"
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(spec.name, "config.json", revision=spec.revision)
+    return f"hub:{spec.name}@{Path(cached).parent.name}" if isinstance(cached, str) else None
+
+
+def _identity(spec: EncoderSpec) -> str | None:
+    if spec.name in OFFLINE_LAYERS or Path(spec.name).is_dir():
+        return encoder_identity(spec)
+    return _hub_identity(spec)
+
+
+def _config_folder(spec: EncoderSpec) -> Path | None:
+    if spec.name in OFFLINE_LAYERS:
+        return offline_model_dir()
+    if Path(spec.name).is_dir():
+        return Path(spec.name)
+    identity = _hub_identity(spec)
+    if identity is None:
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    return Path(try_to_load_from_cache(spec.name, "config.json", revision=spec.revision)).parent
+
+
+class Throughput:
+    """Seconds per fine-tuning step and per head step, measured once per shape on the device."""
+
+    def __init__(self, device):
+        self.device = device
+        self._finetune: dict[tuple, float] = {}
+        self.notes: list[str] = []
+
+    def finetune_step(self, spec: EncoderSpec, config: FineTuneConfig, texts: Sequence[str] = ()) -> float:
+        """Seconds per optimizer step of ``spec``'s shape at ``config``'s batch size and length, on
+        the first training ``texts`` of the task (full-length texts where none are given)."""
+        from transformers import AutoConfig, AutoModel
+
+        from .data import make_task
+        from .encoders import Encoder
+        from .protocols import fine_tune
+        from .throughput import benchmark_tokenizer, full_length_texts
+
+        folder = _config_folder(spec)
+        shape_key = (str(folder or "bert-base-uncased"), config.batch_size, config.max_length,
+                     OFFLINE_LAYERS.get(spec.name), tuple(texts[:3]))
+        if shape_key in self._finetune:
+            return self._finetune[shape_key]
+        if folder is None:
+            self.notes.append(f"{spec.name} is not in the local cache: timed with bert-base's shape")
+            from transformers import BertConfig
+
+            from .throughput import SHAPES
+
+            model_config = BertConfig(**SHAPES["bert-base-uncased"])
+        else:
+            model_config = AutoConfig.from_pretrained(folder)
+            if spec.name in OFFLINE_LAYERS:
+                model_config.num_hidden_layers = OFFLINE_LAYERS[spec.name]
+        tokenizer = benchmark_tokenizer()
+        model = AutoModel.from_config(model_config).to(self.device).eval()
+        encoder = Encoder(model=model, tokenizer=tokenizer, identity="random:plan")
+        need = config.batch_size * 4  # four steps: one to warm up, three timed
+        texts = list(texts[:need])
+        if len(texts) < need:  # no task texts at hand: full-length ones, an upper bound
+            texts = full_length_texts(tokenizer, need, min(config.max_length, 512))
+        labels = [i % 2 for i in range(len(texts))]
+        task = make_task("plan", {"train": (texts, labels), "test": (texts[:4], labels[:4])})
+        probe_config = dataclasses.replace(config, epochs=1, snapshot_at=(), trainable_layers=None)
+        timings = []
+
+        def progress(step: int) -> None:
+            if self.device.type == "cuda":
+                import torch
+
+                torch.cuda.synchronize()
+            timings.append(time.perf_counter())
+
+        fine_tune(encoder, task, probe_config, seed=0, progress=progress)
+        per_step = (timings[-1] - timings[0]) / (len(timings) - 1)  # the first step warms up
+        self._finetune[shape_key] = per_step
+        return per_step
+
+    def head_step(self, dim: int) -> float:
+        import numpy as np
+
+        from .heads import HeadConfig, train_head
+
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((32 * 200, dim)).astype(np.float32)
+        started = time.perf_counter()
+        train_head(x, (x[:, 0] > 0).astype(np.int64), 2, HeadConfig(epochs=1), seed=0, device=self.device)
+        return (time.perf_counter() - started) / 200
+
+
+def _cached(h: Harness, kind: str, inputs: dict[str, Any]) -> bool:
+    return (h.store.path_for(kind, artifact_key(kind, VERSIONS[kind], inputs)) / MANIFEST).exists()
+
+
+def fixture_plan(h: Harness, fx, claims: Sequence[str], speed: Throughput) -> tuple[list[str], list[Step]]:
+    """Lines describing one fixture, and the steps its claims start from."""
+    lines = [f"fixture {fx.name} ({fx.profile}; seeds {', '.join(map(str, fx.seeds))}; {fx.path})",
+             f"  claims: {', '.join(claims)}"]
+    identity = _identity(fx.encoder)
+    lines.append(f"  encoder: {fx.encoder.name}"
+                 + (f" -> {identity.split('@')[-1][:12]}" if identity and identity.startswith("hub:") else "")
+                 + ("" if identity else "  (not in the local Hugging Face cache: it will be downloaded)"))
+    tasks = {}
+    for table, spec in (("task", fx.task), ("other_task", fx.other_task)):
+        if spec is None:
+            continue
+        try:
+            task = h.task(spec)
+        except HarnessError as exc:  # hub data not cached (offline), or absent local data
+            lines.append(f"  {table}: cannot be read here ({type(exc).__name__}: {str(exc)[:160]})")
+            continue
+        tasks[table] = task
+        sizes = " / ".join(f"{s} {len(task[s]):,}" for s in ("train", "validation", "test") if s in task.splits)
+        lines.append(f"  {table}: {task.name}: {sizes}  ({task.source})")
+    steps: list[Step] = []
+    needs_cross = bool(CROSS_CLAIMS & set(claims)) or fx.claims.get("pca_variance", {}).get("cross_task_between")
+    partial = sorted(set(fx.claims.get("partial_finetuning", {}).get("trainable_layers", []))
+                     | ({fx.claims["partial_finetuning"]["few"]} if "partial_finetuning" in fx.claims else set())
+                     | {int(p[3:]) for p in (fx.claims.get("seed_welch", {}).get(k) for k in ("a", "b"))
+                        if isinstance(p, str) and p.startswith("top")})
+    target, other = tasks.get("task"), tasks.get("other_task")
+    dim = 768
+    for seed in fx.seeds:
+        runs = [("fine-tune on the target task", target, fx.fine_tune)]
+        if needs_cross:
+            runs.append(("fine-tune on the other task", other, fx.fine_tune))
+        runs += [(f"fine-tune the top {k} layer(s) only", target,
+                  dataclasses.replace(fx.fine_tune, trainable_layers=k, snapshot_at=())) for k in partial]
+        for what, task, config in runs:
+            if task is None or identity is None:
+                steps.append(Step(f"{what}, seed {seed}", "finetune", None, None))
+                continue
+            n_steps = config.epochs * -(-len(task["train"]) // config.batch_size)
+            cached = _cached(h, "finetune", finetune_inputs(identity, task, config, seed))
+            seconds = None if cached else n_steps * speed.finetune_step(fx.encoder, config, task["train"].texts)
+            steps.append(Step(f"{what} ({task.name}), seed {seed}: {n_steps:,} steps", "finetune", cached, seconds))
+        if target is not None and identity is not None:
+            head = fx.frozen_head
+            n_head = head.epochs * -(-len(target["train"]) // head.batch_size)
+            cached = _cached(h, "probe", probe_inputs(identity, target, head, seed, max_length=fx.fine_tune.max_length))
+            seconds = None if cached or head.kind == "logreg" else n_head * speed.head_step(dim)
+            steps.append(Step(f"frozen {head.kind} head ({target.name}), seed {seed}: {n_head:,} steps", "probe",
+                              cached, seconds))
+    return lines, steps
+
+
+def render(h: Harness, selected: dict, speed: Throughput) -> str:
+    """The plan for ``selected`` ({fixture name: (fixture, [claims])}) as text."""
+    out = [f"Plan: nothing is computed. Device {h.device}; store {h.store.root}."]
+    total, to_build, unknown = 0.0, 0, 0
+    for fx, claims in selected.values():
+        lines, steps = fixture_plan(h, fx, claims, speed)
+        out += [""] + lines + ["  artifacts the claims start from:"]
+        for s in steps:
+            status = "cached" if s.cached else "to build" if s.cached is False else "unknown"
+            estimate = f"  about {_duration(s.seconds)}" if s.seconds is not None else ""
+            out.append(f"    {status:9s} {s.what}{estimate}")
+            total += s.seconds or 0.0
+            to_build += s.cached is False
+            unknown += s.cached is None
+        out.append("  plus embeddings, maps, DirectProbe runs and sparse baselines (not estimated)")
+    out += ["", f"To build: {to_build} of these artifacts, about {_duration(total)} of fine-tuning and head training"
+            + (f"; {unknown} unknown (inputs not on this machine)" if unknown else "") + "."]
+    out += [f"Note: {n}" for n in dict.fromkeys(speed.notes)]
+    out.append("Estimates: a few steps timed on this device with each task's first training texts and a "
+               "randomly initialised encoder of the fixture's shape.")
+    return "\n".join(out)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
