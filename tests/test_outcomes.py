@@ -10,33 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny import tiny_fixture
 
 from conftest import selects_full
 
 ROOT = Path(__file__).resolve().parents[1]
 
-GOOD = """
-name = "tiny-good"
-profile = "smoke"
-[encoder]
-name = "offline:minilm-l2"
-[task]
-source = "synthetic"
-kind = "sentiment"
-n_train = 48
-n_validation = 16
-n_test = 40
-seed = 0
-[fine_tune]
-epochs = 1
-lr = 1e-4
-batch_size = 16
-max_length = 16
-[frozen_head]
-kind = "logreg"
-[claims.no_overfitting]
-tolerance = 1.0
-"""
+GOOD = tiny_fixture("tiny-good", "[claims.no_overfitting]\ntolerance = 1.0")
 
 NO_LABEL_COLUMN = """
 name = "tiny-no-label-column"

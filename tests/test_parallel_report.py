@@ -8,50 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny import tiny_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
 
-FIXTURE = """
-name = "tiny-parallel"
-profile = "smoke"
-seeds = [0]
-
-[encoder]
-name = "offline:minilm-l2"
-
-[task]
-source = "synthetic"
-kind = "sentiment"
-n_train = 48
-n_validation = 16
-n_test = 40
-seed = 0
-
-[other_task]
-source = "synthetic"
-kind = "topic"
-n_train = 48
-n_validation = 16
-n_test = 40
-seed = 1
-
-[fine_tune]
-epochs = 1
-lr = 1e-4
-batch_size = 16
-max_length = 16
-
-[frozen_head]
-kind = "logreg"
-
+FIXTURE = tiny_fixture("tiny-parallel", """
 [claims.accuracy_gap]
 paper_says = "no_difference"
-
 [claims.cross_task]
-
 [claims.no_overfitting]
-tolerance = 1.0
-"""
+tolerance = 1.0""", other_task=True)
 
 
 @pytest.mark.slow

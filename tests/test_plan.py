@@ -9,28 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from tiny import tiny_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = """
-name = "tiny-plan"
-profile = "smoke"
-[encoder]
-name = "offline:minilm-l2"
-[task]
-source = "synthetic"
-kind = "sentiment"
-n_train = 48
-n_validation = 8
-n_test = 24
-[fine_tune]
-epochs = 1
-batch_size = 16
-max_length = 16
-[frozen_head]
-kind = "roberta"
-epochs = 2
-[claims.accuracy_gap]
-"""
+FIXTURE = tiny_fixture("tiny-plan", "[claims.accuracy_gap]", n_validation=8, n_test=24,
+                       head='kind = "roberta"\nepochs = 2')
 
 
 def run(args, tmp_path):

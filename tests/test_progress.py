@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tiny import tiny_fixture
 
 from harness import runtime
 from harness.store import ArtifactStore
@@ -69,25 +70,7 @@ def test_without_a_terminal_a_long_stage_logs_where_it_stands(monkeypatch, caplo
 def test_a_claims_run_logs_what_it_builds_without_being_asked(tmp_path):
     """Plain `pytest claims ...` (captured, redirected to a file as in CI) prints the build lines."""
     fixture = tmp_path / "f.toml"
-    fixture.write_text("""
-name = "tiny-log"
-profile = "smoke"
-[encoder]
-name = "offline:minilm-l2"
-[task]
-source = "synthetic"
-kind = "sentiment"
-n_train = 32
-n_validation = 8
-n_test = 24
-[fine_tune]
-epochs = 1
-batch_size = 16
-max_length = 16
-[frozen_head]
-kind = "logreg"
-[claims.pca_variance]
-""")
+    fixture.write_text(tiny_fixture("tiny-log", "[claims.pca_variance]", n_train=32, n_validation=8, n_test=24))
     res = subprocess.run([sys.executable, "-m", "pytest", "claims/test_pca_variance.py", "-m", "smoke",
                           "--claim-fixtures", str(fixture), "--artifacts", str(tmp_path / "store")],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
