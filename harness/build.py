@@ -50,7 +50,8 @@ from .store import Artifact, ArtifactStore
 # Code versions of the steps: bump one when its output changes for the same inputs.
 VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
             "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1",
-            "directprobe": "1"}  # directprobe: bump when harness/directprobe.py's results change
+            "directprobe": "1",  # directprobe: bump when harness/directprobe.py's results change
+            "token_embeddings": "1"}
 DIRECTPROBE_WARN_POINTS = 10_000  # more points than this in one DirectProbe run: a warning
 EMBEDDING_DTYPES = ("float32", "float16")
 ModelSource = EncoderSpec | Artifact  # a pretrained encoder, or a finetune artifact
@@ -214,6 +215,31 @@ class Harness:
         art = self.embeddings(source, task, split, layers=(layer,), pooling=pooling, max_length=max_length)
         (index,) = art.meta["layers"]
         return art.array(f"layer_{index}").astype(np.float32)
+
+    def token_embeddings(self, source: ModelSource, task, split: str, *, layers: Sequence[int] = (-1,),
+                         pooling: str = "mean", max_length: int = 512) -> Artifact:
+        """Every item of a token task's ``split`` (``harness.tokens.TokenTask``): a word's vector
+        (its sub-words averaged, or the first) or a pair's (head then dependent, concatenated), at
+        each of ``layers``: ``layer_<i>.npy`` and ``labels.npy``."""
+        from . import tokens
+
+        inputs = {"model": self.identity(source), "task": task.fingerprint(), "split": split,
+                  "layers": list(layers), "pooling": pooling, "max_length": max_length}
+
+        def build(folder: Path) -> dict[str, Any]:
+            model = self.load_model(source)
+            with self._stage("encode"):
+                words = tokens.encode_words(model.model, model.tokenizer, task[split].sentences, layers=layers,
+                                            pooling=pooling, max_length=max_length)
+            for layer, vectors in words.items():
+                np.save(folder / f"layer_{layer}.npy", tokens.item_vectors(vectors, task[split], task.kind),
+                        allow_pickle=False)
+            np.save(folder / "labels.npy", task[split].labels, allow_pickle=False)
+            return {"layers": sorted(words), "kind": task.kind, "items": len(task[split])}
+
+        return self.store.get_or_build("token_embeddings", VERSIONS["token_embeddings"], inputs, build,
+                                       f"encode the {len(task[split]):,} {task.kind}s of {task.name}/{split} "
+                                       f"with {_name(source)}")
 
     def probe(
         self,

@@ -132,3 +132,92 @@ def test_streusle_counts_are_the_corpus():
         task = load_streusle(paths, target)
         assert {k: len(v) for k, v in task.splits.items()} == {"train": 433, "test": 457}
         assert all(name.startswith("p.") for name in task.label_names)
+
+
+# ---- word and pair representations ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from harness.encoders import EncoderSpec, load_encoder
+
+    return load_encoder(EncoderSpec("offline:minilm-l2"))
+
+
+SENTENCES = [("Unbelievably", ",", "the", "cat", "sleeps", "."), ("I", "went", "to", "my", "grandmother's", "home"),
+             ("Yes",)]
+
+
+def one_by_one(enc, words, layer, pooling):
+    """Reference: the sentence alone (no padding), its hidden states, each word's sub-words by hand."""
+    import torch
+
+    batch = enc.tokenizer(list(words), is_split_into_words=True, return_tensors="pt")
+    with torch.no_grad():
+        h = enc.model(**batch, output_hidden_states=True).hidden_states[layer][0].numpy()
+    ids = batch.word_ids()
+    rows = []
+    for k in range(len(words)):
+        positions = [p for p, w in enumerate(ids) if w == k]
+        rows.append(h[positions].mean(0) if pooling == "mean" else h[positions[0]])
+    return np.stack(rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pooling", ["mean", "first"])
+def test_word_vectors_equal_each_sentence_alone(tiny, pooling):
+    from harness.tokens import encode_words
+
+    got = encode_words(tiny.model, tiny.tokenizer, SENTENCES, layers=(0, 2), pooling=pooling, batch_size=2)
+    for layer in (0, 2):
+        for words, vectors in zip(SENTENCES, got[layer], strict=True):
+            np.testing.assert_allclose(vectors, one_by_one(tiny, words, layer, pooling), rtol=1e-4, atol=1e-5)
+    assert got[2][0].shape == (6, 384)
+    multi = [w for w in SENTENCES[0] if len(tiny.tokenizer.tokenize(w)) > 1]
+    assert multi, "the test needs a word split into several sub-words"
+    if pooling == "mean":
+        first = encode_words(tiny.model, tiny.tokenizer, SENTENCES[:1], layers=(2,), pooling="first")[2][0]
+        assert not np.allclose(first[0], got[2][0][0])  # "Unbelievably": several sub-words, averaged
+
+
+@pytest.mark.slow
+def test_a_pair_is_the_head_then_the_dependent(tiny, tmp_path):
+    from harness.tokens import encode_words, item_vectors
+
+    task = load_conllu(corpus(tmp_path), "dep", fractions=(0.5, 0.25, 0.25))
+    split = task["train"]
+    words = encode_words(tiny.model, tiny.tokenizer, split.sentences, layers=(-1,))[2]
+    x = item_vectors(words, split, task.kind)
+    assert x.shape == (len(split), 768)
+    s, w, h = split.items[0]
+    np.testing.assert_array_equal(x[0], np.concatenate([words[s][h], words[s][w]]))
+
+
+def test_a_sentence_longer_than_max_length_is_refused(tiny):
+    from harness.errors import ConfigError
+    from harness.tokens import encode_words
+
+    with pytest.raises(ConfigError, match=r"sentence 0 .* has \d+ sub-words, more than max_length = 4"):
+        encode_words(tiny.model, tiny.tokenizer, SENTENCES[:1], max_length=4)
+
+
+@pytest.mark.slow
+def test_token_embeddings_are_a_cached_artifact(tmp_path):
+    from harness.build import Harness
+    from harness.encoders import EncoderSpec, load_encoder
+    from harness.store import ArtifactStore
+    from harness.tokens import encode_words, item_vectors
+
+    task = load_conllu(corpus(tmp_path), "pos", fractions=(0.5, 0.25, 0.25))
+    h = Harness(ArtifactStore(tmp_path / "store"), device="cpu")
+    spec = EncoderSpec("offline:minilm-l2")
+    art = h.token_embeddings(spec, task, "train", layers=(1, -1))
+    again = Harness(ArtifactStore(tmp_path / "store"), device="cpu").token_embeddings(spec, task, "train", layers=(1, -1))
+    assert not art.cache_hit and again.cache_hit and again.key == art.key
+    enc = load_encoder(spec)
+    want = item_vectors(encode_words(enc.model, enc.tokenizer, task["train"].sentences, layers=(2,))[2],
+                        task["train"], "word")
+    np.testing.assert_allclose(art.array("layer_2.npy"), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(art.array("labels.npy"), task["train"].labels)
+    other = load_conllu(corpus(tmp_path), "pos", fractions=(0.5, 0.25, 0.25), seed=1)  # other sentences in train
+    assert other.fingerprint() != task.fingerprint()
