@@ -1,0 +1,59 @@
+"""Zhou and Srikumar's MLP probe: the grid search picks by validation accuracy, the restarts are
+the chosen setting from other initialisations, against scikit-learn fitted directly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from harness.errors import ConfigError
+from harness.probes import PAPER_ALPHAS, PAPER_HIDDEN, ProbeConfig, zhou_probe
+
+
+def blobs(n: int, seed: int, noise: float = 1.0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = rng.normal(size=(n, 8)) * noise + np.eye(3, 8)[y] * 3
+    return x, y
+
+
+def test_the_paper_grid_is_the_default():
+    config = ProbeConfig()
+    assert config.hidden == (32, 64, 128, 256) == PAPER_HIDDEN and config.max_iter == 1000 and config.restarts == 5
+    assert PAPER_ALPHAS[0] == 1e-7 and PAPER_ALPHAS[-1] == 1.0
+
+
+def test_the_probe_picks_by_validation_and_restarts_the_chosen_setting():
+    from sklearn.neural_network import MLPClassifier
+
+    (xt, yt), (xv, yv), (xs, ys) = blobs(300, 0), blobs(100, 1), blobs(200, 2)
+    config = ProbeConfig(hidden=(8, 32), alphas=(1e-4, 10.0), max_iter=200, restarts=3)
+    result = zhou_probe(xt, yt, xv, yv, xs, ys, config, seed=0)
+    assert result.mean > 0.9 and len(result.test_accuracy) == 3
+    # the chosen setting is the best on validation among every setting of the grid
+    scores = {((a, b), alpha): MLPClassifier((a, b), alpha=alpha, max_iter=200, random_state=0).fit(xt, yt).score(xv, yv)
+              for a in (8, 32) for b in (8, 32) for alpha in (1e-4, 10.0)}
+    assert result.validation_accuracy == pytest.approx(max(scores.values()))
+    assert scores[(result.hidden, result.alpha)] == max(scores.values())
+    # each restart is that setting from initialisation seed + r
+    for r, acc in enumerate(result.test_accuracy):
+        direct = MLPClassifier(result.hidden, alpha=result.alpha, max_iter=200, random_state=r).fit(xt, yt)
+        assert acc == pytest.approx(direct.score(xs, ys))
+
+
+def test_a_probe_on_labels_that_carry_nothing_stays_near_chance():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 8))
+    result = zhou_probe(x[:200], rng.integers(0, 2, 200), x[200:300], rng.integers(0, 2, 100), x[300:],
+                        rng.integers(0, 2, 100), ProbeConfig(hidden=(8,), alphas=(1e-3,), max_iter=100, restarts=2))
+    assert result.mean < 0.7
+
+
+def test_bad_configurations_are_named():
+    with pytest.raises(ConfigError, match="hidden sizes must be positive integers"):
+        ProbeConfig(hidden=(0,))
+    with pytest.raises(ConfigError, match="restarts must be at least 1"):
+        ProbeConfig(restarts=0)
+    x, y = blobs(10, 0)
+    with pytest.raises(ConfigError, match="probe validation split: 0 vectors"):
+        zhou_probe(x, y, x[:0], y[:0], x, y)
