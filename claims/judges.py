@@ -741,3 +741,56 @@ def discriminant_words(fixture: str, seeds: Sequence[int], finetuned_top: Sequen
                  "higher (contradicted), on every seed")
     return _verdict("discriminant_words", fixture, seeds, per_seed, params, criterion=criterion,
                     measured=measured, details=details, pvalues=pvalues, notes=notes)
+
+
+# --------------------------------------------------------------------------------------------
+# No forgetting (Merchant et al. 2020): linguistic probes score as well after fine-tuning
+
+
+def no_forgetting(fixture: str, seeds: Sequence[int], layers: Sequence[int],
+                  pretrained: Sequence[np.ndarray], finetuned: Sequence[Sequence[np.ndarray]], chance: float,
+                  params: dict[str, Any]) -> Verdict:
+    """Per layer, the probe's per-item correctness on the same test items under the pre-trained
+    encoder (``pretrained[layer_index]``) and under the fine-tuned one (``finetuned[seed][layer]``):
+    equivalent within ``margin`` at every layer (paired TOST), with both probes above chance +
+    ``min_above_chance`` (reproduced); a difference wholly beyond the margin at some layer
+    (contradicted: forgetting, or a gain, shown); inconclusive otherwise."""
+    alpha, margin, floor = params["alpha"], params["margin"], params["min_above_chance"]
+    judged = list(range(len(layers))) if params["layers"] == "all" else [len(layers) - 1]
+    per_seed, pvalues, notes, diffs, lows, highs = [], {}, [], [], [], []
+    for i, seed in enumerate(seeds):
+        layer_conclusions, d_seed, lo_seed, hi_seed = [], [], [], []
+        for k in range(len(layers)):
+            eq = stats.tost_paired(finetuned[i][k], pretrained[k], margin, alpha)
+            d_seed.append(eq.difference)
+            lo_seed.append(eq.low)
+            hi_seed.append(eq.high)
+            if k not in judged:
+                continue
+            premise = all(stats.above_chance(c, chance, floor) < alpha for c in (finetuned[i][k], pretrained[k]))
+            if not premise:
+                notes.append(f"seed {seed}, layer {layers[k]}: a probe is not above chance ({chance:.3f}) + {floor:g}")
+            layer_conclusions.append(_same(eq, premise))
+            pvalues[_seed_key(f"TOST layer {layers[k]}", seeds, i)] = eq.pvalue
+        diffs.append(d_seed)
+        lows.append(lo_seed)
+        highs.append(hi_seed)
+        per_seed.append(CONTRADICTED if CONTRADICTED in layer_conclusions else combine(layer_conclusions))
+    measured: dict[str, Any] = {}
+    intervals: dict[str, Any] = {}
+    for k in judged:
+        key = f"difference_layer_{layers[k]}"
+        measured[key] = _value([d[k] for d in diffs])
+        intervals[key] = _interval([(lo[k], hi[k]) for lo, hi in zip(lows, highs, strict=True)])
+    measured["pretrained_accuracy_last_layer"] = _single(float(np.mean(pretrained[-1])))
+    measured["finetuned_accuracy_last_layer"] = _value([float(np.mean(f[-1])) for f in finetuned])
+    measured["chance"] = _single(chance)
+    details = {f"probe accuracy per layer {list(layers)}": {
+        "pre-trained": [round(float(np.mean(c)), 4) for c in pretrained],
+        "fine-tuned (per seed)": [[round(float(np.mean(c)), 4) for c in f] for f in finetuned]}}
+    return _verdict("no_forgetting", fixture, seeds, per_seed, params, measured=measured, intervals=intervals,
+                    details=details, pvalues=pvalues, notes=notes,
+                    criterion=(f"probe accuracy, fine-tuned minus pre-trained, on the same test items: the "
+                               f"{1 - 2 * alpha:.0%} paired interval inside (-{margin:g}, {margin:g}) at "
+                               f"{'every layer' if params['layers'] == 'all' else 'the last layer'} with both "
+                               "probes above chance (reproduced), wholly outside at some layer (contradicted)"))

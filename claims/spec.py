@@ -250,6 +250,18 @@ def _words_check(p: dict[str, Any], has_other_task: bool) -> str | None:
     return None
 
 
+def _forgetting_check(p: dict[str, Any], has_other_task: bool) -> str | None:
+    if not p["corpus"]:
+        return "needs `corpus`: the CoNLL-U treebank to probe"
+    for a in p["alphas"]:
+        try:
+            if not float(a) >= 0:
+                raise ValueError
+        except ValueError:
+            return f"alphas = {p['alphas']!r}: each must be a non-negative number written as a string (\"1e-5\")"
+    return None
+
+
 PROTOCOL = r"frozen|finetuned|top[1-9][0-9]*"
 
 CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
@@ -522,6 +534,36 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         ),
         figures=("accuracy_bars",),
         controls=("the fine-tuned model is the baseline itself (not reproduced)",),
+    ),
+    ClaimSpec(
+        name="no_forgetting",
+        source="Merchant et al. 2020, section 4 (probing)",
+        sentence=("fine-tuning does not make BERT forget linguistic structure: probes of part of "
+                  "speech, dependencies and other tasks trained on the fine-tuned encoder score close "
+                  "to the same probes on the pre-trained one"),
+        decides=("Zhou and Srikumar's MLP probe (grid `hidden` x `hidden`, L2 `alphas`, `restarts` "
+                 "initialisations) on each word (`task = \"pos\"`) or head-dependent pair (`\"dep\"`) of "
+                 "the CoNLL-U `corpus`, per layer, under the pre-trained and the fine-tuned encoder, on "
+                 "the same test items: **reproduced** when at every layer (`layers`) the paired "
+                 "(1 - 2 alpha) interval of fine-tuned - pre-trained accuracy lies inside (-`margin`, "
+                 "`margin`) with both probes above chance, **contradicted** when at some layer it lies "
+                 "wholly outside, **inconclusive** otherwise"),
+        params=(
+            Param("corpus", "str", "", "a CoNLL-U treebank (relative to the fixture file)"),
+            Param("task", "str", "pos", "what each item's label is", choices=("pos", "dep")),
+            Param("layers", "str", "all", "the layers judged", choices=("all", "last")),
+            Param("max_items", "int", 3000, "items per split at most (seeded sample; the probe's cost)", low=10),
+            Param("hidden", "int_list", [32, 64, 128, 256], "the probe's hidden sizes (both layers)", low=1),
+            Param("alphas", "str_list", ["1e-7", "1e-5", "1e-3", "1e-1", "1"],
+                  "the probe's L2 weights (as strings: TOML lists are of one type)"),
+            Param("max_iter", "int", 1000, "the probe's iterations at most", low=1),
+            Param("restarts", "int", 5, "initialisations of the chosen setting", low=1),
+            _alpha(0.05), _margin(), _floor(),
+        ),
+        figures=("layer_similarity",),
+        controls=("representations destroyed by fine-tuning (contradicted)",
+                  "probes at chance on both (inconclusive, never reproduced)"),
+        check=_forgetting_check,
     ),
     ClaimSpec(
         name="partial_finetuning",

@@ -45,6 +45,7 @@ class ProbeResult:
     alpha: float
     validation_accuracy: float  # of the chosen setting, first initialisation
     test_accuracy: tuple[float, ...]  # one per restart
+    test_correct: tuple[bool, ...] = ()  # per test item, the first initialisation (paired comparisons)
 
     @property
     def mean(self) -> float:
@@ -82,6 +83,9 @@ def zhou_probe(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_va
             if acc > best_acc:  # ties: the first (smallest) setting in grid order
                 best, best_acc = (hidden, alpha), acc
         hidden, alpha = best
-        tests = tuple(float(_mlp(hidden, alpha, config.max_iter, seed + r).fit(x_train, y_train).score(x_test, y_test))
-                      for r in range(config.restarts))
-    return ProbeResult(hidden, alpha, best_acc, tests)
+        correct = []
+        for r in range(config.restarts):
+            pred = _mlp(hidden, alpha, config.max_iter, seed + r).fit(x_train, y_train).predict(x_test)
+            correct.append(np.asarray(pred) == np.asarray(y_test))
+    return ProbeResult(hidden, alpha, best_acc, tuple(float(c.mean()) for c in correct),
+                       tuple(bool(v) for v in correct[0]))

@@ -631,3 +631,35 @@ def test_discriminant_words_without_words_are_inconclusive():
     fr = [("hotel", -2.0), ("the", -1.0)]
     empty = words_verdict([], fr, {"hotel": 0.0, "the": 0.0})
     assert empty.conclusion == INCONCLUSIVE and "no word was seen" in empty.details["notes"][0]
+
+
+# ---- no forgetting (Merchant et al.) ----------------------------------------------------------
+
+
+def forgetting_verdict(pre, ft, chance=0.2, **overrides):
+    layers = list(range(1, len(pre) + 1))
+    return judges.no_forgetting("f", [0], layers, pre, [ft], chance, params("no_forgetting", corpus="x", **overrides))
+
+
+def test_no_forgetting_reproduced_when_probes_agree_at_every_layer():
+    pre = [outcomes(3000, 0.9, k) for k in range(3)]
+    ft = [p.copy() for p in pre]
+    for f in ft:
+        f[:15] = ~f[:15]  # half a point of disagreement
+    assert forgetting_verdict(pre, ft).conclusion == REPRODUCED
+
+
+def test_no_forgetting_contradicted_when_a_layer_lost_its_knowledge():
+    """The premise broken: fine-tuning destroyed what the top layer held (a probe near chance)."""
+    pre = [outcomes(2000, 0.9, k) for k in range(3)]
+    ft = pre[:2] + [outcomes(2000, 0.3, 9)]
+    verdict = forgetting_verdict(pre, ft)
+    assert verdict.conclusion == CONTRADICTED, verdict.text()
+    assert forgetting_verdict(pre, ft, layers="last").conclusion == CONTRADICTED
+
+
+def test_no_forgetting_probes_at_chance_never_reproduce():
+    """Both encoders' probes learned nothing: equal accuracy says nothing about forgetting."""
+    pre = [coin_flips(50_000, k) for k in range(2)]
+    ft = [coin_flips(50_000, k + 10) for k in range(2)]
+    assert forgetting_verdict(pre, ft, chance=0.5).conclusion == INCONCLUSIVE

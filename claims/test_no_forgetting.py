@@ -1,0 +1,62 @@
+"""No forgetting (Merchant et al. 2020, section 4): linguistic probes trained on the fine-tuned
+encoder score close to the same probes on the pre-trained one.
+
+Zhou and Srikumar's MLP probe (harness/probes.py) on each word (part of speech) or each
+head-dependent pair (dependency relation) of a CoNLL-U treebank (harness/tokens.py: words as the
+average of their sub-word vectors, pairs as head then dependent), at each layer, under the
+pre-trained encoder and under the encoder fine-tuned on the fixture's (sentence) task; the same
+test items for both, compared by equivalence within the fixture's margin (claims/judges.py).
+"""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from claims import evidence, figures, judges
+from harness.probes import ProbeConfig, zhou_probe
+from harness.stats import majority_share
+from harness.tokens import load_conllu
+
+CLAIM = "no_forgetting"
+
+
+def test_no_forgetting(fx, harness, record_verdict):
+    params = fx.claim(CLAIM)
+    pytest.importorskip("conllu", reason="the no-forgetting claim reads CoNLL-U: pip install -e '.[tokens]'")
+    corpus = Path(params["corpus"]).expanduser()
+    corpus = corpus if corpus.is_absolute() else (Path(fx.path).parent / corpus).resolve()
+    if not corpus.exists():
+        pytest.skip(f"fixture {fx.name}: local input not found at {corpus} (claims.no_forgetting corpus)")
+    task = load_conllu(corpus, params["task"], seed=0)
+    rng = np.random.default_rng(0)
+    rows = {s: np.sort(rng.choice(len(task[s]), min(len(task[s]), params["max_items"]), replace=False))
+            for s in ("train", "validation", "test")}
+    config = ProbeConfig(hidden=tuple(params["hidden"]), alphas=tuple(float(a) for a in params["alphas"]),
+                         max_iter=params["max_iter"], restarts=params["restarts"])
+    models = {"pre-trained": fx.encoder} | {f"seed {s}": evidence.finetuned(harness, fx, s) for s in fx.seeds}
+    layers = None
+    correct: dict[str, list[np.ndarray]] = {}
+    for name, model in models.items():
+        if layers is None:  # every layer of the fine-tuned encoder (the same shape as the pre-trained one)
+            layers = list(range(1, evidence.num_layers(models[f"seed {fx.seeds[0]}"]) + 1))
+        reps = {s: harness.token_embeddings(model, task, s, layers=layers, max_length=256) for s in rows}
+        correct[name] = []
+        for layer in layers:
+            x = {s: reps[s].array(f"layer_{layer}.npy")[rows[s]] for s in rows}
+            y = {s: task[s].labels[rows[s]] for s in rows}
+            result = zhou_probe(x["train"], y["train"], x["validation"], y["validation"], x["test"], y["test"],
+                                config, seed=0)
+            correct[name].append(np.asarray(result.test_correct))
+    chance = majority_share(task["test"].labels[rows["test"]])
+    verdict = judges.no_forgetting(fx.name, fx.seeds, layers, correct["pre-trained"],
+                                   [correct[f"seed {s}"] for s in fx.seeds], chance, params)
+    verdict = replace(verdict, details={**verdict.details, "probe task": f"{task.name} ({corpus.name}), "
+                                        f"{len(rows['train'])} / {len(rows['validation'])} / {len(rows['test'])} items"},
+                      figures=(figures.layer_similarity(
+                          f"{params['task'].upper()} probe accuracy per layer (seed {fx.seeds[0]})", layers,
+                          [("pre-trained", [float(c.mean()) for c in correct["pre-trained"]]),
+                           ("fine-tuned", [float(c.mean()) for c in correct[f"seed {fx.seeds[0]}"]])]),))
+    record_verdict(verdict)
+    assert verdict.passed, verdict.text()
