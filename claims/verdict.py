@@ -14,7 +14,5 @@ from reports.schema import (
     outcome_row,
 )
 
-_fmt = fmt
-
 __all__ = ["CONCLUSIONS", "SCHEMA_VERSION", "STATUSES", "Verdict", "VerdictsFileError", "dump", "fmt",
            "load", "outcome_row"]

@@ -9,8 +9,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from .schema import fmt as _fmt
-from .schema import interval_text, value_text
+from .schema import fmt, interval_text, value_text
 
 INSTALL = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"'
 
@@ -68,7 +67,7 @@ def statement_text(v: dict[str, Any]) -> str:
 def pvalue_rows(v: dict[str, Any]) -> list[tuple[str, str, str]]:
     """(test, raw p, Holm-adjusted p over the run) for every significance test a verdict used."""
     holm = v.get("pvalues_holm") or {}
-    return [(k, _fmt(p), _fmt(holm[k]) if k in holm else "") for k, p in (v.get("pvalues") or {}).items()]
+    return [(k, fmt(p), fmt(holm[k]) if k in holm else "") for k, p in (v.get("pvalues") or {}).items()]
 
 
 def environment_rows(run: dict[str, Any], verdicts: list[dict[str, Any]]) -> list[tuple[str, str]]:

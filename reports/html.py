@@ -8,7 +8,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from . import content
-from .schema import fmt as _fmt
+from .schema import fmt
 
 if TYPE_CHECKING:
     from .build import Report
@@ -86,9 +86,9 @@ def render_html(report: Report) -> str:
                      + "</table>")
         extra = content.paper_only(v)
         if extra:
-            h.append(f"<p><small>Paper, other figures: {escape(_fmt(extra))}</small></p>")
+            h.append(f"<p><small>Paper, other figures: {escape(fmt(extra))}</small></p>")
         if v.get("details"):
-            body = "\n".join(f"{k}: {_fmt(val)}" for k, val in v["details"].items())
+            body = "\n".join(f"{k}: {fmt(val)}" for k, val in v["details"].items())
             h.append(f"<details><summary>details</summary><pre>{escape(body)}</pre></details>")
         for f in report.of(i):
             if f.error:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import content
-from .schema import fmt as _fmt
+from .schema import fmt
 
 if TYPE_CHECKING:
     from .build import Report
@@ -54,10 +54,10 @@ def render_markdown(report: Report) -> str:
             lines += [f"| {_esc(k)} | {p} | {h} |" for k, p, h in pvals]
         extra = content.paper_only(v)
         if extra:
-            lines += ["", f"Paper, other figures: {_esc(_fmt(extra))}"]
+            lines += ["", f"Paper, other figures: {_esc(fmt(extra))}"]
         if v.get("details"):
             lines += ["", "<details><summary>details</summary>", "", "```"]
-            lines += [f"{k}: {_fmt(val)}" for k, val in v["details"].items()]
+            lines += [f"{k}: {fmt(val)}" for k, val in v["details"].items()]
             lines += ["```", "", "</details>"]
         for f in report.of(i):
             if f.error:

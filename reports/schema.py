@@ -53,8 +53,6 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
-_fmt = fmt  # the name the report modules used before
-
 
 def value_text(value: Any) -> str:
     """A measured value as a report shows it: the value, ± sd over seeds where there are several."""

@@ -38,7 +38,9 @@ def _repo(root: Path, kind: str, repo_id: str) -> Path:
     return root / "hub" / f"{kind}--{repo_id.replace('/', '--')}"
 
 
-def _snapshot(root: Path, kind: str, repo_id: str, revision: str | None) -> tuple[Path, str]:
+def snapshot_folder(root: Path, kind: str, repo_id: str, revision: str | None) -> tuple[Path, str]:
+    """A repository's snapshot folder for ``revision`` (a commit, or a name written to ``refs/``
+    and given a made-up commit), created; and that commit."""
     repo = _repo(root, kind, repo_id)
     is_commit = revision is not None and len(revision) == 40
     commit = revision if is_commit else fake_commit(kind, repo_id, revision or "main")
@@ -52,7 +54,7 @@ def _snapshot(root: Path, kind: str, repo_id: str, revision: str | None) -> tupl
 
 
 def add_model(root: Path, repo_id: str, revision: str | None = None) -> str:
-    snap, commit = _snapshot(root, "models", repo_id, revision)
+    snap, commit = snapshot_folder(root, "models", repo_id, revision)
     source = offline_model_dir()
     for name in MODEL_FILES:
         if (source / name).exists() and not (snap / name).exists():
@@ -65,7 +67,7 @@ def add_dataset(root: Path, repo_id: str, config: str | None, revision: str | No
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    snap, commit = _snapshot(root, "datasets", repo_id, revision)
+    snap, commit = snapshot_folder(root, "datasets", repo_id, revision)
     features = {text_column: {"dtype": "string", "_type": "Value"}}
     features |= {c: {"names": [f"{c}_{k}" for k in range(CLASSES)], "_type": "ClassLabel"} for c in label_columns}
     metadata = {b"huggingface": json.dumps({"info": {"features": features}}).encode()}

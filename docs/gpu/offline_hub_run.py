@@ -47,20 +47,20 @@ def _write(snap: Path, rel: str, columns: dict, names: dict[str, list[str]]) -> 
 
 def prepare(out: Path) -> None:
     sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-    from hubcache import _snapshot
+    from hubcache import snapshot_folder
 
     from harness.encoders import offline_model_dir
 
     home = out / "hf_home"
     shutil.rmtree(home, ignore_errors=True)
-    snap, _ = _snapshot(home, "datasets", "nyu-mll/glue", None)
+    snap, _ = snapshot_folder(home, "datasets", "nyu-mll/glue", None)
     sst_names = ["negative", "positive"]
     for split in ("train", "validation", "test"):
         rows = _rows(SHARED / "sst2" / f"{split}.jsonl")
         _write(snap, f"sst2/{split}-00000-of-00001.parquet",
                {"sentence": [r["text"] for r in rows], "label": [sst_names.index(r["label"]) for r in rows],
                 "idx": list(range(len(rows)))}, {"label": sst_names})
-    snap, _ = _snapshot(home, "datasets", "CogComp/trec", "refs/convert/parquet")
+    snap, _ = snapshot_folder(home, "datasets", "CogComp/trec", "refs/convert/parquet")
     coarse = sorted({r["label"] for r in _rows(SHARED / "trec6" / "train.jsonl")})
     fine = sorted({r["label"] for r in _rows(SHARED / "trec50" / "train.jsonl")}
                   | {r["label"] for r in _rows(SHARED / "trec50" / "test.jsonl")})
@@ -85,10 +85,10 @@ def prepare(out: Path) -> None:
 
 def install(out: Path) -> None:
     sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-    from hubcache import _snapshot
+    from hubcache import snapshot_folder
     from safetensors.torch import load_file, save_file
 
-    snap, commit = _snapshot(out / "hf_home", "models", ENCODER, None)
+    snap, commit = snapshot_folder(out / "hf_home", "models", ENCODER, None)
     half = out / "minilm16"
     save_file({k: v.float().contiguous() for k, v in load_file(half / "model.safetensors").items()},
               snap / "model.safetensors")
