@@ -63,6 +63,12 @@ def test_embeddings(h: Harness, fx: Fixture, model) -> np.ndarray:
                               max_length=fx.fine_tune.max_length)
 
 
+def present_labels(task: Task, split: str) -> list[str]:
+    """The names of the labels that occur in ``split``, in label order: DirectProbe's per-label
+    results cover these only (a rare tag may be missing from a small test split)."""
+    return [task.label_names[k] for k in np.unique(task[split].labels)]
+
+
 def chance(h: Harness, fx: Fixture, split: str = "test") -> float:
     """What a constant classifier scores on the target task's ``split``: the majority share."""
     from harness.stats import majority_share
@@ -96,9 +102,11 @@ def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split
     the DirectProbe label-pair distances (all layers' DirectProbe runs handed over at once).
 
     Layers: 0 (the embeddings) to the last; with first-token pooling from 1, since the first
-    token's embedding ([CLS] at position 0) is the same vector for every text. A similarity that
-    is undefined on a layer (a representation without variance) is NaN, which the judge reads as
-    inconclusive."""
+    token's embedding ([CLS] at position 0) is the same vector for every text; for a token task
+    from 1 too (Zhou and Srikumar's layers 1 to 12: layer 0 holds context-free word embeddings, in
+    which the same word under two tags is one point, so no space there is linearly separable). A
+    similarity that is undefined on a layer (a representation without variance, a space that is
+    not linearly separable) is NaN, which the judge reads as inconclusive."""
     from harness import directprobe
     from harness.errors import ConfigError
     from harness.similarity import linear_cka, rsa
@@ -109,7 +117,9 @@ def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split
         except ConfigError:
             return float("nan")
 
-    layers = list(range(1 if pooling == "first" else 0, num_layers(tuned) + 1))
+    from harness.build import is_token_task
+
+    layers = list(range(1 if pooling == "first" or is_token_task(task) else 0, num_layers(tuned) + 1))
     reps = [h.embeddings(model, task, split, layers=layers, pooling=pooling, max_length=fx.fine_tune.max_length)
             for model in (fx.encoder, tuned)]
     pick = (lambda a: a[rows]) if rows is not None else (lambda a: a)
@@ -121,3 +131,26 @@ def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split
         sims["spatial"] = [defined(directprobe.spatial_similarity, probed[2 * k].distances, probed[2 * k + 1].distances)
                            for k in range(len(pairs))]
     return layers, sims
+
+
+def probe_rows(task: Task, max_items: int) -> dict[str, np.ndarray]:
+    """The items each split's probe uses: at most ``max_items``, a seeded sample (sorted), the same
+    for every encoder compared."""
+    rng = np.random.default_rng(0)
+    return {s: np.sort(rng.choice(len(task[s]), min(len(task[s]), max_items), replace=False))
+            for s in ("train", "validation", "test")}
+
+
+def zhou_probe(h: Harness, model, task: Task, params: dict, layer: int = -1):
+    """Zhou and Srikumar's probe (harness/probes.py, the claim's grid) on ``model``'s ``layer``
+    representation of the task's items (words, pairs, or texts' first token), on the rows of
+    :func:`probe_rows`."""
+    from harness.probes import ProbeConfig
+    from harness.probes import zhou_probe as fit
+
+    config = ProbeConfig(hidden=tuple(params["hidden"]), alphas=tuple(float(a) for a in params["alphas"]),
+                         max_iter=params["max_iter"], restarts=params["restarts"])
+    rows = probe_rows(task, params["max_items"])
+    x = {s: h.embedding_matrix(model, task, s, layer=layer)[r] for s, r in rows.items()}
+    y = {s: task[s].labels[r] for s, r in rows.items()}
+    return fit(x["train"], y["train"], x["validation"], y["validation"], x["test"], y["test"], config, seed=0)

@@ -16,7 +16,12 @@ Kinds and their fields:
 - ``distance_trajectories``: ``labels``, ``runs = [{seed, steps, min_distance: [[per label]]}]``
 - ``distance_bars``: ``labels``, ``series = [{name, values: [per label]}]``
 - ``accuracy_by_layers``: ``points = [{layers, accuracy}]``, ``full``, ``frozen`` (partial
-  fine-tuning: accuracy against the number of trainable top layers)
+  fine-tuning: accuracy against the number of trainable top layers; with ``mode = "truncated"``,
+  against the layers kept, and ``frozen`` holds chance)
+- ``centroid_paths``: ``labels``, ``paths = [[[x, y] per checkpoint] per label]`` (2-D PCA of the
+  label centroids along fine-tuning)
+- ``centroid_pca``: ``panels = [{layer, points: [[x, y] per label]}]`` (each label's centroid
+  movement per layer on the two principal directions of all layers' movements)
 - ``seed_boxes``: ``series = [{name, values: [per seed]}]`` (box plots of per-seed accuracies,
   as Hart's Figure 2)
 - ``layer_similarity``: ``layers``, ``series = [{name, values: [per layer]}]`` (similarity of
@@ -81,10 +86,32 @@ def layer_similarity(title: str, layers: Sequence[int], series: Sequence[tuple[s
             "series": [{"name": n, "values": [_num(v) for v in vals]} for n, vals in series]}
 
 
-def accuracy_by_layers(title: str, points: Sequence[tuple[int, float]], full: float, frozen: float
-                       ) -> dict[str, Any]:
-    return {"kind": "accuracy_by_layers", "title": title, "full": _num(full), "frozen": _num(frozen),
-            "points": [{"layers": int(k), "accuracy": _num(a)} for k, a in points]}
+def accuracy_by_layers(title: str, points: Sequence[tuple[int, float]], full: float, frozen: float,
+                       mode: str = "partial") -> dict[str, Any]:
+    out = {"kind": "accuracy_by_layers", "title": title, "full": _num(full), "frozen": _num(frozen),
+           "points": [{"layers": int(k), "accuracy": _num(a)} for k, a in points]}
+    return out if mode == "partial" else {**out, "mode": mode}
+
+
+def centroid_paths(title: str, labels: Sequence[str], centroids: Sequence[np.ndarray]) -> dict[str, Any]:
+    """``centroids[t]``: every label's centroid (labels x dim) at checkpoint t; drawn as each
+    label's path on the first two principal components of all of them."""
+    stacked = np.concatenate([np.asarray(c, float) for c in centroids])
+    centred = stacked - stacked.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    xy = (centred @ vt[:2].T).reshape(len(centroids), len(labels), -1)
+    return {"kind": "centroid_paths", "title": title, "labels": list(labels),
+            "paths": [[[_num(v) for v in xy[t, k, :2]] for t in range(len(centroids))] for k in range(len(labels))]}
+
+
+def centroid_pca(title: str, layers: Sequence[int], movements: Sequence[np.ndarray]) -> dict[str, Any]:
+    """``movements[l]``: each label's centroid movement (labels x dim) at layer ``layers[l]``,
+    projected on the first two (uncentred) principal directions of all layers' movements."""
+    stacked = np.concatenate([np.asarray(m, float) for m in movements])
+    _, _, vt = np.linalg.svd(stacked, full_matrices=False)
+    return {"kind": "centroid_pca", "title": title,
+            "panels": [{"layer": int(layer), "points": [[_num(v) for v in row[:2]] for row in np.asarray(m) @ vt[:2].T]}
+                       for layer, m in zip(layers, movements, strict=True)]}
 
 
 def seed_boxes(title: str, series: Sequence[tuple[str, Sequence[float]]]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ A user adds a fixture by writing a file (see ``fixtures/`` and the README), neve
     profile = "smoke"                       # smoke | full
     seeds = [0]                             # --seeds N replaces them with 0..N-1
     [encoder]   name = "offline:minilm-l6"  # hub id, local folder, or offline:minilm-l6 / -l2
-    [task]      source = "synthetic" ...    # the target task (synthetic | local | hub)
+    [task]      source = "synthetic" ...    # the target task (synthetic | local | hub | conllu | streusle)
     [other_task] ...                        # task B, for the cross-task claims (optional)
     [fine_tune] epochs = 2 ...              # harness.protocols.FineTuneConfig
     [frozen_head] kind = "roberta" ...      # harness.heads.HeadConfig
@@ -35,7 +35,7 @@ from harness.data import TaskSpec
 from harness.encoders import OFFLINE_LAYERS, EncoderSpec
 from harness.errors import ConfigError
 from harness.heads import HeadConfig
-from harness.protocols import FineTuneConfig
+from harness.protocols import PRESETS, FineTuneConfig
 
 from .spec import CLAIMS, spec
 
@@ -45,6 +45,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 PROFILES = ("smoke", "full")
+# the [task] keys that are local paths, per source (relative to the fixture file)
+PATH_KEYS = {"local": ("path",), "conllu": ("path",), "streusle": ("train", "validation", "test")}
 TOP_LEVEL = {"name", "profile", "description", "seeds", "encoder", "task", "other_task",
              "fine_tune", "frozen_head", "claims"}
 # Each claim's parameters, defaults and allowed values: claims/spec.py (one place for all of them).
@@ -193,7 +195,11 @@ def load_fixture(path: str | Path) -> Fixture:
         if table in raw and not isinstance(raw[table], dict):
             raise ConfigError(f"{where}: {table} = {raw[table]!r}: must be a table ([{table}])")
 
-    fine_tune = _dataclass_from(FineTuneConfig, raw.get("fine_tune", {}), f"{where}: [fine_tune]")
+    fine_tune_table = dict(raw.get("fine_tune", {}))
+    preset = fine_tune_table.pop("preset", "bogaert")  # a named protocol; the table's keys override it
+    if preset not in PRESETS:
+        raise ConfigError(f"{where}: [fine_tune] preset = {preset!r}: must be one of {sorted(PRESETS)}")
+    fine_tune = _dataclass_from(FineTuneConfig, {**PRESETS[preset], **fine_tune_table}, f"{where}: [fine_tune]")
     claims = {}
     for claim, params in raw["claims"].items():
         if claim not in CLAIMS:
@@ -204,11 +210,15 @@ def load_fixture(path: str | Path) -> Fixture:
     missing_paths = []
     for table in ("task", "other_task"):
         spec_ = raw.get(table)
-        if isinstance(spec_, dict) and spec_.get("source") == "local" and "path" in spec_:
-            local = Path(spec_["path"]).expanduser()
+        if not isinstance(spec_, dict):
+            continue
+        for key in PATH_KEYS.get(spec_.get("source"), ()):
+            if not isinstance(spec_.get(key), str):
+                continue
+            local = Path(spec_[key]).expanduser()
             if not local.is_absolute():  # relative to the fixture file, not to the working directory
                 local = (path.parent / local).resolve()
-            spec_["path"] = str(local)
+            spec_[key] = str(local)
             if not local.exists() and not _VAR.search(str(local)):
                 missing_paths.append(str(local))
     encoder_name = raw["encoder"].get("name") if isinstance(raw["encoder"], dict) else None

@@ -374,13 +374,16 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
     A part that fails contradicts; when neither geometric part applies the seed is inconclusive."""
     num_labels = len(label_names)
     growth, scale = params["min_growth"], params["scale"]
+    judged = params.get("parts", ["clusters", "distances"])
     per_seed, notes = [], []
     for i, (seed, traj) in enumerate(zip(seeds, trajectories, strict=True)):
         first, last = traj[0], traj[-1]
         parts: dict[str, bool] = {}
-        if first.num_clusters > num_labels:
+        if first.num_clusters > num_labels and "clusters" in judged:
             parts["clusters strictly decrease"] = last.num_clusters < first.num_clusters
-        if first.num_clusters == num_labels and last.num_clusters == num_labels:
+        if "distances" not in judged:
+            pass
+        elif first.num_clusters == num_labels and last.num_clusters == num_labels:
             before, after = first.scaled(scale), last.scaled(scale)
             parts["every label's distance grows"] = bool(np.all(after > before * (1 + growth)))
         elif last.num_clusters != num_labels:
@@ -414,12 +417,15 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
         "trajectory (step: clusters, raw min distance per label, mean norm)": [
             {str(s.step): [s.num_clusters, list(s.min_distance), s.mean_norm] for s in traj} for traj in trajectories
         ],
-        "space": "last layer, first token, DirectProbe (exact LP overlap checks)",
+        "space": "the snapshot layer (texts: first token; words: sub-words averaged), DirectProbe (exact LP overlap checks)",
     }
-    criterion = ("first vs last fine-tuning checkpoint: DirectProbe clusters strictly decrease where the "
-                 "first space is not linearly separable; where both are, every label's minimum distance "
-                 + ("divided by the space's mean vector norm " if scale == "mean_norm" else "(raw units) ")
-                 + f"grows by more than {growth:.0%}"
+    criterion = ("first vs last fine-tuning checkpoint: "
+                 + ("DirectProbe clusters strictly decrease where the first space is not linearly separable"
+                    if "clusters" in judged else "")
+                 + ("; " if len(judged) == 2 else "")
+                 + ("where both are separable, every label's minimum distance "
+                    + ("divided by the space's mean vector norm " if scale == "mean_norm" else "(raw units) ")
+                    + f"grows by more than {growth:.0%}" if "distances" in judged else "")
                  + ("; the train/test spatial similarity falls" if similarity else "") + ", on every seed")
     return _verdict("label_distances", fixture, seeds, per_seed, params, criterion=criterion,
                     measured=measured, details=details, notes=notes)
@@ -432,7 +438,8 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
 def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[str],
                          before: Sequence[Sequence[float]], after: Sequence[Sequence[float]],
                          params: dict[str, Any], mean_norms: Sequence[tuple[float, float]] | None = None,
-                         separable: Sequence[tuple[bool, bool]] | None = None) -> Verdict:
+                         separable: Sequence[tuple[bool, bool]] | None = None,
+                         probes: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> Verdict:
     """Each target label's minimum DirectProbe distance under the pre-trained encoder (``before``,
     per seed) and under the encoder fine-tuned on the other task (``after``), divided by each
     space's mean vector norm (``mean_norms``: before, after) with ``scale = "mean_norm"``.
@@ -440,7 +447,13 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
     ``paper_says = "lower"`` (an opposing task): reproduced when the mean relative change (every
     label's, with ``all_labels``) is below ``-min_change`` on every seed; ``"higher"`` (a related
     task): above ``min_change``. Contradicted when the mean moves the other way by as much;
-    inconclusive in between, or where a space is not linearly separable (``separable``)."""
+    inconclusive in between, or where a space is not linearly separable (``separable``).
+
+    ``probes`` (per seed: the probe's per-item correctness under the encoder fine-tuned on the
+    target task, and under the one fine-tuned on the other task): for ``lower`` the first must beat
+    the second (one-sided McNemar at ``alpha``), for ``higher`` the second must not fall below the
+    first (an interval wholly below 0 contradicts). The seed's conclusion is the worse of the two
+    parts."""
     every, least, scale = params["all_labels"], params["min_change"], params["scale"]
     sign = -1.0 if params["paper_says"] == "lower" else 1.0
     b_, a_ = [np.asarray(b, float) for b in before], [np.asarray(a, float) for a in after]
@@ -463,8 +476,26 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
             per_seed.append(CONTRADICTED)
         else:
             per_seed.append(INCONCLUSIVE)
+    pvalues: dict[str, float] = {}
+    if probes is not None:
+        alpha = params["alpha"]
+        for i, (own, other) in enumerate(probes):
+            r = paired_outcome(np.asarray(own), np.asarray(other), alpha, params.get("margin", 0.02))
+            pvalues[_seed_key("McNemar target-tuned > other-tuned probe", seeds, i)] = r["p_a_greater"]
+            if params["paper_says"] == "lower":
+                part = REPRODUCED if r["p_a_greater"] < alpha else (CONTRADICTED if r["tost"].high < 0 else INCONCLUSIVE)
+            else:
+                part = CONTRADICTED if r["p_a_greater"] < alpha else REPRODUCED
+            if part != REPRODUCED:
+                notes.append(f"seed {seeds[i]}: probe accuracy {r['acc_a']:.3f} (fine-tuned on the target task) vs "
+                             f"{r['acc_b']:.3f} (on the other task): {part}")
+            order = [CONTRADICTED, INCONCLUSIVE, REPRODUCED]
+            per_seed[i] = order[min(order.index(per_seed[i]), order.index(part))]
     measured: dict[str, Any] = {"mean_change": _value([float(c.mean()) for c in changes]),
                                 "mean_relative_change": _value([float(r.mean()) for r in relative])}
+    if probes is not None:
+        measured["probe_accuracy_target_tuned"] = _value([float(np.mean(a)) for a, _ in probes])
+        measured["probe_accuracy_other_tuned"] = _value([float(np.mean(b)) for _, b in probes])
     for k, name in enumerate(label_names):
         measured[f"min_distance_pretrained[{name}]"] = _value([float(b[k]) for b in b_])
         measured[f"min_distance_cross_task[{name}]"] = _value([float(a[k]) for a in a_])
@@ -474,12 +505,15 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
                  + f"{'every label' if every else 'the mean over labels'} of the target task's minimum "
                  f"DirectProbe distance to the other labels is {expect}, by more than {least:.0%} "
                  "relative, under the encoder fine-tuned on the other task than under the pre-trained one, "
-                 "on every seed (the other way by as much: contradicted)")
+                 "on every seed (the other way by as much: contradicted)"
+                 + ("; and the probe on the target-tuned encoder " + ("beats" if expect == "lower" else
+                    "does not beat") + " the probe on the other-tuned one (one-sided McNemar)"
+                    if probes is not None else ""))
     details: dict[str, Any] = {"change per label": [[float(v) for v in c] for c in changes]}
     if mean_norms:
         details["mean vector norm (pre-trained, cross-task)"] = [list(m) for m in mean_norms]
     return _verdict("cross_task_distances", fixture, seeds, per_seed, params, criterion=criterion,
-                    measured=measured, details=details, notes=notes)
+                    measured=measured, details=details, notes=notes, pvalues=pvalues)
 
 
 # --------------------------------------------------------------------------------------------
@@ -794,3 +828,134 @@ def no_forgetting(fixture: str, seeds: Sequence[int], layers: Sequence[int],
                                f"{1 - 2 * alpha:.0%} paired interval inside (-{margin:g}, {margin:g}) at "
                                f"{'every layer' if params['layers'] == 'all' else 'the last layer'} with both "
                                "probes above chance (reproduced), wholly outside at some layer (contradicted)"))
+
+
+# --------------------------------------------------------------------------------------------
+# Zhou and Srikumar, section 4.1: fine-tuning improves the probe's accuracy
+
+
+def probe_accuracy(fixture: str, seeds: Sequence[int], correct_pretrained: np.ndarray,
+                   correct_finetuned: Sequence[np.ndarray], chance: float, params: dict[str, Any],
+                   restarts: dict[str, Sequence[Sequence[float]]] | None = None) -> Verdict:
+    """The probe's per-item correctness on the same test items, on the pre-trained and (per seed)
+    the fine-tuned representation. ``improves``: one-sided McNemar (see :func:`_better`);
+    ``no_gain``: equivalence within ``margin`` with both probes above chance. ``restarts``: the
+    test accuracy of each initialisation (``{"pre-trained": [[...]], "fine-tuned": [[...] per seed]}``),
+    reported as mean and sd as the paper does."""
+    alpha, margin, floor, says = params["alpha"], params["margin"], params["min_above_chance"], params["paper_says"]
+    results, per_seed, pvalues, notes = [], [], {}, []
+    for i, seed in enumerate(seeds):
+        r = paired_outcome(np.asarray(correct_finetuned[i]), np.asarray(correct_pretrained), alpha, margin)
+        results.append(r)
+        premise = all(stats.above_chance(c, chance, floor) < alpha for c in (correct_finetuned[i], correct_pretrained))
+        if not premise:
+            notes.append(f"seed {seed}: a probe is not above chance ({chance:.3f}) + {floor:g}")
+        if says == "improves":
+            pvalues[_seed_key("McNemar fine-tuned > pre-trained probe", seeds, i)] = r["p_a_greater"]
+            per_seed.append(_better(r, "a", alpha) if premise else INCONCLUSIVE)
+        else:
+            pvalues[_seed_key("TOST probe difference", seeds, i)] = r["tost"].pvalue
+            per_seed.append(_same(r["tost"], premise))
+    measured, intervals, details = _paired_measured("finetuned", "pretrained", results, alpha)
+    measured["chance"] = _single(chance)
+    if restarts:
+        for name, runs in restarts.items():
+            details[f"{name} probe, test accuracy per initialisation"] = [[round(float(v), 4) for v in run]
+                                                                          for run in runs]
+    criterion = ({"improves": "probe accuracy on the fine-tuned representation above the pre-trained one's, "
+                              f"one-sided McNemar p < {alpha:g} on the same test items, both above chance",
+                  "no_gain": f"probe accuracies equivalent within {margin:g} (paired TOST at {alpha:g})"}[says]
+                 + ", on every seed")
+    return _verdict("probe_accuracy", fixture, seeds, per_seed, params, criterion=criterion, measured=measured,
+                    intervals=intervals, details=details, pvalues=pvalues, notes=notes)
+
+
+# --------------------------------------------------------------------------------------------
+# Zhou and Srikumar, section 4.5 (Fig. 5): how the label centroids move, layer by layer
+
+
+def participation_ratio(vectors: np.ndarray) -> float:
+    """How many directions the rows of ``vectors`` span, as a number: (sum s^2)^2 / sum s^4 over
+    their singular values s (uncentred: movements that share one direction span 1, even when they
+    are all the same shift). 0 for all-zero rows."""
+    s2 = np.linalg.svd(np.asarray(vectors, float), compute_uv=False) ** 2
+    total = float(s2.sum())
+    return total ** 2 / float((s2 ** 2).sum()) if total > 0 else 0.0
+
+
+def centroid_measures(movements: Sequence[np.ndarray], mean_norms: Sequence[float]) -> tuple[list[float], list[float]]:
+    """Per layer: the movement (mean length of the label centroids' shifts over the layer's mean
+    vector norm) and the directions they span (:func:`participation_ratio`)."""
+    size = [float(np.linalg.norm(d, axis=1).mean()) / n for d, n in zip(movements, mean_norms, strict=True)]
+    return size, [participation_ratio(d) for d in movements]
+
+
+def centroid_directions(fixture: str, seeds: Sequence[int], layers: Sequence[int],
+                        movements: Sequence[Sequence[np.ndarray]], mean_norms: Sequence[float],
+                        params: dict[str, Any]) -> Verdict:
+    """``movements[seed][layer]``: each label's centroid under the fine-tuned minus the pre-trained
+    encoder (labels x dim); ``mean_norms[layer]``: the pre-trained layer's mean vector norm. Per
+    layer: the movement (mean row length / mean norm) and the directions (participation ratio);
+    both must rise with depth (Spearman >= ``min_trend``) on every seed; a Spearman <= 0 for
+    either contradicts."""
+    least = params["min_trend"]
+    per_seed, notes = [], []
+    size, span, trend_size, trend_span = [], [], [], []
+    for i, seed in enumerate(seeds):
+        m, pr = centroid_measures(movements[i], mean_norms)
+        size.append(m)
+        span.append(pr)
+        ts = float(spearmanr(layers, m).statistic) if np.ptp(m) > 0 else 0.0
+        tp = float(spearmanr(layers, pr).statistic) if np.ptp(pr) > 0 else 0.0
+        trend_size.append(ts)
+        trend_span.append(tp)
+        if ts >= least and tp >= least:
+            per_seed.append(REPRODUCED)
+        elif ts <= 0 or tp <= 0:
+            per_seed.append(CONTRADICTED)
+            notes.append(f"seed {seed}: does not rise with depth: "
+                         + ", ".join(n for n, t in (("movement", ts), ("directions", tp)) if t <= 0))
+        else:
+            per_seed.append(INCONCLUSIVE)
+    measured: dict[str, Any] = {
+        "movement_first_layer": _value([m[0] for m in size]), "movement_last_layer": _value([m[-1] for m in size]),
+        "directions_first_layer": _value([p[0] for p in span]), "directions_last_layer": _value([p[-1] for p in span]),
+        "depth_trend_movement": _value(trend_size), "depth_trend_directions": _value(trend_span),
+    }
+    details = {f"movement per layer {list(layers)} (mean centroid shift / mean vector norm)":
+               [[round(v, 4) for v in m] for m in size],
+               f"directions per layer {list(layers)} (participation ratio)": [[round(v, 3) for v in p] for p in span]}
+    return _verdict("centroid_directions", fixture, seeds, per_seed, params, measured=measured, details=details,
+                    notes=notes, criterion=(f"per layer, the label centroids' movement and the number of directions "
+                                            f"it spans both rise with depth (Spearman >= {least:g}), on every seed"))
+
+
+# --------------------------------------------------------------------------------------------
+# Merchant et al., Fig. 4: models cut after layer k
+
+
+def truncated_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float], truncated: dict[int, Sequence[float]],
+                         chance: float, by_layer: int, params: dict[str, Any]) -> Verdict:
+    """The model cut after ``by_layer`` recovers at least ``min_recovery`` of the full model's test
+    accuracy gain over chance, ``(acc_k - chance) / (acc_full - chance)``; inconclusive where the full
+    model gains less than ``min_gain``."""
+    need, min_gain = params["min_recovery"], params["min_gain"]
+    if by_layer not in truncated:
+        raise ValueError(f"no accuracies for a model cut after layer {by_layer}; have {sorted(truncated)}")
+    recovery, per_seed, notes = [], [], []
+    for i, seed in enumerate(seeds):
+        gain = full[i] - chance
+        if gain < min_gain:
+            notes.append(f"seed {seed}: the full model gains {gain:.4f} over chance (< {min_gain:g}): nothing to judge")
+            recovery.append(float("nan"))
+            per_seed.append(INCONCLUSIVE)
+        else:
+            recovery.append((truncated[by_layer][i] - chance) / gain)
+            per_seed.append(REPRODUCED if recovery[-1] >= need else CONTRADICTED)
+    measured: dict[str, Any] = {"full_accuracy": _value(full), "chance": _single(chance)}
+    for k in sorted(truncated):
+        measured[f"cut_after_{k}_accuracy"] = _value(truncated[k])
+    measured[f"recovery_cut_after_{by_layer}"] = _value(recovery)
+    return _verdict("truncated_finetuning", fixture, seeds, per_seed, params, measured=measured, notes=notes,
+                    criterion=(f"the model cut after layer {by_layer} and fine-tuned recovers >= {need:.0%} of the "
+                               "full model's test-accuracy gain over chance, on every seed"))

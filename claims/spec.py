@@ -250,6 +250,28 @@ def _words_check(p: dict[str, Any], has_other_task: bool) -> str | None:
     return None
 
 
+def _probe_params(max_items: int = 3000) -> tuple[Param, ...]:
+    """Zhou and Srikumar's probe (harness/probes.py), as claims that train it declare it."""
+    return (
+        Param("max_items", "int", max_items, "items per split at most (seeded sample; the probe's cost)", low=10),
+        Param("hidden", "int_list", [32, 64, 128, 256], "the probe's hidden sizes (both layers)", low=1),
+        Param("alphas", "str_list", ["1e-7", "1e-5", "1e-3", "1e-1", "1"],
+              "the probe's L2 weights (as strings: TOML lists are of one type)"),
+        Param("max_iter", "int", 1000, "the probe's iterations at most", low=1),
+        Param("restarts", "int", 5, "initialisations of the chosen setting", low=1),
+    )
+
+
+def _alphas_check(p: dict[str, Any], has_other_task: bool) -> str | None:
+    for a in p["alphas"]:
+        try:
+            if not float(a) >= 0:
+                raise ValueError
+        except ValueError:
+            return f"alphas = {p['alphas']!r}: each must be a non-negative number written as a string (\"1e-5\")"
+    return None
+
+
 def _forgetting_check(p: dict[str, Any], has_other_task: bool) -> str | None:
     if not p["corpus"]:
         return "needs `corpus`: the CoNLL-U treebank to probe"
@@ -359,8 +381,12 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                   choices=("mean_norm", "raw")),
             Param("train_test_similarity", "bool", False,
                   "also require the train/test spatial similarity to fall (3 or more labels)"),
+            Param("parts", "str_list", ["clusters", "distances"],
+                  "which of the paper's findings to judge: the cluster count (4.2) and the distances "
+                  "(4.3; Zhou and Srikumar leave TREC-50 out of 4.3: it is not linearly separable)",
+                  choices=("clusters", "distances")),
         ),
-        figures=("distance_trajectories",),
+        figures=("distance_trajectories", "centroid_paths"),
         needs=("snapshots",),
         controls=("a space scaled by 1.05 (not reproduced)", "an unchanged non-separable space",
                   "distances that shrink", "an encoder that was never trained"),
@@ -397,7 +423,9 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                  "minimum distances (every label, with `all_labels`) exceeds `min_change` in the "
                  "`paper_says` direction on every seed, **contradicted** when it moves the other "
                  "way by as much, **inconclusive** in between or when a space is not linearly "
-                 "separable (distances undefined)"),
+                 "separable (distances undefined). With `probe`, Zhou and Srikumar's probe on the "
+                 "target task's items under the encoder fine-tuned on the target task and on the other "
+                 "task: for `lower` the first must beat the second (one-sided McNemar at `alpha`)"),
         params=(
             Param("paper_says", "str", "lower", "the direction the paper found",
                   choices=("lower", "higher")),
@@ -405,9 +433,15 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("min_change", "float", 0.01, "relative change that counts as movement", low=0.0),
             Param("split", "str", "train", "the target task's split to probe", choices=SPLIT),
             Param("scale", "str", "mean_norm", "as for label_distances", choices=("mean_norm", "raw")),
+            Param("probe", "bool", False,
+                  "also judge the probe accuracies (Table 5): on the target task's test items, a probe "
+                  "on the encoder fine-tuned on the target task beats one on the encoder fine-tuned on "
+                  "the other task (`lower`), or not (`higher`: the related task comes close)"),
+            *_probe_params(), _alpha(0.05),
         ),
         figures=("distance_bars",),
         needs=("other_task",),
+        check=_alphas_check,
         controls=("nothing moved", "moved the wrong way", "a space that only grew",
                   "an encoder fine-tuned at lr 1e-12"),
     ),
@@ -552,18 +586,79 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("corpus", "str", "", "a CoNLL-U treebank (relative to the fixture file)"),
             Param("task", "str", "pos", "what each item's label is", choices=("pos", "dep")),
             Param("layers", "str", "all", "the layers judged", choices=("all", "last")),
-            Param("max_items", "int", 3000, "items per split at most (seeded sample; the probe's cost)", low=10),
-            Param("hidden", "int_list", [32, 64, 128, 256], "the probe's hidden sizes (both layers)", low=1),
-            Param("alphas", "str_list", ["1e-7", "1e-5", "1e-3", "1e-1", "1"],
-                  "the probe's L2 weights (as strings: TOML lists are of one type)"),
-            Param("max_iter", "int", 1000, "the probe's iterations at most", low=1),
-            Param("restarts", "int", 5, "initialisations of the chosen setting", low=1),
+            *_probe_params(),
             _alpha(0.05), _margin(), _floor(),
         ),
         figures=("layer_similarity",),
         controls=("representations destroyed by fine-tuning (contradicted)",
                   "probes at chance on both (inconclusive, never reproduced)"),
         check=_forgetting_check,
+    ),
+    ClaimSpec(
+        name="probe_accuracy",
+        source="Zhou and Srikumar 2022, section 4.1 (Table 2)",
+        sentence={
+            "improves": ("fine-tuning improves the probe accuracy almost always: a probe trained on the "
+                         "fine-tuned representation beats the same probe on the original one"),
+            "no_gain": ("the exception: BERT-small on PS-fxn, where the probe on the fine-tuned "
+                        "representation does not beat the original's"),
+        },
+        decides=("Zhou and Srikumar's MLP probe (grid `hidden` x `hidden`, L2 `alphas`, `restarts` "
+                 "initialisations) on the last layer of the pre-trained and of the fine-tuned encoder, "
+                 "the same test items (words, word pairs, or texts' first token): `improves` is "
+                 "**reproduced** by a one-sided McNemar test at `alpha`, **contradicted** when the paired "
+                 "interval shows a loss or lies inside (-`margin`, `margin`); `no_gain` is **reproduced** "
+                 "by equivalence within `margin`; else **inconclusive**"),
+        params=(
+            Param("paper_says", "str", "improves", "what the paper found on this model and task",
+                  choices=("improves", "no_gain")),
+            *_probe_params(), _alpha(0.05), _margin(), _floor(),
+        ),
+        figures=("accuracy_bars",),
+        controls=("the fine-tuned representation is the original one (never reproduced)",
+                  "a probe that loses accuracy (contradicted)"),
+        check=_alphas_check,
+    ),
+    ClaimSpec(
+        name="centroid_directions",
+        source="Zhou and Srikumar 2022, section 4.5 (Fig. 5)",
+        sentence=("lower layers' label centroids move little and in a few shared directions; higher "
+                  "layers' move more and in more directions"),
+        decides=("per layer, each label's centroid on the test items under the fine-tuned minus the "
+                 "pre-trained encoder: the movement (mean length over the layer's mean vector norm) and "
+                 "the number of directions the movements span (participation ratio of their singular "
+                 "values, scale-free): **reproduced** when both rise with depth (Spearman >= `min_trend`) "
+                 "on every seed, **contradicted** when either does not rise (Spearman <= 0), "
+                 "**inconclusive** in between"),
+        params=(
+            Param("split", "str", "test", "whose items", choices=SPLIT),
+            Param("min_trend", "float", 0.5, "Spearman correlation of depth with each measure, at least",
+                  low=0.0, high=1.0, low_open=True),
+        ),
+        figures=("layer_similarity", "centroid_pca"),
+        controls=("every label moves by the same shift at every layer (contradicted)",
+                  "movements that shrink with depth (contradicted)"),
+    ),
+    ClaimSpec(
+        name="truncated_finetuning",
+        source="Merchant et al. 2020, Fig. 4",
+        sentence=("a model cut after layer k and fine-tuned approaches the full model's score by the "
+                  "middle layers (layer 6 of 12 for MNLI and SQuAD)"),
+        decides=("the fixture's [fine_tune] protocol on the encoder cut after each layer k in `layers`: "
+                 "**reproduced** when the model cut after `by_layer` (default: half the layers) recovers "
+                 "at least `min_recovery` of the full model's test-accuracy gain over chance on every "
+                 "seed, **contradicted** when it recovers less, **inconclusive** when the full model "
+                 "gains less than `min_gain` over chance"),
+        params=(
+            Param("layers", "int_list", [1, 2, 3], "the k values to fine-tune", low=1),
+            Param("by_layer", "int", None, "the k judged (default: half the encoder's layers)", low=1,
+                  optional=True),
+            Param("min_recovery", "float", 0.9, "share of the full model's gain over chance", low=0.0),
+            Param("min_gain", "float", 0.05, "the full model's gain over chance below which nothing is judged",
+                  low=0.0, high=1.0),
+        ),
+        figures=("accuracy_by_layers",),
+        controls=("a cut model at chance (contradicted)", "a full model at chance (inconclusive)"),
     ),
     ClaimSpec(
         name="partial_finetuning",

@@ -26,18 +26,43 @@ def test_cross_task_distances(fx, harness, record_verdict):
     xs = [harness.embedding_matrix(harness.fine_tuned(fx.encoder, evidence.other_task(harness, fx), fx.fine_tune,
                                                       seed), task, split, max_length=max_length)
           for seed in fx.seeds]
-    probed = harness.directprobe_many([(x, y) for x in [x0, *xs]])  # side by side
+    own = [harness.embedding_matrix(evidence.finetuned(harness, fx, seed), task, split, max_length=max_length)
+           for seed in fx.seeds[:1]]  # the target task's own fine-tuning, for Table 5's third column
+    probed = harness.directprobe_many([(x, y) for x in [x0, *xs, *own]])  # side by side
+    own_probed = probed[len(xs) + 1]
+    probed = probed[:len(xs) + 1]
+    probes = None
+    if params["probe"]:
+        probes = [(evidence.zhou_probe(harness, evidence.finetuned(harness, fx, seed), task, params).test_correct,
+                   evidence.zhou_probe(harness, harness.fine_tuned(fx.encoder, evidence.other_task(harness, fx),
+                                                                    fx.fine_tune, seed), task, params).test_correct)
+                  for seed in fx.seeds]
     before = probed[0].distances.min_per_label()  # the pre-trained encoder does not depend on the seed
     befores = [before] * len(xs)
     afters = [p.distances.min_per_label() for p in probed[1:]]
     norms = [(float(np.linalg.norm(x0, axis=1).mean()), float(np.linalg.norm(x, axis=1).mean())) for x in xs]
     separable = [(probed[0].clusters.linearly_separable, p.clusters.linearly_separable) for p in probed[1:]]
-    verdict = judges.cross_task_distances(fx.name, fx.seeds, task.label_names, befores, afters, params, norms,
-                                          separable)
+    names = evidence.present_labels(task, split)
+    verdict = judges.cross_task_distances(fx.name, fx.seeds, names, befores, afters, params, norms,
+                                          separable, probes)
     scaled = params["scale"] == "mean_norm"
+    own_norm = float(np.linalg.norm(own[0], axis=1).mean())
     b0, a0 = (befores[0] / norms[0][0], afters[0] / norms[0][1]) if scaled else (befores[0], afters[0])
-    verdict = replace(verdict, figures=(figures.distance_bars(
-        f"Target labels' minimum distance{' / mean vector norm' if scaled else ''} (seed {fx.seeds[0]})",
-        task.label_names, [("pre-trained", b0), ("fine-tuned on the other task", a0)]),))
+    t0 = own_probed.distances.min_per_label() / (own_norm if scaled else 1.0)
+    other_name = evidence.other_task(harness, fx).name
+    table = {name: {"pre-trained": round(float(b), 4), f"fine-tuned on {task.name}": round(float(t), 4),
+                    f"fine-tuned on {other_name}": round(float(a), 4)}
+             for name, b, t, a in zip(names, b0, t0, a0, strict=True)}
+    verdict = replace(verdict, details={**verdict.details, "Table 5 (seed " + str(fx.seeds[0]) + "): each label's "
+                                        "minimum distance" + (" / mean vector norm" if scaled else ""): table,
+                                        "linearly separable (pre-trained, target-tuned, other-tuned)": [
+                                            probed[0].clusters.linearly_separable,
+                                            own_probed.clusters.linearly_separable,
+                                            probed[1].clusters.linearly_separable]},
+                      figures=(figures.distance_bars(
+                          f"Target labels' minimum distance{' / mean vector norm' if scaled else ''} (seed "
+                          f"{fx.seeds[0]}; Zhou and Srikumar, Table 5)", names,
+                          [("pre-trained", b0), (f"fine-tuned on {task.name}", t0),
+                           (f"fine-tuned on {other_name} (the other task)", a0)]),))
     record_verdict(verdict)
     assert verdict.passed, verdict.text()

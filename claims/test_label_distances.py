@@ -45,13 +45,18 @@ def test_label_distances(fx, harness, record_verdict):
             pretrained = [next(probed).distances for _ in ("train", "test")]
             tuned = [next(probed).distances for _ in ("train", "test")]
             similarity.append((directprobe.spatial_similarity(*pretrained), directprobe.spatial_similarity(*tuned)))
-    verdict = judges.label_distances(fx.name, fx.seeds, task.label_names, trajectories, similarity, params)
+    names = evidence.present_labels(task, fx.fine_tune.snapshot_split)
+    verdict = judges.label_distances(fx.name, fx.seeds, names, trajectories, similarity, params)
     scale = params["scale"]
     verdict = replace(verdict, figures=(figures.distance_trajectories(
         "Each label's minimum distance to the other labels over fine-tuning"
         + (", divided by the mean vector norm" if scale == "mean_norm" else "") + " (Zhou and Srikumar, Fig. 2)",
-        task.label_names,
+        names,
         [(seed, [s.step for s in traj], [list(s.scaled(scale)) for s in traj])
-         for seed, traj in zip(fx.seeds, trajectories, strict=True)]),))
+         for seed, traj in zip(fx.seeds, trajectories, strict=True)]),
+        figures.centroid_paths(f"Label centroids over fine-tuning, 2-D PCA (seed {fx.seeds[0]}; Zhou and Srikumar, "
+                               "Fig. 3)", names,
+                               [np.stack([x[y == k].mean(axis=0) for k in np.unique(y)])
+                                for _, x in checkpoints[fx.seeds[0]]])))
     record_verdict(verdict)
     assert verdict.passed, verdict.text()

@@ -41,7 +41,7 @@ def test_no_forgetting(fx, harness, record_verdict):
     for name, model in models.items():
         if layers is None:  # every layer of the fine-tuned encoder (the same shape as the pre-trained one)
             layers = list(range(1, evidence.num_layers(models[f"seed {fx.seeds[0]}"]) + 1))
-        reps = {s: harness.token_embeddings(model, task, s, layers=layers, max_length=256) for s in rows}
+        reps = {s: harness.token_embeddings(model, task, s, layers=layers, max_length=512) for s in rows}
         correct[name] = []
         for layer in layers:
             x = {s: reps[s].array(f"layer_{layer}.npy")[rows[s]] for s in rows}

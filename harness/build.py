@@ -127,6 +127,8 @@ class Harness:
         self, encoder: EncoderSpec, task: data.Task, config: FineTuneConfig, seed: int
     ) -> Artifact:
         inputs = finetune_inputs(self.identity(encoder), task, config, seed)
+        if is_token_task(task):
+            return self._fine_tuned_tokens(encoder, task, config, seed, inputs)
 
         def build(folder: Path) -> dict[str, Any]:
             model = self.load_model(encoder)
@@ -168,6 +170,43 @@ class Harness:
         return self.store.get_or_build("finetune", VERSIONS["finetune"], inputs, build,
                                        f"fine-tune {_name(encoder)} on {task.name}, seed {seed}")
 
+    def _fine_tuned_tokens(self, encoder: EncoderSpec, task, config: FineTuneConfig, seed: int,
+                           inputs: dict[str, Any]) -> Artifact:
+        """:meth:`fine_tuned` for a token task (harness/tokens.py): the same files, with the
+        predictions and snapshots of items (words or pairs) instead of texts."""
+        from safetensors.torch import save_file
+
+        from . import tokens
+
+        def build(folder: Path) -> dict[str, Any]:
+            model = self.load_model(encoder)
+            n_steps = config.epochs * -(-len(task["train"].sentences) // config.batch_size)
+            bar = Progress(n_steps, f"fine-tune {task.name}")
+            with self._stage("fine-tune"):
+                result = tokens.fine_tune_tokens(model, task, config, seed, progress=bar)
+            bar.close()
+            classifier = result.classifier
+            classifier.encoder.save_pretrained(folder / "encoder", safe_serialization=True)
+            model.tokenizer.save_pretrained(folder / "encoder")
+            save_file({k: v.detach().cpu().contiguous() for k, v in classifier.head.state_dict().items()},
+                      folder / "head.safetensors")
+            np.save(folder / "losses.npy", np.asarray(result.losses, dtype=np.float32))
+            for step, layers in result.snapshots.items():
+                for layer, x in layers.items():
+                    (folder / "snapshots").mkdir(exist_ok=True)
+                    np.save(folder / "snapshots" / f"step_{step:06d}_layer_{layer}.npy", x)
+            with self._stage("predict"):
+                accuracy = {split: _save_predictions(folder, split, task[split].labels,
+                                                     tokens.token_logits(classifier, model.tokenizer, task[split],
+                                                                         task.kind, task.pooling))
+                            for split in task.splits}
+            return {"accuracy": accuracy, "total_steps": result.total_steps,
+                    "snapshot_steps": sorted(result.snapshots), "device": str(self.device),
+                    "label_names": list(task.label_names), "task_name": task.name, "kind": task.kind}
+
+        return self.store.get_or_build("finetune", VERSIONS["finetune"], inputs, build,
+                                       f"fine-tune {_name(encoder)} on the {task.kind}s of {task.name}, seed {seed}")
+
     def embeddings(
         self,
         source: ModelSource,
@@ -182,6 +221,8 @@ class Harness:
         """Pooled embeddings of one split: ``layer_<i>.npy`` per resolved layer index."""
         if dtype not in EMBEDDING_DTYPES:
             raise ConfigError(f"embedding dtype must be one of {list(EMBEDDING_DTYPES)}, got {dtype!r}")
+        if is_token_task(task):  # items' vectors: the task says how words pool (sentence pooling does not apply)
+            return self.token_embeddings(source, task, split, layers=layers, pooling=task.pooling, max_length=512)
         texts = task[split].texts
         inputs = {
             "model": self.identity(source),
@@ -214,7 +255,7 @@ class Harness:
                          pooling: str = "first", max_length: int = 128) -> np.ndarray:
         art = self.embeddings(source, task, split, layers=(layer,), pooling=pooling, max_length=max_length)
         (index,) = art.meta["layers"]
-        return art.array(f"layer_{index}").astype(np.float32)
+        return art.array(f"layer_{index}").astype(np.float32)  # (a token task's items: words or pairs)
 
     def token_embeddings(self, source: ModelSource, task, split: str, *, layers: Sequence[int] = (-1,),
                          pooling: str = "mean", max_length: int = 512) -> Artifact:
@@ -479,6 +520,11 @@ class Harness:
 
     def _stage(self, name: str) -> _StageTimer:
         return Harness._StageTimer(self.stage_times, name)
+
+
+def is_token_task(task) -> bool:
+    """A token-level task (harness/tokens.py: words or word pairs), not a text classification one."""
+    return not isinstance(task, data.Task)
 
 
 def finetune_inputs(identity: str, task: data.Task, config: FineTuneConfig, seed: int) -> dict[str, Any]:

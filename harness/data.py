@@ -255,7 +255,12 @@ def with_validation(task: Task, fraction: float = 0.1, seed: int = 0) -> Task:
 
 
 def resize(task: Task, sizes: Mapping[str, int | None], seed: int = 0) -> Task:
-    """The task with each split named in ``sizes`` stratified-subsampled to that many examples."""
+    """The task with each split named in ``sizes`` stratified-subsampled to that many examples
+    (a token task's items: :func:`harness.tokens.resize`)."""
+    if not isinstance(task, Task):
+        from . import tokens
+
+        return tokens.resize(task, sizes, seed)
     unknown = set(sizes) - set(SPLITS)
     if unknown:
         raise ConfigError(f"sizes name unknown split(s) {sorted(unknown)}; allowed: {list(SPLITS)}")
@@ -521,7 +526,8 @@ def _class_label_names(metadata: Mapping[bytes, bytes], column: str) -> list[str
     return list(feature["names"]) if isinstance(feature, dict) and feature.get("_type") == "ClassLabel" else None
 
 
-TASK_SOURCES = ("synthetic", "local", "hub")
+TASK_SOURCES = ("synthetic", "local", "hub", "conllu", "streusle")
+TOKEN_SOURCES = ("conllu", "streusle")  # token-level tasks (harness/tokens.py)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -534,7 +540,8 @@ class TaskSpec:
 
     ``source`` is ``synthetic`` (params: kind, n_train, n_validation, n_test, signal, seed),
     ``local`` (params: path, text_column, label_column) or ``hub`` (params: dataset, config,
-    text_column, label_column, split_names, revision). ``sizes`` subsamples splits (stratified,
+    text_column, label_column, split_names, revision); the token-level sources ``conllu`` and
+    ``streusle`` give a :class:`harness.tokens.TokenTask` (:func:`harness.tokens.load`). ``sizes`` subsamples splits (stratified,
     seeded with ``split_seed``); a missing validation split is carved from train
     (``validation_fraction``).
     """
@@ -569,6 +576,12 @@ class TaskSpec:
         params = {k: _thaw(v) for k, v in self.params}
         if self.name:
             params.setdefault("name", self.name)
+        if self.source in TOKEN_SOURCES:
+            from . import tokens
+
+            task = tokens.load(self.source, params, seed=self.split_seed)
+            task = tokens.with_validation(task, self.validation_fraction, self.split_seed)
+            return tokens.resize(task, dict(self.sizes), self.split_seed)
         if self.source == "synthetic":
             params.pop("name", None)
             from .synthetic import generate_task  # synthetic builds on this module

@@ -49,7 +49,7 @@ class FineTuneConfig:
 
     # Fields added after the first release, left out of artifact keys at their default so that
     # existing stores stay valid (see key_fields).
-    LATER_FIELDS = {"trainable_layers": None, "group_by_length": False}
+    LATER_FIELDS = {"trainable_layers": None, "group_by_length": False, "truncate_layers": None}
 
     epochs: int = 2
     lr: float = 2e-5
@@ -64,8 +64,18 @@ class FineTuneConfig:
     snapshot_layers: tuple[int, ...] = (-1,)
     trainable_layers: int | None = None  # None: the whole encoder; k: only its top k layers
     group_by_length: bool = False  # batches of similar lengths (less padding; other batches)
+    truncate_layers: int | None = None  # None: every layer; k: the encoder cut after its k-th layer
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> FineTuneConfig:
+        """A named protocol (``PRESETS``), with ``overrides`` on top."""
+        if name not in PRESETS:
+            raise ConfigError(f"fine_tune preset = {name!r}: must be one of {sorted(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
 
     def __post_init__(self) -> None:
+        if self.truncate_layers is not None and int(self.truncate_layers) < 1:
+            raise ConfigError(f"fine_tune truncate_layers must be >= 1 (or absent), got {self.truncate_layers}")
         if self.trainable_layers is not None and int(self.trainable_layers) < 0:
             raise ConfigError(f"fine_tune trainable_layers must be >= 0 (or absent), got {self.trainable_layers}")
         for name in ("epochs", "batch_size", "max_length"):
@@ -79,6 +89,15 @@ class FineTuneConfig:
             raise ConfigError(f"fine_tune snapshot_at fractions must be in [0, 1], got {self.snapshot_at}")
         object.__setattr__(self, "snapshot_at", tuple(sorted(set(map(float, self.snapshot_at)))))
         object.__setattr__(self, "snapshot_layers", tuple(self.snapshot_layers))
+
+
+# Named protocols. Zhou and Srikumar (2022, Appendix A): Adam, lr 3e-4, linear schedule with 10%
+# warm-up, batch 32, 10 epochs (3 for BERT-base: the fixture says ``epochs = 3``). With no weight
+# decay AdamW is Adam.
+PRESETS: dict[str, dict] = {
+    "bogaert": {},  # the dataclass defaults
+    "zhou": {"lr": 3e-4, "warmup_ratio": 0.1, "batch_size": 32, "epochs": 10, "weight_decay": 0.0},
+}
 
 
 def adamw(params, lr: float, weight_decay: float) -> torch.optim.AdamW:
@@ -115,6 +134,34 @@ def transformer_layers(model: nn.Module) -> nn.ModuleList:
     raise ConfigError(f"cannot find the transformer layers of {type(model).__name__} (looked for "
                       "encoder.layer, transformer.layer, encoder.layers, layers): trainable_layers "
                       "does not support this architecture")
+
+
+def truncate_after(model: nn.Module, k: int) -> None:
+    """Cut the encoder after its ``k``-th transformer layer (Merchant et al.'s truncated models,
+    Fig. 4): the top layers are dropped, and the saved configuration says ``k`` layers."""
+    layers = transformer_layers(model)
+    if not 1 <= k <= len(layers):
+        raise ConfigError(f"fine_tune truncate_layers must be in 1..{len(layers)} for this "
+                          f"{len(layers)}-layer encoder, got {k}")
+    for path in ("encoder.layer", "transformer.layer", "encoder.layers", "layers"):
+        *parents, last = path.split(".")
+        owner = model
+        for part in parents:
+            owner = getattr(owner, part, None)
+        if owner is not None and getattr(owner, last, None) is layers:
+            setattr(owner, last, nn.ModuleList(list(layers)[:k]))
+            break
+    for name in ("num_hidden_layers", "n_layers"):
+        if hasattr(model.config, name):
+            setattr(model.config, name, k)
+
+
+def prepare(model: nn.Module, config: FineTuneConfig) -> None:
+    """Truncation then freezing, as ``config`` asks (both change ``model`` in place)."""
+    if config.truncate_layers is not None:
+        truncate_after(model, int(config.truncate_layers))
+    if config.trainable_layers is not None:
+        freeze_below(model, int(config.trainable_layers))
 
 
 def freeze_below(model: nn.Module, trainable: int) -> None:
@@ -164,6 +211,18 @@ def length_grouped(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> n
     return np.concatenate([c[np.argsort(-lengths[c], kind="stable")] for c in chunks])
 
 
+def linear_schedule(optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up over ``warmup`` steps, then linear decay to 0 at ``total`` (Hugging Face's
+    ``get_linear_schedule_with_warmup``)."""
+
+    def lr_factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+
+
 def to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
     """A small NumPy array as a tensor on ``device``, through pinned memory on a GPU (no wait)."""
     tensor = torch.from_numpy(np.ascontiguousarray(array))
@@ -201,8 +260,7 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
 
     with seeded(seed, deterministic=device.type == "cpu"):
         classifier = SequenceClassifier(model, task.num_labels, config.head_dropout).to(device)
-        if config.trainable_layers is not None:
-            freeze_below(model, int(config.trainable_layers))
+        prepare(model, config)
         forward = torch.compile(classifier, dynamic=True) if compile else classifier
         parallel = distributed.active()
         if parallel:  # one process per GPU (torchrun, accelerate launch): data parallel
@@ -214,12 +272,7 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
                           config.weight_decay)
         warmup = int(config.warmup_ratio * total)
 
-        def lr_factor(step: int) -> float:  # linear warm-up then linear decay to 0
-            if step < warmup:
-                return (step + 1) / warmup
-            return max(0.0, (total - step) / max(1, total - warmup))
-
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+        schedule = linear_schedule(optimizer, warmup, total)
         generator = torch.Generator().manual_seed(seed)
         loss_fn = nn.CrossEntropyLoss()
         result = FineTuneResult(classifier=classifier, losses=[], total_steps=total)

@@ -183,15 +183,53 @@ def _layer_similarity(plt, spec, store):
 def _accuracy_by_layers(plt, spec, store):
     fig, ax = plt.subplots(figsize=(5.2, 3.4), layout="constrained")
     pts = sorted(spec["points"], key=lambda p: p["layers"])
+    truncated = spec.get("mode") == "truncated"
     ax.plot([p["layers"] for p in pts], [p["accuracy"] for p in pts], marker="o", color=PALETTE[0],
-            label="top k layers trained")
+            label="cut after layer k, fine-tuned" if truncated else "top k layers trained")
     ax.axhline(spec["full"], color=PALETTE[1], ls="--", label=f"all layers ({spec['full']:.3f})")
-    ax.axhline(spec["frozen"], color=PALETTE[2], ls=":", label=f"frozen ({spec['frozen']:.3f})")
-    ax.set_xlabel("trainable top layers k")
+    base = "chance" if truncated else "frozen"
+    ax.axhline(spec["frozen"], color=PALETTE[2], ls=":", label=f"{base} ({spec['frozen']:.3f})")
+    ax.set_xlabel("layers kept k" if truncated else "trainable top layers k")
     ax.set_ylabel("test accuracy")
     ax.set_xticks([p["layers"] for p in pts])
     ax.legend(frameon=False, fontsize=7)
+    if truncated:
+        return fig, "Truncated fine-tuning: the encoder cut after layer k, then fine-tuned (Merchant et al., Fig. 4)."
     return fig, "Partial fine-tuning: only the top k layers and the head are trained (Merchant et al., Fig. 3)."
+
+
+def _centroid_paths(plt, spec, store):
+    fig, ax = plt.subplots(figsize=(5.2, 4.0), layout="constrained")
+    for k, (name, path) in enumerate(zip(spec["labels"], spec["paths"], strict=True)):
+        path = np.asarray(path)
+        color = PALETTE[k % len(PALETTE)]
+        ax.plot(path[:, 0], path[:, 1], color=color, lw=1, alpha=0.8)
+        ax.scatter(path[:1, 0], path[:1, 1], color=color, s=10, marker="o")
+        ax.scatter(path[-1:, 0], path[-1:, 1], color=color, s=24, marker=">")
+        if len(spec["labels"]) <= 40:
+            ax.annotate(name, path[-1], fontsize=6, color=color)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    return fig, ("Each label's centroid at every checkpoint, projected on the first two principal components "
+                 "of all checkpoints' centroids (circle: start, arrow: end; Zhou and Srikumar, Fig. 3).")
+
+
+def _centroid_pca(plt, spec, store):
+    panels = spec["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.8 * len(panels), 3.0), layout="constrained", squeeze=False)
+    lim = max(1e-12, max(float(np.abs(np.asarray(p["points"])).max()) for p in panels))
+    for ax, panel in zip(axes[0], panels, strict=True):
+        pts = np.asarray(panel["points"])
+        ax.axhline(0, color="0.85", lw=0.5)
+        ax.axvline(0, color="0.85", lw=0.5)
+        for k, (x, y) in enumerate(pts):
+            ax.annotate("", (x, y), (0, 0), arrowprops={"arrowstyle": "->", "color": PALETTE[k % len(PALETTE)], "lw": 0.8})
+        ax.set_xlim(-1.1 * lim, 1.1 * lim)
+        ax.set_ylim(-1.1 * lim, 1.1 * lim)
+        ax.set_title(f"layer {panel['layer']}", fontsize=8)
+        ax.set_aspect("equal")
+    return fig, ("Each label's centroid movement (fine-tuned minus pre-trained) per layer, on the two principal "
+                 "directions of all layers' movements, same scale in every panel (Zhou and Srikumar, Fig. 5).")
 
 
 def _seed_boxes(plt, spec, store):
@@ -233,4 +271,6 @@ DRAWERS: dict[str, Callable] = {
     "embedding_maps": _embedding_maps,
     "distance_trajectories": _distance_trajectories,
     "distance_bars": _distance_bars,
+    "centroid_paths": _centroid_paths,
+    "centroid_pca": _centroid_pca,
 }

@@ -49,7 +49,14 @@ def offline_hub(tmp_path_factory):
     csv = home / "infopinion.csv"  # the one full fixture that reads a local file
     csv.write_text("text,label\n" + "".join(f"article {i} on the {'budget' if i % 2 else 'match'},"
                                               f"{'opinion' if i % 2 else 'information'}\n" for i in range(80)))
-    env = dict(os.environ, HF_HOME=str(home), HF_HUB_OFFLINE="1", INFOPINION_CSV=str(csv), PYTHONPATH=str(ROOT))
+    from tokendata import (  # the token corpora that Zhou's fixtures read
+        write_conllu,
+        write_streusle,
+    )
+
+    pud, streusle = write_conllu(home / "pud.conllu", 60), write_streusle(home / "streusle")
+    env = dict(os.environ, HF_HOME=str(home), HF_HUB_OFFLINE="1", INFOPINION_CSV=str(csv), PYTHONPATH=str(ROOT),
+               ZHOU_PUD=str(pud), ZHOU_STREUSLE=str(streusle))
     env.pop("HF_ENDPOINT", None)
     return env, resolved
 

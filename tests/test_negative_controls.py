@@ -663,3 +663,148 @@ def test_no_forgetting_probes_at_chance_never_reproduce():
     pre = [coin_flips(50_000, k) for k in range(2)]
     ft = [coin_flips(50_000, k + 10) for k in range(2)]
     assert forgetting_verdict(pre, ft, chance=0.5).conclusion == INCONCLUSIVE
+
+
+# ---- Zhou and Srikumar 4.2 on TREC-50: only the cluster count -------------------------------
+
+
+def test_claim4_clusters_only_does_not_judge_distances():
+    """TREC-50 (non-linear, left out of 4.3): with parts = ["clusters"], shrinking distances of a
+    separable space are not a contradiction, and a separable first space leaves nothing to judge."""
+    traj = [[snap(0, 2, 0.3, 0.4), snap(10, 2, 0.1, 0.1)]]
+    both = judges.label_distances("f", [0], ["a", "b"], traj, None, params("label_distances"))
+    only = judges.label_distances("f", [0], ["a", "b"], traj, None, params("label_distances", parts=["clusters"]))
+    assert both.conclusion == CONTRADICTED and only.conclusion == INCONCLUSIVE
+    fewer = [[snap(0, 5, 0.0, 0.0), snap(10, 3, 0.0, 0.0)]]
+    assert judges.label_distances("f", [0], ["a", "b"], fewer, None,
+                                  params("label_distances", parts=["clusters"])).conclusion == REPRODUCED
+
+
+# ---- Zhou and Srikumar 4.1: probe accuracy improves after fine-tuning ----------------------
+
+
+def probe_verdict(pre, tuned, chance=0.2, **overrides):
+    return judges.probe_accuracy("f", list(range(len(tuned))), pre, tuned, chance, params("probe_accuracy", **overrides))
+
+
+def test_probe_accuracy_reproduced_by_a_real_gain():
+    pre = outcomes(1500, 0.78, 0)
+    tuned = pre | outcomes(1500, 0.8, 1)  # right wherever the pre-trained probe was, and on most others
+    verdict = probe_verdict(pre, [tuned])
+    assert verdict.conclusion == REPRODUCED and verdict.pvalues, verdict.text()
+
+
+@pytest.mark.parametrize(("make", "conclusion"), [
+    (lambda pre: pre.copy(), CONTRADICTED),  # the "fine-tuned" representation is the original one
+    (lambda pre: pre & outcomes(len(pre), 0.8, 2), CONTRADICTED),  # a probe that loses accuracy
+])
+def test_probe_accuracy_not_reproduced_when_the_premise_is_broken(make, conclusion):
+    pre = outcomes(1500, 0.78, 0)
+    assert probe_verdict(pre, [make(pre)]).conclusion == conclusion
+
+
+def test_probe_accuracy_coin_flip_probes_never_reproduce():
+    for seed in range(20):
+        pre, tuned = outcomes(300, 0.2, seed), outcomes(300, 0.22, seed + 100)
+        assert probe_verdict(pre, [tuned], chance=0.2).conclusion != REPRODUCED
+
+
+def test_probe_accuracy_no_gain_needs_equivalence():
+    pre = outcomes(2000, 0.8, 0)
+    same = probe_verdict(pre, [pre.copy()], paper_says="no_gain")
+    assert same.conclusion == REPRODUCED
+    few = outcomes(40, 0.8, 0)
+    flipped = few.copy()
+    flipped[:2] = ~flipped[:2]
+    assert probe_verdict(few, [flipped], paper_says="no_gain").conclusion == INCONCLUSIVE  # 40 items decide nothing
+
+
+# ---- Zhou and Srikumar 4.5 (Fig. 5): centroid movements per layer ---------------------------
+
+
+def movements(scales, spans, labels=8, dim=16, seed=0):
+    """Per layer: ``labels`` movements of length ``scale`` lying in ``span`` random directions."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for scale, k in zip(scales, spans, strict=True):
+        basis = rng.normal(size=(k, dim))
+        m = rng.normal(size=(labels, k)) @ basis
+        out.append(scale * m / np.linalg.norm(m, axis=1, keepdims=True))  # every row exactly `scale` long
+    return out
+
+
+def centroid_verdict(moves, norms=None, **overrides):
+    norms = norms or [1.0] * len(moves[0])
+    return judges.centroid_directions("f", list(range(len(moves))), list(range(len(moves[0]))), moves, norms,
+                                      params("centroid_directions", **overrides))
+
+
+def test_centroid_directions_reproduced_when_higher_layers_move_more_in_more_directions():
+    verdict = centroid_verdict([movements([0.1, 0.3, 0.6, 1.0], [1, 2, 4, 8])])
+    assert verdict.conclusion == REPRODUCED, verdict.text()
+
+
+@pytest.mark.parametrize("moves", [
+    [np.tile(np.arange(16.0), (8, 1)) * s for s in (0.1, 0.2, 0.3, 0.4)],  # every label the same shift: 1 direction
+    movements([1.0, 0.6, 0.3, 0.1], [8, 4, 2, 1]),  # lower layers move more
+    movements([0.1, 0.3, 0.6, 1.0], [8, 4, 2, 1]),  # more movement, fewer directions
+])
+def test_centroid_directions_not_reproduced_when_the_premise_is_broken(moves):
+    assert centroid_verdict([moves]).conclusion == CONTRADICTED
+
+
+def test_centroid_directions_are_scale_free():
+    """A layer whose whole space is 10x larger does not 'move more': movement is over the norm."""
+    moves = movements([0.1, 0.1, 0.1, 0.1], [1, 2, 4, 8])
+    scaled = [m * f for m, f in zip(moves, (1, 2, 5, 10), strict=True)]
+    assert centroid_verdict([scaled], norms=[1.0, 2.0, 5.0, 10.0]).conclusion != REPRODUCED
+
+
+def test_participation_ratio_against_the_gram_eigenvalues():
+    """Against an independent route: the eigenvalues of X X^T are the squared singular values."""
+    rng = np.random.default_rng(0)
+    for k in (1, 3, 7):
+        x = rng.normal(size=(12, k)) @ rng.normal(size=(k, 20))
+        ev = np.clip(np.linalg.eigvalsh(x @ x.T), 0, None)
+        assert judges.participation_ratio(x) == pytest.approx(ev.sum() ** 2 / (ev ** 2).sum(), rel=1e-9)
+        assert 1.0 <= judges.participation_ratio(x) <= k + 1e-9
+    assert judges.participation_ratio(np.zeros((3, 4))) == 0.0
+
+
+# ---- Merchant et al. Fig. 4: truncated models -------------------------------------------
+
+
+def truncated_verdict(full, cut, chance=0.5, by=3, **overrides):
+    return judges.truncated_finetuning("f", [0], [full], {1: [chance], by: [cut]}, chance, by,
+                                       params("truncated_finetuning", **overrides))
+
+
+def test_truncated_finetuning_reproduced_when_the_middle_layer_recovers_the_gain():
+    verdict = truncated_verdict(0.9, 0.88)
+    assert verdict.conclusion == REPRODUCED and verdict.measured["recovery_cut_after_3"]["value"] == pytest.approx(0.95)
+
+
+@pytest.mark.parametrize(("full", "cut", "conclusion"), [
+    (0.9, 0.5, CONTRADICTED),  # the cut model at chance
+    (0.52, 0.52, INCONCLUSIVE),  # the full model at chance: nothing to approach
+])
+def test_truncated_finetuning_not_reproduced_when_the_premise_is_broken(full, cut, conclusion):
+    assert truncated_verdict(full, cut).conclusion == conclusion
+
+
+# ---- Table 5 with the probe ---------------------------------------------------------------
+
+
+def test_claim5_distances_with_a_probe_that_does_not_drop_is_not_reproduced():
+    """Distances fall as the paper says, but the probe on the other-tuned encoder is as good as
+    on the target-tuned one: the probe part keeps the verdict from 'reproduced'."""
+    own = outcomes(800, 0.75, 0)
+    before, after = [1.0, 1.0, 1.0], [0.5, 0.6, 0.7]
+    args = ("f", [0], ["a", "b", "c"], [before], [after])
+    kw = {"mean_norms": [(1.0, 1.0)], "separable": [(True, True)]}
+    with_drop = judges.cross_task_distances(*args, params("cross_task_distances", probe=True), **kw,
+                                            probes=[(own, own & outcomes(800, 0.7, 1))])
+    no_drop = judges.cross_task_distances(*args, params("cross_task_distances", probe=True), **kw,
+                                          probes=[(own, own.copy())])
+    assert with_drop.conclusion == REPRODUCED, with_drop.text()
+    assert no_drop.conclusion != REPRODUCED

@@ -259,3 +259,19 @@ def test_report_renders_in_headless_chromium(run, tmp_path):
     assert bar.sum() > 500, "the embedded accuracy figure was not painted"
     red = np.abs(rgb - np.array([0xB0, 0x00, 0x20])).max(-1) <= 10  # the FAIL marks
     assert red.sum() > 20
+
+
+def test_the_token_level_figures_draw(tmp_path):
+    """Zhou and Srikumar's centroid paths (Fig. 3) and per-layer movements (Fig. 5), and Merchant
+    et al.'s truncated models (Fig. 4), from the claims' figure specifications."""
+    from reports.figures import draw
+
+    rng = np.random.default_rng(0)
+    specs = [figures.centroid_paths("paths", ["NOUN", "VERB", "ADP"], [rng.normal(size=(3, 8)) for _ in range(4)]),
+             figures.centroid_pca("movements", [1, 2, 3], [rng.normal(size=(3, 8)) * k for k in (1, 2, 3)]),
+             figures.accuracy_by_layers("cut", [(1, 0.7), (2, 0.8)], 0.9, 0.5, mode="truncated")]
+    assert len(specs[0]["paths"]) == 3 and len(specs[0]["paths"][0]) == 4  # per label, per checkpoint
+    assert [p["layer"] for p in specs[1]["panels"]] == [1, 2, 3]
+    for i, spec in enumerate(specs):
+        drawn = draw(json.loads(json.dumps(spec)), tmp_path / f"fig{i}")
+        assert drawn.png.stat().st_size > 1000 and "Fig." in drawn.caption

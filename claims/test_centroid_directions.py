@@ -1,0 +1,56 @@
+"""Zhou and Srikumar (2022, section 4.5, Fig. 5): lower layers' label centroids move little and in
+a few shared directions; higher layers' move more and in more directions.
+
+Per layer (0, the embeddings, to the last; from 1 for a text task's first token, which is the same
+vector for every text at layer 0), each label's centroid on the ``split`` items under the
+fine-tuned minus the pre-trained encoder. The judge (claims/judges.py) turns the movements into
+two scale-free numbers per layer: their mean length over the layer's mean vector norm, and the
+number of directions they span (participation ratio). Fig. 5's 2-D PCA is drawn beside.
+"""
+
+from dataclasses import replace
+
+import numpy as np
+
+from claims import evidence, figures, judges
+from harness.build import is_token_task
+
+CLAIM = "centroid_directions"
+
+
+def centroids(x: np.ndarray, y: np.ndarray, num_labels: int) -> np.ndarray:
+    """Each label's mean vector (labels absent from ``y``: NaN rows)."""
+    out = np.full((num_labels, x.shape[1]), np.nan)
+    for k in np.unique(y):
+        out[k] = x[y == k].mean(axis=0)
+    return out
+
+
+def test_centroid_directions(fx, harness, record_verdict):
+    params = fx.claim(CLAIM)
+    task, split = evidence.target_task(harness, fx), params["split"]
+    y = task[split].labels
+    present = np.unique(y)
+    tuned = [evidence.finetuned(harness, fx, seed) for seed in fx.seeds]
+    layers = list(range(0 if is_token_task(task) else 1, evidence.num_layers(tuned[0]) + 1))
+    max_length = fx.fine_tune.max_length
+
+    def reps(model):
+        art = harness.embeddings(model, task, split, layers=layers, pooling="first", max_length=max_length)
+        return [art.array(f"layer_{k}") for k in layers]
+
+    before = reps(fx.encoder)
+    base = [centroids(x, y, task.num_labels)[present] for x in before]
+    norms = [float(np.linalg.norm(x, axis=1).mean()) for x in before]
+    movements = [[centroids(x, y, task.num_labels)[present] - b for x, b in zip(reps(art), base, strict=True)]
+                 for art in tuned]
+    verdict = judges.centroid_directions(fx.name, fx.seeds, layers, movements, norms, params)
+    size, span = judges.centroid_measures(movements[0], norms)
+    verdict = replace(verdict, figures=(
+        figures.layer_similarity(f"Label centroids per layer (seed {fx.seeds[0]}): mean shift over the mean vector "
+                                 "norm, and the directions the shifts span over the number of labels", layers,
+                                 [("movement", size), ("directions / labels", [v / len(present) for v in span])]),
+        figures.centroid_pca(f"Label centroid movements per layer, 2-D PCA (seed {fx.seeds[0]}; "
+                             "Zhou and Srikumar, Fig. 5)", layers, movements[0])))
+    record_verdict(verdict)
+    assert verdict.passed, verdict.text()

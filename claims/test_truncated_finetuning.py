@@ -1,0 +1,36 @@
+"""Truncated fine-tuning (Merchant et al. 2020, Fig. 4): a model cut after layer k and fine-tuned
+approaches the full model's score by the middle layers.
+
+The fixture's [fine_tune] protocol on the encoder cut after each layer k in ``layers`` (the top
+layers dropped: harness.protocols.truncate_after), test accuracy against the full model's and
+chance (the majority class).
+"""
+
+from dataclasses import replace
+
+from claims import evidence, figures, judges
+
+CLAIM = "truncated_finetuning"
+
+
+def test_truncated_finetuning(fx, harness, record_verdict):
+    params = fx.claim(CLAIM)
+    task = evidence.target_task(harness, fx)
+    full = [evidence.finetuned(harness, fx, seed) for seed in fx.seeds]
+    depth = evidence.num_layers(full[0])
+    by_layer = params["by_layer"] or max(1, depth // 2)
+    ks = sorted(set(params["layers"]) | {by_layer})
+    truncated = {k: [] for k in ks}
+    for seed in fx.seeds:
+        for k in ks:
+            config = replace(fx.fine_tune, truncate_layers=k, snapshot_at=())
+            truncated[k].append(evidence.predictions(harness.fine_tuned(fx.encoder, task, config, seed)).accuracy)
+    accuracy = [evidence.predictions(art).accuracy for art in full]
+    chance = evidence.chance(harness, fx)
+    verdict = judges.truncated_finetuning(fx.name, fx.seeds, accuracy, truncated, chance, by_layer, params)
+    verdict = replace(verdict, figures=(figures.accuracy_by_layers(
+        f"Test accuracy of the encoder cut after layer k, fine-tuned (seed {fx.seeds[0]}; Merchant et al., Fig. 4); "
+        "dashed: the full model and chance",
+        [(k, truncated[k][0]) for k in ks], accuracy[0], chance, mode="truncated"),))
+    record_verdict(verdict)
+    assert verdict.passed, verdict.text()

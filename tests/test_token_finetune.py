@@ -1,0 +1,144 @@
+"""Fine-tuning on token tasks (harness/tokens.py) and the protocol knobs that came with it: the
+`zhou` preset, truncated encoders, token tasks in fixtures."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from tokendata import write_conllu, write_streusle
+
+from harness.data import TaskSpec
+from harness.errors import ConfigError
+from harness.protocols import PRESETS, FineTuneConfig
+from harness.tokens import (
+    TokenClassifier,
+    _batch,
+    _tokenize,
+    encode_words,
+    fine_tune_tokens,
+    item_vectors,
+    load_conllu,
+    resize,
+    with_validation,
+)
+
+pytest.importorskip("conllu")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from harness.encoders import EncoderSpec, load_encoder
+
+    return load_encoder(EncoderSpec("offline:minilm-l2"))
+
+
+@pytest.mark.parametrize("kind", ["pos", "dep"])
+@pytest.mark.parametrize("pooling", ["mean", "first"])
+def test_the_trained_head_sees_the_same_vectors_as_encode_words(tiny, tmp_path, kind, pooling):
+    """The differentiable item representation (one batch through TokenClassifier) against the
+    cached path (encode_words + item_vectors, sentence by sentence): same numbers."""
+    from dataclasses import replace
+
+    task = replace(load_conllu(write_conllu(tmp_path / "t.conllu", 12), kind, fractions=(0.5, 0.25, 0.25)),
+                   pooling=pooling)
+    split = task["train"]
+    classifier = TokenClassifier(tiny.model, task.num_labels, task.kind, pooling).eval()
+    captured = {}
+    classifier.head = torch.nn.Sequential(torch.nn.Identity())
+    classifier.head.register_forward_hook(lambda m, i, o: captured.setdefault("x", o.detach()))
+    sentences = np.arange(len(split.sentences))
+    items = np.arange(len(split))
+    with torch.inference_mode():
+        classifier(*_batch(_tokenize(tiny.tokenizer, split.sentences, pooling), split, sentences, items,
+                           tiny.tokenizer.pad_token_id, torch.device("cpu")))
+    words = encode_words(tiny.model, tiny.tokenizer, split.sentences, layers=(-1,), pooling=pooling, batch_size=1)
+    (vectors,) = words.values()
+    np.testing.assert_allclose(captured["x"].numpy(), item_vectors(vectors, split, task.kind), atol=2e-5)
+
+
+def test_fine_tuning_on_words_learns_is_seeded_and_checks_its_loss(tiny, tmp_path):
+    task = load_conllu(write_conllu(tmp_path / "t.conllu", 40), "pos")
+    config = FineTuneConfig.preset("zhou", epochs=3, batch_size=8, snapshot_at=(0.0, 1.0), snapshot_split="test")
+    from copy import deepcopy
+
+    runs = [fine_tune_tokens(deepcopy(tiny), task, config, seed=0) for _ in range(2)]
+    assert runs[0].losses == runs[1].losses  # deterministic on the CPU
+    assert np.mean(runs[0].losses[-3:]) < np.mean(runs[0].losses[:3])
+    assert sorted(runs[0].snapshots) == [0, runs[0].total_steps]
+    assert runs[0].snapshots[0][2].shape == (len(task["test"]), 384)  # items x dim, at the last layer (2 of 2)
+    diverging = FineTuneConfig(epochs=1, lr=1e6, batch_size=8)
+    with pytest.raises(Exception, match="diverged|not finite"):
+        fine_tune_tokens(deepcopy(tiny), task, diverging, seed=0)
+
+
+def test_a_token_fine_tune_is_a_cached_artifact_with_item_predictions(tmp_path):
+    from harness.build import Harness, Predictions
+    from harness.encoders import EncoderSpec
+    from harness.store import ArtifactStore
+
+    spec = TaskSpec.from_dict({"source": "conllu", "path": str(write_conllu(tmp_path / "t.conllu", 30)), "task": "dep"})
+    h = Harness(ArtifactStore(tmp_path / "store"), device="cpu")
+    task = h.task(spec)
+    config = FineTuneConfig(epochs=1, batch_size=8, lr=1e-4, snapshot_at=(0.0, 1.0), snapshot_split="test",
+                            truncate_layers=1)
+    art = h.fine_tuned(EncoderSpec("offline:minilm-l2"), task, config, 0)
+    assert Predictions.of(art, "test").labels.tolist() == task["test"].labels.tolist()
+    assert json.loads((art.file("encoder") / "config.json").read_text())["num_hidden_layers"] == 1  # truncated
+    assert art.array("snapshots/step_000000_layer_1.npy").shape == (len(task["test"]), 2 * 384)  # pairs
+    again = h.fine_tuned(EncoderSpec("offline:minilm-l2"), task, config, 0)
+    assert again.key == art.key and again.manifest == art.manifest  # found, not rebuilt
+    x = h.embedding_matrix(art, task, "test")
+    assert x.shape == (len(task["test"]), 768)
+
+
+def test_the_zhou_preset_is_the_papers_protocol_and_a_fixture_can_override_it(tmp_path):
+    config = FineTuneConfig.preset("zhou")
+    assert (config.lr, config.warmup_ratio, config.batch_size, config.epochs) == (3e-4, 0.1, 32, 10)
+    assert FineTuneConfig.preset("zhou", epochs=3).epochs == 3
+    with pytest.raises(ConfigError, match="preset = 'zhuo'.*bogaert.*zhou"):
+        FineTuneConfig.preset("zhuo")
+    assert set(PRESETS) >= {"bogaert", "zhou"}
+    from claims.fixture import load_fixture
+
+    path = tmp_path / "f.toml"
+    base = ('name = "f"\nprofile = "smoke"\n[encoder]\nname = "offline:minilm-l2"\n[task]\nsource = "conllu"\n'
+            'path = "t.conllu"\n[claims.probe_accuracy]\n[fine_tune]\n')
+    path.write_text(base + 'preset = "zhou"\nepochs = 3\n')
+    fx = load_fixture(path)
+    assert (fx.fine_tune.lr, fx.fine_tune.epochs) == (3e-4, 3)
+    assert fx.missing_paths == (str(tmp_path / "t.conllu"),)  # relative to the fixture; absent: a skip
+    path.write_text(base + 'preset = "howard"\n')
+    with pytest.raises(ConfigError, match=r"f.toml: \[fine_tune\] preset = 'howard'"):
+        load_fixture(path)
+
+
+def test_truncation_is_checked_against_the_encoder(tiny):
+    from copy import deepcopy
+
+    from harness.protocols import truncate_after
+
+    model = deepcopy(tiny.model)
+    truncate_after(model, 1)
+    assert model.config.num_hidden_layers == 1 and len(model.encoder.layer) == 1
+    with pytest.raises(ConfigError, match="truncate_layers must be in 1..2"):
+        truncate_after(deepcopy(tiny.model), 3)
+    with pytest.raises(ConfigError, match="truncate_layers must be >= 1"):
+        FineTuneConfig(truncate_layers=0)
+
+
+def test_token_splits_resize_and_carve_validation_by_sentence(tmp_path):
+    spec = {"source": "streusle", "train": str(write_streusle(tmp_path / "s") / "train" / "streusle.ud_train.json"),
+            "test": str(tmp_path / "s" / "test" / "streusle.ud_test.json"), "target": "ss2"}
+    task = TaskSpec.from_dict(spec).load()
+    train, val = task["train"], task["validation"]
+    assert set(train.sentences).isdisjoint(set(val.sentences)) or len(set(train.sentences)) < 30  # by sentence
+    assert len(train) + len(val) == 60  # 30 sentences, two items each
+    cut = resize(task, {"test": 20}, seed=0)
+    assert len(cut["test"]) == 20 and set(cut["test"].labels) == set(task["test"].labels)  # stratified
+    assert cut["train"] is task["train"]
+    with pytest.raises(ConfigError, match="sizes.test = 99: the test split of streusle-fxn has only 60 words"):
+        resize(task, {"test": 99})
+    assert with_validation(task) is task
