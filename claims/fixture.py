@@ -36,6 +36,7 @@ from harness.encoders import OFFLINE_LAYERS, EncoderSpec
 from harness.errors import ConfigError
 from harness.heads import HeadConfig
 from harness.protocols import PRESETS, FineTuneConfig
+from harness.remote import is_remote
 
 from .spec import CLAIMS, spec
 
@@ -213,8 +214,8 @@ def load_fixture(path: str | Path) -> Fixture:
         if not isinstance(spec_, dict):
             continue
         for key in PATH_KEYS.get(spec_.get("source"), ()):
-            if not isinstance(spec_.get(key), str):
-                continue
+            if not isinstance(spec_.get(key), str) or is_remote(spec_[key]):
+                continue  # (a URL is fetched when the task loads: harness/remote.py)
             local = Path(spec_[key]).expanduser()
             if not local.is_absolute():  # relative to the fixture file, not to the working directory
                 local = (path.parent / local).resolve()

@@ -254,8 +254,17 @@ def load(source: str, params: Mapping, seed: int = 0) -> TokenTask:
     - ``source = "streusle"``: ``train`` and ``test`` (and optionally ``validation``) JSON files,
       ``target`` (ss: PS-role | ss2: PS-fxn).
 
-    Both take ``word_pooling`` (mean | first) and ``name``."""
+    Both take ``word_pooling`` (mean | first) and ``name``. A file may be a local path, an
+    ``http(s)://`` or ``file://`` URL or ``hf://datasets/<owner>/<name>[@<revision>]/<file>``
+    (:mod:`harness.remote`), pinned by ``sha256`` (a string for ``path``, a table keyed like the
+    files for STREUSLE)."""
+    from .remote import local_copy
+
     params = dict(params)
+    pins = params.pop("sha256", {}) or {}
+    for key in ("path", "train", "validation", "test"):  # a URL or hf:// file: fetched once, into a cache
+        if key in params:
+            params[key] = local_copy(params[key], pins.get(key) if isinstance(pins, dict) else pins)
     pooling = params.pop("word_pooling", "mean")
     if pooling not in WORD_POOLINGS:
         raise ConfigError(f"word_pooling = {pooling!r}: must be one of {list(WORD_POOLINGS)}")
@@ -264,7 +273,7 @@ def load(source: str, params: Mapping, seed: int = 0) -> TokenTask:
     unknown = set(params) - allowed
     if unknown:
         raise ConfigError(f"unknown key(s) {sorted(unknown)} for a {source} task; allowed: "
-                          f"{sorted(allowed | {'word_pooling', 'sizes', 'split_seed', 'validation_fraction'})}")
+                          f"{sorted(allowed | {'word_pooling', 'sha256', 'sizes', 'split_seed', 'validation_fraction'})}")
     if source == "conllu":
         if "path" not in params:
             raise ConfigError("a conllu task needs `path`: the CoNLL-U file")

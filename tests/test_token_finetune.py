@@ -142,3 +142,28 @@ def test_token_splits_resize_and_carve_validation_by_sentence(tmp_path):
     with pytest.raises(ConfigError, match="sizes.test = 99: the test split of streusle-fxn has only 60 words"):
         resize(task, {"test": 99})
     assert with_validation(task) is task
+
+
+def test_a_corpus_at_a_url_is_fetched_once_pinned_and_fails_fast(tmp_path, monkeypatch):
+    import hashlib
+    import time
+
+    from harness.errors import DataError
+    from harness.remote import local_copy
+
+    monkeypatch.setenv("CLAIMS_DATA_CACHE", str(tmp_path / "cache"))
+    source = write_conllu(tmp_path / "t.conllu", 20)
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    spec = {"source": "conllu", "path": source.as_uri(), "task": "pos", "sha256": digest}
+    task = TaskSpec.from_dict(spec).load()
+    assert task.fingerprint() == TaskSpec.from_dict({**spec, "path": str(source)}).load().fingerprint()
+    cached = list((tmp_path / "cache").iterdir())
+    assert len(cached) == 1 and not [p for p in cached if p.name.startswith(".")]  # no temporary left
+    source.write_text("changed")  # the cached copy is what is read now ...
+    assert TaskSpec.from_dict(spec).load().fingerprint() == task.fingerprint()
+    with pytest.raises(DataError, match="SHA-256 .* but the fixture pins 0000"):  # ... unless the pin says otherwise
+        local_copy(source.as_uri(), "0" * 64)
+    start = time.monotonic()
+    with pytest.raises(DataError, match=r"http://127.0.0.1:9/en_pud.conllu: cannot be downloaded .* local path"):
+        local_copy("http://127.0.0.1:9/en_pud.conllu")
+    assert time.monotonic() - start < 15
