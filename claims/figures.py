@@ -18,6 +18,8 @@ Kinds and their fields:
 - ``accuracy_by_layers``: ``points = [{layers, accuracy}]``, ``full``, ``frozen`` (partial
   fine-tuning: accuracy against the number of trainable top layers; with ``mode = "truncated"``,
   against the layers kept, and ``frozen`` holds chance)
+- ``table``: ``columns``, ``rows = [[cell, ...]]`` (laid out as a table in the report, not drawn:
+  Zhou and Srikumar's Table 5)
 - ``centroid_paths``: ``labels``, ``paths = [[[x, y] per checkpoint] per label]`` (2-D PCA of the
   label centroids along fine-tuning)
 - ``centroid_pca``: ``panels = [{layer, points: [[x, y] per label]}]`` (each label's centroid
@@ -125,6 +127,13 @@ def word_lists(title: str, relatedness: str,
     return {"kind": "word_lists", "title": title, "relatedness": relatedness,
             "lists": [{"name": n, "words": [{"word": w, "difference": _num(d), "relatedness": _num(r)}
                                             for w, d, r in words]} for n, words in lists]}
+
+
+def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """A small table (strings and numbers) that the report lays out as one."""
+    return {"kind": "table", "title": title, "columns": [str(c) for c in columns],
+            "rows": [[_num(c) if isinstance(c, int | float) and not isinstance(c, bool) else str(c) for c in row]
+                     for row in rows]}
 
 
 def ref(artifact) -> str:

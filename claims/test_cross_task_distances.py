@@ -53,8 +53,20 @@ def test_cross_task_distances(fx, harness, record_verdict):
     table = {name: {"pre-trained": round(float(b), 4), f"fine-tuned on {task.name}": round(float(t), 4),
                     f"fine-tuned on {other_name}": round(float(a), 4)}
              for name, b, t, a in zip(names, b0, t0, a0, strict=True)}
-    verdict = replace(verdict, details={**verdict.details, "Table 5 (seed " + str(fx.seeds[0]) + "): each label's "
-                                        "minimum distance" + (" / mean vector norm" if scaled else ""): table,
+    unit = " / mean vector norm" if scaled else ""
+    rows = [[name, *cells.values(), cells[f"fine-tuned on {other_name}"] - cells["pre-trained"]]
+            for name, cells in table.items()]
+    rows.append(["mean", *[float(np.mean([r[k] for r in rows])) for k in range(1, 5)]])
+    tables = [figures.table(f"Zhou and Srikumar's Table 5 on {task.name}: each label's minimum distance{unit} "
+                            f"(seed {fx.seeds[0]})", ["label", "pre-trained", f"fine-tuned on {task.name}",
+                                                      f"fine-tuned on {other_name}", "change (other - pre-trained)"],
+                            rows)]
+    if probes is not None:
+        tables.append(figures.table(f"Probe accuracy on {task.name}'s test items (seed {fx.seeds[0]})",
+                                    ["encoder fine-tuned on", "accuracy"],
+                                    [[task.name, float(np.mean(probes[0][0]))],
+                                     [other_name, float(np.mean(probes[0][1]))]]))
+    verdict = replace(verdict, details={**verdict.details,
                                         "linearly separable (pre-trained, target-tuned, other-tuned)": [
                                             probed[0].clusters.linearly_separable,
                                             own_probed.clusters.linearly_separable,
@@ -63,6 +75,6 @@ def test_cross_task_distances(fx, harness, record_verdict):
                           f"Target labels' minimum distance{' / mean vector norm' if scaled else ''} (seed "
                           f"{fx.seeds[0]}; Zhou and Srikumar, Table 5)", names,
                           [("pre-trained", b0), (f"fine-tuned on {task.name}", t0),
-                           (f"fine-tuned on {other_name} (the other task)", a0)]),))
+                           (f"fine-tuned on {other_name} (the other task)", a0)]), *tables))
     record_verdict(verdict)
     assert verdict.passed, verdict.text()

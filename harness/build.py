@@ -50,7 +50,7 @@ from .store import Artifact, ArtifactStore
 # Code versions of the steps: bump one when its output changes for the same inputs.
 VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
             "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1",
-            "directprobe": "1",  # directprobe: bump when harness/directprobe.py's results change
+            "directprobe": "2",  # bump when harness/directprobe.py's results change (2: overlap witnesses)
             "token_embeddings": "1"}
 DIRECTPROBE_WARN_POINTS = 10_000  # more points than this in one DirectProbe run: a warning
 EMBEDDING_DTYPES = ("float32", "float16")

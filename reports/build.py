@@ -30,6 +30,7 @@ class Figure:
     svg: Path | None = None
     caption: str = ""
     error: str | None = None
+    table: dict[str, Any] | None = None  # a "table" figure: laid out as a table, not drawn
 
 
 @dataclass
@@ -86,6 +87,9 @@ def build_report(verdicts: str | Path | dict[str, Any], out: str | Path, store=N
         for j, spec in enumerate(v.get("figures", [])):
             stem = out / "figures" / f"{i:02d}-{_slug(v['claim'])}-{_slug(v['fixture'])}-{j}"
             title = spec.get("title", spec.get("kind", "figure")) if isinstance(spec, dict) else "figure"
+            if isinstance(spec, dict) and spec.get("kind") == "table":
+                report.figures.append(Figure(i, title, table=spec))
+                continue
             try:
                 drawn = figs.draw(spec, stem, store)
             except figs.MissingArtifact as exc:

@@ -91,7 +91,12 @@ def render_html(report: Report) -> str:
             body = "\n".join(f"{k}: {fmt(val)}" for k, val in v["details"].items())
             h.append(f"<details><summary>details</summary><pre>{escape(body)}</pre></details>")
         for f in report.of(i):
-            if f.error:
+            if f.table is not None:
+                head = "".join(f"<th>{escape(str(c))}</th>" for c in f.table["columns"])
+                body = "".join("<tr>" + "".join(f"<td>{escape(fmt(c))}</td>" for c in row) + "</tr>"
+                               for row in f.table["rows"])
+                h.append(f"<table><caption>{escape(f.title)}</caption><tr>{head}</tr>{body}</table>")
+            elif f.error:
                 h.append(f'<p class="missing">Figure not drawn ({escape(f.title)}): {escape(f.error)}</p>')
             else:
                 h.append(f"<figure>{_img(f.png)}<figcaption><b>{escape(f.title)}.</b> {escape(f.caption)} "

@@ -60,7 +60,12 @@ def render_markdown(report: Report) -> str:
             lines += [f"{k}: {fmt(val)}" for k, val in v["details"].items()]
             lines += ["```", "", "</details>"]
         for f in report.of(i):
-            if f.error:
+            if f.table is not None:
+                cols = f.table["columns"]
+                lines += ["", f"*{f.title}.*", "", "| " + " | ".join(_esc(str(c)) for c in cols) + " |",
+                          "|" + "---|" * len(cols)]
+                lines += ["| " + " | ".join(_esc(fmt(c)) for c in row) + " |" for row in f.table["rows"]]
+            elif f.error:
                 lines += ["", f"*Figure not drawn ({f.title}): {f.error}*"]
             else:
                 rel = f.png.relative_to(out).as_posix()

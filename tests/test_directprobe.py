@@ -65,6 +65,44 @@ def test_overlap_decisions_equal_a_brute_force_lp(params):
         assert (a @ w > c).all() and (b @ w < c).all()
 
 
+@settings(max_examples=150, deadline=None)
+@given(point_sets)
+def test_an_overlap_answer_carries_a_witness_checked_on_the_points(params):
+    """Where the slab LP says "overlap", its duals give a convex combination of each set, and the
+    two coincide (computed here on the original points, not the LP's scaled ones)."""
+    a, b = make_pair(*params)
+    assume(not brute_force_separable(a, b))
+    counters = dp.Counters()
+    lp = dp._SlabLP(a, b, counters)
+    assert lp.solve() is None
+    lam, mu = lp.witness()
+    assert lam.min() >= 0 and mu.min() >= 0 and lam.sum() == pytest.approx(1) and mu.sum() == pytest.approx(1)
+    scale = max(np.abs(a).max(), np.abs(b).max(), 1.0)
+    np.testing.assert_allclose(lam @ a, mu @ b, atol=1e-9 * scale)
+    assert counters.uncertified == 0
+
+
+def test_a_kept_lp_keeps_its_witness_through_added_and_undone_rows():
+    a, b = make_pair(6, 6, 2, 0, 0.0)
+    lp = dp._SlabLP(a[:3], b, dp.Counters())
+    lp.add(a[3:], +1, undoable=True)
+    assert lp.solve() is None and lp.witness_gap() < 1e-9
+    lp.undo()
+    lp.solve()
+    assert len(lp.witness()[0]) == 3  # the undone rows are gone from the witness too
+
+
+def test_an_answer_without_a_witness_is_solved_again_and_counted(monkeypatch):
+    """A witness that does not close (here forced) triggers one tight re-solve; still open, the
+    answer is counted as uncertified, in the counters every artifact keeps."""
+    a, b = make_pair(8, 8, 2, 1, 0.0)
+    counters = dp.Counters()
+    lp = dp._SlabLP(a, b, counters)
+    monkeypatch.setattr(dp._SlabLP, "witness_gap", lambda self: 1.0)
+    assert lp.solve() is None
+    assert counters.lps == 2 and counters.uncertified == 1
+
+
 @settings(max_examples=120, deadline=None)
 @given(point_sets)
 def test_distances_equal_the_hard_margin_svm(params):

@@ -275,3 +275,19 @@ def test_the_token_level_figures_draw(tmp_path):
     for i, spec in enumerate(specs):
         drawn = draw(json.loads(json.dumps(spec)), tmp_path / f"fig{i}")
         assert drawn.png.stat().st_size > 1000 and "Fig." in drawn.caption
+
+
+def test_a_table_figure_is_laid_out_as_a_table(tmp_path):
+    """Zhou and Srikumar's Table 5 comes out as a table in both reports, cells as written."""
+    table = figures.table("Table 5 on PS-fxn", ["label", "pre-trained", "fine-tuned on POS"],
+                          [["p.Goal", 0.2869, 0.0972], ["mean", 0.31, 0.12]])
+    verdict = Verdict(claim="cross_task_distances", fixture="fx-table", seeds=(0,), conclusion="reproduced",
+                      criterion="lower", measured={}, figures=(table,), profile="smoke")
+    path = tmp_path / "verdicts.json"
+    path.write_text(dump([verdict], {"command": "pytest", "device": "cpu", "wall_time_s": 1.0}))
+    build_report(path, tmp_path / "out", None)
+    md = (tmp_path / "out" / "report.md").read_text()
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "| label | pre-trained | fine-tuned on POS |" in md and "| p.Goal | 0.2869 | 0.0972 |" in md
+    assert "<caption>Table 5 on PS-fxn</caption>" in html and "<td>p.Goal</td><td>0.2869</td>" in html
+    assert not list((tmp_path / "out").rglob("*.png"))  # nothing drawn for it
