@@ -108,12 +108,16 @@ def centroid_paths(title: str, labels: Sequence[str], centroids: Sequence[np.nda
 
 def centroid_pca(title: str, layers: Sequence[int], movements: Sequence[np.ndarray]) -> dict[str, Any]:
     """``movements[l]``: each label's centroid movement (labels x dim) at layer ``layers[l]``,
-    projected on the first two (uncentred) principal directions of all layers' movements."""
-    stacked = np.concatenate([np.asarray(m, float) for m in movements])
-    _, _, vt = np.linalg.svd(stacked, full_matrices=False)
-    return {"kind": "centroid_pca", "title": title,
-            "panels": [{"layer": int(layer), "points": [[_num(v) for v in row[:2]] for row in np.asarray(m) @ vt[:2].T]}
-                       for layer, m in zip(layers, movements, strict=True)]}
+    projected on that layer's first two (uncentred) principal directions: a layer whose labels
+    move along one shared direction shows arrows on one line."""
+    panels = []
+    for layer, m in zip(layers, movements, strict=True):
+        m = np.asarray(m, float)
+        _, _, vt = np.linalg.svd(m, full_matrices=False)
+        xy = m @ vt[:2].T
+        xy = np.pad(xy, ((0, 0), (0, 2 - xy.shape[1])))  # (fewer than two directions: zeros)
+        panels.append({"layer": int(layer), "points": [[_num(v) for v in row] for row in xy]})
+    return {"kind": "centroid_pca", "title": title, "panels": panels}
 
 
 def seed_boxes(title: str, series: Sequence[tuple[str, Sequence[float]]]) -> dict[str, Any]:

@@ -228,8 +228,8 @@ def _centroid_pca(plt, spec, store):
         ax.set_ylim(-1.1 * lim, 1.1 * lim)
         ax.set_title(f"layer {panel['layer']}", fontsize=8)
         ax.set_aspect("equal")
-    return fig, ("Each label's centroid movement (fine-tuned minus pre-trained) per layer, on the two principal "
-                 "directions of all layers' movements, same scale in every panel (Zhou and Srikumar, Fig. 5).")
+    return fig, ("Each label's centroid movement (fine-tuned minus pre-trained) per layer, on that layer's two "
+                 "principal directions, same scale in every panel (Zhou and Srikumar, Fig. 5).")
 
 
 def _seed_boxes(plt, spec, store):
