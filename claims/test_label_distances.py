@@ -29,8 +29,12 @@ def test_label_distances(fx, harness, record_verdict):
         checkpoints[seed] = evidence.snapshots(art, fx.fine_tune.snapshot_layers[-1])
         jobs += [(x, y) for _, x in checkpoints[seed]]
         if params["train_test_similarity"]:
-            jobs += [(harness.embedding_matrix(model, task, s, max_length=fx.fine_tune.max_length), task[s].labels)
-                     for model in (fx.encoder, art) for s in ("train", "test")]
+            # the labels of both splits only (a rare label may be missing from one), so that the two
+            # label-pair distance vectors compare the same pairs
+            shared = np.intersect1d(task["train"].labels, task["test"].labels)
+            keep = {s: np.isin(task[s].labels, shared) for s in ("train", "test")}
+            jobs += [(harness.embedding_matrix(model, task, s, max_length=fx.fine_tune.max_length)[keep[s]],
+                      task[s].labels[keep[s]]) for model in (fx.encoder, art) for s in ("train", "test")]
     probed = iter(harness.directprobe_many(jobs))
     trajectories, similarity = [], [] if params["train_test_similarity"] else None
     for seed in fx.seeds:
