@@ -523,3 +523,64 @@ def test_hulls_that_nearly_touch_get_a_distance_to_the_absolute_tolerance(monkey
         dp._min_norm_difference(na, nb, max_iter=300)
     got = dp._min_norm_difference(na, nb, max_iter=300, abs_tol=1e-3 + exact)
     assert exact * (1 - 1e-4) <= got <= exact + 1e-3 + exact
+
+
+# ---- the kept LP that stays factorised between merges (_WarmLP) ----------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(point_sets)
+def test_the_warm_lp_answers_as_a_brute_force_lp_with_checked_certificates(params):
+    a, b = make_pair(*params)
+    counters = dp.Counters()
+    plane = dp._WarmLP(a, b, counters).solve()
+    assert (plane is not None) == brute_force_separable(a, b)
+    if plane is not None:
+        w, c = plane
+        assert (a @ w > c).all() and (b @ w < c).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_warm_lp_grows_and_undoes_like_fresh_ones(seed):
+    """Points added (columns) and taken back: each answer is the one a fresh LP gives."""
+    rng = np.random.default_rng(seed)
+    a, b = make_pair(30, 30, 3, seed, float(rng.uniform(0.5, 3.0)))
+    counters = dp.Counters()
+    lp = dp._WarmLP(a[:5], b[:5], counters)
+    have_a, have_b = 5, 5
+    for step in range(12):
+        grow_a = step % 2 == 0
+        k = int(rng.integers(1, 4))
+        new = a[have_a:have_a + k] if grow_a else b[have_b:have_b + k]
+        if len(new) == 0:
+            continue
+        undo = step % 3 == 2
+        lp.add(new, +1 if grow_a else -1, undoable=undo)
+        na, nb = (have_a + len(new), have_b) if grow_a else (have_a, have_b + len(new))
+        assert (lp.solve() is not None) == brute_force_separable(a[:na], b[:nb])
+        if undo:
+            lp.undo()
+            assert (lp.solve() is not None) == brute_force_separable(a[:have_a], b[:have_b])
+        else:
+            have_a, have_b = na, nb
+    assert counters.lp_fallbacks == 0
+
+
+def test_an_answer_the_warm_lp_cannot_certify_goes_to_highs(monkeypatch):
+    a, b = make_pair(10, 10, 2, 3, 0.0)
+    counters = dp.Counters()
+    lp = dp._WarmLP(a, b, counters)
+    monkeypatch.setattr(dp._WarmLP, "_certified", lambda self: False)
+    assert (lp.solve() is not None) == brute_force_separable(a, b)
+    assert counters.lp_fallbacks == 1
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_clusterings_with_either_kept_lp_are_the_same(monkeypatch, seed):
+    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None: None)  # every decision an LP
+    x, y = overlapping_data(seed, n=40, d=3)
+    got = {}
+    for kind in (dp._WarmLP, dp._SlabLP):
+        monkeypatch.setattr(dp, "KEPT_LP", kind)
+        got[kind.__name__] = partition(dp.cluster(x, y))
+    assert got["_WarmLP"] == got["_SlabLP"] == brute_force_cluster(x, y)
