@@ -387,7 +387,8 @@ class _WarmLP:
     def solve(self) -> tuple[np.ndarray, float] | None:
         self.counters.lps += 1
         if self._iterate(max_pivots=50 * self.m):
-            self._refactor()  # a clean inverse for the answer's duals and values
+            if self.pivots > 8:  # a clean inverse for the answer's duals and values, unless it is fresh
+                self._refactor()
             answer = self._certified()
             if answer is not False:
                 return answer

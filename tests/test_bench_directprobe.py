@@ -300,3 +300,31 @@ def test_bench_directprobe_jobs_side_by_side(benchmark, request, vectors, tmp_pa
     benchmark.extra_info.update(jobs=len(jobs), workers=n_workers, wall_s=round(box["wall"], 3))
     print(f"\n{len(jobs)} DirectProbe jobs, {n_workers} worker(s): {box['wall']:.2f} s")
     assert len(box["result"]) == 4 and all(p.clusters.num_clusters >= 50 for p in box["result"])
+
+
+# ---- the kept LP: stays factorised (_WarmLP) or HiGHS every time (_SlabLP), same run ----------
+
+KEPT = [(kind, n) for n in (1500, 3000) for kind in ("_WarmLP", "_SlabLP")]
+
+
+@pytest.mark.parametrize(("kind", "n"), KEPT, ids=[f"{k.strip('_')}-{n}" for k, n in KEPT])
+def test_bench_kept_lp_where_labels_overlap(benchmark, request, vectors, monkeypatch, kind, n):
+    """SST-2 training sentences (2 labels that overlap): clustering with each kept LP; the same
+    partition either way (checked in the test run at 300 sentences, compared at full size in the
+    benchmark's printout)."""
+    if not enabled(request.config):
+        if n != 1500:
+            pytest.skip("benchmark: run with --benchmark-enable")
+        n = 300
+    x, y = vectors(2, n)
+    monkeypatch.setattr(dp, "KEPT_LP", getattr(dp, kind))
+    benchmark.group = f"directprobe-kept-lp-sst2-{n}"
+    box = measured(benchmark, lambda: dp.cluster(x, y))
+    c = box["result"].counters
+    benchmark.extra_info.update(n=n, clusters=box["result"].num_clusters, lps=c.lps, fallbacks=c.lp_fallbacks,
+                                wall_s=round(box["wall"], 3), peak_mib=round(box["peak"] / 2**20, 1))
+    print(f"\nkept LP {kind} n={n}: {box['result'].num_clusters} clusters, {c.lps} LPs "
+          f"({c.lp_fallbacks} to HiGHS), {box['wall']:.2f} s, peak {box['peak'] / 2**20:.0f} MiB")
+    if not enabled(request.config):
+        monkeypatch.setattr(dp, "KEPT_LP", dp._SlabLP)
+        assert np.array_equal(box["result"].assignment, dp.cluster(x, y).assignment)
