@@ -354,8 +354,9 @@ class Harness:
         for x, _ in jobs:
             if len(x) > DIRECTPROBE_WARN_POINTS:
                 warnings.warn(f"DirectProbe on {len(x):,} points: where labels overlap this can take hours "
-                              "(SST-2: 300 s at 3,000 sentences, over 2 hours at 6,920; README, DirectProbe "
-                              "benchmarks); a smaller split (the claim's `split`) keeps it in minutes",
+                              "(SST-2: about 160 s at 3,000 sentences, over 2 hours at 6,920; PUD's 21,180 words "
+                              "did not finish in 10 minutes; README, DirectProbe benchmarks); a smaller split "
+                              "(the claim's `split`) keeps it in minutes",
                               RuntimeWarning, stacklevel=2)
         found = {i: self.store.find("directprobe", VERSIONS["directprobe"], k) for i, k in enumerate(keys)}
         missing = distributed.broadcast([i for i, art in found.items() if art is None])  # rank 0's view

@@ -79,6 +79,7 @@ DISTANCE_ATOL = 1e-6  # ... or an upper bound this small (in units of the data's
 #                       [-1, 1]), for hulls that nearly touch: on 1,500 SST-2 sentences two final
 #                       clusters with a slab of 1.1e-7 kept Wolfe's relative bound open for 10,000
 #                       iterations (125 s, then an error); to 1e-6 it took 6.6 s
+MAX_PIVOTS_PER_ROW = 4  # a kept LP's solve gives up after 4 (d + 2) pivots and hands the pair to HiGHS
 LP_CERTIFY_RTOL = 1e-12  # a kept LP's hyperplane separates with a gap above this * |w| * max |x|
 WITNESS_TOL = 1e-9  # an overlap answer is certified when the duals' two convex combinations
 #                     coincide to this (scaled coordinates), far above rounding (1e-12), far below
@@ -289,6 +290,7 @@ class _WarmLP:
         self.side = np.empty(0, np.int64)
         self.rows = 0
         self._undo: tuple | None = None
+        self._highs: _SlabLP | None = None  # once this LP needed HiGHS, HiGHS keeps it (warm)
         self.add(pos, +1)
         self.add(neg, -1)
         self._start()
@@ -328,8 +330,11 @@ class _WarmLP:
         return b
 
     def add(self, pts: np.ndarray, side: int, undoable: bool = False) -> None:
+        if self._highs is not None:
+            self._highs.add(pts, side, undoable)
         if undoable:
-            self._undo = (len(self.side), self.basic.copy(), self.binv.copy(), self.x.copy(), self.pivots)
+            basis = (self.basic.copy(), self.binv.copy(), self.x.copy()) if self._highs is None else (None,) * 3
+            self._undo = (len(self.side), *basis, self.pivots)
         pts = np.asarray(pts, np.float64)
         self.orig = np.vstack([self.orig, pts])
         self.z = np.vstack([self.z, (pts - self.centre) / self.scale])
@@ -337,6 +342,8 @@ class _WarmLP:
         self.rows += len(pts)
 
     def undo(self) -> None:
+        if self._highs is not None:
+            self._highs.undo()
         n, self.basic, self.binv, self.x, self.pivots = self._undo
         self.rows -= len(self.side) - n
         self.orig, self.z, self.side = self.orig[:n], self.z[:n], self.side[:n]
@@ -385,16 +392,23 @@ class _WarmLP:
         return False
 
     def solve(self) -> tuple[np.ndarray, float] | None:
+        if self._highs is not None:
+            return self._highs.solve()
         self.counters.lps += 1
-        if self._iterate(max_pivots=50 * self.m):
+        if self._iterate(max_pivots=MAX_PIVOTS_PER_ROW * self.m):
             if self.pivots > 8:  # a clean inverse for the answer's duals and values, unless it is fresh
                 self._refactor()
             answer = self._certified()
             if answer is not False:
                 return answer
+        # Not finished in its pivots (degenerate stalls on large overlapping pairs), or no
+        # certificate: from now on this pair is HiGHS's slab LP, re-solved warm like before.
         self.counters.lp_fallbacks += 1
-        lp = _SlabLP(self.orig[self.side > 0], self.orig[self.side < 0], self.counters)
-        return lp.solve()
+        n = self._undo[0] if self._undo is not None else len(self.side)
+        self._highs = _SlabLP(self.orig[:n][self.side[:n] > 0], self.orig[:n][self.side[:n] < 0], self.counters)
+        if n < len(self.side):  # the pending add stays undoable there
+            self._highs.add(self.orig[n:], int(self.side[n]), undoable=True)
+        return self._highs.solve()
 
     def _certified(self):
         """The answer with its certificate checked on the points, or False."""

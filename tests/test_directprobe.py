@@ -571,8 +571,15 @@ def test_an_answer_the_warm_lp_cannot_certify_goes_to_highs(monkeypatch):
     counters = dp.Counters()
     lp = dp._WarmLP(a, b, counters)
     monkeypatch.setattr(dp._WarmLP, "_certified", lambda self: False)
-    assert (lp.solve() is not None) == brute_force_separable(a, b)
+    more = make_pair(6, 6, 2, 4, 0.0)[0]
+    lp.add(more, +1, undoable=True)  # pending when HiGHS takes over: it stays undoable there
+    assert (lp.solve() is not None) == brute_force_separable(np.vstack([a, more]), b)
     assert counters.lp_fallbacks == 1
+    lp.undo()
+    assert (lp.solve() is not None) == brute_force_separable(a, b)  # HiGHS's LP, warm, without them
+    lp.add(more, +1)
+    assert (lp.solve() is not None) == brute_force_separable(np.vstack([a, more]), b)
+    assert counters.lp_fallbacks == 1  # the pair stays with HiGHS
 
 
 @pytest.mark.parametrize("seed", range(3))
