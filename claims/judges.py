@@ -381,12 +381,10 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
         parts: dict[str, bool] = {}
         if first.num_clusters > num_labels and "clusters" in judged:
             parts["clusters strictly decrease"] = last.num_clusters < first.num_clusters
-        if "distances" not in judged:
-            pass
-        elif first.num_clusters == num_labels and last.num_clusters == num_labels:
+        if "distances" in judged and first.num_clusters == num_labels and last.num_clusters == num_labels:
             before, after = first.scaled(scale), last.scaled(scale)
             parts["every label's distance grows"] = bool(np.all(after > before * (1 + growth)))
-        elif last.num_clusters != num_labels:
+        elif "distances" in judged and last.num_clusters != num_labels:
             notes.append(f"seed {seed}: the last checkpoint is not linearly separable "
                          f"({last.num_clusters} clusters for {num_labels} labels): distances not judged")
         if not parts:
@@ -565,6 +563,24 @@ def layer_change(fixture: str, seeds: Sequence[int], layers: Sequence[int],
 # Partial fine-tuning (Merchant et al. 2020, Fig. 3; Hart's last-two-layers setting)
 
 
+def _recovery(seeds: Sequence[int], full: Sequence[float], base: Sequence[float], reached: Sequence[float],
+              need: float, min_gain: float, no_gain: str) -> tuple[list[float], list[str], list[str]]:
+    """Per seed, the share of full fine-tuning's gain over ``base`` that ``reached`` recovers:
+    reproduced at ``need`` or more, contradicted below, inconclusive (``no_gain``, formatted with
+    ``gain`` and ``min_gain``) where the gain itself is under ``min_gain``."""
+    recovery, per_seed, notes = [], [], []
+    for i, seed in enumerate(seeds):
+        gain = full[i] - base[i]
+        if gain < min_gain:
+            notes.append(f"seed {seed}: " + no_gain.format(gain=gain, min_gain=min_gain))
+            recovery.append(float("nan"))
+            per_seed.append(INCONCLUSIVE)
+        else:
+            recovery.append((reached[i] - base[i]) / gain)
+            per_seed.append(REPRODUCED if recovery[-1] >= need else CONTRADICTED)
+    return recovery, per_seed, notes
+
+
 def partial_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float], frozen: Sequence[float],
                        partial: dict[int, Sequence[float]], params: dict[str, Any]) -> Verdict:
     """Training only the top ``few`` layers recovers at least ``min_recovery`` of the accuracy that
@@ -574,17 +590,9 @@ def partial_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float]
     few, need, min_gain = params["few"], params["min_recovery"], params["min_gain"]
     if few not in partial:
         raise ValueError(f"no accuracies for trainable_layers = {few}; have {sorted(partial)}")
-    recovery, per_seed, notes = [], [], []
-    for i, seed in enumerate(seeds):
-        gain = full[i] - frozen[i]
-        if gain < min_gain:
-            notes.append(f"seed {seed}: full fine-tuning gains {gain:.4f} over frozen (< {min_gain:g}): "
-                         "nothing to recover")
-            recovery.append(float("nan"))
-            per_seed.append(INCONCLUSIVE)
-        else:
-            recovery.append((partial[few][i] - frozen[i]) / gain)
-            per_seed.append(REPRODUCED if recovery[-1] >= need else CONTRADICTED)
+    recovery, per_seed, notes = _recovery(seeds, full, frozen, partial[few], need, min_gain,
+                                          "full fine-tuning gains {gain:.4f} over frozen (< {min_gain:g}): "
+                                          "nothing to recover")
     measured: dict[str, Any] = {"full_accuracy": _value(full), "frozen_accuracy": _value(frozen)}
     for k in sorted(partial):
         measured[f"top_{k}_layers_accuracy"] = _value(partial[k])
@@ -942,16 +950,9 @@ def truncated_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[floa
     need, min_gain = params["min_recovery"], params["min_gain"]
     if by_layer not in truncated:
         raise ValueError(f"no accuracies for a model cut after layer {by_layer}; have {sorted(truncated)}")
-    recovery, per_seed, notes = [], [], []
-    for i, seed in enumerate(seeds):
-        gain = full[i] - chance
-        if gain < min_gain:
-            notes.append(f"seed {seed}: the full model gains {gain:.4f} over chance (< {min_gain:g}): nothing to judge")
-            recovery.append(float("nan"))
-            per_seed.append(INCONCLUSIVE)
-        else:
-            recovery.append((truncated[by_layer][i] - chance) / gain)
-            per_seed.append(REPRODUCED if recovery[-1] >= need else CONTRADICTED)
+    recovery, per_seed, notes = _recovery(seeds, full, [chance] * len(seeds), truncated[by_layer], need, min_gain,
+                                          "the full model gains {gain:.4f} over chance (< {min_gain:g}): "
+                                          "nothing to judge")
     measured: dict[str, Any] = {"full_accuracy": _value(full), "chance": _single(chance)}
     for k in sorted(truncated):
         measured[f"cut_after_{k}_accuracy"] = _value(truncated[k])

@@ -275,13 +275,7 @@ def _alphas_check(p: dict[str, Any], has_other_task: bool) -> str | None:
 def _forgetting_check(p: dict[str, Any], has_other_task: bool) -> str | None:
     if not p["corpus"]:
         return "needs `corpus`: the CoNLL-U treebank to probe"
-    for a in p["alphas"]:
-        try:
-            if not float(a) >= 0:
-                raise ValueError
-        except ValueError:
-            return f"alphas = {p['alphas']!r}: each must be a non-negative number written as a string (\"1e-5\")"
-    return None
+    return _alphas_check(p, has_other_task)
 
 
 PROTOCOL = r"frozen|finetuned|top[1-9][0-9]*"

@@ -138,17 +138,7 @@ class Harness:
                 result = fine_tune(model, task, config, seed, progress=bar, compile=self.compile)
             bar.close()
             classifier = result.classifier
-            classifier.encoder.save_pretrained(folder / "encoder", safe_serialization=True)
-            model.tokenizer.save_pretrained(folder / "encoder")
-            from safetensors.torch import save_file
-
-            save_file({k: v.detach().cpu().contiguous() for k, v in classifier.head.state_dict().items()},
-                      folder / "head.safetensors")
-            np.save(folder / "losses.npy", np.asarray(result.losses, dtype=np.float32))
-            for step, layers in result.snapshots.items():
-                for layer, x in layers.items():
-                    (folder / "snapshots").mkdir(exist_ok=True)
-                    np.save(folder / "snapshots" / f"step_{step:06d}_layer_{layer}.npy", x)
+            _save_fine_tune(folder, result, model.tokenizer)
             with self._stage("predict"):
                 accuracy = {}
                 for split in task.splits:
@@ -174,8 +164,6 @@ class Harness:
                            inputs: dict[str, Any]) -> Artifact:
         """:meth:`fine_tuned` for a token task (harness/tokens.py): the same files, with the
         predictions and snapshots of items (words or pairs) instead of texts."""
-        from safetensors.torch import save_file
-
         from . import tokens
 
         def build(folder: Path) -> dict[str, Any]:
@@ -186,15 +174,7 @@ class Harness:
                 result = tokens.fine_tune_tokens(model, task, config, seed, progress=bar)
             bar.close()
             classifier = result.classifier
-            classifier.encoder.save_pretrained(folder / "encoder", safe_serialization=True)
-            model.tokenizer.save_pretrained(folder / "encoder")
-            save_file({k: v.detach().cpu().contiguous() for k, v in classifier.head.state_dict().items()},
-                      folder / "head.safetensors")
-            np.save(folder / "losses.npy", np.asarray(result.losses, dtype=np.float32))
-            for step, layers in result.snapshots.items():
-                for layer, x in layers.items():
-                    (folder / "snapshots").mkdir(exist_ok=True)
-                    np.save(folder / "snapshots" / f"step_{step:06d}_layer_{layer}.npy", x)
+            _save_fine_tune(folder, result, model.tokenizer)
             with self._stage("predict"):
                 accuracy = {split: _save_predictions(folder, split, task[split].labels,
                                                      tokens.token_logits(classifier, model.tokenizer, task[split],
@@ -543,6 +523,23 @@ def probe_inputs(identity: str, task: data.Task, head: HeadConfig, seed: int, la
 def _name(source: ModelSource) -> str:
     """An encoder or a fine-tuned artifact, in a few words (for log lines)."""
     return source.name if isinstance(source, EncoderSpec) else f"{source.kind}/{source.key[:12]}"
+
+
+def _save_fine_tune(folder: Path, result, tokenizer) -> None:
+    """A fine-tuning run's encoder (Hugging Face format), head, losses and snapshots, text or
+    token task alike."""
+    from safetensors.torch import save_file
+
+    classifier = result.classifier
+    classifier.encoder.save_pretrained(folder / "encoder", safe_serialization=True)
+    tokenizer.save_pretrained(folder / "encoder")
+    save_file({k: v.detach().cpu().contiguous() for k, v in classifier.head.state_dict().items()},
+              folder / "head.safetensors")
+    np.save(folder / "losses.npy", np.asarray(result.losses, dtype=np.float32))
+    for step, layers in result.snapshots.items():
+        for layer, x in layers.items():
+            (folder / "snapshots").mkdir(exist_ok=True)
+            np.save(folder / "snapshots" / f"step_{step:06d}_layer_{layer}.npy", x)
 
 
 def _save_predictions(folder: Path, split: str, labels: np.ndarray, logits: np.ndarray) -> float:

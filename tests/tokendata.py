@@ -44,7 +44,7 @@ def write_streusle(folder: Path, per_split: int = 30, seed: int = 0) -> Path:
         doc = []
         for s in range(per_split):
             prep = ["to", "in", "for"][s % 3]
-            words = ["I", "went", prep, "my", str(rng.choice(NOUNS))]
+            words = ["I", "went", prep, "my", str(rng.choice(NOUNS)), f"#{s}"]  # (#s: every sentence unique)
             role, fxn = senses[prep]
             doc.append({"sent_id": f"{split}-{s}", "toks": [{"word": w} for w in words],
                         "swes": {"3": {"lexcat": "P", "ss": role, "ss2": fxn, "toknums": [3]},
