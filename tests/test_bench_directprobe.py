@@ -328,3 +328,29 @@ def test_bench_kept_lp_where_labels_overlap(benchmark, request, vectors, monkeyp
     if not enabled(request.config):
         monkeypatch.setattr(dp, "KEPT_LP", dp._SlabLP)
         assert np.array_equal(box["result"].assignment, dp.cluster(x, y).assignment)
+
+
+# ---- issue 17's sizes: every training text of SST-2 and TREC-6 (labels that overlap) ---------
+
+ALL = {"sst2-all": (2, 6920), "trec6-all": (6, 5452)}
+
+
+@pytest.mark.parametrize("case", list(ALL))
+def test_bench_all_training_texts_where_labels_overlap(benchmark, request, vectors, case):
+    """The engine on all of SST-2's 6,920 and TREC-6's 5,452 training texts: wall time, peak
+    memory and where the LP work went (kept-LP solves, simplex pivots, starts from HiGHS's basis,
+    hand-overs to HiGHS)."""
+    if not enabled(request.config):
+        pytest.skip("benchmark: run with --benchmark-enable")
+    num_labels, n = ALL[case]
+    x, y = vectors(num_labels, n)
+    benchmark.group = f"directprobe-all-{case}"
+    box = measured(benchmark, lambda: dp.cluster(x, y))
+    c = box["result"].counters
+    benchmark.extra_info.update(n=len(x), clusters=box["result"].num_clusters, lps=c.lps, pivots=c.pivots,
+                                imports=c.lp_imports, fallbacks=c.lp_fallbacks, merges=c.merges_tried,
+                                wall_s=round(box["wall"], 3), peak_mib=round(box["peak"] / 2**20, 1))
+    print(f"\n{case} n={len(x)}: {box['result'].num_clusters} clusters, {c.lps} LPs, {c.pivots} pivots, "
+          f"{c.lp_imports} HiGHS starts, {c.lp_fallbacks} to HiGHS, {c.merges_tried} merges, "
+          f"{box['wall']:.2f} s, peak {box['peak'] / 2**20:.0f} MiB")
+    assert box["result"].num_clusters >= num_labels and c.uncertified == 0

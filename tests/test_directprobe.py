@@ -540,9 +540,50 @@ def test_the_warm_lp_answers_as_a_brute_force_lp_with_checked_certificates(param
         assert (a @ w > c).all() and (b @ w < c).all()
 
 
+@settings(max_examples=150, deadline=None)
+@given(point_sets)
+def test_a_warm_lp_started_from_highs_basis_answers_as_a_brute_force_lp(params):
+    """The cold solve of a large kept LP: HiGHS's optimal slab-LP basis, complemented, is this
+    LP's optimal basis (forced here on small sets); its answers carry the same checked certificates."""
+    a, b = make_pair(*params)
+    counters = dp.Counters()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dp, "COLD_SIMPLEX_ROWS", 0)
+        plane = dp._WarmLP(a, b, counters).solve()
+    assert counters.lp_imports == 1 and counters.lp_fallbacks == 0
+    assert (plane is not None) == brute_force_separable(a, b)
+    if plane is not None:
+        w, c = plane
+        assert (a @ w > c).all() and (b @ w < c).all()
+
+
+def test_a_warm_lp_without_a_certificate_restarts_from_highs_basis_once(monkeypatch):
+    """A basis gone ill-conditioned gets one fresh start from HiGHS's optimum before the pair is
+    HiGHS's for good."""
+    a, b = make_pair(10, 10, 2, 3, 0.0)
+    counters = dp.Counters()
+    lp = dp._WarmLP(a, b, counters)
+    real, calls = dp._WarmLP._certified, []
+    monkeypatch.setattr(dp._WarmLP, "_certified", lambda self: calls.append(1) or (False if len(calls) == 1 else real(self)))
+    assert (lp.solve() is not None) == brute_force_separable(a, b)
+    assert (counters.lp_imports, counters.lp_fallbacks, len(calls)) == (1, 0, 2)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_the_rank_one_update_equals_numpys(order):
+    rng = np.random.default_rng(0)
+    a = np.asarray(rng.normal(size=(7, 7)), order=order)
+    u, v = rng.normal(size=7), rng.normal(size=7)
+    expected = a - np.outer(u, v)
+    np.testing.assert_allclose(dp._rank_one_update(a, u, v), expected, rtol=1e-14, atol=1e-14)
+
+
+@pytest.mark.parametrize("cold_rows", [dp.COLD_SIMPLEX_ROWS, 0])
 @pytest.mark.parametrize("seed", range(4))
-def test_the_warm_lp_grows_and_undoes_like_fresh_ones(seed):
-    """Points added (columns) and taken back: each answer is the one a fresh LP gives."""
+def test_the_warm_lp_grows_and_undoes_like_fresh_ones(monkeypatch, seed, cold_rows):
+    """Points added (columns) and taken back: each answer is the one a fresh LP gives (started by
+    our own simplex, or from HiGHS's basis)."""
+    monkeypatch.setattr(dp, "COLD_SIMPLEX_ROWS", cold_rows)
     rng = np.random.default_rng(seed)
     a, b = make_pair(30, 30, 3, seed, float(rng.uniform(0.5, 3.0)))
     counters = dp.Counters()
@@ -582,9 +623,11 @@ def test_an_answer_the_warm_lp_cannot_certify_goes_to_highs(monkeypatch):
     assert counters.lp_fallbacks == 1  # the pair stays with HiGHS
 
 
+@pytest.mark.parametrize("cold_rows", [dp.COLD_SIMPLEX_ROWS, 0])
 @pytest.mark.parametrize("seed", range(3))
-def test_clusterings_with_either_kept_lp_are_the_same(monkeypatch, seed):
+def test_clusterings_with_either_kept_lp_are_the_same(monkeypatch, seed, cold_rows):
     monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None: None)  # every decision an LP
+    monkeypatch.setattr(dp, "COLD_SIMPLEX_ROWS", cold_rows)  # 0: every kept LP starts from HiGHS's basis
     x, y = overlapping_data(seed, n=40, d=3)
     got = {}
     for kind in (dp._WarmLP, dp._SlabLP):
