@@ -289,14 +289,14 @@ def test_clusters_equal_the_brute_force_procedure(seed):
     assert partition(dp.cluster(x, y)) == brute_force_cluster(x, y)
 
 
-@pytest.mark.parametrize(("seed", "rows_kept"), [(0, dp.LP_ROWS_KEPT), (1, dp.LP_ROWS_KEPT), (2, 40)])
-def test_kept_lps_give_the_brute_force_clusters(monkeypatch, seed, rows_kept):
+@pytest.mark.parametrize(("seed", "bytes_kept"), [(0, dp.LP_BYTES_KEPT), (1, dp.LP_BYTES_KEPT), (2, 1)])
+def test_kept_lps_give_the_brute_force_clusters(monkeypatch, seed, bytes_kept):
     """With the cheap candidates switched off every decision the certificates cannot make is an
     LP, so kept LPs are grown, re-solved from their basis, undone after rejected merges and (with a
-    budget of 40 rows) evicted; inherited rejections skip merges. The clusters must still be the
+    budget of 1 byte: only the most recently used one stays) evicted; inherited rejections skip merges. The clusters must still be the
     brute-force procedure's."""
     monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None: None)
-    monkeypatch.setattr(dp, "LP_ROWS_KEPT", rows_kept)
+    monkeypatch.setattr(dp, "LP_BYTES_KEPT", bytes_kept)
     x, y = overlapping_data(seed, n=40, d=3)
     counters = dp.Counters()
     assert partition(dp.cluster(x, y, counters)) == brute_force_cluster(x, y)
