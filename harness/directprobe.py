@@ -84,6 +84,8 @@ LP_CERTIFY_RTOL = 1e-12  # a kept LP's hyperplane separates with a gap above thi
 WITNESS_TOL = 1e-9  # an overlap answer is certified when the duals' two convex combinations
 #                     coincide to this (scaled coordinates), far above rounding (1e-12), far below
 #                     any distance DirectProbe reports
+PLANES_MIN_POINTS = 32  # clusters this large keep one plane per other-label cluster they are apart from,
+MAX_PLANES = 256  # at most this many (the last found): at most n / 32 * 256 * d * 8 bytes in all
 LP_BYTES_KEPT = 1 << 30  # memory of the LPs kept for re-use while clustering, beyond the most
 #                          recently used one (each LP's ``footprint``); an LP evicted and needed
 #                          again is a cold solve (several seconds on thousands of points)
@@ -128,6 +130,7 @@ class Counters:
     lps_warm: int = 0  # of them, re-solves of a kept LP after new rows (from its optimal basis)
     lp_pairs: int = 0  # separability questions that needed an LP
     distances: int = 0  # hull distances computed (Wolfe's algorithm)
+    planes_reused: int = 0  # cluster pairs certified apart by re-checking only a merge's smaller part
     merges_tried: int = 0
     merges_rejected: int = 0
 
@@ -503,20 +506,8 @@ class _WarmLP:
         d = self.d
         pos, neg = self.side > 0, self.side < 0
         cost_b = (self.basic < 2 * d).astype(float)
-        objective = float(cost_b @ self.x)
-        if objective <= 1e-9:
-            weights = np.zeros(len(self.side))
-            at = self.basic >= 2 * d
-            weights[self.basic[at] - 2 * d] = np.maximum(self.x[at], 0.0)
-            lam, mu = weights[pos], weights[neg]
-            if lam.sum() > 0 and mu.sum() > 0:
-                gap = np.abs((lam / lam.sum()) @ self.z[pos] - (mu / mu.sum()) @ self.z[neg]).max()
-                if gap <= WITNESS_TOL:
-                    return None
-            # An ill-conditioned basis can leave small negative weights (-1e-4 at a condition number
-            # of 2e11 on 3,000 SST-2 sentences): all the basic points, negative ones included, solved
-            # as non-negative least squares with the two sums held at 1, usually close.
-            return None if self._support_witness(self.basic[at] - 2 * d) <= WITNESS_TOL else False
+        if float(cost_b @ self.x) <= 1e-9:
+            return None if self._overlap_witnessed(cost_b) else False
         pi = cost_b @ self.binv
         w = -pi[:d] / self.scale  # in the original coordinates
         c = float(w @ self.centre + (pi[d] - pi[d + 1]) / 2)
@@ -527,6 +518,37 @@ class _WarmLP:
             return w, c
         return False
 
+    def _overlap_witnessed(self, cost_b: np.ndarray) -> bool:
+        """Two convex combinations that coincide to WITNESS_TOL: the basis's weights, else NNLS on
+        the basis's points, else NNLS on those and the best-priced points."""
+        d = self.d
+        at = self.basic >= 2 * d
+        support = self.basic[at] - 2 * d
+        if self._basis_witness_gap(support, self.x[at]) <= WITNESS_TOL:
+            return True
+        # An ill-conditioned basis can leave small negative weights (-1e-4 at a condition number
+        # of 2e11 on 3,000 SST-2 sentences): all the basic points, negative ones included, solved
+        # as non-negative least squares with the two sums held at 1, usually close.
+        if self._support_witness(support) <= WITNESS_TOL:
+            return True
+        # Where the drifted basis is not even feasible (weights of -1.5e-4 at a condition number
+        # of 4e10 on 6,920 SST-2 sentences), the witness lies among the points that price nearly
+        # as well: the basis and the d + 2 best-priced points, NNLS again (0.08 s on 1,183
+        # points, where a restart from HiGHS costs seconds).
+        priced = np.argsort(self._cols[:self.rows] @ -(cost_b @ self.binv))[:self.m]
+        return self._support_witness(np.union1d(support, priced)) <= WITNESS_TOL
+
+    def _basis_witness_gap(self, support: np.ndarray, weights: np.ndarray) -> float:
+        """The largest coordinate of the difference of the basis's two convex combinations (its
+        weights, negative ones clipped to 0): inf where a side has no weight."""
+        sides = self.side[support]
+        weights = np.maximum(weights, 0.0)
+        lam, mu = weights[sides > 0], weights[sides < 0]
+        if lam.sum() <= 0 or mu.sum() <= 0:
+            return float("inf")
+        z = self._cols[support, :self.d] * sides[:, None]
+        return float(np.abs((lam / lam.sum()) @ z[sides > 0] - (mu / mu.sum()) @ z[sides < 0]).max())
+
     def _support_witness(self, support: np.ndarray) -> float:
         """The closest two convex combinations of the points ``support`` (indices, both sides),
         by NNLS with the weight sums held at 1: the largest coordinate of their difference."""
@@ -536,12 +558,13 @@ class _WarmLP:
         if not ((sides > 0).any() and (sides < 0).any()):
             return float("inf")
         big = 1e3  # weight of the two sum rows
-        a = np.vstack([(sides[:, None] * self.z[support]).T, big * (sides > 0), big * (sides < 0)])
+        z = self._cols[support, :self.d] * sides[:, None]  # the points, centred and scaled
+        a = np.vstack([(sides[:, None] * z).T, big * (sides > 0), big * (sides < 0)])
         weights, _ = nnls(a, np.r_[np.zeros(self.d), big, big], maxiter=50 * len(support))
         lam, mu = weights[sides > 0], weights[sides < 0]
         if lam.sum() <= 0 or mu.sum() <= 0:
             return float("inf")
-        pos, neg = self.z[support][sides > 0], self.z[support][sides < 0]
+        pos, neg = z[sides > 0], z[sides < 0]
         return float(np.abs((lam / lam.sum()) @ pos - (mu / mu.sum()) @ neg).max())
 
 
@@ -618,8 +641,11 @@ def _logistic_candidate(na: np.ndarray, nb: np.ndarray, accept, w0: np.ndarray |
     z = np.vstack([np.hstack([na, np.ones((len(na), 1))]), -np.hstack([nb, np.ones((len(nb), 1))])])
     lam = 1e-6
 
+    last: list = [None, None]  # the last point evaluated and its margins: the callback's point, mostly
+
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         m = z @ w
+        last[:] = w.copy(), m
         grad = -(z.T @ expit(-m))
         grad[:-1] += lam * w[:-1]
         return float(-log_expit(m).sum() + lam / 2 * w[:-1] @ w[:-1]), grad
@@ -627,7 +653,8 @@ def _logistic_candidate(na: np.ndarray, nb: np.ndarray, accept, w0: np.ndarray |
     found: list = []
 
     def check(w: np.ndarray) -> None:
-        if (z @ w).min() > 0:
+        margins = last[1] if last[0] is not None and np.array_equal(w, last[0]) else z @ w
+        if margins.min() > 0:
             hit = accept(w[:-1], float(w[-1]))
             if hit is not None:
                 found.append(hit)
@@ -867,6 +894,12 @@ class _Agglomeration:
         self.slot_owner: dict[int, np.ndarray] = {}
         self.lps: OrderedDict[frozenset[int], tuple[_SlabLP, int]] = OrderedDict()  # pair -> (LP, positive side)
         self.pending: list[tuple] = []  # LPs touched by the merge being checked
+        # Per cluster of PLANES_MIN_POINTS points or more: the other-label clusters it is known to
+        # be apart from, as arrays (their numbers, one plane per cluster with this cluster's points
+        # above ``top`` and theirs at or below). A merge re-checks only the smaller part's points
+        # against the larger part's planes. The checks just made, for the merge in progress.
+        self.planes: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.found: tuple[list, list, list] = ([], [], [])
 
         agglomerated = [k for k, c in enumerate(clusters) if overlap[c.label].any()]
         for k in range(len(clusters)):
@@ -952,6 +985,12 @@ class _Agglomeration:
         m = len(self.clusters) - 1
         self.register(m)
         self.settle_lps(a, b, m)
+        others, normals, tops = self.found
+        if len(merged.idx) >= PLANES_MIN_POINTS and others:
+            self.planes[m] = (np.array(others[-MAX_PLANES:]), np.stack(normals[-MAX_PLANES:]),
+                              np.array(tops[-MAX_PLANES:]))
+        self.planes.pop(a, None)
+        self.planes.pop(b, None)
         lab = merged.label
         self.slot[m] = self.slot[a]  # m takes a's slot; b's is freed
         self.slot_cents[lab][self.slot[m]] = merged.centroid
@@ -984,15 +1023,39 @@ class _Agglomeration:
     def overlaps_other_label(self, merged: _Cluster, a: int, b: int) -> bool:
         """Does the merged cluster's hull overlap the hull of any live cluster of another label?"""
         x, labels = self.x, self.labels
-        near = np.flatnonzero(self.alive & (labels >= 0) & self.overlap[merged.label][np.maximum(labels, 0)])
+        used = len(self.clusters)
+        near = np.flatnonzero(self.alive[:used] & (labels[:used] >= 0)
+                              & self.overlap[merged.label][np.maximum(labels[:used], 0)])
         if len(near) == 0:
             return False
+        # Bounding spheres that meet, first by |c|^2 - 2 c.c' + |c'|^2 over every slot at once (no
+        # copy of thousands of centroids), with a rounding allowance so that none is dropped
+        # wrongly; then the exact gaps of the few kept.
+        sq_m = float(merged.centroid @ merged.centroid)
+        d2 = self.sq[near] - 2.0 * (self.cents[:used] @ merged.centroid)[near] + sq_m
+        reach = self.radii[near] + merged.radius
+        near = near[d2 <= reach**2 + 1e-8 * (self.sq[near] + sq_m) + 1e-300]
         gaps = np.sqrt(((self.cents[near] - merged.centroid) ** 2).sum(1))
-        keep = gaps <= self.radii[near] + merged.radius  # bounding spheres that meet
+        keep = gaps <= self.radii[near] + merged.radius
         near, gaps = near[keep], gaps[keep]
         if len(near) == 0:
             return False
         pts = x[merged.idx]
+        self.found = found = ([], [], [])
+        big, small = (a, b) if len(self.clusters[a].idx) >= len(self.clusters[b].idx) else (b, a)
+        if big in self.planes:  # the larger part's planes: only the smaller part's points to check
+            known, normals, tops = self.planes[big]
+            use = np.isin(known, near)
+            known, normals, tops = known[use], normals[use], tops[use]
+            ok = (x[self.clusters[small].idx] @ normals.T).min(0) - tops > (
+                SEPARATION_RTOL * np.linalg.norm(normals, axis=1) * self.reach)
+            for part, arr in zip(found, (known[ok].tolist(), list(normals[ok]), tops[ok].tolist()), strict=True):
+                part.extend(arr)
+            self.counters.planes_reused += int(ok.sum())
+            keep = ~np.isin(near, known[ok])
+            near, gaps = near[keep], gaps[keep]
+            if len(near) == 0:
+                return False
         order = near[np.argsort(gaps, kind="stable")]
         # Batched centroid bisectors, one per nearby cluster d: w_d = centroid(merged) - centroid(d)
         # separates when min over merged of w_d.x > max over d of w_d.x. One matrix product for all d.
@@ -1009,14 +1072,23 @@ class _Agglomeration:
             high = np.maximum.reduceat(proj, np.r_[0, np.cumsum(sizes)[:-1]])
         gap = low - high
         apart = gap > SEPARATION_RTOL * np.linalg.norm(w, axis=1) * self.reach
+        if len(pts) >= PLANES_MIN_POINTS:
+            found[0].extend(order[apart].tolist())
+            found[1].extend(w[apart])
+            found[2].extend(high[apart].tolist())
         for d in order[~apart].tolist():
             cd = self.clusters[d]
             if cd.witnesses:
                 ws = np.stack([v for v, _, _ in cd.witnesses])
                 tops = np.array([top for _, _, top in cd.witnesses])
                 worst = ((pts @ ws.T) - tops).min(0)
-                if (worst > SEPARATION_RTOL * np.linalg.norm(ws, axis=1) * self.reach).any():
-                    continue  # a known direction has d below and every merged point above
+                good = worst > SEPARATION_RTOL * np.linalg.norm(ws, axis=1) * self.reach
+                if good.any():  # a known direction has d below and every merged point above
+                    j = int(np.argmax(good))
+                    found[0].append(d)
+                    found[1].append(ws[j])
+                    found[2].append(float(tops[j]))
+                    continue
                 start = cd.witnesses[int(np.argmax(worst / np.linalg.norm(ws, axis=1)))][:2]
             else:
                 start = None
@@ -1027,6 +1099,9 @@ class _Agglomeration:
             # (On 3,000 SST-2 sentences this spares 5 of 1,052 kept-LP solves over the plane's offset.)
             top = float((self.x[cd.idx] @ plane[0]).max())
             cd.witnesses = [*cd.witnesses[-(MAX_WITNESSES - 1):], (*plane, top)]
+            found[0].append(d)
+            found[1].append(plane[0])
+            found[2].append(top)
         return False
 
     def separate(self, pts: np.ndarray, a: int, b: int, d: int, start=None) -> tuple[np.ndarray, float] | None:

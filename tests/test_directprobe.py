@@ -634,3 +634,32 @@ def test_clusterings_with_either_kept_lp_are_the_same(monkeypatch, seed, cold_ro
         monkeypatch.setattr(dp, "KEPT_LP", kind)
         got[kind.__name__] = partition(dp.cluster(x, y))
     assert got["_WarmLP"] == got["_SlabLP"] == brute_force_cluster(x, y)
+
+
+def test_an_overlap_the_basis_cannot_show_is_shown_by_the_best_priced_points(monkeypatch):
+    """Where neither the basis's weights nor NNLS on its points give a witness (a drifted, slightly
+    infeasible basis), NNLS on the basis and the best-priced points certifies the overlap, with no
+    restart from HiGHS."""
+    a, b = make_pair(40, 40, 3, 5, 0.0)
+    assert not brute_force_separable(a, b)
+    counters = dp.Counters()
+    lp = dp._WarmLP(a, b, counters)
+    real, calls = dp._WarmLP._support_witness, []
+    monkeypatch.setattr(dp._WarmLP, "_basis_witness_gap", lambda self, support, weights: np.inf)
+    monkeypatch.setattr(dp._WarmLP, "_support_witness",
+                        lambda self, support: np.inf if not calls.append(len(support)) and len(calls) == 1
+                        else real(self, support))
+    assert lp.solve() is None
+    assert len(calls) == 2 and calls[1] > calls[0]
+    assert (counters.lp_imports, counters.lp_fallbacks) == (0, 0)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cluster_planes_re_checked_on_the_smaller_part_give_the_brute_force_clusters(monkeypatch, seed):
+    """Every cluster keeps its planes (PLANES_MIN_POINTS 2), so most checks are the smaller part's
+    points against the larger part's planes; the clusters must still be the brute-force ones."""
+    monkeypatch.setattr(dp, "PLANES_MIN_POINTS", 2)
+    x, y = overlapping_data(seed, n=60, d=3)
+    clusters = dp.cluster(x, y)
+    assert clusters.counters.planes_reused > 0
+    assert partition(clusters) == brute_force_cluster(x, y)
