@@ -52,9 +52,14 @@ VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
             "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1",
             "directprobe": "2",  # bump when harness/directprobe.py's results change (2: overlap witnesses)
             "token_embeddings": "1"}
-DIRECTPROBE_WARN_POINTS = 10_000  # more points than this in one DirectProbe run: a warning
+DIRECTPROBE_WARN_SECONDS = 600  # a DirectProbe run estimated longer than this where labels overlap: a warning
 EMBEDDING_DTYPES = ("float32", "float16")
 ModelSource = EncoderSpec | Artifact  # a pretrained encoder, or a finetune artifact
+
+
+def _duration(seconds: float) -> str:
+    """A rough duration for a person: "40 minutes", "3.2 hours"."""
+    return f"{seconds / 60:.0f} minutes" if seconds < 5400 else f"{seconds / 3600:.1f} hours"
 
 
 class Harness:
@@ -332,12 +337,13 @@ class Harness:
         and labels' content, so the same embeddings are never probed twice."""
         keys = [geometry_pool.directprobe_inputs(x, y) for x, y in jobs]
         for x, _ in jobs:
-            if len(x) > DIRECTPROBE_WARN_POINTS:
-                warnings.warn(f"DirectProbe on {len(x):,} points: where labels overlap this can take hours "
-                              "(SST-2: about 160 s at 3,000 sentences, over 2 hours at 6,920; PUD's 21,180 words "
-                              "did not finish in 10 minutes; README, DirectProbe benchmarks); a smaller split "
-                              "(the claim's `split`) keeps it in minutes",
-                              RuntimeWarning, stacklevel=2)
+            estimate = directprobe.overlap_seconds(len(x))
+            if estimate > DIRECTPROBE_WARN_SECONDS:
+                warnings.warn(f"DirectProbe on {len(x):,} points: where labels overlap this takes about "
+                              f"{_duration(estimate)} on one core of a 2-core machine (measured: "
+                              + ", ".join(f"{n:,} points {t:.0f} s" for n, t in directprobe.OVERLAP_TIMINGS)
+                              + "; README, DirectProbe benchmarks), seconds where they do not; a smaller "
+                              "split (the claim's `split`) keeps it in minutes", RuntimeWarning, stacklevel=2)
         found = {i: self.store.find("directprobe", VERSIONS["directprobe"], k) for i, k in enumerate(keys)}
         missing = distributed.broadcast([i for i, art in found.items() if art is None])  # rank 0's view
         computed: dict[int, directprobe.Probed] = {}

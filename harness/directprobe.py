@@ -36,8 +36,15 @@ runs only when it must:
    check is then a re-solve. The kept LP is :class:`_WarmLP`: the overlap LP in the points'
    weights, whose dense basis inverse is updated in place at each pivot, so that a re-solve
    costs milliseconds where HiGHS re-factorised its basis every time (about 0.1 s on 1,500 SST-2
-   sentences; ``KEPT_LP = _SlabLP`` puts HiGHS back). Its answers are certified on the points
-   like HiGHS's; one it cannot certify goes to HiGHS.
+   sentences; ``KEPT_LP = _SlabLP`` puts HiGHS back). A large pair's first solve is HiGHS's, whose
+   optimal basis, complemented, becomes the kept LP's (our simplex from scratch stalled there). Its
+   answers are certified on the points like HiGHS's; one it cannot certify starts again from
+   HiGHS's basis once, and then goes to HiGHS for good.
+
+Re-checks on the new points only. A cluster of ``PLANES_MIN_POINTS`` or more keeps, for each
+other-label cluster it was shown apart from, the plane that showed it (as arrays), so a merge
+checks only its smaller part's points against the larger part's planes; each cluster also keeps
+the last few planes found against it (step 3).
 
 Distances. Between two clusters: twice the margin of the hard-margin linear SVM, which is the
 Euclidean distance between their convex hulls (0 when they overlap). On pairs the LP has shown
@@ -90,6 +97,21 @@ LP_BYTES_KEPT = 1 << 30  # memory of the LPs kept for re-use while clustering, b
 #                          recently used one (each LP's ``footprint``); an LP evicted and needed
 #                          again is a cold solve (several seconds on thousands of points)
 HIGHS_BYTES_PER_ENTRY = 190  # HiGHS holds about 70 MiB per 1,000 rows of 384 dimensions
+
+
+# Clustering time where labels overlap (SST-2 training sentences, the offline encoder's 384-d
+# first-token vectors, one core of the 2-core development machine; README, DirectProbe
+# benchmarks): (points, seconds). Where every pair of labels is separable it takes seconds instead.
+OVERLAP_TIMINGS = ((1_500, 26.6), (3_000, 81.4), (6_920, 401.7))
+
+
+def overlap_seconds(n: int) -> float:
+    """About how long clustering ``n`` points takes where labels overlap: the power law through the
+    measured timings (OVERLAP_TIMINGS, fitted on log-log), so exact at those sizes, a guess
+    elsewhere (and for other dimensions and machines)."""
+    sizes, seconds = np.log(np.array(OVERLAP_TIMINGS, dtype=float)).T
+    slope, intercept = np.polyfit(sizes, seconds, 1)
+    return float(np.exp(intercept + slope * np.log(max(n, 1))))
 
 
 _blas = threading.local()  # .limited: inside a call that already runs BLAS on one thread
@@ -612,6 +634,8 @@ def _cheap_hyperplane(a: np.ndarray, b: np.ndarray, start: tuple[np.ndarray, flo
     found = accept(direction, -float((na @ direction).min() + (nb @ direction).max()) / 2)
     if found is None and len(na) > 1 and len(nb) > 1:
         w0 = None if start is None else np.r_[start[0] * scale, start[0] @ centre - start[1]]
+        # (A working set, the 128 points a side nearest the other plus the ones a round gets
+        # wrong, was tried: on 3,000 SST-2 sentences the searches took 28.4 s against 16.6 s.)
         found = _logistic_candidate(na, nb, accept, w0)
     return found
 

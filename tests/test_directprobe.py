@@ -487,11 +487,19 @@ def test_a_large_run_is_warned_about(tmp_path, monkeypatch):
     from harness import build
     from harness.store import ArtifactStore
 
-    monkeypatch.setattr(build, "DIRECTPROBE_WARN_POINTS", 50)
+    monkeypatch.setattr(build, "DIRECTPROBE_WARN_SECONDS", 0.001)
     harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
     x, y = probe_jobs()[0]  # 90 points
-    with pytest.warns(RuntimeWarning, match="DirectProbe on 90 points: where labels overlap this can take hours"):
+    with pytest.warns(RuntimeWarning, match="DirectProbe on 90 points: where labels overlap this takes about 0 minutes"):
         harness.directprobe(x, y)
+    assert build._duration(40 * 60) == "40 minutes" and build._duration(3.2 * 3600) == "3.2 hours"
+
+
+def test_the_time_estimate_goes_through_the_measured_timings():
+    for n, seconds in dp.OVERLAP_TIMINGS:
+        assert dp.overlap_seconds(n) == pytest.approx(seconds, rel=0.25)
+    sizes = [100, 1_000, 10_000, 67_349]
+    assert all(dp.overlap_seconds(a) < dp.overlap_seconds(b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
 def test_geometry_workers_share_the_cpus_among_xdist_workers(monkeypatch):
