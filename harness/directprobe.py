@@ -102,7 +102,7 @@ HIGHS_BYTES_PER_ENTRY = 190  # HiGHS holds about 70 MiB per 1,000 rows of 384 di
 # Clustering time where labels overlap (SST-2 training sentences, the offline encoder's 384-d
 # first-token vectors, one core of the 2-core development machine; README, DirectProbe
 # benchmarks): (points, seconds). Where every pair of labels is separable it takes seconds instead.
-OVERLAP_TIMINGS = ((1_500, 26.6), (3_000, 81.4), (6_920, 401.7))
+OVERLAP_TIMINGS = ((1_500, 21.3), (3_000, 60.0), (6_920, 416.5))
 
 
 def overlap_seconds(n: int) -> float:
@@ -890,10 +890,9 @@ class _Agglomeration:
     the argmin costs microseconds a merge.) The centroids of each label live in one array, a merged cluster taking the slot of one of its
     parts, so a nearest-partner search is one matrix-vector product with no copy.
 
-    Slab LPs that had to be solved are kept (``_SlabLP``; the most recently used one, and others
-    up to LP_BYTES_KEPT bytes, least recently used first out): when a cluster with a kept LP against
-    another cluster grows, the new points are added to that LP as rows and HiGHS restarts from its
-    optimal basis.
+    LPs that had to be solved are kept (``KEPT_LP``; the most recently used one, and others up to
+    LP_BYTES_KEPT bytes, least recently used first out): when a cluster with a kept LP against
+    another cluster grows, the new points join that LP and it goes on from its optimal basis.
     """
 
     def __init__(self, x: np.ndarray, clusters: list[_Cluster], overlap: np.ndarray, counters: Counters):
