@@ -354,3 +354,32 @@ def test_bench_all_training_texts_where_labels_overlap(benchmark, request, vecto
           f"{c.lp_imports} HiGHS starts, {c.lp_fallbacks} to HiGHS, {c.merges_tried} merges, "
           f"{box['wall']:.2f} s, peak {box['peak'] / 2**20:.0f} MiB")
     assert box["result"].num_clusters >= num_labels and c.uncertified == 0
+
+
+def test_bench_pud_words(benchmark, request):
+    """Issue 17's token-level case: every word of the English PUD treebank (21,180 words, 17 UPOS
+    tags; all three of the fixture's splits), the offline encoder's last layer, sub-words averaged."""
+    if not enabled(request.config):
+        pytest.skip("benchmark: run with --benchmark-enable")
+    conllu = SHARED / "ud-english-pud" / "en_pud-ud-test.conllu"
+    if not conllu.is_file():
+        pytest.skip(f"{conllu} is absent")
+    from harness.build import Harness
+    from harness.data import TaskSpec
+    from harness.encoders import EncoderSpec
+    from harness.store import ArtifactStore
+
+    task = TaskSpec.from_dict({"source": "conllu", "path": str(conllu), "task": "pos"}).load()
+    harness = Harness(ArtifactStore(ROOT / ".benchmarks" / "store"), device="cpu")
+    splits = sorted(task.splits)
+    x = np.concatenate([harness.embedding_matrix(EncoderSpec("offline:minilm-l6"), task, s) for s in splits])
+    y = np.concatenate([task[s].labels for s in splits])
+    benchmark.group = "directprobe-pud-words"
+    box = measured(benchmark, lambda: dp.cluster(x, y))
+    c = box["result"].counters
+    benchmark.extra_info.update(n=len(x), clusters=box["result"].num_clusters, lps=c.lps, pivots=c.pivots,
+                                wall_s=round(box["wall"], 3), peak_mib=round(box["peak"] / 2**20, 1))
+    print(f"\nPUD words n={len(x)}: {box['result'].num_clusters} clusters, {c.lps} LPs, {c.pivots} pivots, "
+          f"{c.merges_tried} merges ({c.merges_rejected} rejected), {box['wall']:.2f} s, "
+          f"peak {box['peak'] / 2**20:.0f} MiB")
+    assert len(x) == 21_180 and box["result"].num_clusters >= 17 and c.uncertified == 0
