@@ -146,7 +146,7 @@ class Counters:
     lps: int = 0  # HiGHS solves
     uncertified: int = 0  # overlap answers whose dual witness did not close even after a tight re-solve
     lp_fallbacks: int = 0  # kept LPs whose own answer could not be certified: HiGHS decided
-    lp_imports: int = 0  # kept LPs that took HiGHS's optimal basis (cold, or after a stall)
+    lp_imports: int = 0  # HiGHS solves for a kept LP's starting basis (cold, or after a failed certificate)
     pivots: int = 0  # simplex pivots of the kept LPs
     degenerate_pivots: int = 0  # of them, pivots that did not move (a step of 0)
     lps_warm: int = 0  # of them, re-solves of a kept LP after new rows (from its optimal basis)
@@ -463,9 +463,10 @@ class _WarmLP:
         cold = not self._solved
         self._solved = True
         imported = cold and self.rows > COLD_SIMPLEX_ROWS
-        if imported:  # a large cold LP: HiGHS's optimal basis, else our own simplex from scratch
-            finished = self._from_highs() or (self._start() or self._iterate(MAX_PIVOTS_PER_ROW * self.m))
-        else:
+        finished = imported and self._from_highs()  # a large cold LP: HiGHS's optimal basis, then ours
+        if not finished:  # else (or where that basis does not carry over) our own simplex
+            if imported:
+                self._start()  # from scratch
             finished = self._iterate(max_pivots=MAX_PIVOTS_PER_ROW * self.m)
         for attempt in range(2):
             if finished:
@@ -498,9 +499,9 @@ class _WarmLP:
         import highspy
 
         self.counters.lp_imports += 1
-        order = np.r_[np.flatnonzero(self.side > 0), np.flatnonzero(self.side < 0)]  # _SlabLP's rows
-        slab = _SlabLP(self.orig[order[:int((self.side > 0).sum())]], self.orig[order[int((self.side > 0).sum()):]],
-                       self.counters)
+        pos = self.side > 0
+        order = np.r_[np.flatnonzero(pos), np.flatnonzero(~pos)]  # the points in _SlabLP's row order
+        slab = _SlabLP(self.orig[pos], self.orig[~pos], self.counters)
         slab._run()
         status = slab.highs.getBasis()
         lower, upper = highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kUpper
@@ -511,7 +512,7 @@ class _WarmLP:
         basic = np.r_[np.flatnonzero(at_lower), self.d + np.flatnonzero(at_upper), 2 * self.d + order[active]]
         if len(basic) != self.m:
             return False
-        saved = self.basic, getattr(self, "binv", None), getattr(self, "x", None), getattr(self, "pivots", 0)
+        saved = self.basic, self.binv, self.x, self.pivots
         self.basic = basic.astype(np.int64)
         try:
             self._refactor()
