@@ -333,6 +333,7 @@ class _WarmLP:
         self._orig = np.empty((0, self.d))
         self._side = np.empty(0, np.int64)
         self._cols = np.empty((0, self.m))
+        self._cols32 = np.empty((0, self.m), np.float32)  # the same in single precision, for pricing
         self.rows = 0
         self._undo: tuple | None = None
         self._highs: _SlabLP | None = None  # once this LP needed HiGHS, HiGHS keeps it (warm)
@@ -388,15 +389,17 @@ class _WarmLP:
             self._orig = np.resize(self._orig, (cap, self.d))  # keeps the first n rows
             self._side = np.resize(self._side, cap)
             self._cols = np.resize(self._cols, (cap, self.m))
+            self._cols32 = np.resize(self._cols32, (cap, self.m))
         self._orig[n:n + k] = pts
         self._side[n:n + k] = side
         self._cols[n:n + k, :self.d] = side * (pts - self.centre) / self.scale
         self._cols[n:n + k, self.d:] = [1.0, 0.0] if side > 0 else [0.0, 1.0]
+        self._cols32[n:n + k] = self._cols[n:n + k]
         self.rows += k
 
     def footprint(self) -> int:
         """Bytes held: the points' buffers and the basis inverse (and HiGHS's LP, once it has one)."""
-        held = self._orig.nbytes + self._cols.nbytes + self._side.nbytes + self.binv.nbytes
+        held = self._orig.nbytes + self._cols.nbytes + self._cols32.nbytes + self._side.nbytes + self.binv.nbytes
         return held + (self._highs.footprint() if self._highs is not None else 0)
 
     def undo(self) -> None:
@@ -421,17 +424,27 @@ class _WarmLP:
             rc = np.empty(2 * d + self.rows)  # reduced costs: 1 -+ pi_k for the slacks, -pi.A_j for points
             np.subtract(1.0, pi[:d], out=rc[:d])
             np.add(1.0, pi[:d], out=rc[d:2 * d])
-            np.matmul(self._cols[:self.rows], -pi, out=rc[2 * d:])
-            rc[self.basic] = 0.0
-            if degenerate > 50:  # Bland's rule while the pivots make no progress: no cycling
-                candidates = np.flatnonzero(rc < -tol)
-                if len(candidates) == 0:
-                    return True
-                enter = int(candidates[0])
-            else:
+            # The points' reduced costs in single precision (half the memory traffic: twice as fast
+            # at thousands of points) only choose the entering column: its own reduced cost, and
+            # every one before the answer "optimal", are computed again in double.
+            exact = degenerate > 50
+            if not exact:
+                rc[2 * d:] = self._cols32[:self.rows] @ -pi.astype(np.float32)
+                rc[self.basic] = 0.0
                 enter = int(np.argmin(rc))
-                if rc[enter] >= -tol:
-                    return True
+                exact = enter >= 2 * d and float(self._cols[enter - 2 * d] @ -pi) >= -tol or rc[enter] >= -tol
+            if exact:
+                np.matmul(self._cols[:self.rows], -pi, out=rc[2 * d:])
+                rc[self.basic] = 0.0
+                if degenerate > 50:  # Bland's rule while the pivots make no progress: no cycling
+                    candidates = np.flatnonzero(rc < -tol)
+                    if len(candidates) == 0:
+                        return True
+                    enter = int(candidates[0])
+                else:
+                    enter = int(np.argmin(rc))
+                    if rc[enter] >= -tol:
+                        return True
             u = self.binv @ self._column(enter)
             rows = np.flatnonzero(u > 1e-9)
             if len(rows) == 0:  # pragma: no cover - the objective is bounded below by 0

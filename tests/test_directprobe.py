@@ -548,6 +548,25 @@ def test_the_warm_lp_answers_as_a_brute_force_lp_with_checked_certificates(param
         assert (a @ w > c).all() and (b @ w < c).all()
 
 
+@settings(max_examples=100, deadline=None)
+@given(point_sets, st.sampled_from(["zeros", "negated"]))
+def test_single_precision_pricing_only_guides_the_warm_lp(params, scramble):
+    """The points' reduced costs in single precision only choose the entering column: with that
+    copy of the columns zeroed or negated, every choice and the final "optimal" are checked in
+    double, so the answer is still the brute force's, found by our simplex alone (no restart from
+    HiGHS, no fallback to it)."""
+    a, b = make_pair(*params)
+    counters = dp.Counters()
+    lp = dp._WarmLP(a, b, counters)
+    lp._cols32[:lp.rows] = 0.0 if scramble == "zeros" else -lp._cols32[:lp.rows]
+    plane = lp.solve()
+    assert (counters.lp_imports, counters.lp_fallbacks) == (0, 0)
+    assert (plane is not None) == brute_force_separable(a, b)
+    if plane is not None:
+        w, c = plane
+        assert (a @ w > c).all() and (b @ w < c).all()
+
+
 @settings(max_examples=150, deadline=None)
 @given(point_sets)
 def test_a_warm_lp_started_from_highs_basis_answers_as_a_brute_force_lp(params):
