@@ -150,6 +150,7 @@ class Counters:
     pivots: int = 0  # simplex pivots of the kept LPs
     degenerate_pivots: int = 0  # of them, pivots that did not move (a step of 0)
     lps_warm: int = 0  # of them, re-solves of a kept LP after new rows (from its optimal basis)
+    sifted: int = 0  # of them, overlaps found pricing only the sifted points (_WarmLP._iterate)
     lp_pairs: int = 0  # separability questions that needed an LP
     distances: int = 0  # hull distances computed (Wolfe's algorithm)
     planes_reused: int = 0  # cluster pairs certified apart by re-checking only a merge's smaller part
@@ -321,6 +322,7 @@ class _WarmLP:
 
     REFACTOR = 64
     TOL = 1e-10
+    SIFT = 2  # a re-solve first prices this many times d + 2 points (``_iterate``)
 
     def __init__(self, pos: np.ndarray, neg: np.ndarray, counters: Counters):
         self.counters = counters
@@ -409,8 +411,16 @@ class _WarmLP:
         self.rows = n
         self._undo = None
 
-    def _iterate(self, max_pivots: int) -> bool:
-        """Primal simplex from the current (feasible) basis; False if it did not finish."""
+    def _iterate(self, max_pivots: int, sift: bool = False) -> bool:
+        """Primal simplex from the current (feasible) basis; False if it did not finish.
+
+        ``sift``: a re-solve after new points price, at first, only the SIFT * (d + 2) points that
+        price best at its start and the basic ones. Where those reach 0 the hulls overlap, with a
+        witness among them (a witness on some of the points is one on all of them); where they do
+        not, every point is priced from there on. A rejected merge walks from the last separable
+        basis to an overlapping one: on 3,000 SST-2 sentences, 408 such walks of 130 pivots (the
+        median) all ended inside the sifted points, 16.1 s against 20.3 s pricing every point.
+        """
         d, tol = self.d, self.TOL
         cost_b = (self.basic < 2 * d).astype(float)
         degenerate = 0
@@ -418,33 +428,56 @@ class _WarmLP:
         # on 3,000 SST-2 sentences it took more pivots, more of them degenerate, and more restarts
         # from HiGHS: 99.7 to 104 s against 92.0 s. So did pricing by the reduced cost over the
         # column's norm: 14% fewer pivots at 1,500, but at 3,000 more degenerate ones and
-        # restarts: 102.9 s against 91.1 s.)
+        # restarts: 102.9 s against 91.1 s. Devex pricing took as many pivots as Dantzig's: a walk
+        # to an overlap must bring about as many points into the basis as it has basic slacks.)
+        priced = where = None  # the points priced (indices), None for all
+        cols, cols32 = self._cols[:self.rows], self._cols32[:self.rows]
+        sift = sift and self.rows > self.SIFT * self.m
         for _ in range(max_pivots):
             pi = cost_b @ self.binv
-            rc = np.empty(2 * d + self.rows)  # reduced costs: 1 -+ pi_k for the slacks, -pi.A_j for points
+            rc = np.empty(2 * d + len(cols))  # reduced costs: 1 -+ pi_k for the slacks, -pi.A_j for points
             np.subtract(1.0, pi[:d], out=rc[:d])
             np.add(1.0, pi[:d], out=rc[d:2 * d])
+            at = self.basic >= 2 * d  # rc's positions of the basic columns
+            points = self.basic[at] - 2 * d
+            basic = np.r_[self.basic[~at], 2 * d + (points if priced is None else where[points])]
             # The points' reduced costs in single precision (half the memory traffic: twice as fast
             # at thousands of points) only choose the entering column: its own reduced cost, and
             # every one before the answer "optimal", are computed again in double.
             exact = degenerate > 50
             if not exact:
-                rc[2 * d:] = self._cols32[:self.rows] @ -pi.astype(np.float32)
-                rc[self.basic] = 0.0
+                rc[2 * d:] = cols32 @ -pi.astype(np.float32)
+                rc[basic] = 0.0
+                if sift:
+                    sift = False
+                    shortlist = np.argpartition(rc[2 * d:], self.SIFT * self.m)[:self.SIFT * self.m]
+                    priced = np.union1d(shortlist, points)  # the basic points stay priced (rc 0)
+                    where = np.full(self.rows, -1)  # a point's position among the priced
+                    where[priced] = np.arange(len(priced))
+                    rc = np.r_[rc[:2 * d], rc[2 * d:][priced]]
+                    cols, cols32 = self._cols[priced], self._cols32[priced]
+                    basic = np.r_[self.basic[~at], 2 * d + where[points]]
                 enter = int(np.argmin(rc))
-                exact = enter >= 2 * d and float(self._cols[enter - 2 * d] @ -pi) >= -tol or rc[enter] >= -tol
+                exact = enter >= 2 * d and float(cols[enter - 2 * d] @ -pi) >= -tol or rc[enter] >= -tol
             if exact:
-                np.matmul(self._cols[:self.rows], -pi, out=rc[2 * d:])
-                rc[self.basic] = 0.0
+                np.matmul(cols, -pi, out=rc[2 * d:])
+                rc[basic] = 0.0
                 if degenerate > 50:  # Bland's rule while the pivots make no progress: no cycling
                     candidates = np.flatnonzero(rc < -tol)
-                    if len(candidates) == 0:
-                        return True
-                    enter = int(candidates[0])
+                    enter = int(candidates[0]) if len(candidates) else -1
                 else:
                     enter = int(np.argmin(rc))
-                    if rc[enter] >= -tol:
+                    enter = enter if rc[enter] < -tol else -1
+                if enter < 0:  # optimal on the points priced
+                    if priced is None:
                         return True
+                    if float(cost_b @ self.x) <= 1e-9:
+                        self.counters.sifted += 1
+                        return True
+                    priced, cols, cols32 = None, self._cols[:self.rows], self._cols32[:self.rows]
+                    continue
+            if enter >= 2 * d and priced is not None:
+                enter = 2 * d + int(priced[enter - 2 * d])
             u = self.binv @ self._column(enter)
             rows = np.flatnonzero(u > 1e-9)
             if len(rows) == 0:  # pragma: no cover - the objective is bounded below by 0
@@ -480,7 +513,7 @@ class _WarmLP:
         if not finished:  # else (or where that basis does not carry over) our own simplex
             if imported:
                 self._start()  # from scratch
-            finished = self._iterate(max_pivots=MAX_PIVOTS_PER_ROW * self.m)
+            finished = self._iterate(max_pivots=MAX_PIVOTS_PER_ROW * self.m, sift=not cold)
         for attempt in range(2):
             if finished:
                 if self.pivots > 8:  # a clean inverse for the answer's duals and values, unless fresh

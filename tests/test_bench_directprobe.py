@@ -356,6 +356,38 @@ def test_bench_all_training_texts_where_labels_overlap(benchmark, request, vecto
     assert box["result"].num_clusters >= num_labels and c.uncertified == 0
 
 
+def test_bench_every_sst2_sentence(benchmark, request):
+    """Issue 17's largest SST-2 case that ../shared/data can build: every sentence of the three
+    splits (6,920 + 872 + 1,821 = 9,613; the 67,349 training phrases are not at hand), the offline
+    encoder's first-token vectors (max length 64), the labels overlapping as in SST-2's training set."""
+    if not enabled(request.config):
+        pytest.skip("benchmark: run with --benchmark-enable")
+    folder = SHARED / "sst2"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is absent")
+    from harness.build import Harness
+    from harness.data import load_local
+    from harness.encoders import EncoderSpec
+    from harness.store import ArtifactStore
+
+    task = load_local(folder)
+    harness = Harness(ArtifactStore(ROOT / ".benchmarks" / "store"), device="cpu")
+    splits = sorted(task.splits)
+    x = np.concatenate([harness.embedding_matrix(EncoderSpec("offline:minilm-l6"), task, s, max_length=64)
+                        for s in splits])
+    y = np.concatenate([task[s].labels for s in splits])
+    benchmark.group = "directprobe-every-sst2-sentence"
+    box = measured(benchmark, lambda: dp.cluster(x, y))
+    c = box["result"].counters
+    benchmark.extra_info.update(n=len(x), clusters=box["result"].num_clusters, lps=c.lps, pivots=c.pivots,
+                                imports=c.lp_imports, fallbacks=c.lp_fallbacks, merges=c.merges_tried,
+                                wall_s=round(box["wall"], 3), peak_mib=round(box["peak"] / 2**20, 1))
+    print(f"\nevery SST-2 sentence n={len(x)}: {box['result'].num_clusters} clusters, {c.lps} LPs, "
+          f"{c.pivots} pivots, {c.lp_imports} HiGHS starts, {c.lp_fallbacks} to HiGHS, {c.merges_tried} merges "
+          f"({c.merges_rejected} rejected), {box['wall']:.2f} s, peak {box['peak'] / 2**20:.0f} MiB")
+    assert len(x) == 9_613 and box["result"].num_clusters >= 2 and c.uncertified == 0
+
+
 def test_bench_pud_words(benchmark, request):
     """Issue 17's token-level case: every word of the English PUD treebank (21,180 words, 17 UPOS
     tags; all three of the fixture's splits), the offline encoder's last layer, sub-words averaged."""

@@ -568,6 +568,47 @@ def test_single_precision_pricing_only_guides_the_warm_lp(params, scramble):
 
 
 @settings(max_examples=150, deadline=None)
+@given(st.integers(4, 40), st.integers(2, 40), st.integers(1, 4), st.integers(0, 2**32 - 1),
+       st.floats(0.0, 4.0), st.integers(1, 6))
+def test_a_sifted_re_solve_answers_as_a_brute_force_lp(na, nb, d, seed, shift, grown):
+    """A re-solve after new points prices only the best-priced points at first (SIFT * (d + 2), 1 x
+    here, so that it sifts on small sets): an overlap among them is certified there, a separable
+    optimum among them is only a start and every point is priced from there. Either way the answer
+    is the brute force's, reached by our simplex alone (a plane optimal on the sifted points alone
+    can miss the others: its certificate then fails and HiGHS restarts it, counted as an import)."""
+    a, b = make_pair(na, nb, d, seed, shift)
+    kept = max(1, na - grown)
+    counters = dp.Counters()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dp._WarmLP, "SIFT", 1)
+        lp = dp._WarmLP(a[:kept], b, counters)
+        assert (lp.solve() is not None) == brute_force_separable(a[:kept], b)
+        lp.add(a[kept:], +1, undoable=True)
+        plane = lp.solve()
+        assert (plane is not None) == brute_force_separable(a, b)
+        if plane is not None:
+            w, c = plane
+            assert (a @ w > c).all() and (b @ w < c).all()
+        lp.undo()
+        assert (lp.solve() is not None) == brute_force_separable(a[:kept], b)
+    assert (counters.lp_imports, counters.lp_fallbacks) == (0, 0)
+
+
+def test_sifted_re_solves_find_overlaps_among_the_sifted_points():
+    """The sifting is exercised: on sets that grow into overlap, some re-solves answer "overlap"
+    from the sifted points alone."""
+    counters = dp.Counters()
+    for seed in range(20):
+        a, b = make_pair(30, 30, 3, seed, 10.0)
+        a[-3:, 0] -= 10.0  # the last three points of a lie among b's
+        lp = dp._WarmLP(a[:-3], b, counters)
+        assert lp.solve() is not None
+        lp.add(a[-3:], +1, undoable=True)
+        assert lp.solve() is None
+    assert counters.sifted > 0
+
+
+@settings(max_examples=150, deadline=None)
 @given(point_sets)
 def test_a_warm_lp_started_from_highs_basis_answers_as_a_brute_force_lp(params):
     """The cold solve of a large kept LP: HiGHS's optimal slab-LP basis, complemented, is this
