@@ -548,6 +548,7 @@ class _WarmLP:
         pos = self.side > 0
         order = np.r_[np.flatnonzero(pos), np.flatnonzero(~pos)]  # the points in _SlabLP's row order
         slab = _SlabLP(self.orig[pos], self.orig[~pos], self.counters)
+        slab.highs.setOptionValue("presolve", "off")  # 2.61 s against 3.01 s on 3,000 SST-2 sentences
         slab._run()
         status = slab.highs.getBasis()
         lower, upper = highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kUpper
