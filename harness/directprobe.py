@@ -337,6 +337,7 @@ class _WarmLP:
         self._cols = np.empty((0, self.m))
         self._cols32 = np.empty((0, self.m), np.float32)  # the same in single precision, for pricing
         self.rows = 0
+        self.reach = 0.0  # the largest norm of a point as given (scales the certificates' rounding)
         self._undo: tuple | None = None
         self._highs: _SlabLP | None = None  # once this LP needed HiGHS, HiGHS keeps it (warm)
         self._solved = False
@@ -383,8 +384,9 @@ class _WarmLP:
             self._highs.add(pts, side, undoable)
         if undoable:
             basis = (self.basic.copy(), self.binv.copy(order="F"), self.x.copy()) if self._highs is None else (None,) * 3
-            self._undo = (len(self.side), *basis, self.pivots)
+            self._undo = (len(self.side), *basis, self.pivots, self.reach)
         pts = np.asarray(pts, np.float64)
+        self.reach = max(self.reach, float(np.sqrt(np.einsum("ij,ij->i", pts, pts).max(initial=0.0))))
         n, k = self.rows, len(pts)
         if n + k > len(self._side):
             cap = max(2 * len(self._side), n + k, 64)
@@ -407,7 +409,7 @@ class _WarmLP:
     def undo(self) -> None:
         if self._highs is not None:
             self._highs.undo()
-        n, self.basic, self.binv, self.x, self.pivots = self._undo
+        n, self.basic, self.binv, self.x, self.pivots, self.reach = self._undo
         self.rows = n
         self._undo = None
 
@@ -583,8 +585,9 @@ class _WarmLP:
         c = float(w @ self.centre + (pi[d] - pi[d + 1]) / 2)
         # A dot product of d terms is exact to about d * 1.1e-16 * |w| |x|: a gap above
         # LP_CERTIFY_RTOL * |w| * max |x| (1e-12, 20 times that for d = 384) cannot be rounding.
-        margin = LP_CERTIFY_RTOL * np.linalg.norm(w) * np.sqrt((self.orig ** 2).sum(1).max())
-        if (self.orig[pos] @ w).min() - c > margin and c - (self.orig[neg] @ w).max() > margin:
+        margin = LP_CERTIFY_RTOL * np.linalg.norm(w) * self.reach
+        proj = self.orig @ w  # (no copy of the points by side)
+        if proj[pos].min() - c > margin and c - proj[neg].max() > margin:
             return w, c
         return False
 
