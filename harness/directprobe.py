@@ -92,7 +92,11 @@ WITNESS_TOL = 1e-9  # an overlap answer is certified when the duals' two convex 
 #                     coincide to this (scaled coordinates), far above rounding (1e-12), far below
 #                     any distance DirectProbe reports
 PLANES_MIN_POINTS = 32  # clusters this large keep one plane per other-label cluster they are apart from,
-MAX_PLANES = 256  # at most this many (the last found): at most n / 32 * 256 * d * 8 bytes in all
+MAX_PLANES = 4096  # at most this many (the last found): d * 8 bytes each, 12 MiB for d = 384. (256
+#                    before: late in a run where labels overlap, a large cluster has thousands of
+#                    other-label clusters near it, mostly single points, and re-checked those beyond
+#                    256 by their bisectors on all its points at every merge: 57 of 322 s on 6,920
+#                    SST-2 sentences)
 LP_BYTES_KEPT = 1 << 30  # memory of the LPs kept for re-use while clustering, beyond the most
 #                          recently used one (each LP's ``footprint``); an LP evicted and needed
 #                          again is a cold solve (several seconds on thousands of points)
@@ -930,6 +934,50 @@ def cluster(x, y, counters: Counters | None = None) -> Clusters:
     return Clusters(assignment, np.array([c.label for c in alive], np.int64), num_labels, counters)
 
 
+class _Planes:
+    """One cluster's planes against other-label clusters, grown in place: row i has every point of
+    the cluster above ``tops[i]`` along ``normals[i]`` and every point of cluster ``others[i]`` at
+    or below it (``others[i]`` is -1 once the row is void). A merge voids the rows its new points
+    break and appends the planes found for it, so nothing is copied per merge."""
+
+    def __init__(self, d: int):
+        self.others = np.empty(0, np.int64)
+        self.normals = np.empty((0, d))
+        self.norms = np.empty(0)  # |normals[i]|: the rounding allowance of each check
+        self.tops = np.empty(0)
+        self.n = 0
+
+    def append(self, others: list, normals: list, tops: list) -> None:
+        k = len(others)
+        if self.n + k > len(self.tops):
+            cap = max(2 * len(self.tops), self.n + k, 64)
+            self.others = np.resize(self.others, cap)
+            self.normals = np.resize(self.normals, (cap, self.normals.shape[1]))
+            self.norms = np.resize(self.norms, cap)
+            self.tops = np.resize(self.tops, cap)
+        end = self.n + k
+        self.others[self.n:end] = others
+        self.normals[self.n:end] = normals
+        self.norms[self.n:end] = np.linalg.norm(self.normals[self.n:end], axis=1)
+        self.tops[self.n:end] = tops
+        self.n = end
+
+    def holding(self, pts: np.ndarray, reach: float) -> np.ndarray:
+        """Which rows the points ``pts`` keep: all of them above the row's top, by more than rounding."""
+        n = self.n
+        low = (pts @ self.normals[:n].T).min(0)
+        return (low - self.tops[:n] > SEPARATION_RTOL * self.norms[:n] * reach) & (self.others[:n] >= 0)
+
+    def compact(self, live: np.ndarray, limit: int) -> None:
+        """Drop the void rows and those of clusters no longer alive, and the oldest beyond ``limit``."""
+        n = self.n
+        keep = np.flatnonzero((self.others[:n] >= 0) & live[np.maximum(self.others[:n], 0)])[-limit:]
+        k = len(keep)
+        self.others[:k], self.normals[:k] = self.others[keep], self.normals[keep]
+        self.norms[:k], self.tops[:k] = self.norms[keep], self.tops[keep]
+        self.n = k
+
+
 class _Agglomeration:
     """Merge closest same-label pairs (centroid distance) while no hull overlap is created.
 
@@ -972,8 +1020,9 @@ class _Agglomeration:
         # be apart from, as arrays (their numbers, one plane per cluster with this cluster's points
         # above ``top`` and theirs at or below). A merge re-checks only the smaller part's points
         # against the larger part's planes. The checks just made, for the merge in progress.
-        self.planes: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-        self.found: tuple[list, list, list] = ([], [], [])
+        self.planes: dict[int, _Planes] = {}
+        self.found: tuple[list, list, list] = ([], [], [])  # planes found for the merge in progress
+        self.holding: tuple[int, np.ndarray] | None = None  # (larger part, its rows the merge keeps)
 
         agglomerated = [k for k, c in enumerate(clusters) if overlap[c.label].any()]
         for k in range(len(clusters)):
@@ -1059,12 +1108,24 @@ class _Agglomeration:
         m = len(self.clusters) - 1
         self.register(m)
         self.settle_lps(a, b, m)
-        others, normals, tops = self.found
-        if len(merged.idx) >= PLANES_MIN_POINTS and others:
-            self.planes[m] = (np.array(others[-MAX_PLANES:]), np.stack(normals[-MAX_PLANES:]),
-                              np.array(tops[-MAX_PLANES:]))
+        if len(merged.idx) >= PLANES_MIN_POINTS:
+            # The larger part's planes that the smaller part's points keep, then those just found.
+            planes = None
+            if self.holding is not None:  # set by the check of this merge
+                big, holds = self.holding
+                planes = self.planes.pop(big)
+                planes.others[:planes.n][~holds] = -1
+            if self.found[0]:
+                planes = planes if planes is not None else _Planes(self.x.shape[1])
+                planes.append(*self.found)
+            if planes is not None:
+                void = planes.n - int(np.count_nonzero(planes.others[:planes.n] >= 0))
+                if 2 * void > planes.n or planes.n > MAX_PLANES:
+                    planes.compact(self.alive, MAX_PLANES)
+                self.planes[m] = planes
         self.planes.pop(a, None)
         self.planes.pop(b, None)
+        self.holding = None
         lab = merged.label
         self.slot[m] = self.slot[a]  # m takes a's slot; b's is freed
         self.slot_cents[lab][self.slot[m]] = merged.centroid
@@ -1094,9 +1155,22 @@ class _Agglomeration:
         self.partner[same[take]], self.pdist[same[take]] = m, dist[take]
         self.nearest([m, *same[orphan & ~adopt].tolist()])
 
+    def parts(self, a: int, b: int) -> tuple[int, int]:
+        """The larger and the smaller of two clusters (``a`` first on a tie)."""
+        return (a, b) if len(self.clusters[a].idx) >= len(self.clusters[b].idx) else (b, a)
+
     def overlaps_other_label(self, merged: _Cluster, a: int, b: int) -> bool:
         """Does the merged cluster's hull overlap the hull of any live cluster of another label?"""
         x, labels = self.x, self.labels
+        # What this check learns, for commit, set before the check can end: the planes found for the
+        # merged cluster (a merge with no other-label cluster near it used to inherit the planes
+        # found in the check before, maybe a rejected merge's), and which of the larger part's
+        # planes the smaller part's points leave standing.
+        self.found = found = ([], [], [])
+        big, small = self.parts(a, b)
+        planes = self.planes.get(big)
+        holds = planes.holding(x[self.clusters[small].idx], self.reach) if planes is not None else None
+        self.holding = (big, holds) if planes is not None else None
         used = len(self.clusters)
         near = np.flatnonzero(self.alive[:used] & (labels[:used] >= 0)
                               & self.overlap[merged.label][np.maximum(labels[:used], 0)])
@@ -1115,18 +1189,9 @@ class _Agglomeration:
         if len(near) == 0:
             return False
         pts = x[merged.idx]
-        self.found = found = ([], [], [])
-        big, small = (a, b) if len(self.clusters[a].idx) >= len(self.clusters[b].idx) else (b, a)
-        if big in self.planes:  # the larger part's planes: only the smaller part's points to check
-            known, normals, tops = self.planes[big]
-            use = np.isin(known, near)
-            known, normals, tops = known[use], normals[use], tops[use]
-            ok = (x[self.clusters[small].idx] @ normals.T).min(0) - tops > (
-                SEPARATION_RTOL * np.linalg.norm(normals, axis=1) * self.reach)
-            for part, arr in zip(found, (known[ok].tolist(), list(normals[ok]), tops[ok].tolist()), strict=True):
-                part.extend(arr)
-            self.counters.planes_reused += int(ok.sum())
-            keep = ~np.isin(near, known[ok])
+        if planes is not None:  # the larger part's planes: only the smaller part's points to check
+            keep = ~np.isin(near, planes.others[:planes.n][holds])
+            self.counters.planes_reused += len(near) - int(keep.sum())
             near, gaps = near[keep], gaps[keep]
             if len(near) == 0:
                 return False

@@ -738,12 +738,86 @@ def test_an_overlap_the_basis_cannot_show_is_shown_by_the_best_priced_points(mon
     assert (counters.lp_imports, counters.lp_fallbacks) == (0, 0)
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_cluster_planes_re_checked_on_the_smaller_part_give_the_brute_force_clusters(monkeypatch, seed):
+@pytest.mark.parametrize("max_planes", [4096, 3])
+@pytest.mark.parametrize("seed", range(4))
+def test_cluster_planes_re_checked_on_the_smaller_part_give_the_brute_force_clusters(monkeypatch, seed, max_planes):
     """Every cluster keeps its planes (PLANES_MIN_POINTS 2), so most checks are the smaller part's
-    points against the larger part's planes; the clusters must still be the brute-force ones."""
+    points against the larger part's planes (3 at most: the oldest dropped at every merge); the
+    clusters must still be the brute-force ones."""
     monkeypatch.setattr(dp, "PLANES_MIN_POINTS", 2)
+    monkeypatch.setattr(dp, "MAX_PLANES", max_planes)
     x, y = overlapping_data(seed, n=60, d=3)
     clusters = dp.cluster(x, y)
     assert clusters.counters.planes_reused > 0
     assert partition(clusters) == brute_force_cluster(x, y)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 30), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_a_clusters_planes_keep_the_rows_that_new_points_leave_standing(k, n, d, seed):
+    """``_Planes.holding`` against a loop over rows and points; ``compact`` keeps the live rows in
+    order, the last ``limit`` of them."""
+    rng = np.random.default_rng(seed)
+    planes = dp._Planes(d)
+    normals = rng.normal(size=(k, d))
+    others = rng.integers(0, 6, size=k)
+    others[rng.random(k) < 0.2] = -1
+    planes.append(others.tolist(), list(normals), rng.normal(size=k).tolist())
+    pts = rng.normal(size=(n, d))
+    reach = float(np.linalg.norm(pts, axis=1).max())
+    holds = planes.holding(pts, reach)
+    for i in range(k):
+        expected = others[i] >= 0 and all(
+            p @ normals[i] - planes.tops[i] > dp.SEPARATION_RTOL * np.linalg.norm(normals[i]) * reach for p in pts)
+        assert holds[i] == expected
+    live = rng.random(6) < 0.5
+    limit = int(rng.integers(1, k + 1))
+    rows = [i for i in range(k) if others[i] >= 0 and live[others[i]]][-limit:]
+    tops = planes.tops[:k].copy()
+    planes.compact(live, limit)
+    assert planes.n == len(rows)
+    np.testing.assert_array_equal(planes.others[:planes.n], others[rows])
+    np.testing.assert_array_equal(planes.normals[:planes.n], normals[rows])
+    np.testing.assert_array_equal(planes.tops[:planes.n], tops[rows])
+
+
+def blobs_data(seed: int, n: int = 80, d: int = 3):
+    """Labels that overlap where their blobs meet, and far apart elsewhere: many merges with no
+    other-label cluster near them."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0] * d, [3.0] + [0.0] * (d - 1), [12.0] + [0.0] * (d - 1), [-12.0] + [0.0] * (d - 1)])
+    blob = rng.integers(4, size=n)
+    x = centres[blob] + rng.normal(size=(n, d))
+    y = np.where(blob == 1, 1, np.where(blob == 0, 0, blob % 2))
+    return x, y
+
+
+@pytest.mark.parametrize("data", [overlapping_data, blobs_data])
+@pytest.mark.parametrize("max_planes", [4096, 3])
+@pytest.mark.parametrize("seed", range(4))
+def test_every_kept_plane_separates_its_two_clusters_after_every_merge(monkeypatch, seed, max_planes, data):
+    """The invariant behind re-checking only a merge's smaller part: after each merge, every row of
+    the merged cluster's planes has all its points above the row's top and, while the other cluster
+    lives, all of that cluster's points at or below it. (It caught a merge that found no other-label
+    cluster near it inheriting the planes of the check before, which may have been a rejected one.)"""
+    monkeypatch.setattr(dp, "PLANES_MIN_POINTS", 2)
+    monkeypatch.setattr(dp, "MAX_PLANES", max_planes)
+    real, checked = dp._Agglomeration.commit, []
+
+    def commit(self, merged, a, b):
+        real(self, merged, a, b)
+        m = len(self.clusters) - 1
+        planes = self.planes.get(m)
+        for i in range(planes.n if planes is not None else 0):
+            other, w, top = int(planes.others[i]), planes.normals[i], planes.tops[i]
+            if other < 0:
+                continue
+            assert (self.x[self.clusters[m].idx] @ w > top).all()
+            if self.alive[other]:  # (the top is that cluster's highest point, rounded another way)
+                assert (self.x[self.clusters[other].idx] @ w <= top + 1e-12 * np.linalg.norm(w) * self.reach).all()
+            checked.append(i)
+
+    monkeypatch.setattr(dp._Agglomeration, "commit", commit)
+    x, y = data(seed, n=80, d=3)
+    dp.cluster(x, y)
+    assert checked
