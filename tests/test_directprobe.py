@@ -798,7 +798,8 @@ def blobs_data(seed: int, n: int = 80, d: int = 3):
 def test_every_kept_plane_separates_its_two_clusters_after_every_merge(monkeypatch, seed, max_planes, data):
     """The invariant behind re-checking only a merge's smaller part: after each merge, every row of
     the merged cluster's planes has all its points above the row's top and, while the other cluster
-    lives, all of that cluster's points at or below it. (It caught a merge that found no other-label
+    lives, all of that cluster's points at or below it; so for every cluster's planes, the rows
+    turned over for a new cluster included. (It caught a merge that found no other-label
     cluster near it inheriting the planes of the check before, which may have been a rejected one.)"""
     monkeypatch.setattr(dp, "PLANES_MIN_POINTS", 2)
     monkeypatch.setattr(dp, "MAX_PLANES", max_planes)
@@ -806,16 +807,16 @@ def test_every_kept_plane_separates_its_two_clusters_after_every_merge(monkeypat
 
     def commit(self, merged, a, b):
         real(self, merged, a, b)
-        m = len(self.clusters) - 1
-        planes = self.planes.get(m)
-        for i in range(planes.n if planes is not None else 0):
-            other, w, top = int(planes.others[i]), planes.normals[i], planes.tops[i]
-            if other < 0:
-                continue
-            assert (self.x[self.clusters[m].idx] @ w > top).all()
-            if self.alive[other]:  # (the top is that cluster's highest point, rounded another way)
-                assert (self.x[self.clusters[other].idx] @ w <= top + 1e-12 * np.linalg.norm(w) * self.reach).all()
-            checked.append(i)
+        for k, planes in self.planes.items():  # the merged cluster's, and those turned over for it
+            assert self.alive[k]
+            for i in range(planes.n):
+                other, w, top = int(planes.others[i]), planes.normals[i], planes.tops[i]
+                if other < 0:
+                    continue
+                assert (self.x[self.clusters[k].idx] @ w > top).all()
+                if self.alive[other]:  # (the top is that cluster's highest point, rounded another way)
+                    assert (self.x[self.clusters[other].idx] @ w <= top + 1e-12 * np.linalg.norm(w) * self.reach).all()
+                checked.append(i)
 
     monkeypatch.setattr(dp._Agglomeration, "commit", commit)
     x, y = data(seed, n=80, d=3)
