@@ -39,12 +39,16 @@ runs only when it must:
    sentences; ``KEPT_LP = _SlabLP`` puts HiGHS back). A large pair's first solve is HiGHS's, whose
    optimal basis, complemented, becomes the kept LP's (our simplex from scratch stalled there). Its
    answers are certified on the points like HiGHS's; one it cannot certify starts again from
-   HiGHS's basis once, and then goes to HiGHS for good.
+   HiGHS's basis once, and then goes to HiGHS for good. Its pricing runs in single precision (the
+   choice only; every "optimal" is checked in double), and a re-solve first prices only the points
+   that price best at its start: a merge that is rejected walks from the last separable basis to an
+   overlapping one, and the witness it reaches among those points is a witness among all of them.
 
 Re-checks on the new points only. A cluster of ``PLANES_MIN_POINTS`` or more keeps, for each
-other-label cluster it was shown apart from, the plane that showed it (as arrays), so a merge
-checks only its smaller part's points against the larger part's planes; each cluster also keeps
-the last few planes found against it (step 3).
+other-label cluster it was shown apart from, the plane that showed it (:class:`_Planes`, grown in
+place), so a merge checks only its smaller part's points against the larger part's planes, voids
+the rows they break and appends the planes it finds; those planes, turned over, also go to the
+other clusters' own stores. Each cluster also keeps the last few planes found against it (step 3).
 
 Distances. Between two clusters: twice the margin of the hard-margin linear SVM, which is the
 Euclidean distance between their convex hulls (0 when they overlap). On pairs the LP has shown
