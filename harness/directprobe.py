@@ -391,7 +391,9 @@ class _WarmLP:
         if self._highs is not None:
             self._highs.add(pts, side, undoable)
         if undoable:
-            basis = (self.basic.copy(), self.binv.copy(order="F"), self.x.copy()) if self._highs is None else (None,) * 3
+            # (Once HiGHS has the pair, this LP's basis is left as it was: nothing to restore.)
+            basis = (self.basic.copy(), self.binv.copy(order="F"), self.x.copy()) if self._highs is None else (
+                self.basic, self.binv, self.x)
             self._undo = (len(self.side), *basis, self.pivots, self.reach)
         pts = np.asarray(pts, np.float64)
         self.reach = max(self.reach, float(np.sqrt(np.einsum("ij,ij->i", pts, pts).max(initial=0.0))))
