@@ -497,9 +497,16 @@ def test_a_large_run_is_warned_about(tmp_path, monkeypatch):
 
 def test_the_time_estimate_goes_through_the_measured_timings():
     for n, seconds in dp.OVERLAP_TIMINGS:
-        assert dp.overlap_seconds(n) == pytest.approx(seconds, rel=0.3)
-    sizes = [100, 1_000, 10_000, 67_349]
+        assert dp.overlap_seconds(n) == pytest.approx(seconds, rel=1e-9)
+    sizes = [100, 1_000, 2_000, 5_000, 10_000, 67_349]
     assert all(dp.overlap_seconds(a) < dp.overlap_seconds(b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    # Beyond the largest timing, the growth of the last two; between two, a power law through both.
+    (n1, t1), (n2, t2) = dp.OVERLAP_TIMINGS[-2:]
+    growth = np.log(t2 / t1) / np.log(n2 / n1)
+    assert dp.overlap_seconds(4 * n2) == pytest.approx(t2 * 4**growth, rel=1e-9)
+    (m1, s1), (m2, s2) = dp.OVERLAP_TIMINGS[:2]
+    middle = np.sqrt(m1 * m2)
+    assert dp.overlap_seconds(middle) == pytest.approx(np.sqrt(s1 * s2), rel=1e-9)
 
 
 def test_geometry_workers_share_the_cpus_among_xdist_workers(monkeypatch):
