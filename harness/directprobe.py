@@ -1027,9 +1027,8 @@ class _Agglomeration:
         self.lps: OrderedDict[frozenset[int], tuple[_SlabLP, int]] = OrderedDict()  # pair -> (LP, positive side)
         self.pending: list[tuple] = []  # LPs touched by the merge being checked
         # Per cluster of PLANES_MIN_POINTS points or more: the other-label clusters it is known to
-        # be apart from, as arrays (their numbers, one plane per cluster with this cluster's points
-        # above ``top`` and theirs at or below). A merge re-checks only the smaller part's points
-        # against the larger part's planes. The checks just made, for the merge in progress.
+        # be apart from, one plane each (_Planes). A merge re-checks only the smaller part's points
+        # against the larger part's planes.
         self.planes: dict[int, _Planes] = {}
         # The planes found for the merge in progress: per other-label cluster shown apart, the
         # plane's normal, that cluster's highest point along it and the merged cluster's lowest.
@@ -1144,7 +1143,10 @@ class _Agglomeration:
         # met each newly merged cluster of the other label with a logistic search on all its points).
         others, normals, _, lows = self.found
         for i in [i for i, o in enumerate(others) if o in self.planes]:
-            self.planes[others[i]].append([m], [-normals[i]], [-lows[i]])
+            store = self.planes[others[i]]
+            store.append([m], [-normals[i]], [-lows[i]])
+            if store.n > 2 * MAX_PLANES:  # (a cluster that does not merge for long gains a row a merge)
+                store.compact(self.alive, MAX_PLANES)
         lab = merged.label
         self.slot[m] = self.slot[a]  # m takes a's slot; b's is freed
         self.slot_cents[lab][self.slot[m]] = merged.centroid
