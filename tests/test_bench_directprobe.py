@@ -335,25 +335,46 @@ def test_bench_kept_lp_where_labels_overlap(benchmark, request, vectors, monkeyp
 ALL = {"sst2-all": (2, 6920), "trec6-all": (6, 5452)}
 
 
+def cluster_measured(benchmark, group: str, name: str, x: np.ndarray, y: np.ndarray):
+    """``dp.cluster(x, y)`` under the benchmark: wall time, peak memory and where the LP work went
+    (kept-LP solves, simplex pivots, starts from HiGHS's basis, hand-overs to HiGHS, merges),
+    recorded and printed. Returns the clusters."""
+    benchmark.group = group
+    box = measured(benchmark, lambda: dp.cluster(x, y))
+    clusters, c = box["result"], box["result"].counters
+    benchmark.extra_info.update(n=len(x), clusters=clusters.num_clusters, lps=c.lps, pivots=c.pivots,
+                                imports=c.lp_imports, fallbacks=c.lp_fallbacks, merges=c.merges_tried,
+                                rejected=c.merges_rejected, wall_s=round(box["wall"], 3),
+                                peak_mib=round(box["peak"] / 2**20, 1))
+    print(f"\n{name} n={len(x)}: {clusters.num_clusters} clusters, {c.lps} LPs, {c.pivots} pivots, "
+          f"{c.lp_imports} HiGHS starts, {c.lp_fallbacks} to HiGHS, {c.merges_tried} merges "
+          f"({c.merges_rejected} rejected), {box['wall']:.2f} s, peak {box['peak'] / 2**20:.0f} MiB")
+    return clusters
+
+
+def every_split(task, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """The offline encoder's vectors and the labels of every split of ``task``, one after another
+    (cached in the benchmarks' artifact store)."""
+    from harness.build import Harness
+    from harness.encoders import EncoderSpec
+    from harness.store import ArtifactStore
+
+    harness = Harness(ArtifactStore(ROOT / ".benchmarks" / "store"), device="cpu")
+    splits = sorted(task.splits)
+    x = np.concatenate([harness.embedding_matrix(EncoderSpec("offline:minilm-l6"), task, s, **kwargs)
+                        for s in splits])
+    return x, np.concatenate([task[s].labels for s in splits])
+
+
 @pytest.mark.parametrize("case", list(ALL))
 def test_bench_all_training_texts_where_labels_overlap(benchmark, request, vectors, case):
-    """The engine on all of SST-2's 6,920 and TREC-6's 5,452 training texts: wall time, peak
-    memory and where the LP work went (kept-LP solves, simplex pivots, starts from HiGHS's basis,
-    hand-overs to HiGHS)."""
+    """The engine on all of SST-2's 6,920 and TREC-6's 5,452 training texts."""
     if not enabled(request.config):
         pytest.skip("benchmark: run with --benchmark-enable")
     num_labels, n = ALL[case]
     x, y = vectors(num_labels, n)
-    benchmark.group = f"directprobe-all-{case}"
-    box = measured(benchmark, lambda: dp.cluster(x, y))
-    c = box["result"].counters
-    benchmark.extra_info.update(n=len(x), clusters=box["result"].num_clusters, lps=c.lps, pivots=c.pivots,
-                                imports=c.lp_imports, fallbacks=c.lp_fallbacks, merges=c.merges_tried,
-                                wall_s=round(box["wall"], 3), peak_mib=round(box["peak"] / 2**20, 1))
-    print(f"\n{case} n={len(x)}: {box['result'].num_clusters} clusters, {c.lps} LPs, {c.pivots} pivots, "
-          f"{c.lp_imports} HiGHS starts, {c.lp_fallbacks} to HiGHS, {c.merges_tried} merges, "
-          f"{box['wall']:.2f} s, peak {box['peak'] / 2**20:.0f} MiB")
-    assert box["result"].num_clusters >= num_labels and c.uncertified == 0
+    clusters = cluster_measured(benchmark, f"directprobe-all-{case}", case, x, y)
+    assert clusters.num_clusters >= num_labels and clusters.counters.uncertified == 0
 
 
 def test_bench_every_sst2_sentence(benchmark, request):
@@ -365,27 +386,11 @@ def test_bench_every_sst2_sentence(benchmark, request):
     folder = SHARED / "sst2"
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
-    from harness.build import Harness
     from harness.data import load_local
-    from harness.encoders import EncoderSpec
-    from harness.store import ArtifactStore
 
-    task = load_local(folder)
-    harness = Harness(ArtifactStore(ROOT / ".benchmarks" / "store"), device="cpu")
-    splits = sorted(task.splits)
-    x = np.concatenate([harness.embedding_matrix(EncoderSpec("offline:minilm-l6"), task, s, max_length=64)
-                        for s in splits])
-    y = np.concatenate([task[s].labels for s in splits])
-    benchmark.group = "directprobe-every-sst2-sentence"
-    box = measured(benchmark, lambda: dp.cluster(x, y))
-    c = box["result"].counters
-    benchmark.extra_info.update(n=len(x), clusters=box["result"].num_clusters, lps=c.lps, pivots=c.pivots,
-                                imports=c.lp_imports, fallbacks=c.lp_fallbacks, merges=c.merges_tried,
-                                wall_s=round(box["wall"], 3), peak_mib=round(box["peak"] / 2**20, 1))
-    print(f"\nevery SST-2 sentence n={len(x)}: {box['result'].num_clusters} clusters, {c.lps} LPs, "
-          f"{c.pivots} pivots, {c.lp_imports} HiGHS starts, {c.lp_fallbacks} to HiGHS, {c.merges_tried} merges "
-          f"({c.merges_rejected} rejected), {box['wall']:.2f} s, peak {box['peak'] / 2**20:.0f} MiB")
-    assert len(x) == 9_613 and box["result"].num_clusters >= 2 and c.uncertified == 0
+    x, y = every_split(load_local(folder), max_length=64)
+    clusters = cluster_measured(benchmark, "directprobe-every-sst2-sentence", "every SST-2 sentence", x, y)
+    assert len(x) == 9_613 and clusters.num_clusters >= 2 and clusters.counters.uncertified == 0
 
 
 def test_bench_pud_words(benchmark, request):
@@ -396,22 +401,8 @@ def test_bench_pud_words(benchmark, request):
     conllu = SHARED / "ud-english-pud" / "en_pud-ud-test.conllu"
     if not conllu.is_file():
         pytest.skip(f"{conllu} is absent")
-    from harness.build import Harness
     from harness.data import TaskSpec
-    from harness.encoders import EncoderSpec
-    from harness.store import ArtifactStore
 
-    task = TaskSpec.from_dict({"source": "conllu", "path": str(conllu), "task": "pos"}).load()
-    harness = Harness(ArtifactStore(ROOT / ".benchmarks" / "store"), device="cpu")
-    splits = sorted(task.splits)
-    x = np.concatenate([harness.embedding_matrix(EncoderSpec("offline:minilm-l6"), task, s) for s in splits])
-    y = np.concatenate([task[s].labels for s in splits])
-    benchmark.group = "directprobe-pud-words"
-    box = measured(benchmark, lambda: dp.cluster(x, y))
-    c = box["result"].counters
-    benchmark.extra_info.update(n=len(x), clusters=box["result"].num_clusters, lps=c.lps, pivots=c.pivots,
-                                wall_s=round(box["wall"], 3), peak_mib=round(box["peak"] / 2**20, 1))
-    print(f"\nPUD words n={len(x)}: {box['result'].num_clusters} clusters, {c.lps} LPs, {c.pivots} pivots, "
-          f"{c.merges_tried} merges ({c.merges_rejected} rejected), {box['wall']:.2f} s, "
-          f"peak {box['peak'] / 2**20:.0f} MiB")
-    assert len(x) == 21_180 and box["result"].num_clusters >= 17 and c.uncertified == 0
+    x, y = every_split(TaskSpec.from_dict({"source": "conllu", "path": str(conllu), "task": "pos"}).load())
+    clusters = cluster_measured(benchmark, "directprobe-pud-words", "PUD words", x, y)
+    assert len(x) == 21_180 and clusters.num_clusters >= 17 and clusters.counters.uncertified == 0

@@ -777,18 +777,18 @@ def test_a_clusters_planes_keep_the_rows_that_new_points_leave_standing(k, n, d,
     normals = rng.normal(size=(k, d))
     others = rng.integers(0, 6, size=k)
     others[rng.random(k) < 0.2] = -1
-    planes.append(others.tolist(), list(normals), rng.normal(size=k).tolist())
+    tops = rng.normal(size=k)
+    planes.append(others.tolist(), list(normals), tops.tolist())
     pts = rng.normal(size=(n, d))
     reach = float(np.linalg.norm(pts, axis=1).max())
     holds = planes.holding(pts, reach)
     for i in range(k):
         expected = others[i] >= 0 and all(
-            p @ normals[i] - planes.tops[i] > dp.SEPARATION_RTOL * np.linalg.norm(normals[i]) * reach for p in pts)
+            p @ normals[i] - tops[i] > dp.SEPARATION_RTOL * np.linalg.norm(normals[i]) * reach for p in pts)
         assert holds[i] == expected
     live = rng.random(6) < 0.5
     limit = int(rng.integers(1, k + 1))
     rows = [i for i in range(k) if others[i] >= 0 and live[others[i]]][-limit:]
-    tops = planes.tops[:k].copy()
     planes.compact(live, limit)
     assert planes.n == len(rows)
     np.testing.assert_array_equal(planes.others[:planes.n], others[rows])
