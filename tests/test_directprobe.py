@@ -615,6 +615,44 @@ def test_sifted_re_solves_find_overlaps_among_the_sifted_points():
     assert counters.sifted > 0
 
 
+def test_an_overlap_to_be_undone_is_certified_before_refactorising(monkeypatch):
+    """A re-solve that will be undone (a rejected merge) answers "overlap" from the inverse as its
+    pivots left it; only a witness that does not close gets a clean inverse, and no restart from
+    HiGHS."""
+    refactors = []
+    real_refactor, real_certified = dp._WarmLP._refactor, dp._WarmLP._certified
+    monkeypatch.setattr(dp._WarmLP, "_refactor", lambda self: refactors.append(1) or real_refactor(self))
+    for fail_first in (False, True):
+        calls: list[int] = []  # the pivots since the last inverse at each certificate of the re-solve
+
+        def certified(self, fail_first=fail_first, calls=calls):
+            if self._undo is None:  # (the first solve)
+                return real_certified(self)
+            calls.append(self.pivots)
+            return False if fail_first and len(calls) == 1 else real_certified(self)
+
+        monkeypatch.setattr(dp._WarmLP, "_certified", certified)
+        answered = 0
+        for seed in range(20):
+            a, b = make_pair(80, 80, 12, seed, 10.0)
+            a[-6:] = b.mean(0)  # inside b's hull (and yet a walk of many pivots away)
+            a[-6:, 0] += np.linspace(-0.01, 0.01, 6)
+            counters = dp.Counters()
+            lp = dp._WarmLP(a[:-6], b, counters)
+            assert lp.solve() is not None
+            lp.add(a[-6:], +1, undoable=True)
+            refactors.clear()
+            calls.clear()
+            assert lp.solve() is None
+            if calls[0] > 8:  # (a walk of more pivots than a fresh inverse is refactorised after)
+                answered += 1
+                assert len(refactors) == (1 if fail_first else 0) and len(calls) == (2 if fail_first else 1)
+                assert counters.lp_imports == counters.lp_fallbacks == 0
+            lp.undo()
+            assert lp.solve() is not None
+        assert answered > 0
+
+
 @settings(max_examples=150, deadline=None)
 @given(point_sets)
 def test_a_warm_lp_started_from_highs_basis_answers_as_a_brute_force_lp(params):
