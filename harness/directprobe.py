@@ -1125,7 +1125,7 @@ class _Agglomeration:
                 self.counters.merges_rejected += 1
                 self.rejected.setdefault(a, set()).add(b)
                 self.rejected.setdefault(b, set()).add(a)
-                self.nearest([a, b])
+                self.nearest([a, b] if self.partner[b] == a else [a])  # (b's partner, if another, stays)
                 continue
             self.commit(merged, a, b)
 
@@ -1179,16 +1179,24 @@ class _Agglomeration:
             self.rejected[e] -= {a, b}
             self.rejected[e].add(m)
         self.rejected[m] = banned
-        same = self.slot_owner[lab][np.isfinite(self.slot_sq[lab])]
-        same = same[same != m]
-        dist = np.sqrt(((self.cents[same] - self.cents[m]) ** 2).sum(1))
+        # m's distance to each live same-label cluster: from lower bounds by |c|^2 - 2 c.c' + |c'|^2
+        # over the label's slots (no copy of thousands of centroids; 44% of commit's time before),
+        # exact where m may be nearer than the distance it is compared with below.
+        sqs = self.slot_sq[lab]
+        d2 = sqs - 2.0 * (self.slot_cents[lab] @ self.cents[m]) + self.sq[m]  # inf at free slots
+        d2[self.slot[m]] = np.inf
+        live = np.flatnonzero(np.isfinite(d2))
+        same = self.slot_owner[lab][live]
+        dist = np.sqrt(np.maximum(d2[live] - 1e-8 * (sqs[live] + self.sq[m]), 0.0))  # (nearest's allowance)
         # Update each same-label cluster's nearest partner without a search where the bounds allow:
         # one whose partner is gone takes m if m is strictly nearer than every other candidate can be.
         allowed = ~np.isin(same, np.fromiter(banned, np.int64, len(banned)))
         orphan = np.isin(self.partner[same], [a, b, -1])
+        exact = allowed & (dist < np.where(orphan, self.second[same], self.pdist[same]))
+        dist[exact] = np.sqrt(((self.cents[same[exact]] - self.cents[m]) ** 2).sum(1))
         adopt = orphan & allowed & (dist < self.second[same])
         closer = ~orphan & allowed & (dist < self.pdist[same])
-        farther = ~orphan & allowed & ~closer
+        farther = ~orphan & allowed & ~closer  # (dist exact or a lower bound: second stays a lower bound)
         self.second[same[closer]] = np.minimum(self.second[same[closer]], self.pdist[same[closer]])
         self.second[same[farther]] = np.minimum(self.second[same[farther]], dist[farther])
         take = adopt | closer

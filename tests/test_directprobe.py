@@ -334,6 +334,14 @@ def test_each_merge_tried_is_the_closest_allowed_pair(monkeypatch, seed):
         dist = {(i, j): np.linalg.norm(self.cents[i] - self.cents[j]) for i in live for j in live
                 if i < j and self.labels[i] == self.labels[j] and j not in self.rejected.get(i, ())}
         assert np.linalg.norm(self.cents[a] - self.cents[b]) <= min(dist.values()) * (1 + 1e-12)
+        for k in live:  # every cluster's partner is its nearest allowed one, at its exact distance
+            allowed = [dist[min(k, j), max(k, j)] for j in live if (min(k, j), max(k, j)) in dist]
+            if not allowed:
+                assert not np.isfinite(self.pdist[k])
+                continue
+            exact = np.linalg.norm(self.cents[k] - self.cents[self.partner[k]])
+            assert abs(self.pdist[k] - exact) <= 1e-12 * exact and exact <= min(allowed) * (1 + 1e-12)
+            assert self.partner[k] not in self.rejected.get(k, ())
         for key, (lp, _) in self.lps.items():
             assert all(self.alive[k] for k in key)
             assert lp.rows == sum(len(self.clusters[k].idx) for k in key)
@@ -341,9 +349,10 @@ def test_each_merge_tried_is_the_closest_allowed_pair(monkeypatch, seed):
         return tried(self, merged, a, b)
 
     monkeypatch.setattr(dp._Agglomeration, "overlaps_other_label", check)
-    x, y = overlapping_data(seed, n=40, d=3)
-    dp.cluster(x, y)
-    assert len(seen) > 20 and max(seen) > 0
+    x, y = overlapping_data(seed, n=60, d=2)
+    counters = dp.Counters()
+    dp.cluster(x, y, counters)
+    assert len(seen) > 20 and max(seen) > 0 and counters.merges_rejected > 5
 
 
 def test_min_distance_per_label_and_vector():
