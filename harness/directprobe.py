@@ -452,8 +452,11 @@ class _WarmLP:
         priced = where = None  # the points priced (indices), None for all
         cols, cols32 = self._cols[:self.rows], self._cols32[:self.rows]
         sift = sift and self.rows > self.SIFT * self.m
+        # The duals are updated with each pivot (pi += d_q * the pivot row, O(m) where recomputing
+        # them is a product with the m-square inverse), and computed afresh after a refactorisation
+        # and before the answer "optimal".
+        pi, fresh = cost_b @ self.binv, True
         for _ in range(max_pivots):
-            pi = cost_b @ self.binv
             rc = np.empty(2 * d + len(cols))  # reduced costs: 1 -+ pi_k for the slacks, -pi.A_j for points
             np.subtract(1.0, pi[:d], out=rc[:d])
             np.add(1.0, pi[:d], out=rc[d:2 * d])
@@ -477,8 +480,13 @@ class _WarmLP:
                     cols, cols32 = self._cols[priced], self._cols32[priced]
                     basic = np.concatenate([self.basic[~at], 2 * d + where[points]])
                 enter = int(np.argmin(rc))
-                exact = enter >= 2 * d and float(cols[enter - 2 * d] @ -pi) >= -tol or rc[enter] >= -tol
+                d_q = float(cols[enter - 2 * d] @ -pi) if enter >= 2 * d else float(rc[enter])
+                exact = d_q >= -tol
             if exact:
+                if not fresh:
+                    pi, fresh = cost_b @ self.binv, True
+                    np.subtract(1.0, pi[:d], out=rc[:d])
+                    np.add(1.0, pi[:d], out=rc[d:2 * d])
                 np.matmul(cols, -pi, out=rc[2 * d:])
                 rc[basic] = 0.0
                 if degenerate > 50:  # Bland's rule while the pivots make no progress: no cycling
@@ -487,6 +495,7 @@ class _WarmLP:
                 else:
                     enter = int(np.argmin(rc))
                     enter = enter if rc[enter] < -tol else -1
+                d_q = float(rc[enter])
                 if enter < 0:  # optimal on the points priced
                     if priced is None:
                         return True
@@ -508,6 +517,8 @@ class _WarmLP:
             degenerate = degenerate + 1 if best <= 1e-12 else 0
             self.counters.degenerate_pivots += best <= 1e-12
             pivot_row = self.binv[r] / u[r]
+            pi += d_q * pivot_row
+            fresh = False
             self.binv = _rank_one_update(self.binv, u, pivot_row)
             self.binv[r] = pivot_row
             self.x -= best * u
@@ -519,6 +530,7 @@ class _WarmLP:
             if self.pivots >= self.REFACTOR:
                 self._refactor()
                 cost_b = (self.basic < 2 * d).astype(float)
+                pi, fresh = cost_b @ self.binv, True
         return False
 
     def solve(self) -> tuple[np.ndarray, float] | None:
