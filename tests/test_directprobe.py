@@ -66,6 +66,35 @@ def test_overlap_decisions_equal_a_brute_force_lp(params):
 
 
 @settings(max_examples=150, deadline=None)
+@given(st.integers(2, 40), st.integers(2, 40), st.integers(1, 4), st.integers(0, 2**32 - 1), st.floats(0.0, 4.0))
+def test_whole_labels_are_decided_as_by_a_brute_force_lp(na, nb, d, seed, shift):
+    """The label-level check: an overlap found on a sample of each label is the labels' overlap;
+    a sample found apart decides nothing. Samples of 1 x (d + 2) points a label, so that the larger
+    of these sets are sampled; the hyperplane candidates are off, so the LPs decide."""
+    a, b = make_pair(na, nb, d, seed, shift)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dp, "SAMPLE_PER_SIDE", 1)
+        mp.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None: None)
+        assert dp._labels_separable(a, b, dp.Counters()) == brute_force_separable(a, b)
+
+
+def test_a_sampled_overlap_spares_the_lp_on_every_point(monkeypatch):
+    """Two labels that overlap everywhere: the sample's LP answers, and the LP on all points never
+    runs; two that overlap in one corner only: the sample misses it and the LP on all decides."""
+    monkeypatch.setattr(dp, "SAMPLE_PER_SIDE", 1)
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(200, 3)), rng.normal(size=(200, 3))
+    counters = dp.Counters()
+    assert not dp._labels_separable(a, b, counters)
+    assert counters.lps == 1
+    b = a + 10.0
+    b[0] = a.mean(0)  # one point of b amid a's: only samples with it overlap
+    counters = dp.Counters()
+    assert not dp._labels_separable(a, b, counters)
+    assert counters.lps == 2
+
+
+@settings(max_examples=150, deadline=None)
 @given(point_sets)
 def test_an_overlap_answer_carries_a_witness_checked_on_the_points(params):
     """Where the slab LP says "overlap", its duals give a convex combination of each set, and the
