@@ -114,7 +114,7 @@ HIGHS_BYTES_PER_ENTRY = 190  # HiGHS holds about 70 MiB per 1,000 rows of 384 di
 # all of it, and every split; the offline encoder's 384-d first-token vectors, one core of the 2-core
 # development machine; README, DirectProbe benchmarks): (points, seconds). Where every pair of
 # labels is separable it takes seconds instead.
-OVERLAP_TIMINGS = ((1_500, 15.1), (3_000, 34.3), (6_920, 222.0), (9_613, 429.5))
+OVERLAP_TIMINGS = ((1_500, 12.7), (3_000, 27.1), (6_920, 170.9), (9_613, 335.0))
 
 
 def overlap_seconds(n: int) -> float:
