@@ -18,8 +18,8 @@ runs only when it must:
 1. label level: if two whole labels are separable, no cluster of one can overlap a cluster of the
    other, so a label separable from every other label is one cluster, and the full agglomerative
    run is needed only among labels that overlap somewhere (on the TREC-6 case of the issue, none);
-   where a label pair has four times the points of a sample of 2 (d + 2) a label, the LP runs on the
-   samples first, and an overlap there (its witness checked) is the labels';
+   where a label pair has at least four times the points of a sample of 2 (d + 2) a label, the LP
+   runs on the samples first, and an overlap there (its witness checked) is the labels';
 2. bounding spheres: disjoint spheres around two clusters mean disjoint hulls;
 3. a known separating hyperplane of a cluster (kept from earlier checks while the cluster lives);
 4. candidate hyperplanes, each checked on every point: the centroids' bisector, then the iterates
@@ -794,7 +794,7 @@ def _labels_separable(a: np.ndarray, b: np.ndarray, counters: Counters) -> bool:
     """``separable`` for two whole labels, with one more step before the LP on every point: the
     LP on a sample of SAMPLE_PER_SIDE * (d + 2) points of each (fixed seed), whose overlap, if its
     witness closes, is the labels' (a witness among some points is one among all). On all 6,920
-    SST-2 training sentences the label level took 6.2 s, with the sample 2.1 s. A sample that is
+    SST-2 training sentences the label level took 6.2 s, with the sample 2.2 s. A sample that is
     separable decides nothing: the LP on every point follows. So the sample is taken only where it
     is at most a quarter of the points: on TREC-6 (about 1,100 questions a label) one pair's sample
     missed the overlap, and the label level took 8.5 s instead of 7.0 s."""
