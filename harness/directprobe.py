@@ -103,6 +103,7 @@ MAX_PLANES = 4096  # at most this many (the last found): d * 8 bytes each, 12 Mi
 #                    other-label clusters near it, mostly single points, and re-checked those beyond
 #                    256 by their bisectors on all its points at every merge: 57 of 322 s on 6,920
 #                    SST-2 sentences)
+SLOTS_LIVE_MIN = 0.8  # a label's centroid slots are compacted when fewer than this share are live
 SAMPLE_PER_SIDE = 2  # the label-level check first solves the LP on this many times d + 2 points a label
 LP_BYTES_KEPT = 1 << 30  # memory of the LPs kept for re-use while clustering, beyond the most
 #                          recently used one (each LP's ``footprint``); an LP evicted and needed
@@ -1209,6 +1210,8 @@ class _Agglomeration:
         self.slot_sq[lab][self.slot[m]] = self.sq[m]
         self.slot_owner[lab][self.slot[m]] = m
         self.slot_sq[lab][self.slot[b]] = np.inf
+        if SLOTS_LIVE_MIN * len(self.slot_sq[lab]) > np.count_nonzero(np.isfinite(self.slot_sq[lab])):
+            self.compact_slots(lab)
         # Rejections are inherited: if a + e overlapped some cluster f of another label, then m + e
         # overlaps the cluster f is part of now (hulls only grow), so m and e never merge either.
         banned = self.rejected.pop(a, set()) | self.rejected.pop(b, set())
@@ -1239,6 +1242,18 @@ class _Agglomeration:
         take = adopt | closer
         self.partner[same[take]], self.pdist[same[take]] = m, dist[take]
         self.nearest([m, *same[orphan & ~adopt].tolist()])
+
+    def compact_slots(self, lab: int) -> None:
+        """Drop the label's free slots. Each merge's searches read all of the label's slots:
+        without this, all 3,610 centroids of an SST-2 label (11 MB) to the end of the run (on all
+        6,920 sentences ``nearest`` took 7.0 s instead of 12.3 s under cProfile). No choice depends
+        on the slots' order: near-ties go to the exact distances, then the lower cluster number."""
+        live = np.flatnonzero(np.isfinite(self.slot_sq[lab]))
+        owner = self.slot_owner[lab][live]
+        self.slot_cents[lab] = self.slot_cents[lab][live]
+        self.slot_sq[lab] = self.slot_sq[lab][live]
+        self.slot_owner[lab] = owner
+        self.slot[owner] = np.arange(len(live))
 
     def parts(self, a: int, b: int) -> tuple[int, int]:
         """The larger and the smaller of two clusters (``a`` first on a tie)."""

@@ -353,7 +353,8 @@ def test_a_point_present_under_two_labels_stays_alone(seed):
 def test_each_merge_tried_is_the_closest_allowed_pair(monkeypatch, seed):
     """Invariants checked before every merge the agglomeration tries: the pair is the closest
     pair of live same-label clusters not rejected together (the bounds that skip searches must not
-    change the order), and every kept LP holds exactly the rows of its two live clusters."""
+    change the order), each label's centroid slots hold its live clusters with few free (compacted),
+    and every kept LP holds exactly the rows of its two live clusters."""
     monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None: None)
     tried = dp._Agglomeration.overlaps_other_label
     seen = []
@@ -371,6 +372,10 @@ def test_each_merge_tried_is_the_closest_allowed_pair(monkeypatch, seed):
             exact = np.linalg.norm(self.cents[k] - self.cents[self.partner[k]])
             assert abs(self.pdist[k] - exact) <= 1e-12 * exact and exact <= min(allowed) * (1 + 1e-12)
             assert self.partner[k] not in self.rejected.get(k, ())
+        for lab, owner in self.slot_owner.items():  # each live cluster in its own slot; few slots free
+            mine = live[self.labels[live] == lab]
+            assert (owner[self.slot[mine]] == mine).all() and np.isfinite(self.slot_sq[lab]).sum() == len(mine)
+            assert dp.SLOTS_LIVE_MIN * len(owner) <= len(mine)
         for key, (lp, _) in self.lps.items():
             assert all(self.alive[k] for k in key)
             assert lp.rows == sum(len(self.clusters[k].idx) for k in key)
