@@ -390,7 +390,12 @@ class _WarmLP:
     def _refactor(self) -> None:
         from scipy.linalg import inv
 
-        basis = np.stack([self._column(j) for j in self.basic], axis=1)
+        d, basic = self.d, self.basic
+        basis = np.zeros((self.m, self.m))  # the basic columns (as ``_column``, without a call each)
+        slack = np.flatnonzero(basic < 2 * d)
+        basis[basic[slack] % d, slack] = np.where(basic[slack] < d, 1.0, -1.0)
+        point = np.flatnonzero(basic >= 2 * d)
+        basis[:, point] = self._cols[basic[point] - 2 * d].T
         self.binv = np.asfortranarray(inv(basis, check_finite=False))  # Fortran order: _rank_one_update
         self.x = self.binv @ self._rhs()
         self.pivots = 0
