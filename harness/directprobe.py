@@ -453,9 +453,9 @@ class _WarmLP:
         Half of d + 2 (SIFT = 0.5; the basic points are about as many again) walks to an overlap in
         far fewer pivots, though fewer walks end inside: at 3,000, 307 walks against 408, 21,630
         pivots in all against 63,866, 35.2 s against 44.2 s; on all 6,920 sentences 107,571
-        pivots against 252,952, 152.8 s against 169.8 s (with 10 starts from HiGHS against 9; 1 d + 2
-        took 16); on TREC-6's 5,452 questions 44.8 s against 47.7 s. (A quarter of d + 2 took the
-        same pivots as a half at 3,000.)
+        pivots against 252,952, 152.8 s against 169.8 s (ad hoc, the same hour; 10 starts from
+        HiGHS against 9, where sifting d + 2 points gave 16); on TREC-6's 5,452 questions 44.8 s
+        against 47.7 s. (A quarter of d + 2 took the same pivots as a half at 3,000.)
         """
         d, tol = self.d, self.TOL
         cost_b = (self.basic < 2 * d).astype(float)
