@@ -468,7 +468,8 @@ class _WarmLP:
         # to an overlap must bring about as many points into the basis as it has basic slacks.)
         priced = where = None  # the points priced (indices), None for all
         cols, cols32 = self._cols[:self.rows], self._cols32[:self.rows]
-        sift = sift and self.rows > int(self.SIFT * self.m)
+        shortlisted = int(self.SIFT * self.m)  # the points a sifted re-solve prices first, besides the basic ones
+        sift = sift and self.rows > shortlisted
         # The duals are updated with each pivot (pi += d_q * the pivot row, O(m) where recomputing
         # them is a product with the m-square inverse), and computed afresh after a refactorisation
         # and before the answer "optimal".
@@ -489,7 +490,7 @@ class _WarmLP:
                 rc[basic] = 0.0
                 if sift:
                     sift = False
-                    shortlist = np.argpartition(rc[2 * d:], int(self.SIFT * self.m))[:int(self.SIFT * self.m)]
+                    shortlist = np.argpartition(rc[2 * d:], shortlisted)[:shortlisted]
                     priced = np.union1d(shortlist, points)  # the basic points stay priced (rc 0)
                     where = np.full(self.rows, -1)  # a point's position among the priced
                     where[priced] = np.arange(len(priced))
