@@ -726,6 +726,40 @@ def test_highs_basis_complemented_is_already_optimal(seed, shift):
     assert (lp._certified() is not None) == brute_force_separable(a, b)
 
 
+@pytest.mark.parametrize(("seed", "shift"), [(5, 0.0), (6, 0.5), (7, 2.5), (8, 4.0)])
+def test_a_first_solve_by_the_interior_point_method_leaves_an_optimal_basis(monkeypatch, seed, shift):
+    """HiGHS's interior point method and crossover (for large first solves, forced here on small
+    sets): the answer of a brute-force LP, a basis that the kept LP imports as already optimal, and
+    re-solves after new rows by the simplex from it."""
+    monkeypatch.setattr(dp, "INTERIOR_MIN_DIM", 1)
+    a, b = make_pair(40, 40, 3, seed, shift)
+    lp = dp._SlabLP(a, b, dp.Counters())
+    plane = lp.solve()
+    assert lp.highs.getInfo().ipm_iteration_count > 0 and lp.highs.getBasis().valid
+    assert (plane is not None) == brute_force_separable(a, b)
+    if plane is not None:
+        assert (a @ plane[0] > plane[1]).all() and (b @ plane[0] < plane[1]).all()
+    more, _ = make_pair(12, 1, 3, seed + 10, shift)
+    lp.add(more, +1)
+    grown = lp.solve()
+    assert lp.highs.getInfo().ipm_iteration_count == 0  # warm, by the simplex
+    assert (grown is not None) == brute_force_separable(np.vstack([a, more]), b)
+    counters = dp.Counters()
+    warm = dp._WarmLP(a, b, counters)
+    assert warm._from_highs() and counters.pivots == 0
+    assert (warm._certified() is not None) == (plane is not None)
+
+
+def test_the_interior_point_method_takes_first_solves_of_2_d_plus_2_rows_from_interior_min_dim():
+    d = dp.INTERIOR_MIN_DIM
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(d + 2, d)), rng.normal(size=(d + 2, d))
+    for pos, neg, interior in ((a, b, True), (a[1:], b, False), (a[:, 1:], b[:, 1:], False)):
+        lp = dp._SlabLP(pos, neg, dp.Counters())
+        lp.solve()
+        assert (lp.highs.getInfo().ipm_iteration_count > 0) == interior
+
+
 def test_a_warm_lp_without_a_certificate_restarts_from_highs_basis_once(monkeypatch):
     """A basis gone ill-conditioned gets one fresh start from HiGHS's optimum before the pair is
     HiGHS's for good."""
