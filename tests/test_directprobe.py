@@ -74,7 +74,7 @@ def test_whole_labels_are_decided_as_by_a_brute_force_lp(na, nb, d, seed, shift)
     a, b = make_pair(na, nb, d, seed, shift)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(dp, "SAMPLE_PER_SIDE", 1)
-        mp.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None: None)
+        mp.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True: None)
         assert dp._labels_separable(a, b, dp.Counters()) == brute_force_separable(a, b)
 
 
@@ -324,7 +324,7 @@ def test_kept_lps_give_the_brute_force_clusters(monkeypatch, seed, bytes_kept):
     LP, so kept LPs are grown, re-solved from their basis, undone after rejected merges and (with a
     budget of 1 byte: only the most recently used one stays) evicted; inherited rejections skip merges. The clusters must still be the
     brute-force procedure's."""
-    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None: None)
+    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True: None)
     monkeypatch.setattr(dp, "LP_BYTES_KEPT", bytes_kept)
     x, y = overlapping_data(seed, n=40, d=3)
     counters = dp.Counters()
@@ -355,7 +355,7 @@ def test_each_merge_tried_is_the_closest_allowed_pair(monkeypatch, seed):
     pair of live same-label clusters not rejected together (the bounds that skip searches must not
     change the order), each label's centroid slots hold its live clusters with few free (compacted),
     and every kept LP holds exactly the rows of its two live clusters."""
-    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None: None)
+    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True: None)
     tried = dp._Agglomeration.overlaps_other_label
     seen = []
 
@@ -565,6 +565,18 @@ def test_geometry_workers_share_the_cpus_among_xdist_workers(monkeypatch):
     assert geometry_pool.geometry_workers() == 1
     monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, "3")
     assert geometry_pool.geometry_workers() == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(point_sets, st.floats(-1e6, 1e6), st.floats(1e-6, 1e6))
+def test_the_frame_is_the_centred_copy_s_without_the_copy(params, offset, size):
+    """``_frame``'s scale from column extremes is, to the bit, the largest coordinate of the
+    points less the centre (the LPs' conditioning and their rows depend on it)."""
+    a, b = make_pair(*params)
+    a, b = a * size + offset, b * size - offset
+    centre, scale = dp._frame(a, b)
+    np.testing.assert_array_equal(centre, (a.mean(0) + b.mean(0)) / 2)
+    assert scale == max(np.abs(a - centre).max(), np.abs(b - centre).max(), 1e-300)
 
 
 def test_hulls_that_nearly_touch_get_a_distance_to_the_absolute_tolerance(monkeypatch):
@@ -837,7 +849,7 @@ def test_an_answer_the_warm_lp_cannot_certify_goes_to_highs(monkeypatch):
 @pytest.mark.parametrize("cold_rows", [dp.COLD_SIMPLEX_ROWS, 0])
 @pytest.mark.parametrize("seed", range(3))
 def test_clusterings_with_either_kept_lp_are_the_same(monkeypatch, seed, cold_rows):
-    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None: None)  # every decision an LP
+    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True: None)  # every decision an LP
     monkeypatch.setattr(dp, "COLD_SIMPLEX_ROWS", cold_rows)  # 0: every kept LP starts from HiGHS's basis
     x, y = overlapping_data(seed, n=40, d=3)
     got = {}
