@@ -109,12 +109,15 @@ SAMPLE_PER_SIDE = 2  # the label-level check first solves the LP on this many ti
 LP_BYTES_KEPT = 1 << 30  # memory of the LPs kept for re-use while clustering, beyond the most
 #                          recently used one (each LP's ``footprint``); an LP evicted and needed
 #                          again is a cold solve (several seconds on thousands of points)
-INTERIOR_MIN_DIM = 192  # HiGHS's first solve of an LP with at least 2 (d + 2) rows in this many dimensions or
-#                         more is by its interior point method (IPX, then crossover to a basis), not the
-#                         dual simplex: 13.3 s against 24.2 s for the kept LPs' 10 first solves on 6,920
-#                         SST-2 sentences (1,039 to 1,791 rows, d = 384). On Gaussian point sets, 1,600
-#                         rows: 0.34 s against 0.44 s at d = 192, 1.09 s against 1.94 s at d = 384, but
-#                         0.11 s against 0.09 s at d = 96; at d + 2 rows about a tie)
+INTERIOR_MIN_DIM = 192  # a kept LP's first solve by HiGHS (the pairs are mostly apart: the logistic search
+#                         failed, but on a margin) with at least 2 (d + 2) rows in this many dimensions
+#                         or more is by its interior point method (IPX, then crossover to a basis), not
+#                         the dual simplex: 13.3 s against 24.2 s for the 10 such solves on 6,920 SST-2
+#                         sentences (1,039 to 1,791 rows, d = 384; the one pair that overlaps 2.45 s
+#                         against 2.22 s). Apart Gaussian point sets, 1,600 rows: 0.34 s against 0.44 s at
+#                         d = 192, 1.09 s against 1.94 s at d = 384, but 0.11 s against 0.09 s at d = 96.
+#                         Where overlap is likely (the label level), the simplex: for TREC-6's and
+#                         SST-2's overlapping labels, 1,500 to 3,000 rows, 1.5-3.3 s against 2.0-3.6 s
 HIGHS_BYTES_PER_ENTRY = 190  # HiGHS holds about 70 MiB per 1,000 rows of 384 dimensions
 
 
@@ -221,10 +224,12 @@ class _SlabLP:
     ``t* = 2e-12``.
     """
 
-    def __init__(self, pos: np.ndarray, neg: np.ndarray, counters: Counters, presolve: bool = True):
+    def __init__(self, pos: np.ndarray, neg: np.ndarray, counters: Counters, presolve: bool = True,
+                 interior: bool = False):
         import highspy
 
         self.counters = counters
+        self.interior = interior  # a first solve where the sets are likely apart: see INTERIOR_MIN_DIM
         self.centre, self.scale = _frame(pos, neg)
         d = pos.shape[1]
         self.highs = highspy.Highs()
@@ -298,9 +303,9 @@ class _SlabLP:
 
         self.counters.lps += 1
         d = len(self.centre)
-        if not self._ran and d >= INTERIOR_MIN_DIM and self.rows >= 2 * (d + 2):
+        if self.interior and not self._ran and d >= INTERIOR_MIN_DIM and self.rows >= 2 * (d + 2):
             # A large first solve: the interior point method, then crossover to an optimal basis
-            # (for the duals, the warm re-solves and the kept LPs' imports), where it is faster.
+            # (for the duals, the warm re-solves and the kept LP's import), where it is faster.
             self.highs.setOptionValue("solver", "ipm")
             try:
                 self.highs.run()
@@ -632,7 +637,7 @@ class _WarmLP:
         self.counters.lp_imports += 1
         pos = self.side > 0
         order = np.r_[np.flatnonzero(pos), np.flatnonzero(~pos)]  # the points in _SlabLP's row order
-        slab = _SlabLP(self.orig[pos], self.orig[~pos], self.counters, presolve=False)
+        slab = _SlabLP(self.orig[pos], self.orig[~pos], self.counters, presolve=False, interior=True)
         slab._run()
         status = slab.highs.getBasis()
         lower, upper = highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kUpper
@@ -863,7 +868,9 @@ def _labels_separable(a: np.ndarray, b: np.ndarray, counters: Counters) -> bool:
         lp = _SlabLP(*sample, counters, presolve=False)
         if lp._run()[-1] <= LP_MARGIN_TOL and lp.witness_gap() <= WITNESS_TOL:
             return False
-    return _exact_hyperplane(_SlabLP(a, b, counters), a, b) is not None
+    # (Without presolve: on the overlapping label pairs of TREC-6 and of 3,000 and 1,500 SST-2
+    # sentences, 2.07, 3.34, 2.60 and 1.54 s against 2.88, 3.51, 2.96 and 1.95 s.)
+    return _exact_hyperplane(_SlabLP(a, b, counters, presolve=False), a, b) is not None
 
 
 @_one_blas_thread

@@ -745,7 +745,7 @@ def test_a_first_solve_by_the_interior_point_method_leaves_an_optimal_basis(monk
     re-solves after new rows by the simplex from it."""
     monkeypatch.setattr(dp, "INTERIOR_MIN_DIM", 1)
     a, b = make_pair(40, 40, 3, seed, shift)
-    lp = dp._SlabLP(a, b, dp.Counters())
+    lp = dp._SlabLP(a, b, dp.Counters(), interior=True)
     plane = lp.solve()
     assert lp.highs.getInfo().ipm_iteration_count > 0 and lp.highs.getBasis().valid
     assert (plane is not None) == brute_force_separable(a, b)
@@ -756,18 +756,23 @@ def test_a_first_solve_by_the_interior_point_method_leaves_an_optimal_basis(monk
     grown = lp.solve()
     assert lp.highs.getInfo().ipm_iteration_count == 0  # warm, by the simplex
     assert (grown is not None) == brute_force_separable(np.vstack([a, more]), b)
-    counters = dp.Counters()
+    counters, interior = dp.Counters(), []
+    run = dp._SlabLP._run
+    monkeypatch.setattr(dp._SlabLP, "_run", lambda self: (run(self), interior.append(
+        self.highs.getInfo().ipm_iteration_count > 0))[0])
     warm = dp._WarmLP(a, b, counters)
-    assert warm._from_highs() and counters.pivots == 0
+    assert warm._from_highs() and counters.pivots == 0 and interior == [True]
     assert (warm._certified() is not None) == (plane is not None)
 
 
 def test_the_interior_point_method_takes_first_solves_of_2_d_plus_2_rows_from_interior_min_dim():
+    """Only where asked for (a kept LP's first solve), and only for large LPs."""
     d = dp.INTERIOR_MIN_DIM
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=(d + 2, d)), rng.normal(size=(d + 2, d))
-    for pos, neg, interior in ((a, b, True), (a[1:], b, False), (a[:, 1:], b[:, 1:], False)):
-        lp = dp._SlabLP(pos, neg, dp.Counters())
+    for pos, neg, asked, interior in ((a, b, True, True), (a, b, False, False), (a[1:], b, True, False),
+                                      (a[:, 1:], b[:, 1:], True, False)):
+        lp = dp._SlabLP(pos, neg, dp.Counters(), interior=asked)
         lp.solve()
         assert (lp.highs.getInfo().ipm_iteration_count > 0) == interior
 
