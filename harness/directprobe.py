@@ -230,6 +230,7 @@ class _SlabLP:
 
         self.counters = counters
         self.interior = interior  # a first solve where the sets are likely apart: see INTERIOR_MIN_DIM
+        self.interior_ran = False  # ... and it ran
         self.centre, self.scale = _frame(pos, neg)
         d = pos.shape[1]
         self.highs = highspy.Highs()
@@ -307,6 +308,7 @@ class _SlabLP:
             # A large first solve: the interior point method, then crossover to an optimal basis
             # (for the duals, the warm re-solves and the kept LP's import), where it is faster.
             self.highs.setOptionValue("solver", "ipm")
+            self.interior_ran = True
             try:
                 self.highs.run()
             finally:
@@ -629,16 +631,31 @@ class _WarmLP:
         complemented, as this LP's basis: a point is basic here where its row is active there, and
         ``s+_k`` (``s-_k``) where ``w_k`` sits at its lower (upper) bound. (The two LPs are each
         other's duals, up to the scale of the weights.) Then a few pivots of our own clean up what
-        HiGHS's tolerances left. False when the basis does not carry over (a free variable
-        non-basic there, or ``t`` at its bound of 1 on sets far apart; a singular or infeasible
-        basis here) or the pivots do not finish; the basis is then the one before."""
-        import highspy
-
-        self.counters.lp_imports += 1
+        HiGHS's tolerances left. A large LP is solved by HiGHS's interior point method first
+        (INTERIOR_MIN_DIM), and by its dual simplex where that basis fails here (on PUD's words, a
+        pair that overlaps: crossover's basis had a condition number of 5e11 and weights down to
+        -2.4e-3 here). False when the basis does not carry over (a free variable non-basic there,
+        or ``t`` at its bound of 1 on sets far apart; a singular or infeasible basis here) or the
+        pivots do not finish; the basis is then the one before."""
         pos = self.side > 0
         order = np.r_[np.flatnonzero(pos), np.flatnonzero(~pos)]  # the points in _SlabLP's row order
-        slab = _SlabLP(self.orig[pos], self.orig[~pos], self.counters, presolve=False, interior=True)
-        slab._run()
+        saved = self.basic, self.binv, self.x, self.pivots
+        for interior in (True, False):
+            self.counters.lp_imports += 1
+            slab = _SlabLP(self.orig[pos], self.orig[~pos], self.counters, presolve=False, interior=interior)
+            slab._run()
+            if self._take_basis(slab, order) and self._iterate(max_pivots=MAX_PIVOTS_PER_ROW * self.m):
+                return True
+            self.basic, self.binv, self.x, self.pivots = saved
+            if not slab.interior_ran:
+                break
+        return False
+
+    def _take_basis(self, slab: _SlabLP, order: np.ndarray) -> bool:
+        """Complement ``slab``'s optimal basis (its rows are the points ``order``) into this LP's
+        and factorise it: False where it does not carry over or is singular or infeasible here."""
+        import highspy
+
         status = slab.highs.getBasis()
         lower, upper = highspy.HighsBasisStatus.kLower, highspy.HighsBasisStatus.kUpper
         cols = status.col_status
@@ -648,17 +665,12 @@ class _WarmLP:
         basic = np.r_[np.flatnonzero(at_lower), self.d + np.flatnonzero(at_upper), 2 * self.d + order[active]]
         if len(basic) != self.m:
             return False
-        saved = self.basic, self.binv, self.x, self.pivots
         self.basic = basic.astype(np.int64)
         try:
             self._refactor()
         except np.linalg.LinAlgError:
-            self.basic, self.binv, self.x, self.pivots = saved
             return False
-        if not np.isfinite(self.x).all() or self.x.min() < -1e-9:
-            self.basic, self.binv, self.x, self.pivots = saved
-            return False
-        return self._iterate(max_pivots=MAX_PIVOTS_PER_ROW * self.m)
+        return bool(np.isfinite(self.x).all() and self.x.min() >= -1e-9)
 
     def _certified(self):
         """The answer with its certificate checked on the points, or False."""

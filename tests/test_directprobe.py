@@ -765,6 +765,29 @@ def test_a_first_solve_by_the_interior_point_method_leaves_an_optimal_basis(monk
     assert (warm._certified() is not None) == (plane is not None)
 
 
+@pytest.mark.parametrize("interior_min_dim", [1, 10**6])
+def test_a_basis_from_the_interior_point_method_that_fails_here_is_taken_again_from_the_simplex(
+        monkeypatch, interior_min_dim):
+    """Crossover's basis can be too ill-conditioned for the kept LP (on PUD's words: weights of
+    -2.4e-3): then HiGHS's dual simplex solves the LP again for its basis. A simplex basis that
+    fails is not tried twice."""
+    monkeypatch.setattr(dp, "INTERIOR_MIN_DIM", interior_min_dim)
+    a, b = make_pair(40, 40, 3, 6, 0.5)
+    take, ran = dp._WarmLP._take_basis, []
+    monkeypatch.setattr(dp._WarmLP, "_take_basis", lambda self, slab, order: (
+        ran.append(slab.interior_ran), not slab.interior_ran and take(self, slab, order))[1])
+    counters = dp.Counters()
+    lp = dp._WarmLP(a, b, counters)
+    before = lp.basic.copy()
+    if interior_min_dim == 1:
+        assert lp._from_highs() and ran == [True, False] and counters.lp_imports == 2
+        assert (lp._certified() is not None) == brute_force_separable(a, b)
+    else:
+        monkeypatch.setattr(dp._WarmLP, "_take_basis", lambda self, slab, order: (ran.append(slab.interior_ran), False)[1])
+        assert not lp._from_highs() and ran == [False] and counters.lp_imports == 1
+        np.testing.assert_array_equal(lp.basic, before)  # the basis before
+
+
 def test_the_interior_point_method_takes_first_solves_of_2_d_plus_2_rows_from_interior_min_dim():
     """Only where asked for (a kept LP's first solve), and only for large LPs."""
     d = dp.INTERIOR_MIN_DIM
