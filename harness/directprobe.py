@@ -116,8 +116,9 @@ INTERIOR_MIN_DIM = 192  # a kept LP's first solve by HiGHS (the pairs are mostly
 #                         sentences (1,039 to 1,791 rows, d = 384; the one pair that overlaps 2.45 s
 #                         against 2.22 s). Apart Gaussian point sets, 1,600 rows: 0.34 s against 0.44 s at
 #                         d = 192, 1.09 s against 1.94 s at d = 384, but 0.11 s against 0.09 s at d = 96.
-#                         Where overlap is likely (the label level), the simplex: for TREC-6's and
-#                         SST-2's overlapping labels, 1,500 to 3,000 rows, 1.5-3.3 s against 2.0-3.6 s
+#                         Where overlap is likely (the label level), the simplex: TREC-6's and SST-2's
+#                         four overlapping label pairs, 1,500 to 3,000 rows, 9.6 s in all against 10.8 s
+#                         (13.4 s with presolve)
 HIGHS_BYTES_PER_ENTRY = 190  # HiGHS holds about 70 MiB per 1,000 rows of 384 dimensions
 
 
