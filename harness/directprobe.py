@@ -112,9 +112,9 @@ LP_BYTES_KEPT = 1 << 30  # memory of the LPs kept for re-use while clustering, b
 INTERIOR_MIN_DIM = 192  # a kept LP's first solve by HiGHS (the pairs are mostly apart: the logistic search
 #                         failed, but on a margin) with at least 2 (d + 2) rows in this many dimensions
 #                         or more is by its interior point method (IPX, then crossover to a basis), not
-#                         the dual simplex: 13.3 s against 24.2 s for the 10 such solves on 6,920 SST-2
+#                         the dual simplex: 12.8 s against 24.2 s for the 10 such solves on 6,920 SST-2
 #                         sentences (1,039 to 1,791 rows, d = 384; the one pair that overlaps 2.45 s
-#                         against 2.22 s). Apart Gaussian point sets, 1,600 rows: 0.34 s against 0.44 s at
+#                         against 2.22 s). Gaussian point sets (3 shifts), 1,600 rows: 0.34 s against 0.44 s at
 #                         d = 192, 1.09 s against 1.94 s at d = 384, but 0.11 s against 0.09 s at d = 96.
 #                         Where overlap is likely (the label level), the simplex: TREC-6's and SST-2's
 #                         four overlapping label pairs, 1,500 to 3,000 rows, 9.6 s in all against 10.8 s
@@ -771,8 +771,8 @@ def _cheap_hyperplane(a: np.ndarray, b: np.ndarray, start: tuple[np.ndarray, flo
     checked it already), then the L-BFGS iterates of a weakly regularised logistic regression
     (``_logistic_candidate``), from ``start`` (a hyperplane that nearly separates, ``a`` on
     ``w.x > c``) where given: the first that separates, or None. Each is checked on the points as
-    given (no normalised copy: on 6,920 SST-2 sentences the copies took a quarter of the 30 s the
-    4,110 searches took)."""
+    given (no normalised copy: on 6,920 SST-2 sentences, under cProfile, making the copies took
+    5.5 s of the 35.2 s the 4,110 searches took)."""
     reach = float(np.sqrt(max(np.einsum("ij,ij->i", a, a).max(), np.einsum("ij,ij->i", b, b).max())))
 
     def accept(w: np.ndarray, c: float) -> tuple[np.ndarray, float] | None:

@@ -770,7 +770,8 @@ def test_a_basis_from_the_interior_point_method_that_fails_here_is_taken_again_f
         monkeypatch, interior_min_dim):
     """Crossover's basis can be too ill-conditioned for the kept LP (on PUD's words: weights of
     -2.4e-3): then HiGHS's dual simplex solves the LP again for its basis. A simplex basis that
-    fails is not tried twice."""
+    fails is not tried twice, and the basis is then the one before (the real complement is taken
+    and factorised, then refused)."""
     monkeypatch.setattr(dp, "INTERIOR_MIN_DIM", interior_min_dim)
     a, b = make_pair(40, 40, 3, 6, 0.5)
     take, ran = dp._WarmLP._take_basis, []
@@ -778,14 +779,16 @@ def test_a_basis_from_the_interior_point_method_that_fails_here_is_taken_again_f
         ran.append(slab.interior_ran), not slab.interior_ran and take(self, slab, order))[1])
     counters = dp.Counters()
     lp = dp._WarmLP(a, b, counters)
-    before = lp.basic.copy()
+    before, binv = lp.basic.copy(), lp.binv.copy()
     if interior_min_dim == 1:
         assert lp._from_highs() and ran == [True, False] and counters.lp_imports == 2
         assert (lp._certified() is not None) == brute_force_separable(a, b)
     else:
-        monkeypatch.setattr(dp._WarmLP, "_take_basis", lambda self, slab, order: (ran.append(slab.interior_ran), False)[1])
+        monkeypatch.setattr(dp._WarmLP, "_take_basis", lambda self, slab, order: (
+            ran.append(slab.interior_ran), take(self, slab, order) and False)[1])
         assert not lp._from_highs() and ran == [False] and counters.lp_imports == 1
         np.testing.assert_array_equal(lp.basic, before)  # the basis before
+        np.testing.assert_array_equal(lp.binv, binv)
 
 
 def test_the_interior_point_method_takes_first_solves_of_2_d_plus_2_rows_from_interior_min_dim():
