@@ -25,9 +25,11 @@ POOL_MIN_POINTS = 2_000  # fewer points in all than this: DirectProbe runs in th
 
 def probe_locally(jobs: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, directprobe.Probed]:
     """DirectProbe on each job, side by side in worker processes where that pays."""
-    workers = min(geometry_workers(), len(jobs))
+    cpus = geometry_workers()
+    workers = min(cpus, len(jobs))
+    threads = max(1, cpus // workers)  # each run's label level: the CPUs its share leaves
     if workers <= 1 or sum(len(x) for x, _ in jobs.values()) < POOL_MIN_POINTS:
-        return {i: directprobe.probe(x, y) for i, (x, y) in jobs.items()}
+        return {i: directprobe.probe(x, y, threads) for i, (x, y) in jobs.items()}
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -36,7 +38,7 @@ def probe_locally(jobs: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, d
     # NumPy, SciPy and HiGHS; the largest jobs first, so that the pool ends together
     order = sorted(jobs, key=lambda i: -len(jobs[i][0]))
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {i: pool.submit(directprobe.probe, *jobs[i]) for i in order}
+        futures = {i: pool.submit(directprobe.probe, *jobs[i], threads) for i in order}
         try:
             return {i: f.result() for i, f in futures.items()}
         except BrokenProcessPool as exc:

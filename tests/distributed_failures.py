@@ -81,9 +81,9 @@ def probe_shared(out: Path, store_root: Path) -> None:
     calls = []
     real = directprobe.probe
 
-    def counted(x, y):
+    def counted(x, y, threads=1):
         calls.append(int(round(float(x[0, 0]))))
-        return real(x, y)
+        return real(x, y, threads)
 
     directprobe.probe = counted
     geometry_pool.POOL_MIN_POINTS = 10**9  # in this process: the calls are counted here

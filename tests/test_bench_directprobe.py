@@ -336,17 +336,22 @@ ALL = {"sst2-all": (2, 6920), "trec6-all": (6, 5452)}
 
 
 def cluster_measured(benchmark, group: str, name: str, x: np.ndarray, y: np.ndarray):
-    """``dp.cluster(x, y)`` under the benchmark: wall time, peak memory and where the LP work went
-    (kept-LP solves, simplex pivots, starts from HiGHS's basis, hand-overs to HiGHS, merges),
+    """``dp.cluster(x, y)`` under the benchmark, its label level on as many threads as the harness
+    gives a run alone (``geometry_workers``: the CPUs): wall time, peak memory and where the LP work
+    went (kept-LP solves, simplex pivots, starts from HiGHS's basis, hand-overs to HiGHS, merges),
     recorded and printed. Returns the clusters."""
+    from harness.geometry_pool import geometry_workers
+
+    threads = geometry_workers()
     benchmark.group = group
-    box = measured(benchmark, lambda: dp.cluster(x, y))
+    box = measured(benchmark, lambda: dp.cluster(x, y, threads=threads))
     clusters, c = box["result"], box["result"].counters
-    benchmark.extra_info.update(n=len(x), clusters=clusters.num_clusters, lps=c.lps, pivots=c.pivots,
+    benchmark.extra_info.update(n=len(x), threads=threads, clusters=clusters.num_clusters, lps=c.lps, pivots=c.pivots,
                                 imports=c.lp_imports, fallbacks=c.lp_fallbacks, merges=c.merges_tried,
                                 rejected=c.merges_rejected, wall_s=round(box["wall"], 3),
                                 peak_mib=round(box["peak"] / 2**20, 1))
-    print(f"\n{name} n={len(x)}: {clusters.num_clusters} clusters, {c.lps} LPs, {c.pivots} pivots, "
+    print(f"\n{name} n={len(x)}, label level on {threads} thread(s): {clusters.num_clusters} clusters, "
+          f"{c.lps} LPs, {c.pivots} pivots, "
           f"{c.lp_imports} HiGHS starts, {c.lp_fallbacks} to HiGHS, {c.merges_tried} merges "
           f"({c.merges_rejected} rejected), {box['wall']:.2f} s, peak {box['peak'] / 2**20:.0f} MiB")
     return clusters

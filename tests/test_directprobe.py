@@ -74,7 +74,7 @@ def test_whole_labels_are_decided_as_by_a_brute_force_lp(na, nb, d, seed, shift)
     a, b = make_pair(na, nb, d, seed, shift)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(dp, "SAMPLE_PER_SIDE", 1)
-        mp.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True: None)
+        mp.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS: None)
         assert dp._labels_separable(a, b, dp.Counters()) == brute_force_separable(a, b)
 
 
@@ -92,6 +92,66 @@ def test_a_sampled_overlap_spares_the_lp_on_every_point(monkeypatch):
     counters = dp.Counters()
     assert not dp._labels_separable(a, b, counters)
     assert counters.lps == 2
+
+
+def labels_with_overlaps() -> tuple[np.ndarray, np.ndarray]:
+    """Five labels in 3-d of unequal sizes (so that largest-first is not the pairs' natural order):
+    0 and 1 overlap, 2 and 3 overlap, 4 is one point amid label 2's."""
+    rng = np.random.default_rng(3)
+    parts = [rng.normal(size=(30, 3)), rng.normal(size=(5, 3)) + 0.3, rng.normal(size=(60, 3)) + 8.0,
+             rng.normal(size=(12, 3)) + 8.5]
+    parts.append(parts[2].mean(0, keepdims=True))
+    return np.vstack(parts), np.repeat(np.arange(5), [len(p) for p in parts])
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_label_pairs_checked_side_by_side_give_the_one_thread_answer(threads):
+    """The label level on several threads: the overlap matrix of a brute-force LP per pair, and the
+    same counts as one pair after the other (each pair counts on its own counters, then summed)."""
+    x, y = labels_with_overlaps()
+    by_label = {lab: np.flatnonzero(y == lab) for lab in range(5)}
+    truth = np.zeros((5, 5), bool)
+    for i in range(5):
+        for j in range(i + 1, 5):
+            truth[i, j] = truth[j, i] = not brute_force_separable(x[by_label[i]], x[by_label[j]])
+    assert truth[0, 1] and truth[2, 3] and truth[2, 4] and not truth[0, 2]  # the premise
+    alone, side_by_side = dp.Counters(), dp.Counters()
+    np.testing.assert_array_equal(dp._label_overlaps(x, by_label, alone, 1), truth)
+    np.testing.assert_array_equal(dp._label_overlaps(x, by_label, side_by_side, threads), truth)
+    assert side_by_side == alone and alone.lp_pairs >= truth.sum() // 2  # an overlap needs an LP
+    assert np.array_equal(dp.cluster(x, y, threads=threads).assignment, dp.cluster(x, y).assignment)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2"])
+def test_threads_must_be_a_whole_number(threads):
+    x, y = labels_with_overlaps()
+    with pytest.raises(ConfigError, match="threads must be a whole number, at least 1"):
+        dp.cluster(x, y, threads=threads)
+
+
+def test_a_label_of_one_point_gets_the_logistic_search_before_an_lp():
+    """One point outside another label's hull, where the centroids' bisector does not separate: the
+    logistic search finds a plane, so no LP runs (PUD's one INTJ word against 4,015 NOUN words took
+    6 s of LPs before)."""
+    rng = np.random.default_rng(0)
+    b = rng.normal(size=(200, 30))
+    a = b.mean(0, keepdims=True)
+    a[0, 0] += 2.0  # inside the cloud's extent along the centroids' line, outside its hull
+    direction = (a.mean(0) - b.mean(0))
+    assert (a @ direction).min() < (b @ direction).max() and brute_force_separable(a, b)  # the premise
+    counters = dp.Counters()
+    assert dp._labels_separable(a, b, counters) and dp._labels_separable(b, a, counters)
+    assert counters.lp_pairs == 0
+
+
+def test_the_label_level_gives_the_search_more_steps(monkeypatch):
+    """Two whole labels: up to LABEL_LOGISTIC_STEPS L-BFGS steps before their LP (PUD's NOUN and
+    VERB words needed more than the agglomeration's LOGISTIC_STEPS, and their LP took 13.6 s)."""
+    asked = []
+    monkeypatch.setattr(dp, "_logistic_candidate", lambda a, b, accept, start=None, steps=0: asked.append(steps))
+    x, y = labels_with_overlaps()
+    dp._labels_separable(x[y == 0], x[y == 1], dp.Counters())  # (they overlap: the bisector fails)
+    assert asked == [dp.LABEL_LOGISTIC_STEPS] and dp.LABEL_LOGISTIC_STEPS > dp.LOGISTIC_STEPS
 
 
 @settings(max_examples=150, deadline=None)
@@ -324,7 +384,7 @@ def test_kept_lps_give_the_brute_force_clusters(monkeypatch, seed, bytes_kept):
     LP, so kept LPs are grown, re-solved from their basis, undone after rejected merges and (with a
     budget of 1 byte: only the most recently used one stays) evicted; inherited rejections skip merges. The clusters must still be the
     brute-force procedure's."""
-    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True: None)
+    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS: None)
     monkeypatch.setattr(dp, "LP_BYTES_KEPT", bytes_kept)
     x, y = overlapping_data(seed, n=40, d=3)
     counters = dp.Counters()
@@ -355,7 +415,7 @@ def test_each_merge_tried_is_the_closest_allowed_pair(monkeypatch, seed):
     pair of live same-label clusters not rejected together (the bounds that skip searches must not
     change the order), each label's centroid slots hold its live clusters with few free (compacted),
     and every kept LP holds exactly the rows of its two live clusters."""
-    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True: None)
+    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS: None)
     tried = dp._Agglomeration.overlaps_other_label
     seen = []
 
@@ -462,12 +522,12 @@ def test_harness_probes_in_workers_and_caches_by_content(tmp_path, monkeypatch, 
     calls = []
     real = dp.probe
     monkeypatch.setattr(geometry_pool, "POOL_MIN_POINTS", 10**9)  # in this process, where calls are counted
-    monkeypatch.setattr(dp, "probe", lambda x, y: calls.append(1) or real(x, y))
+    monkeypatch.setattr(dp, "probe", lambda x, y, threads=1: calls.append(1) or real(x, y, threads))
     twice = harness.directprobe_many([(jobs[0][0] + 1, jobs[0][1])] * 2)
     assert len(calls) == 1 and np.array_equal(twice[0].distances.matrix, twice[1].distances.matrix)
 
     # the same points again, in another order and as another array: found, not computed
-    monkeypatch.setattr(dp, "probe", lambda x, y: pytest.fail("probed again"))
+    monkeypatch.setattr(dp, "probe", lambda x, y, threads=1: pytest.fail("probed again"))
     again = harness.directprobe_many([(jobs[2][0].copy(), jobs[2][1].tolist()), jobs[0]])
     same_result(again[0], first[2])
     same_result(again[1], first[0])
@@ -507,7 +567,7 @@ def test_a_bad_job_fails_with_the_engines_message_and_stores_nothing(tmp_path, m
         harness.directprobe_many([(x, y), (x * 2, y)])
 
 
-def _die(x, y):
+def _die(x, y, threads=1):
     import os
 
     os._exit(9)  # as a worker killed for memory
@@ -550,6 +610,20 @@ def test_the_time_estimate_goes_through_the_measured_timings():
     (m1, s1), (m2, s2) = dp.OVERLAP_TIMINGS[:2]
     middle = np.sqrt(m1 * m2)
     assert dp.overlap_seconds(middle) == pytest.approx(np.sqrt(s1 * s2), rel=1e-9)
+
+
+def test_a_run_alone_gets_the_cpus_for_its_label_level(monkeypatch):
+    """In-process runs (one job, or small ones): each run's label level gets the CPUs the pool's
+    share leaves it, one job all of them."""
+    from harness import geometry_pool
+
+    asked = []
+    monkeypatch.setattr(geometry_pool, "geometry_workers", lambda: 4)
+    monkeypatch.setattr(geometry_pool.directprobe, "probe", lambda x, y, threads=1: asked.append(threads))
+    x, y = labels_with_overlaps()
+    geometry_pool.probe_locally({0: (x, y)})
+    geometry_pool.probe_locally({0: (x, y), 1: (x, y)})
+    assert asked == [4, 2, 2]
 
 
 def test_geometry_workers_share_the_cpus_among_xdist_workers(monkeypatch):
@@ -880,7 +954,7 @@ def test_an_answer_the_warm_lp_cannot_certify_goes_to_highs(monkeypatch):
 @pytest.mark.parametrize("cold_rows", [dp.COLD_SIMPLEX_ROWS, 0])
 @pytest.mark.parametrize("seed", range(3))
 def test_clusterings_with_either_kept_lp_are_the_same(monkeypatch, seed, cold_rows):
-    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True: None)  # every decision an LP
+    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS: None)  # every decision an LP
     monkeypatch.setattr(dp, "COLD_SIMPLEX_ROWS", cold_rows)  # 0: every kept LP starts from HiGHS's basis
     x, y = overlapping_data(seed, n=40, d=3)
     got = {}
