@@ -878,16 +878,19 @@ def separable(a: np.ndarray, b: np.ndarray, counters: Counters | None = None) ->
 
 
 def _labels_separable(a: np.ndarray, b: np.ndarray, counters: Counters) -> bool:
-    """``separable`` for two whole labels, with one more step before the LP on every point: the
-    LP on a sample of SAMPLE_PER_SIDE * (d + 2) points of each (fixed seed), whose overlap, if its
-    witness closes, is the labels' (a witness among some points is one among all). On all 6,920
-    SST-2 training sentences the label level took 6.2 s, with the sample 2.2 s. The logistic search
-    before the LPs takes up to LABEL_LOGISTIC_STEPS steps. A sample that is
+    """``separable`` for two whole labels: the cheap hyperplanes, with up to LABEL_LOGISTIC_STEPS
+    logistic steps, then ``_labels_apart_by_lp``."""
+    return _cheap_hyperplane(a, b, steps=LABEL_LOGISTIC_STEPS) is not None or _labels_apart_by_lp(a, b, counters)
+
+
+def _labels_apart_by_lp(a: np.ndarray, b: np.ndarray, counters: Counters) -> bool:
+    """Whether two whole labels are apart, by LP, with one more step before the LP on every point:
+    the LP on a sample of SAMPLE_PER_SIDE * (d + 2) points of each (fixed seed), whose overlap, if
+    its witness closes, is the labels' (a witness among some points is one among all). On all 6,920
+    SST-2 training sentences the label level took 6.2 s, with the sample 2.2 s. A sample that is
     separable decides nothing: the LP on every point follows. So the sample is taken only where it
     is at most a quarter of the points: on TREC-6 (about 1,100 questions a label) one pair's sample
     missed the overlap, and the label level took 8.5 s instead of 7.0 s."""
-    if _cheap_hyperplane(a, b, steps=LABEL_LOGISTIC_STEPS) is not None:
-        return True
     counters.lp_pairs += 1
     k = SAMPLE_PER_SIDE * (a.shape[1] + 2)
     if 4 * (min(len(a), k) + min(len(b), k)) <= len(a) + len(b):  # (a quarter of the points at most)
@@ -1089,27 +1092,32 @@ def cluster(x, y, counters: Counters | None = None, threads: int = 1) -> Cluster
 
 def _label_overlaps(x: np.ndarray, by_label: dict[int, np.ndarray], counters: Counters, threads: int) -> np.ndarray:
     """Which whole labels overlap which (a symmetric boolean matrix): ``_labels_separable`` on
-    every pair of labels, on ``threads`` threads side by side where more than one is asked for, the
-    pairs with the most points first. Each pair's answer is its own (its own counters, its own
-    sample's seed), so the matrix does not depend on the order or the threads. HiGHS and NumPy's
-    products release the GIL: TREC-6's two overlapping label pairs' LPs took 3.56 s on 2 threads
-    against 6.33 s one after the other (2-core machine)."""
+    every pair of labels. The cheap hyperplanes are tried here, pair by pair; the pairs they leave
+    go to their LPs (``_labels_apart_by_lp``) on ``threads`` threads side by side where more than
+    one is asked for, the pairs with the most points first. HiGHS releases the GIL: TREC-6's two
+    overlapping label pairs' LPs took 3.56 s on 2 threads against 6.33 s one after the other
+    (2-core machine). (The cheap searches on threads too made the separable cases slower, small
+    NumPy products contending for the GIL: all 5,452 TREC-50 questions 1.50 s against 1.35 s.)
+    Each pair's LP answer is its own (its own counters, its own sample's seed), so the matrix does
+    not depend on the order or the threads."""
     num_labels = len(by_label)
-    pairs = sorted(combinations(range(num_labels), 2), key=lambda p: -(len(by_label[p[0]]) + len(by_label[p[1]])))
+    overlap = np.zeros((num_labels, num_labels), bool)
+    hard = [(i, j) for i, j in combinations(range(num_labels), 2)
+            if _cheap_hyperplane(x[by_label[i]], x[by_label[j]], steps=LABEL_LOGISTIC_STEPS) is None]
+    hard.sort(key=lambda p: -(len(by_label[p[0]]) + len(by_label[p[1]])))
 
-    def check(pair: tuple[int, int]) -> tuple[Counters, bool]:
+    def by_lp(pair: tuple[int, int]) -> tuple[Counters, bool]:
         own = Counters()
-        return own, _labels_separable(x[by_label[pair[0]]], x[by_label[pair[1]]], own)
+        return own, _labels_apart_by_lp(x[by_label[pair[0]]], x[by_label[pair[1]]], own)
 
-    if threads > 1 and len(pairs) > 1:
+    if threads > 1 and len(hard) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(min(threads, len(pairs)), thread_name_prefix="directprobe-labels") as pool:
-            answers = list(pool.map(check, pairs))
+        with ThreadPoolExecutor(min(threads, len(hard)), thread_name_prefix="directprobe-labels") as pool:
+            answers = list(pool.map(by_lp, hard))
     else:
-        answers = [check(pair) for pair in pairs]
-    overlap = np.zeros((num_labels, num_labels), bool)
-    for (i, j), (own, apart) in zip(pairs, answers, strict=True):
+        answers = [by_lp(pair) for pair in hard]
+    for (i, j), (own, apart) in zip(hard, answers, strict=True):
         counters.add(own)
         overlap[i, j] = overlap[j, i] = not apart
     return overlap

@@ -152,6 +152,8 @@ def test_the_label_level_gives_the_search_more_steps(monkeypatch):
     x, y = labels_with_overlaps()
     dp._labels_separable(x[y == 0], x[y == 1], dp.Counters())  # (they overlap: the bisector fails)
     assert asked == [dp.LABEL_LOGISTIC_STEPS] and dp.LABEL_LOGISTIC_STEPS > dp.LOGISTIC_STEPS
+    dp._label_overlaps(x, {lab: np.flatnonzero(y == lab) for lab in range(5)}, dp.Counters(), 2)
+    assert len(asked) > 1 and set(asked) == {dp.LABEL_LOGISTIC_STEPS}
 
 
 @settings(max_examples=150, deadline=None)
