@@ -1441,9 +1441,15 @@ class _Agglomeration:
         found[3].extend(low[apart].tolist())
         for d in order[~apart].tolist():
             cd = self.clusters[d]
-            if cd.witnesses:
-                ws = np.stack([v for v, _, _ in cd.witnesses])
-                tops = np.array([top for _, _, top in cd.witnesses])
+            candidates = cd.witnesses
+            if planes is not None:  # the larger part's plane against d, broken by the smaller part's
+                rows = np.flatnonzero(planes.others[:planes.n] == d)  # points: a start for the search
+                if len(rows):
+                    r = rows[-1]
+                    candidates = [*candidates, (planes.normals[r], planes.tops[r], planes.tops[r])]
+            if candidates:
+                ws = np.stack([v for v, _, _ in candidates])
+                tops = np.array([top for _, _, top in candidates])
                 worst = ((pts @ ws.T) - tops).min(0)
                 good = worst > SEPARATION_RTOL * np.linalg.norm(ws, axis=1) * self.reach
                 if good.any():  # a known direction has d below and every merged point above
@@ -1453,7 +1459,7 @@ class _Agglomeration:
                     found[2].append(float(tops[j]))
                     found[3].append(float(worst[j] + tops[j]))
                     continue
-                start = cd.witnesses[int(np.argmax(worst / np.linalg.norm(ws, axis=1)))][:2]
+                start = candidates[int(np.argmax(worst / np.linalg.norm(ws, axis=1)))][:2]
             else:
                 start = None
             plane = self.separate(pts, a, b, d, start)
