@@ -288,13 +288,22 @@ def _tost(diff: float, se: float, df: float, margin: float, alpha: float) -> Equ
 
 def tost_paired(correct_a: Sequence, correct_b: Sequence, margin: float, alpha: float = 0.05) -> Equivalence:
     """Equivalence of two classifiers' accuracies on the same texts: TOST on the per-example
-    differences (paired t, n - 1 d.f.)."""
+    differences (paired t, n - 1 d.f.); where the two agree on every text, the exact binomial
+    bound on how often they could disagree (below)."""
     margin, alpha = _check_tost(margin, alpha)
     a = _as_outcomes(correct_a, "correct_a").astype(float)
     b = _as_outcomes(correct_b, "correct_b").astype(float)
     if a.shape != b.shape or a.size < 2:
         raise ConfigError(f"paired outcomes must have equal length of 2 or more, got {a.size} and {b.size}")
     d = a - b
+    if not d.any():
+        # The same outcome on every text: the t interval would be the single point 0 and "prove"
+        # equivalence from 3 texts. The difference is bounded by the chance that the two disagree on
+        # a text (|E d| <= P(d != 0)), and none of n disagreed: its exact one-sided bound at alpha
+        # (Clopper-Pearson) is 1 - alpha^(1/n), and the chance of no disagreement where the
+        # difference is the margin or more is at most (1 - margin)^n, the p-value.
+        bound = float(stats.binomtest(0, d.size).proportion_ci(1 - 2 * alpha, method="exact").high)
+        return Equivalence(0.0, -bound, bound, margin, alpha, float((1 - margin) ** d.size), bound, 0.0)
     return _tost(float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)), d.size - 1, margin, alpha)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import binom
 
 from harness import stats
 from harness.errors import ConfigError
@@ -137,8 +138,13 @@ def test_tost_paired_matches_statsmodels(pairs, margin, alpha):
     b = np.array([p[1] for p in pairs])
     ours = stats.tost_paired(a, b, margin, alpha)
     d = a.astype(float) - b.astype(float)
-    if d.std() == 0:  # no spread: statsmodels divides by zero; the difference is known exactly
-        assert ours.equivalent == (abs(d.mean()) < margin)
+    if not d.any():  # the same outcome everywhere: the exact bound on how often they disagree
+        assert ours.high == -ours.low == pytest.approx(1 - alpha ** (1 / len(d)), rel=1e-9)
+        assert ours.pvalue == pytest.approx(binom.pmf(0, len(d), margin), rel=1e-9)
+        assert ours.equivalent == (ours.pvalue < alpha)
+        return
+    if d.std() == 0:  # every text the same nonzero difference: statsmodels divides by zero
+        assert ours.beyond_margin and not ours.equivalent
         return
     p_ref = sm_weightstats.ttost_paired(a.astype(float), b.astype(float), -margin, margin)[0]
     assert ours.pvalue == pytest.approx(p_ref, rel=1e-7, abs=1e-12)
@@ -165,8 +171,10 @@ def test_tost_welch_matches_statsmodels(a, b, margin):
 
 def test_equivalence_properties():
     same = np.r_[np.ones(900, bool), np.zeros(100, bool)]
-    eq = stats.tost_paired(same, same, 0.01)
-    assert eq.equivalent and eq.low == eq.high == 0.0 and eq.pvalue == 0.0
+    eq = stats.tost_paired(same, same, 0.01)  # 1,000 texts, no disagreement: the rate is below 0.3%
+    assert eq.equivalent and eq.difference == 0.0 and 0.0 < eq.high < 0.01 and eq.pvalue < 0.05
+    few = stats.tost_paired(same[:20], same[:20], 0.01)  # 20 texts cannot show 1%: not a point interval
+    assert not few.equivalent and not few.beyond_margin and few.high > 0.1
     far = stats.tost_paired(np.ones(500, bool), np.r_[np.ones(250, bool), np.zeros(250, bool)], 0.02)
     assert far.beyond_margin and not far.equivalent
     assert far.certifiable_margin >= abs(far.difference)
