@@ -449,9 +449,10 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
 
     ``probes`` (per seed: the probe's per-item correctness under the encoder fine-tuned on the
     target task, and under the one fine-tuned on the other task): for ``lower`` the first must beat
-    the second (one-sided McNemar at ``alpha``), for ``higher`` the second must not fall below the
-    first (an interval wholly below 0 contradicts). The seed's conclusion is the worse of the two
-    parts."""
+    the second (one-sided McNemar at ``alpha``), for ``higher`` the second must be shown not to fall
+    below the first by ``margin`` (the upper end of the TOST interval of first - second below it;
+    the first significantly better contradicts; neither shown: inconclusive). The seed's conclusion
+    is the worse of the two parts."""
     every, least, scale = params["all_labels"], params["min_change"], params["scale"]
     sign = -1.0 if params["paper_says"] == "lower" else 1.0
     b_, a_ = [np.asarray(b, float) for b in before], [np.asarray(a, float) for a in after]
@@ -478,12 +479,13 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
     if probes is not None:
         alpha = params["alpha"]
         for i, (own, other) in enumerate(probes):
-            r = paired_outcome(np.asarray(own), np.asarray(other), alpha, params.get("margin", 0.02))
+            r = paired_outcome(np.asarray(own), np.asarray(other), alpha, params["margin"])
             pvalues[_seed_key("McNemar target-tuned > other-tuned probe", seeds, i)] = r["p_a_greater"]
             if params["paper_says"] == "lower":
                 part = REPRODUCED if r["p_a_greater"] < alpha else (CONTRADICTED if r["tost"].high < 0 else INCONCLUSIVE)
-            else:
-                part = CONTRADICTED if r["p_a_greater"] < alpha else REPRODUCED
+            else:  # not worse: shown by equivalence's interval (own - other below the margin), not assumed
+                part = (CONTRADICTED if r["p_a_greater"] < alpha else REPRODUCED if r["tost"].high < r["tost"].margin
+                        else INCONCLUSIVE)
             if part != REPRODUCED:
                 notes.append(f"seed {seeds[i]}: probe accuracy {r['acc_a']:.3f} (fine-tuned on the target task) vs "
                              f"{r['acc_b']:.3f} (on the other task): {part}")

@@ -419,7 +419,10 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                  "way by as much, **inconclusive** in between or when a space is not linearly "
                  "separable (distances undefined). With `probe`, Zhou and Srikumar's probe on the "
                  "target task's items under the encoder fine-tuned on the target task and on the other "
-                 "task: for `lower` the first must beat the second (one-sided McNemar at `alpha`)"),
+                 "task: for `lower` the first must beat the second (one-sided McNemar at `alpha`); "
+                 "for `higher` the second must be shown not to fall below the first by more than "
+                 "`margin` (TOST's interval; the first significantly better contradicts, neither "
+                 "shown is inconclusive)"),
         params=(
             Param("paper_says", "str", "lower", "the direction the paper found",
                   choices=("lower", "higher")),
@@ -431,7 +434,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                   "also judge the probe accuracies (Table 5): on the target task's test items, a probe "
                   "on the encoder fine-tuned on the target task beats one on the encoder fine-tuned on "
                   "the other task (`lower`), or not (`higher`: the related task comes close)"),
-            *_probe_params(), _alpha(0.05),
+            *_probe_params(), _margin(), _alpha(0.05),
         ),
         figures=("distance_bars",),
         needs=("other_task",),

@@ -808,3 +808,22 @@ def test_claim5_distances_with_a_probe_that_does_not_drop_is_not_reproduced():
                                           probes=[(own, own.copy())])
     assert with_drop.conclusion == REPRODUCED, with_drop.text()
     assert no_drop.conclusion != REPRODUCED
+
+
+@pytest.mark.parametrize(("n", "other_accuracy", "conclusion"), [
+    (4000, None, REPRODUCED),  # the same probe outcomes on 4,000 items: within the margin, shown
+    (4000, 0.6, CONTRADICTED),  # the other-tuned probe clearly worse
+    (60, 0.7, INCONCLUSIVE),  # 60 items, a few disagreements: neither shown (was 'reproduced')
+])
+def test_claim5_higher_needs_the_probe_shown_not_to_drop(n, other_accuracy, conclusion):
+    """``higher`` (a related task): distances rise as the paper says; the probe part reproduces
+    only where the other-tuned probe is shown not to fall below the target-tuned one by the margin,
+    not where a small sample merely fails to show a drop."""
+    own = outcomes(n, 0.75, 0)
+    other = own.copy() if other_accuracy is None else own & outcomes(n, other_accuracy / 0.75, 1) | (
+        ~own & outcomes(n, 0.3, 2))
+    verdict = judges.cross_task_distances("f", [0], ["a", "b", "c"], [[1.0, 1.0, 1.0]], [[1.5, 1.4, 1.3]],
+                                          params("cross_task_distances", probe=True, paper_says="higher"),
+                                          mean_norms=[(1.0, 1.0)], separable=[(True, True)],
+                                          probes=[(own, other)])
+    assert verdict.conclusion == conclusion, verdict.text()
