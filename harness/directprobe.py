@@ -1441,21 +1441,9 @@ class _Agglomeration:
         found[3].extend(low[apart].tolist())
         for d in order[~apart].tolist():
             cd = self.clusters[d]
-            candidates = cd.witnesses
-            if planes is not None and not candidates:
-                # No plane with d below is known, but the larger part has one against d that the
-                # smaller part's points break: a start for the search, better than none (3,000
-                # SST-2 sentences: the searches took 6.0 s against 7.0 s; TREC-6 5,452 8.5 s against
-                # 9.1 s; all 6,920: 23.8 s against 25.5 s, but 139.9 s against 138.2 s in all, 12
-                # starts from HiGHS's basis against 10). Offered beside d's witnesses too, it cost
-                # more at 6,920: 17 starts from HiGHS's basis, 144.1 s against 129.3 s.
-                rows = np.flatnonzero(planes.others[:planes.n] == d)
-                if len(rows):
-                    r = rows[-1]
-                    candidates = [*candidates, (planes.normals[r], planes.tops[r], planes.tops[r])]
-            if candidates:
-                ws = np.stack([v for v, _, _ in candidates])
-                tops = np.array([top for _, _, top in candidates])
+            if cd.witnesses:
+                ws = np.stack([v for v, _, _ in cd.witnesses])
+                tops = np.array([top for _, _, top in cd.witnesses])
                 worst = ((pts @ ws.T) - tops).min(0)
                 good = worst > SEPARATION_RTOL * np.linalg.norm(ws, axis=1) * self.reach
                 if good.any():  # a known direction has d below and every merged point above
@@ -1465,7 +1453,7 @@ class _Agglomeration:
                     found[2].append(float(tops[j]))
                     found[3].append(float(worst[j] + tops[j]))
                     continue
-                start = candidates[int(np.argmax(worst / np.linalg.norm(ws, axis=1)))][:2]
+                start = cd.witnesses[int(np.argmax(worst / np.linalg.norm(ws, axis=1)))][:2]
             else:
                 start = None
             plane = self.separate(pts, a, b, d, start)

@@ -1071,23 +1071,3 @@ def test_every_kept_plane_separates_its_two_clusters_after_every_merge(monkeypat
     x, y = data(seed, n=80, d=3)
     dp.cluster(x, y)
     assert checked
-
-
-def test_a_merge_s_search_may_start_from_the_larger_part_s_broken_plane(monkeypatch):
-    """Where the larger part of a merge has a plane against a cluster that the smaller part's points
-    break, and that cluster has no witness plane, the logistic search starts from it: on 3,000
-    SST-2 sentences the searches took 6.0 s against 7.0 s. Two overlapping Gaussian labels: some
-    of the searches do."""
-    rng = np.random.default_rng(0)
-    y = rng.integers(2, size=600)
-    x = rng.normal(size=(600, 8))
-    x[:, 0] += y
-    real, starts = dp._Agglomeration.separate, []
-
-    def separate(self, pts, a, b, d, start=None):
-        starts.append(start is not None and any(np.shares_memory(start[0], p.normals) for p in self.planes.values()))
-        return real(self, pts, a, b, d, start)
-
-    monkeypatch.setattr(dp._Agglomeration, "separate", separate)
-    dp.cluster(x, y)
-    assert len(starts) > 100 and 0 < sum(starts) < len(starts)
