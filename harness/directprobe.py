@@ -1097,7 +1097,7 @@ def _label_overlaps(x: np.ndarray, by_label: dict[int, np.ndarray], counters: Co
     one is asked for, the pairs with the most points first. HiGHS releases the GIL: TREC-6's two
     overlapping label pairs' LPs took 3.56 s on 2 threads against 6.33 s one after the other
     (2-core machine). (The cheap searches on threads too made the separable cases slower, small
-    NumPy products contending for the GIL: all 5,452 TREC-50 questions 1.50 s against 1.35 s.)
+    NumPy products contending for the GIL: all 5,452 TREC-50 questions 1.54 s against 1.36 s.)
     Each pair's LP answer is its own (its own counters, its own sample's seed), so the matrix does
     not depend on the order or the threads."""
     num_labels = len(by_label)
