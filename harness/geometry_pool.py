@@ -25,6 +25,8 @@ POOL_MIN_POINTS = 2_000  # fewer points in all than this: DirectProbe runs in th
 
 def probe_locally(jobs: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, directprobe.Probed]:
     """DirectProbe on each job, side by side in worker processes where that pays."""
+    if not jobs:  # (a rank whose share of the runs is empty)
+        return {}
     cpus = geometry_workers()
     workers = min(cpus, len(jobs))
     threads = max(1, cpus // workers)  # each run's label level: the CPUs its share leaves

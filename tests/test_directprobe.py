@@ -626,6 +626,7 @@ def test_a_run_alone_gets_the_cpus_for_its_label_level(monkeypatch):
     geometry_pool.probe_locally({0: (x, y)})
     geometry_pool.probe_locally({0: (x, y), 1: (x, y)})
     assert asked == [4, 2, 2]
+    assert geometry_pool.probe_locally({}) == {}  # a rank whose share is empty (torchrun)
 
 
 def test_geometry_workers_share_the_cpus_among_xdist_workers(monkeypatch):
