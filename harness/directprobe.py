@@ -879,7 +879,9 @@ def separable(a: np.ndarray, b: np.ndarray, counters: Counters | None = None) ->
 
 def _labels_separable(a: np.ndarray, b: np.ndarray, counters: Counters) -> bool:
     """``separable`` for two whole labels: the cheap hyperplanes, with up to LABEL_LOGISTIC_STEPS
-    logistic steps, then ``_labels_apart_by_lp``."""
+    logistic steps, then ``_labels_apart_by_lp``. (``_label_overlaps`` takes the two steps apart,
+    so that only the LPs go to threads; this one-pair form is the one the tests hold against a
+    brute-force LP.)"""
     return _cheap_hyperplane(a, b, steps=LABEL_LOGISTIC_STEPS) is not None or _labels_apart_by_lp(a, b, counters)
 
 
