@@ -132,7 +132,7 @@ HIGHS_BYTES_PER_ENTRY = 190  # HiGHS holds about 70 MiB per 1,000 rows of 384 di
 # all of it, and every split; the offline encoder's 384-d first-token vectors, one core of the 2-core
 # development machine; README, DirectProbe benchmarks): (points, seconds). Where every pair of
 # labels is separable it takes seconds instead.
-OVERLAP_TIMINGS = ((1_500, 9.3), (3_000, 22.9), (6_920, 128.9), (9_613, 272.9))
+OVERLAP_TIMINGS = ((1_500, 9.8), (3_000, 23.1), (6_920, 114.4), (9_613, 226.5))
 
 
 def overlap_seconds(n: int) -> float:
