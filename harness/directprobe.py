@@ -19,7 +19,9 @@ runs only when it must:
    other, so a label separable from every other label is one cluster, and the full agglomerative
    run is needed only among labels that overlap somewhere (on the TREC-6 case of the issue, none);
    where a label pair has at least four times the points of a sample of 2 (d + 2) a label, the LP
-   runs on the samples first, and an overlap there (its witness checked) is the labels';
+   runs on the samples first, and an overlap there (its witness checked) is the labels'. Given more
+   than one thread, the LPs run in the background while the agglomeration goes on, each pair
+   counted as overlapping until its LP answers (``_LabelLPs``: that changes no cluster);
 2. bounding spheres: disjoint spheres around two clusters mean disjoint hulls;
 3. a known separating hyperplane of a cluster (kept from earlier checks while the cluster lives);
 4. candidate hyperplanes, each checked on every point: the centroids' bisector, then the iterates
@@ -916,9 +918,9 @@ def separable(a: np.ndarray, b: np.ndarray, counters: Counters | None = None) ->
 
 def _labels_separable(a: np.ndarray, b: np.ndarray, counters: Counters) -> bool:
     """``separable`` for two whole labels: the cheap hyperplanes, with up to LABEL_LOGISTIC_STEPS
-    logistic steps, then ``_labels_apart_by_lp``. (``_label_overlaps`` takes the two steps apart,
-    so that only the LPs go to threads; this one-pair form is the one the tests hold against a
-    brute-force LP.)"""
+    logistic steps, then ``_labels_apart_by_lp``. (``cluster`` takes the two steps apart, so that
+    only the LPs go to threads; this one-pair form is the one the tests hold against a brute-force
+    LP.)"""
     return _cheap_hyperplane(a, b, steps=LABEL_LOGISTIC_STEPS) is not None or _labels_apart_by_lp(a, b, counters)
 
 
@@ -1099,8 +1101,9 @@ class _Cluster:
 
 @_one_blas_thread
 def cluster(x, y, counters: Counters | None = None, threads: int = 1) -> Clusters:
-    """DirectProbe clustering (see the module docstring). ``threads``: how many label pairs the
-    label level checks side by side (the agglomeration after it is sequential)."""
+    """DirectProbe clustering (see the module docstring). ``threads``: the CPUs it may use. With
+    more than one, the label level's LPs run on ``threads - 1`` threads while the agglomeration
+    runs (``_LabelLPs``); the agglomeration itself is sequential."""
     x, y, num_labels = _check_input(x, y)
     if not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"DirectProbe's threads must be a whole number, at least 1; got {threads!r}")
@@ -1108,8 +1111,16 @@ def cluster(x, y, counters: Counters | None = None, threads: int = 1) -> Cluster
     labels = range(num_labels)
     by_label = {lab: np.flatnonzero(y == lab) for lab in labels}
 
-    # 1. Label level: which whole labels are separable from which.
-    overlap = _label_overlaps(x, by_label, counters, threads)
+    # 1. Label level: which whole labels are separable from which: the cheap hyperplanes here, the
+    # LPs here too on one thread, else in the background, each pair counted as overlapping until
+    # its LP shows it apart.
+    overlap, hard = _label_pairs_left(x, by_label)
+    background = _LabelLPs(x, by_label, hard, overlap, threads - 1) if threads > 1 and hard else None
+    if background is None:
+        for pair in hard:
+            own, apart = _label_lp(x, by_label, pair)
+            counters.add(own)
+            overlap[pair] = overlap[pair[::-1]] = not apart
 
     clusters: list[_Cluster] = []
     for lab in labels:
@@ -1119,7 +1130,11 @@ def cluster(x, y, counters: Counters | None = None, threads: int = 1) -> Cluster
             clusters.extend(_Cluster(np.array([i]), lab, x) for i in by_label[lab])
 
     # 2. Agglomerative merging among labels that overlap some other label.
-    _Agglomeration(x, clusters, overlap, counters).run()
+    try:
+        _Agglomeration(x, clusters, overlap, counters, background).run()
+    finally:
+        if background is not None:
+            background.settle(counters, wait=True)
 
     alive = [c for c in clusters if c.alive]
     alive.sort(key=lambda c: (c.label, int(c.idx.min())))  # canonical order, independent of input order
@@ -1129,37 +1144,70 @@ def cluster(x, y, counters: Counters | None = None, threads: int = 1) -> Cluster
     return Clusters(assignment, np.array([c.label for c in alive], np.int64), num_labels, counters)
 
 
-def _label_overlaps(x: np.ndarray, by_label: dict[int, np.ndarray], counters: Counters, threads: int) -> np.ndarray:
-    """Which whole labels overlap which (a symmetric boolean matrix): ``_labels_separable`` on
-    every pair of labels. The cheap hyperplanes are tried here, pair by pair; the pairs they leave
-    go to their LPs (``_labels_apart_by_lp``) on ``threads`` threads side by side where more than
-    one is asked for, the pairs with the most points first. HiGHS releases the GIL: TREC-6's two
-    overlapping label pairs' LPs took 3.56 s on 2 threads against 6.33 s one after the other
-    (2-core machine). (The cheap searches on threads too made the separable cases slower, small
-    NumPy products contending for the GIL: all 5,452 TREC-50 questions 1.54 s against 1.36 s.)
-    Each pair's LP answer is its own (its own counters, its own sample's seed), so the matrix does
-    not depend on the order or the threads."""
+def _label_pairs_left(x: np.ndarray, by_label: dict[int, np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """The label level's cheap step: an all-False overlap matrix (labels by labels) and the label
+    pairs whose cheap hyperplanes (up to LABEL_LOGISTIC_STEPS logistic steps) found no plane, the
+    pairs with the most points first: those go to ``_label_lp``."""
     num_labels = len(by_label)
-    overlap = np.zeros((num_labels, num_labels), bool)
     hard = [(i, j) for i, j in combinations(range(num_labels), 2)
             if _cheap_hyperplane(x[by_label[i]], x[by_label[j]], steps=LABEL_LOGISTIC_STEPS) is None]
     hard.sort(key=lambda p: -(len(by_label[p[0]]) + len(by_label[p[1]])))
+    return np.zeros((num_labels, num_labels), bool), hard
 
-    def by_lp(pair: tuple[int, int]) -> tuple[Counters, bool]:
-        own = Counters()
-        return own, _labels_apart_by_lp(x[by_label[pair[0]]], x[by_label[pair[1]]], own)
 
-    if threads > 1 and len(hard) > 1:
+def _label_lp(x: np.ndarray, by_label: dict[int, np.ndarray], pair: tuple[int, int]) -> tuple[Counters, bool]:
+    """One label pair's ``_labels_apart_by_lp``, on its own counters (its answer and counts do not
+    depend on which thread runs it or when)."""
+    own = Counters()
+    return own, _labels_apart_by_lp(x[by_label[pair[0]]], x[by_label[pair[1]]], own)
+
+
+def _label_overlaps(x: np.ndarray, by_label: dict[int, np.ndarray], counters: Counters) -> np.ndarray:
+    """Which whole labels overlap which (a symmetric boolean matrix): ``_labels_separable`` on
+    every pair of labels, one after the other (``cluster`` on one thread does the same)."""
+    overlap, hard = _label_pairs_left(x, by_label)
+    for pair in hard:
+        own, apart = _label_lp(x, by_label, pair)
+        counters.add(own)
+        overlap[pair] = overlap[pair[::-1]] = not apart
+    return overlap
+
+
+class _LabelLPs:
+    """The label pairs' LPs on a pool of threads while the agglomeration runs (``cluster`` with
+    ``threads`` > 1). Until its LP answers, a pair counts as overlapping (``overlap`` is set so
+    here). That changes no cluster: merges are tried in the same order whatever the matrix says,
+    and a pair of labels that are apart never rejects a merge, so counting it as overlapping only
+    adds checks that find planes (a label apart from every other still ends as one cluster, merged
+    point by point). What it saves is the wait: where the LP shows the pair overlapping, as on the
+    overlapping pairs of TREC-6, SST-2 and PUD, the agglomeration did not need its answer.
+    ``settle`` takes the answers that are in (the agglomeration calls it before each merge): a pair
+    shown apart is no longer checked. HiGHS releases the GIL, so the LPs run beside the
+    agglomeration's Python. (Before, the LPs ran side by side on every thread and the agglomeration
+    waited for them: TREC-6's two overlapping pairs, 3.56 s on 2 threads against 6.33 s.)"""
+
+    def __init__(self, x: np.ndarray, by_label: dict[int, np.ndarray], hard: list[tuple[int, int]],
+                 overlap: np.ndarray, workers: int):
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(min(threads, len(hard)), thread_name_prefix="directprobe-labels") as pool:
-            answers = list(pool.map(by_lp, hard))
-    else:
-        answers = [by_lp(pair) for pair in hard]
-    for (i, j), (own, apart) in zip(hard, answers, strict=True):
-        counters.add(own)
-        overlap[i, j] = overlap[j, i] = not apart
-    return overlap
+        self.overlap = overlap
+        for i, j in hard:
+            overlap[i, j] = overlap[j, i] = True
+        self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="directprobe-labels")
+        self.futures = {pair: self.pool.submit(_label_lp, x, by_label, pair) for pair in hard}
+
+    def settle(self, counters: Counters, wait: bool = False) -> None:
+        """Take the answers in (all of them, waiting, where ``wait``; an LP's error is raised here)."""
+        try:
+            for pair, future in list(self.futures.items()):
+                if wait or future.done():
+                    own, apart = future.result()
+                    del self.futures[pair]
+                    counters.add(own)
+                    self.overlap[pair] = self.overlap[pair[::-1]] = not apart
+        finally:
+            if wait:
+                self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Planes:
@@ -1222,8 +1270,10 @@ class _Agglomeration:
     another cluster grows, the new points join that LP and it goes on from its optimal basis.
     """
 
-    def __init__(self, x: np.ndarray, clusters: list[_Cluster], overlap: np.ndarray, counters: Counters):
+    def __init__(self, x: np.ndarray, clusters: list[_Cluster], overlap: np.ndarray, counters: Counters,
+                 background: _LabelLPs | None = None):
         self.x, self.clusters, self.overlap, self.counters = x, clusters, overlap, counters
+        self.background = background  # the label level's LPs still running (their answers: ``overlap``)
         self.reach = float(np.sqrt((x**2).sum(1).max()))  # the largest point norm: scales rounding
         cap = 2 * len(clusters) + 1
         self.cents = np.zeros((cap, x.shape[1]))
@@ -1309,6 +1359,8 @@ class _Agglomeration:
 
     def run(self) -> None:
         while True:
+            if self.background is not None and self.background.futures:
+                self.background.settle(self.counters)
             a = int(np.argmin(self.pdist))
             if not np.isfinite(self.pdist[a]):
                 return

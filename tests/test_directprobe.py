@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
+from itertools import combinations
 
 import numpy as np
 import pytest
@@ -105,9 +107,10 @@ def labels_with_overlaps() -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("threads", [2, 3])
-def test_label_pairs_checked_side_by_side_give_the_one_thread_answer(threads):
-    """The label level on several threads: the overlap matrix of a brute-force LP per pair, and the
-    same counts as one pair after the other (each pair counts on its own counters, then summed)."""
+def test_label_lps_in_the_background_give_the_one_thread_answer(threads):
+    """The label level's LPs on threads while the agglomeration runs: the overlap matrix of a
+    brute-force LP per pair, the same LP counts as one pair after the other (each pair counts on
+    its own counters, then summed), and the same clusters."""
     x, y = labels_with_overlaps()
     by_label = {lab: np.flatnonzero(y == lab) for lab in range(5)}
     truth = np.zeros((5, 5), bool)
@@ -115,11 +118,43 @@ def test_label_pairs_checked_side_by_side_give_the_one_thread_answer(threads):
         for j in range(i + 1, 5):
             truth[i, j] = truth[j, i] = not brute_force_separable(x[by_label[i]], x[by_label[j]])
     assert truth[0, 1] and truth[2, 3] and truth[2, 4] and not truth[0, 2]  # the premise
-    alone, side_by_side = dp.Counters(), dp.Counters()
-    np.testing.assert_array_equal(dp._label_overlaps(x, by_label, alone, 1), truth)
-    np.testing.assert_array_equal(dp._label_overlaps(x, by_label, side_by_side, threads), truth)
-    assert side_by_side == alone and alone.lp_pairs >= truth.sum() // 2  # an overlap needs an LP
+    alone, background = dp.Counters(), dp.Counters()
+    np.testing.assert_array_equal(dp._label_overlaps(x, by_label, alone), truth)
+    overlap, hard = dp._label_pairs_left(x, by_label)
+    assert len(hard) >= truth.sum() // 2  # an overlap needs an LP
+    lps = dp._LabelLPs(x, by_label, hard, overlap, threads - 1)
+    assert all(overlap[pair] and overlap[pair[::-1]] for pair in hard)  # overlapping until answered
+    lps.settle(background, wait=True)
+    np.testing.assert_array_equal(overlap, truth)
+    assert background == alone and not lps.futures
     assert np.array_equal(dp.cluster(x, y, threads=threads).assignment, dp.cluster(x, y).assignment)
+
+
+def test_label_pairs_counted_as_overlapping_until_answered_change_no_cluster(monkeypatch):
+    """A pair of labels that are apart, counted as overlapping while its LP runs, changes no
+    cluster: the same partition as on one thread, where the LPs answer first. Here every label pair
+    goes to an LP, and the LPs wait until the agglomeration has checked its first merge."""
+    x, y = labels_with_overlaps()
+    monkeypatch.setattr(dp, "_label_pairs_left", lambda x, by_label: (
+        np.zeros((5, 5), bool), list(combinations(range(5), 2))))
+    first_check = threading.Event()
+    lp = dp._label_lp
+    monkeypatch.setattr(dp, "_label_lp", lambda *args: (first_check.wait(10), lp(*args))[1])
+    seen = []
+    check = dp._Agglomeration.overlaps_other_label
+
+    def recorded(self, merged, a, b):
+        seen.append(self.overlap.copy())
+        first_check.set()
+        return check(self, merged, a, b)
+
+    monkeypatch.setattr(dp._Agglomeration, "overlaps_other_label", recorded)
+    counters = dp.Counters()
+    background = dp.cluster(x, y, counters, threads=2)
+    assert seen and (seen[0] | np.eye(5, dtype=bool)).all()  # the premise: every pair counted as overlapping
+    assert counters.lp_pairs >= 10  # every pair's LP answered in the end and was counted
+    monkeypatch.setattr(dp, "_label_lp", lp)
+    assert np.array_equal(background.assignment, dp.cluster(x, y).assignment)
 
 
 @pytest.mark.parametrize("threads", [0, -1, 1.5, "2"])
@@ -152,7 +187,7 @@ def test_the_label_level_gives_the_search_more_steps(monkeypatch):
     x, y = labels_with_overlaps()
     dp._labels_separable(x[y == 0], x[y == 1], dp.Counters())  # (they overlap: the bisector fails)
     assert asked == [dp.LABEL_LOGISTIC_STEPS] and dp.LABEL_LOGISTIC_STEPS > dp.LOGISTIC_STEPS
-    dp._label_overlaps(x, {lab: np.flatnonzero(y == lab) for lab in range(5)}, dp.Counters(), 2)
+    dp._label_overlaps(x, {lab: np.flatnonzero(y == lab) for lab in range(5)}, dp.Counters())
     assert len(asked) > 1 and set(asked) == {dp.LABEL_LOGISTIC_STEPS}
 
 
