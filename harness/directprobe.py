@@ -420,15 +420,7 @@ class _WarmLP:
     side = property(lambda self: self._side[:self.rows])
     z = property(lambda self: self._cols[:self.rows, :self.d] * self.side[:, None])  # centred, scaled
 
-    # columns: 0..d-1 are s+_k (e_k), d..2d-1 are s-_k (-e_k), 2d + i is point i
-    def _column(self, j: int) -> np.ndarray:
-        d = self.d
-        if j >= 2 * d:
-            return self._cols[j - 2 * d]
-        col = np.zeros(self.m)
-        col[j % d] = 1.0 if j < d else -1.0
-        return col
-
+    # columns: 0..d-1 are s+_k (e_k), d..2d-1 are s-_k (-e_k), 2d + i is point i (``_cols[i]``)
     def _start(self) -> None:
         d = self.d
         p0 = int(np.flatnonzero(self.side > 0)[0])
@@ -441,7 +433,7 @@ class _WarmLP:
         from scipy.linalg import inv
 
         d, basic = self.d, self.basic
-        basis = np.zeros((self.m, self.m))  # the basic columns (as ``_column``, without a call each)
+        basis = np.zeros((self.m, self.m))  # the basic columns
         slack = np.flatnonzero(basic < 2 * d)
         basis[basic[slack] % d, slack] = np.where(basic[slack] < d, 1.0, -1.0)
         point = np.flatnonzero(basic >= 2 * d)
@@ -598,9 +590,9 @@ class _WarmLP:
             rows = np.flatnonzero(u > 1e-9)
             if len(rows) == 0:  # pragma: no cover - the objective is bounded below by 0
                 return False
-            xr = np.maximum(self.x[rows], 0.0)
+            xr, ur = np.maximum(self.x[rows], 0.0), u[rows]
+            ratios = xr / ur
             if degenerate > 50:
-                ratios = xr / u[rows]
                 best = ratios.min()
                 ties = rows[ratios <= best + 1e-12]
                 r = int(ties[np.argmin(self.basic[ties])])
@@ -613,11 +605,9 @@ class _WarmLP:
                 # afresh, were down to -2.9e-4), 12 starts again from HiGHS, 20 imports against 10;
                 # with this test none failed, 8 imports. (This test alone, without the widening:
                 # 135,124 pivots, 120.8 s, no gain.)
-                bound = ((xr + self.HARRIS) / u[rows]).min()
-                ratios = xr / u[rows]
-                near = ratios <= bound
-                r = int(rows[near][np.argmax(u[rows][near])])
-                best = float(ratios[near][np.argmax(u[rows][near])])
+                near = np.flatnonzero(ratios <= ((xr + self.HARRIS) / ur).min())
+                k = near[np.argmax(ur[near])]
+                r, best = int(rows[k]), float(ratios[k])
             degenerate = degenerate + 1 if best <= 1e-12 else 0
             self.counters.degenerate_pivots += best <= 1e-12
             pivot_row = self.binv[r] / u[r]
@@ -1114,13 +1104,12 @@ def cluster(x, y, counters: Counters | None = None, threads: int = 1) -> Cluster
     # 1. Label level: which whole labels are separable from which: the cheap hyperplanes here, the
     # LPs here too on one thread, else in the background, each pair counted as overlapping until
     # its LP shows it apart.
-    overlap, hard = _label_pairs_left(x, by_label)
-    background = _LabelLPs(x, by_label, hard, overlap, threads - 1) if threads > 1 and hard else None
-    if background is None:
-        for pair in hard:
-            own, apart = _label_lp(x, by_label, pair)
-            counters.add(own)
-            overlap[pair] = overlap[pair[::-1]] = not apart
+    background = None
+    if threads > 1:
+        overlap, hard = _label_pairs_left(x, by_label)
+        background = _LabelLPs(x, by_label, hard, overlap, threads - 1) if hard else None
+    else:
+        overlap = _label_overlaps(x, by_label, counters)
 
     clusters: list[_Cluster] = []
     for lab in labels:
@@ -1193,7 +1182,7 @@ class _LabelLPs:
         self.overlap = overlap
         for i, j in hard:
             overlap[i, j] = overlap[j, i] = True
-        self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="directprobe-labels")
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="directprobe-labels")
         self.futures = {pair: self.pool.submit(_label_lp, x, by_label, pair) for pair in hard}
 
     def settle(self, counters: Counters, wait: bool = False) -> None:
