@@ -1107,3 +1107,30 @@ def test_every_kept_plane_separates_its_two_clusters_after_every_merge(monkeypat
     x, y = data(seed, n=80, d=3)
     dp.cluster(x, y)
     assert checked
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_planes_a_merged_cluster_inherits_are_turned_over_to_the_clusters_they_face(monkeypatch, seed):
+    """A merged cluster's planes kept from its larger part show the clusters they face apart from
+    it too: each such cluster that keeps planes gets a row against the merged cluster (so that its
+    own next merge near it re-checks only its smaller part, with no search)."""
+    monkeypatch.setattr(dp, "PLANES_MIN_POINTS", 2)
+    real, turned = dp._Agglomeration.commit, []
+
+    def commit(self, merged, a, b):
+        kept = []
+        if self.holding is not None:
+            big, holds = self.holding
+            planes = self.planes[big]
+            kept = {int(o) for o in planes.others[:planes.n][holds] if o >= 0 and int(o) in self.planes}
+        real(self, merged, a, b)
+        m = len(self.clusters) - 1
+        for o in kept:
+            store = self.planes[o]
+            assert m in store.others[:store.n].tolist()
+            turned.append(o)
+
+    monkeypatch.setattr(dp._Agglomeration, "commit", commit)
+    x, y = overlapping_data(seed, n=80, d=3)
+    dp.cluster(x, y)
+    assert turned
