@@ -806,7 +806,8 @@ def separating_hyperplane(a: np.ndarray, b: np.ndarray, counters: Counters | Non
 
 
 def _cheap_hyperplane(a: np.ndarray, b: np.ndarray, start: tuple[np.ndarray, float] | None = None,
-                      bisector: bool = True, steps: int = LOGISTIC_STEPS) -> tuple[np.ndarray, float] | None:
+                      bisector: bool = True, steps: int = LOGISTIC_STEPS,
+                      known: tuple[tuple[np.ndarray, float], float] | None = None) -> tuple[np.ndarray, float] | None:
     """The perpendicular bisector of the centroids (unless ``bisector`` is False: a caller that
     checked it already), then the L-BFGS iterates of a weakly regularised logistic regression
     (``_logistic_candidate``), from ``start`` (a hyperplane that nearly separates, ``a`` on
@@ -814,8 +815,13 @@ def _cheap_hyperplane(a: np.ndarray, b: np.ndarray, start: tuple[np.ndarray, flo
     single point against a set gets the search too (PUD's one INTJ word against its 4,015 NOUN
     words: a plane in 0.02 s, where the LPs took 6 s). Each is checked on the points as
     given (no normalised copy: on 6,920 SST-2 sentences, under cProfile, making the copies took
-    5.5 s of the 35.2 s the 4,110 searches took)."""
-    reach = float(np.sqrt(max(np.einsum("ij,ij->i", a, a).max(), np.einsum("ij,ij->i", b, b).max())))
+    5.5 s of the 35.2 s the 4,110 searches took). ``known``: ``_frame(a, b)`` and the largest point
+    norm, where the caller has them (the same values, without a pass over the points)."""
+    if known is None:
+        frame = None
+        reach = float(np.sqrt(max(np.einsum("ij,ij->i", a, a).max(), np.einsum("ij,ij->i", b, b).max())))
+    else:
+        frame, reach = known
 
     def accept(w: np.ndarray, c: float) -> tuple[np.ndarray, float] | None:
         """``(w, c)`` if every point of ``a`` is above ``c`` along ``w`` and every point of ``b``
@@ -832,7 +838,7 @@ def _cheap_hyperplane(a: np.ndarray, b: np.ndarray, start: tuple[np.ndarray, flo
     if found is None and len(a) + len(b) > 2:  # (two single points: the bisector is all there is)
         # (A working set, the 128 points a side nearest the other plus the ones a round gets
         # wrong, was tried: on 3,000 SST-2 sentences the searches took 28.4 s against 16.6 s.)
-        found = _logistic_candidate(a, b, accept, start, steps)
+        found = _logistic_candidate(a, b, accept, start, steps, frame)
     return found
 
 
@@ -847,7 +853,7 @@ def _exact_hyperplane(lp: _SlabLP, a: np.ndarray, b: np.ndarray) -> tuple[np.nda
 
 
 def _logistic_candidate(a: np.ndarray, b: np.ndarray, accept, start: tuple[np.ndarray, float] | None = None,
-                        steps: int = LOGISTIC_STEPS):
+                        steps: int = LOGISTIC_STEPS, frame: tuple[np.ndarray, float] | None = None):
     """Minimise a weakly regularised logistic loss by L-BFGS, checking after every step whether
     the current hyperplane separates (``accept``, in the original coordinates); stop at the first
     that does, or after ``steps``. The loss sees the points centred and scaled (``_frame``),
@@ -865,7 +871,7 @@ def _logistic_candidate(a: np.ndarray, b: np.ndarray, accept, start: tuple[np.nd
     # iterates are only candidates, and ``accept`` checks each in double on the points. A row is
     # a point's side times (its centred, scaled coordinates, 1), and the hyperplane of the weights
     # w is w[:-1].(x - centre) / scale + w[-1] = 0.
-    centre, scale = _frame(a, b)
+    centre, scale = _frame(a, b) if frame is None else frame
     z = np.empty((len(a) + len(b), a.shape[1] + 1), np.float32)
     for rows, pts, side in ((z[:len(a)], a, 1.0), (z[len(a):], b, -1.0)):
         rows[:, :-1] = pts
@@ -1074,18 +1080,36 @@ def _check_input(x, y) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 class _Cluster:
-    __slots__ = ("idx", "label", "centroid", "radius", "witnesses", "alive", "pts")
+    __slots__ = ("idx", "label", "centroid", "radius", "witnesses", "alive", "pts", "norms2", "hi", "lo")
 
-    def __init__(self, idx: np.ndarray, label: int, pts: np.ndarray):
+    def __init__(self, idx: np.ndarray, label: int, pts: np.ndarray, parts: tuple[_Cluster, ...] = ()):
+        """A cluster of the points ``pts`` (``x[idx]``); ``parts``: the two clusters it merges
+        (``pts`` their points in that order), whose summaries combine into its own."""
         self.idx, self.label = idx, label
         # Its points (``x[idx]``), kept while it lives: a merge concatenates its parts' instead of
         # gathering them from x, and the checks read them with no copy (at most one copy of x in
         # all, 65 MB for PUD's 21,180 words; on 6,920 SST-2 sentences gathering the points of the
-        # clusters near a merge, to project them on their bisectors, took 10.9 of 115 s).
+        # clusters near a merge, to project them on their bisectors, took 10.9 of 115 s). With
+        # them, their squared norms and the coordinates' bounds (a logistic search's frame and
+        # rounding allowance, ``_Agglomeration.separate``), combined from the parts' at a merge.
         self.pts = pts
-        self.centroid = pts.mean(0)
-        diff = pts - self.centroid
-        self.radius = float(np.sqrt(np.einsum("ij,ij->i", diff, diff).max()))
+        if parts:
+            self.norms2 = np.concatenate([p.norms2 for p in parts])
+            self.hi = np.maximum(parts[0].hi, parts[1].hi)
+            self.lo = np.minimum(parts[0].lo, parts[1].lo)
+        else:
+            self.norms2 = np.einsum("ij,ij->i", pts, pts)
+            self.hi, self.lo = pts.max(0), pts.min(0)
+        self.centroid = c = pts.mean(0)
+        # The radius from |x|^2 - 2 x.c + |c|^2 (one product, no copy of the points less c), each
+        # term's rounding (at most (d + 2) * 1.1e-16 * (|x| + |c|)^2) added, so that it bounds the
+        # distances from above: a bounding sphere that is too small could drop a cluster that
+        # overlaps from a check. (4.7 of 6.3 s of clustering 6,920 SST-2 sentences went to the
+        # radius computed from the points less c.)
+        cc = float(c @ c)
+        top = float(np.sqrt(self.norms2.max())) + np.sqrt(cc)
+        self.radius = float(np.sqrt(max(float((self.norms2 - 2.0 * (pts @ c)).max()) + cc, 0.0)
+                                    + (pts.shape[1] + 2) * 2.3e-16 * top * top))
         # Hyperplanes (w, c) with this cluster on w.x < c, and the cluster's highest w.x: a later
         # cluster entirely above that is apart from this one (a test strictly weaker than w.x > c).
         self.witnesses: list[tuple[np.ndarray, float, float]] = []
@@ -1363,7 +1387,7 @@ class _Agglomeration:
             self.counters.merges_tried += 1
             parts = self.clusters[a], self.clusters[b]
             merged = _Cluster(np.concatenate([p.idx for p in parts]), parts[0].label,
-                              np.concatenate([p.pts for p in parts]))
+                              np.concatenate([p.pts for p in parts]), parts)
             overlaps = self.overlaps_other_label(merged, a, b)
             if overlaps:
                 self.settle_lps(a, b, None)
@@ -1568,7 +1592,7 @@ class _Agglomeration:
                 # from d's best kept plane (and 5.7 s from 0).
                 row = broken[d]
                 start = planes.normals[row], float(planes.tops[row])
-            plane = self.separate(pts, a, b, d, start)
+            plane = self.separate(merged, a, b, d, start)
             if plane is None:
                 return True
             # d lies below the plane; a later cluster above d's highest point is apart from it.
@@ -1581,11 +1605,11 @@ class _Agglomeration:
             found[3].append(float((pts @ plane[0]).min()))
         return False
 
-    def separate(self, pts: np.ndarray, a: int, b: int, d: int, start=None) -> tuple[np.ndarray, float] | None:
-        """A hyperplane with the merged points (``pts``, parts ``a`` and ``b``) on ``w.x > c`` and
-        cluster ``d`` on ``w.x < c``, or None when their hulls overlap. A kept LP of one part
-        against ``d`` gains the other part's rows; otherwise cheap candidates, then a new LP."""
-        other = self.clusters[d].pts
+    def separate(self, merged: _Cluster, a: int, b: int, d: int, start=None) -> tuple[np.ndarray, float] | None:
+        """A hyperplane with the merged cluster (parts ``a`` and ``b``) on ``w.x > c`` and cluster
+        ``d`` on ``w.x < c``, or None when their hulls overlap. A kept LP of one part against
+        ``d`` gains the other part's rows; otherwise cheap candidates, then a new LP."""
+        pts, other = merged.pts, self.clusters[d].pts
         for part, rest in sorted(((a, b), (b, a)), key=lambda pr: -len(self.clusters[pr[0]].idx)):
             key = frozenset((part, d))
             if key in self.lps:
@@ -1597,7 +1621,13 @@ class _Agglomeration:
                 self.counters.lps_warm += 1
                 plane = _exact_hyperplane(lp, pts, other) if side == 1 else _exact_hyperplane(lp, other, pts)
                 return plane if plane is None or side == 1 else (-plane[0], -plane[1])
-        plane = _cheap_hyperplane(pts, other, start, bisector=False)  # (overlaps_other_label tried it)
+        theirs = self.clusters[d]
+        centre = (merged.centroid + theirs.centroid) / 2  # _frame(pts, other) from the summaries
+        scale = max(float((merged.hi - centre).max()), float((centre - merged.lo).max()),
+                    float((theirs.hi - centre).max()), float((centre - theirs.lo).max()), 1e-300)
+        reach = float(np.sqrt(max(merged.norms2.max(), theirs.norms2.max())))
+        plane = _cheap_hyperplane(pts, other, start, bisector=False,  # (overlaps_other_label tried it)
+                                  known=((centre, scale), reach))
         if plane is not None:
             return plane
         self.counters.lp_pairs += 1

@@ -76,7 +76,7 @@ def test_whole_labels_are_decided_as_by_a_brute_force_lp(na, nb, d, seed, shift)
     a, b = make_pair(na, nb, d, seed, shift)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(dp, "SAMPLE_PER_SIDE", 1)
-        mp.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS: None)
+        mp.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS, known=None: None)
         assert dp._labels_separable(a, b, dp.Counters()) == brute_force_separable(a, b)
 
 
@@ -183,7 +183,7 @@ def test_the_label_level_gives_the_search_more_steps(monkeypatch):
     """Two whole labels: up to LABEL_LOGISTIC_STEPS L-BFGS steps before their LP (PUD's NOUN and
     VERB words needed more than the agglomeration's LOGISTIC_STEPS, and their LP took 13.6 s)."""
     asked = []
-    monkeypatch.setattr(dp, "_logistic_candidate", lambda a, b, accept, start=None, steps=0: asked.append(steps))
+    monkeypatch.setattr(dp, "_logistic_candidate", lambda a, b, accept, start=None, steps=0, frame=None: asked.append(steps))
     x, y = labels_with_overlaps()
     dp._labels_separable(x[y == 0], x[y == 1], dp.Counters())  # (they overlap: the bisector fails)
     assert asked == [dp.LABEL_LOGISTIC_STEPS] and dp.LABEL_LOGISTIC_STEPS > dp.LOGISTIC_STEPS
@@ -421,7 +421,7 @@ def test_kept_lps_give_the_brute_force_clusters(monkeypatch, seed, bytes_kept):
     LP, so kept LPs are grown, re-solved from their basis, undone after rejected merges and (with a
     budget of 1 byte: only the most recently used one stays) evicted; inherited rejections skip merges. The clusters must still be the
     brute-force procedure's."""
-    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS: None)
+    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS, known=None: None)
     monkeypatch.setattr(dp, "LP_BYTES_KEPT", bytes_kept)
     x, y = overlapping_data(seed, n=40, d=3)
     counters = dp.Counters()
@@ -452,7 +452,7 @@ def test_each_merge_tried_is_the_closest_allowed_pair(monkeypatch, seed):
     pair of live same-label clusters not rejected together (the bounds that skip searches must not
     change the order), each label's centroid slots hold its live clusters with few free (compacted),
     and every kept LP holds exactly the rows of its two live clusters."""
-    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS: None)
+    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS, known=None: None)
     tried = dp._Agglomeration.overlaps_other_label
     seen = []
 
@@ -992,7 +992,7 @@ def test_an_answer_the_warm_lp_cannot_certify_goes_to_highs(monkeypatch):
 @pytest.mark.parametrize("cold_rows", [dp.COLD_SIMPLEX_ROWS, 0])
 @pytest.mark.parametrize("seed", range(3))
 def test_clusterings_with_either_kept_lp_are_the_same(monkeypatch, seed, cold_rows):
-    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS: None)  # every decision an LP
+    monkeypatch.setattr(dp, "_cheap_hyperplane", lambda a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS, known=None: None)  # every decision an LP
     monkeypatch.setattr(dp, "COLD_SIMPLEX_ROWS", cold_rows)  # 0: every kept LP starts from HiGHS's basis
     x, y = overlapping_data(seed, n=40, d=3)
     got = {}
@@ -1134,3 +1134,57 @@ def test_planes_a_merged_cluster_inherits_are_turned_over_to_the_clusters_they_f
     x, y = overlapping_data(seed, n=80, d=3)
     dp.cluster(x, y)
     assert turned
+
+
+@settings(max_examples=200, deadline=None)
+@given(point_sets, st.floats(-1e6, 1e6), st.floats(1e-6, 1e6))
+def test_a_clusters_radius_bounds_the_distances_of_its_points(params, offset, size):
+    """The bounding sphere from |x|^2 - 2 x.c + |c|^2 and its rounding allowance contains every
+    point (distances in extended precision), and is not much larger: a sphere too small could
+    keep an overlapping cluster out of a merge's check."""
+    a, _ = make_pair(*params)
+    a = a * size + offset
+    c = dp._Cluster(np.arange(len(a)), 0, a)
+    exact = np.sqrt((((a.astype(np.longdouble) - c.centroid.astype(np.longdouble)) ** 2).sum(1)).max())
+    assert c.radius >= exact
+    assert c.radius <= exact + 1e-6 * (np.abs(offset) + size) * a.shape[1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(point_sets, st.floats(-1e3, 1e3), st.integers(1, 11))
+def test_a_merged_clusters_summaries_are_those_of_its_points(params, offset, cut):
+    """Norms, coordinate bounds and centroid combined from the parts are, to the bit, those
+    computed from the merged points: the logistic search's frame and rounding allowance come
+    from them (``_Agglomeration.separate``), and must be ``_frame``'s and the points' own."""
+    a, b = make_pair(*params)
+    a = a + offset
+    cut = min(cut, len(a) - 1)
+    if cut < 1:
+        return
+    parts = dp._Cluster(np.arange(cut), 0, a[:cut]), dp._Cluster(np.arange(cut, len(a)), 0, a[cut:])
+    merged = dp._Cluster(np.arange(len(a)), 0, np.concatenate([p.pts for p in parts]), parts)
+    whole = dp._Cluster(np.arange(len(a)), 0, a)
+    for name in ("norms2", "hi", "lo", "centroid"):
+        np.testing.assert_array_equal(getattr(merged, name), getattr(whole, name))
+    assert merged.radius == whole.radius
+
+
+def test_the_agglomerations_logistic_searches_get_frame_and_reach_of_their_points(monkeypatch):
+    """The frame and the rounding allowance that ``separate`` hands the logistic search (from the
+    clusters' summaries) are those ``_cheap_hyperplane`` computes from the points themselves."""
+    real, seen = dp._cheap_hyperplane, []
+
+    def cheap(a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS, known=None):
+        if known is not None:
+            (centre, scale), reach = known
+            want_centre, want_scale = dp._frame(a, b)
+            np.testing.assert_array_equal(centre, want_centre)
+            assert scale == want_scale
+            assert reach == float(np.sqrt(max(np.einsum("ij,ij->i", a, a).max(), np.einsum("ij,ij->i", b, b).max())))
+            seen.append(len(a) + len(b))
+        return real(a, b, start, bisector, steps, known)
+
+    monkeypatch.setattr(dp, "_cheap_hyperplane", cheap)
+    x, y = overlapping_data(0, n=80, d=3)
+    dp.cluster(x, y)
+    assert seen
