@@ -52,8 +52,9 @@ runs only when it must:
 Re-checks on the new points only. A cluster of ``PLANES_MIN_POINTS`` or more keeps, for each
 other-label cluster it was shown apart from, the plane that showed it (:class:`_Planes`, grown in
 place), so a merge checks only its smaller part's points against the larger part's planes, voids
-the rows they break and appends the planes it finds; those planes, turned over, also go to the
-other clusters' own stores. Each cluster also keeps the last few planes found against it (step 3).
+the rows they break and appends the planes it finds; those planes, and the rows that held, turned
+over, also go to the other clusters' own stores. A row the smaller part broke starts the logistic
+search against its cluster. Each cluster also keeps the last few planes found against it (step 3).
 
 Distances. Between two clusters: twice the margin of the hard-margin linear SVM, which is the
 Euclidean distance between their convex hulls (0 when they overlap). On pairs the LP has shown
@@ -134,7 +135,7 @@ HIGHS_BYTES_PER_ENTRY = 190  # HiGHS holds about 70 MiB per 1,000 rows of 384 di
 # all of it, and every split; the offline encoder's 384-d first-token vectors, one core of the 2-core
 # development machine; README, DirectProbe benchmarks): (points, seconds). Where every pair of
 # labels is separable it takes seconds instead.
-OVERLAP_TIMINGS = ((1_500, 9.8), (3_000, 23.1), (6_920, 114.4), (9_613, 226.5))
+OVERLAP_TIMINGS = ((1_500, 9.37), (3_000, 21.9), (6_920, 92.5), (9_613, 182.4))
 
 
 def overlap_seconds(n: int) -> float:
