@@ -1261,10 +1261,14 @@ class _Planes:
         low = (pts @ self.normals[:n].T).min(0)
         return (low - self.tops[:n] > SEPARATION_RTOL * self.norms[:n] * reach) & (self.others[:n] >= 0)
 
+    def current(self, live: np.ndarray) -> np.ndarray:
+        """Which rows are neither void nor against a cluster no longer alive (``live``, by cluster)."""
+        others = self.others[:self.n]
+        return (others >= 0) & live[np.maximum(others, 0)]
+
     def compact(self, live: np.ndarray, limit: int) -> None:
         """Drop the void rows and those of clusters no longer alive, and the oldest beyond ``limit``."""
-        n = self.n
-        keep = np.flatnonzero((self.others[:n] >= 0) & live[np.maximum(self.others[:n], 0)])[-limit:]
+        keep = np.flatnonzero(self.current(live))[-limit:]
         k = len(keep)
         self.others[:k], self.normals[:k] = self.others[keep], self.normals[keep]
         self.norms[:k], self.tops[:k] = self.norms[keep], self.tops[keep]
@@ -1431,8 +1435,7 @@ class _Agglomeration:
                 # Rows void or against clusters gone (merged since): dropped once they are half.
                 # (Void ones only, before: at 6,920 SST-2 sentences the planes checked at a merge
                 # were 2,260 rows on average, 570 void and 726 against clusters gone.)
-                others = planes.others[:planes.n]
-                stale = planes.n - int(np.count_nonzero((others >= 0) & self.alive[np.maximum(others, 0)]))
+                stale = planes.n - int(np.count_nonzero(planes.current(self.alive)))
                 if 2 * stale > planes.n or planes.n > MAX_PLANES:
                     planes.compact(self.alive, MAX_PLANES)
                 self.planes[m] = planes

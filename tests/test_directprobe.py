@@ -1157,10 +1157,9 @@ def test_a_merged_clusters_summaries_are_those_of_its_points(params, offset, cut
     computed from the merged points: the logistic search's frame and rounding allowance come
     from them (``_Agglomeration.separate``), and must be ``_frame``'s and the points' own."""
     a, b = make_pair(*params)
+    assume(len(a) >= 2)  # two non-empty parts
     a = a + offset
     cut = min(cut, len(a) - 1)
-    if cut < 1:
-        return
     parts = dp._Cluster(np.arange(cut), 0, a[:cut]), dp._Cluster(np.arange(cut, len(a)), 0, a[cut:])
     merged = dp._Cluster(np.arange(len(a)), 0, np.concatenate([p.pts for p in parts]), parts)
     whole = dp._Cluster(np.arange(len(a)), 0, a)
