@@ -1174,6 +1174,36 @@ def test_a_merged_clusters_summaries_are_those_of_its_points(params, offset, cut
     for name in ("norms2", "hi", "lo", "centroid"):
         np.testing.assert_array_equal(getattr(merged, name), getattr(whole, name))
     assert merged.radius == whole.radius
+    total = np.zeros(a.shape[1])  # the centroid: the points summed one after the other
+    for row in a:
+        total = total + row
+    np.testing.assert_array_equal(merged.centroid, total / len(a))
+    if a.shape[1] > 1:  # where numpy's mean sums in the same order (the frame test relies on it)
+        np.testing.assert_array_equal(merged.centroid, a.mean(0))
+    by_merge = dp._Cluster.merge(*parts)  # the same, the points on the first part's buffer
+    np.testing.assert_array_equal(by_merge.pts, a)
+    np.testing.assert_array_equal(by_merge.centroid, merged.centroid)
+
+
+def test_merges_share_the_larger_parts_buffer_without_touching_its_points():
+    """``_Cluster.merge`` writes the second part's points past the first part's rows on its
+    buffer: a merge tried and rejected leaves the first part's points as they were, the next one
+    tried writes over the rejected one's, and a buffer without room is replaced, not overrun."""
+    rng = np.random.default_rng(0)
+    single = [dp._Cluster(np.array([i]), 0, p[None]) for i, p in enumerate(rng.normal(size=(70, 3)))]
+    grown = single[0]
+    for c in single[1:60]:  # a cluster grown a point at a time, as a run grows its large ones
+        grown = dp._Cluster.merge(grown, c)
+    before = grown.pts.copy()
+    rejected = dp._Cluster.merge(grown, single[60])
+    assert np.shares_memory(rejected.pts, grown.pts)
+    tried = dp._Cluster.merge(grown, dp._Cluster.merge(single[61], single[62]))
+    np.testing.assert_array_equal(grown.pts, before)
+    np.testing.assert_array_equal(tried.pts, np.vstack([before, single[61].pts, single[62].pts]))
+    np.testing.assert_array_equal(tried.idx, np.r_[np.arange(60), 61, 62])
+    big = dp._Cluster.merge(grown, dp._Cluster(np.arange(100, 300), 0, rng.normal(size=(200, 3))))
+    assert len(big.buf) >= len(big.pts) == 260 and not np.shares_memory(big.pts, grown.pts)
+    np.testing.assert_array_equal(big.pts[:60], before)
 
 
 def test_the_agglomerations_logistic_searches_get_frame_and_reach_of_their_points(monkeypatch):
