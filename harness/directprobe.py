@@ -1345,6 +1345,7 @@ class _Agglomeration:
         self.pdist = np.full(cap, np.inf)
         self.pup = np.full(cap, np.inf)  # pdist's upper bound, where it is only bounded (``commit``)
         self.loose = np.zeros(cap, bool)  # pdist a lower bound, not the exact distance
+        self.marks = np.zeros(cap, bool)  # all False between calls of ``among``
         self.second = np.full(cap, np.inf)  # a lower bound on the distance to every other candidate
         self.rejected: dict[int, set[int]] = {}
         # Per label: the centroids by slot, their squared norms (inf where the slot is free), and
@@ -1530,8 +1531,9 @@ class _Agglomeration:
         # 6,920 SST-2 sentences a merged cluster replaced the nearest partner of 428 clusters a
         # merge (the mean), whose exact distances took 3.1 s, and most were replaced again before
         # their pair came first.
-        allowed = ~np.isin(same, np.fromiter(banned, np.int64, len(banned)))
-        orphan = np.isin(self.partner[same], [a, b, -1])
+        allowed = ~self.among(same, np.fromiter(banned, np.int64, len(banned)))
+        partner = self.partner[same]
+        orphan = (partner == a) | (partner == b) | (partner == -1)
         bar_low = np.where(orphan, self.second[same], self.pdist[same])  # what m's distance must be below
         bar_high = np.where(orphan, self.second[same], self.pup[same])
         unsure = np.flatnonzero(allowed & (low < bar_high) & (high >= bar_low))
@@ -1550,6 +1552,15 @@ class _Agglomeration:
         self.loose[take] = low[nearer] < high[nearer]
         self.nearest([m, *same[orphan & ~adopt].tolist()], known={m: prod})
 
+    def among(self, clusters: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """``np.isin(clusters, ids)`` for cluster numbers, by marking ``ids`` in an array of flags
+        (``np.isin`` sorts both: 2.5 of the 9,125 merge checks' and 6,912 commits' seconds on
+        6,920 SST-2 sentences, line profiler)."""
+        self.marks[ids] = True
+        found = self.marks[clusters]
+        self.marks[ids] = False
+        return found
+
     def tighten(self, rows: np.ndarray) -> None:
         """The exact distances of the clusters ``rows`` to their partners (no longer loose)."""
         rows = np.asarray(rows, np.int64)
@@ -1566,7 +1577,7 @@ class _Agglomeration:
         store had no plane against m (only against m's larger part, now gone), and o's next merge
         near m searched for one: 1,266 of the 4,147 logistic searches on 6,920 SST-2 sentences."""
         others = planes.others[rows]
-        rows = rows[np.isin(others, np.fromiter(self.planes, np.int64, len(self.planes)))]
+        rows = rows[self.among(others, np.fromiter(self.planes, np.int64, len(self.planes)))]
         for i in rows.tolist():
             store = self.planes[int(planes.others[i])]
             tol = SEPARATION_RTOL * planes.norms[i] * self.reach
@@ -1622,7 +1633,7 @@ class _Agglomeration:
         broken: dict[int, int] = {}  # other-label cluster -> the larger part's plane against it that the merge broke
         if planes is not None:  # the larger part's planes: only the smaller part's points to check
             others = planes.others[:planes.n]
-            keep = ~np.isin(near, others[holds])
+            keep = ~self.among(near, others[holds])
             self.counters.planes_reused += len(near) - int(keep.sum())
             near, gaps = near[keep], gaps[keep]
             if len(near) == 0:
