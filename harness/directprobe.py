@@ -135,7 +135,7 @@ HIGHS_BYTES_PER_ENTRY = 190  # HiGHS holds about 70 MiB per 1,000 rows of 384 di
 # all of it, and every split; the offline encoder's 384-d first-token vectors, one core of the 2-core
 # development machine; README, DirectProbe benchmarks): (points, seconds). Where every pair of
 # labels is separable it takes seconds instead.
-OVERLAP_TIMINGS = ((1_500, 9.37), (3_000, 21.9), (6_920, 92.5), (9_613, 182.4))
+OVERLAP_TIMINGS = ((1_500, 6.94), (3_000, 13.61), (6_920, 60.68), (9_613, 125.92))
 
 
 def overlap_seconds(n: int) -> float:
