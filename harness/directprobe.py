@@ -1539,9 +1539,9 @@ class _Agglomeration:
         unsure = np.flatnonzero(allowed & (low < bar_high) & (high >= bar_low))
         if len(unsure):  # exact distances decide: m's, and the partner's where loose
             low[unsure] = high[unsure] = _row_distances(self.cents[same[unsure]], self.cents[m])
-            loose = unsure[~orphan[unsure] & self.loose[same[unsure]]]
-            self.tighten(same[loose])
-            bar_low[loose] = self.pdist[same[loose]]
+            bounded = unsure[~orphan[unsure] & self.loose[same[unsure]]]  # partners known by bounds only
+            self.tighten(same[bounded])
+            bar_low[bounded] = self.pdist[same[bounded]]
         nearer = allowed & (high < bar_low)
         adopt, closer = orphan & nearer, ~orphan & nearer
         farther = ~orphan & allowed & ~closer  # (low is a lower bound: second stays a lower bound)
@@ -1554,8 +1554,8 @@ class _Agglomeration:
 
     def among(self, clusters: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """``np.isin(clusters, ids)`` for cluster numbers, by marking ``ids`` in an array of flags
-        (``np.isin`` sorts both: 2.5 of the 9,125 merge checks' and 6,912 commits' seconds on
-        6,920 SST-2 sentences, line profiler)."""
+        (``np.isin`` sorts both: on 6,920 SST-2 sentences the whole run took 65.7 s with it and
+        58.9 s with this, the same run)."""
         self.marks[ids] = True
         found = self.marks[clusters]
         self.marks[ids] = False
