@@ -845,6 +845,57 @@ def test_a_warm_lp_started_from_highs_basis_answers_as_a_brute_force_lp(params):
         assert (a @ w > c).all() and (b @ w < c).all()
 
 
+@settings(max_examples=150, deadline=None)
+@given(point_sets, st.sampled_from(["bisector", "random"]))
+def test_a_warm_lp_started_from_a_plane_answers_as_a_brute_force_lp(params, hint):
+    """The cold solve of a large kept LP whose pair a plane parts: our simplex on the points
+    nearest the plane, then on all (forced here on small sets, where the working set, 0.65 (d + 2)
+    points a side, is a strict part of them). A hint that parts nothing (a random direction, or
+    the bisector where the sets overlap) only changes which points come first: the answer is the
+    brute-force LP's, and no HiGHS solve is needed."""
+    a, b = make_pair(*params)
+    normal = a.mean(0) - b.mean(0) if hint == "bisector" else np.random.default_rng(params[3]).normal(size=a.shape[1])
+    counters = dp.Counters()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dp, "COLD_SIMPLEX_ROWS", 0)
+        lp = dp._WarmLP(a, b, counters, hint=normal)
+        plane = lp.solve()
+    assert counters.lp_imports == counters.lp_fallbacks == 0
+    assert (plane is not None) == brute_force_separable(a, b)
+    if plane is not None:
+        w, c = plane
+        assert (a @ w > c).all() and (b @ w < c).all()
+    more = make_pair(*params[:3], params[3] + 1, params[4])[0]  # and it goes on warm from there
+    lp.add(more, +1)
+    assert (lp.solve() is not None) == brute_force_separable(np.vstack([a, more]), b)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_large_pair_the_first_search_cannot_part_starts_its_lp_from_the_plane_found_from_0(monkeypatch, seed):
+    """Clustering: where the logistic search finds no plane for a large pair (every first search of
+    a merge's pair fails here), the search from 0, longer, runs before the pair's first LP solve,
+    and that LP starts from the points nearest its plane; the clusters are the brute-force
+    procedure's."""
+    real, started = dp._cheap_hyperplane, []
+
+    def cheap(a, b, start=None, bisector=True, steps=dp.LOGISTIC_STEPS, known=None):
+        return None if steps == dp.LOGISTIC_STEPS else real(a, b, start, bisector, steps, known)
+
+    real_from_plane = dp._WarmLP._from_plane
+
+    def from_plane(self):
+        started.append(self.rows)
+        return real_from_plane(self)
+
+    monkeypatch.setattr(dp, "_cheap_hyperplane", cheap)
+    monkeypatch.setattr(dp._WarmLP, "_from_plane", from_plane)
+    monkeypatch.setattr(dp, "COLD_SIMPLEX_ROWS", 0)
+    x, y = overlapping_data(seed, n=40, d=3)
+    counters = dp.Counters()
+    assert partition(dp.cluster(x, y, counters=counters)) == brute_force_cluster(x, y)
+    assert started and counters.lp_fallbacks == 0
+
+
 @pytest.mark.parametrize(("seed", "shift"), [(5, 0.0), (6, 0.5), (7, 2.5), (8, 4.0)])
 def test_highs_basis_complemented_is_already_optimal(seed, shift):
     """The mapping itself: HiGHS's optimal slab-LP basis, complemented, is an optimal basis of the
