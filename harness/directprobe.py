@@ -812,8 +812,10 @@ class _WarmLP:
         lam, mu = weights[sides > 0], weights[sides < 0]
         if lam.sum() <= 0 or mu.sum() <= 0:
             return float("inf")
-        z = self._cols[support, :self.d] * sides[:, None]
-        return float(np.abs((lam / lam.sum()) @ z[sides > 0] - (mu / mu.sum()) @ z[sides < 0]).max())
+        # A point's column is its side times its centred, scaled coordinates, so the difference
+        # lam.P - mu.Q is one product of the columns with the weights, each side's summing to 1.
+        coef = weights / np.where(sides > 0, lam.sum(), mu.sum())
+        return float(np.abs(coef @ self._cols[support, :self.d]).max())
 
     def _support_witness(self, support: np.ndarray) -> float:
         """The closest two convex combinations of the points ``support`` (indices, both sides),

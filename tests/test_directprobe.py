@@ -1061,6 +1061,30 @@ def test_clusterings_with_either_kept_lp_are_the_same(monkeypatch, seed, cold_ro
     assert got["_WarmLP"] == got["_SlabLP"] == brute_force_cluster(x, y)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_the_basis_witness_gap_is_the_gap_of_the_weights_convex_combinations(seed):
+    """The basis's witness, against the same combinations computed point by point from the points
+    as given (centred and scaled like the LP's): negative weights clipped, each side's summing to 1."""
+    a, b = make_pair(20, 20, 3, seed, 0.0)
+    lp = dp._WarmLP(a, b, dp.Counters())
+    rng = np.random.default_rng(seed)
+    support = rng.choice(lp.rows, 9, replace=False)
+    support[:2] = [0, lp.rows - 1]  # both sides
+    weights = rng.normal(size=9)
+    weights[:2] = [0.5, 0.7]
+    pos, neg = np.zeros(3), np.zeros(3)
+    wpos = wneg = 0.0
+    for i, wt in zip(support.tolist(), np.maximum(weights, 0.0).tolist(), strict=True):
+        point = (lp.orig[i] - lp.centre) / lp.scale
+        if lp.side[i] > 0:
+            pos, wpos = pos + wt * point, wpos + wt
+        else:
+            neg, wneg = neg + wt * point, wneg + wt
+    expected = np.abs(pos / wpos - neg / wneg).max()
+    assert lp._basis_witness_gap(support, weights) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert lp._basis_witness_gap(support[lp.side[support] > 0], weights[lp.side[support] > 0]) == np.inf
+
+
 def test_an_overlap_the_basis_cannot_show_is_shown_by_the_best_priced_points(monkeypatch):
     """Where neither the basis's weights nor NNLS on its points give a witness (a drifted, slightly
     infeasible basis), NNLS on the basis and the best-priced points certifies the overlap, with no
