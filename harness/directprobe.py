@@ -406,15 +406,16 @@ class _WarmLP:
     ``WITNESS_TOL``; otherwise HiGHS's slab LP decides (``Counters.lp_fallbacks``).
     """
 
+    # Every 64 pivots until c967c66; 128 and 256 take the same pivots on all 6,920 SST-2 sentences
+    # (77,406), 3,000 of them (14,109), TREC-6 (15,222) and PUD (23,153), with no restart from
+    # HiGHS and no fallback, and inverses cost a quarter of a walk's time at 64: the same run, 6,920
+    # 65.5 / 66.2 s at 64 against 60.3 / 58.3 s at 128 (56.4 s at 256 after them); the first walks
+    # from the slack basis (``_from_plane``), replayed, 5.9 s at 64, 4.5 s at 256, 4.0 s at 512.
     # (Refactorising when the duals drift, |pi B - c_B| above 1e-9 measured every 16 pivots, and
-    # at the latest every 128 or 512 pivots, was tried: on 6,920 SST-2 sentences fewer inverses,
-    # but walks that did not finish and more restarts from HiGHS, 207 s against 208 s.)
-    REFACTOR = 64
-    # ... and in a first walk from the slack basis (``_from_plane``), where the refactorisations were
-    # a quarter of the time. Replayed: the 9 first solves of SST-2 6,920 took the same pivots at
-    # every interval from 64 to 1,024, 5.9 s at 64, 4.5 s at 256, 4.0 s at 512; the 6 of SST-2
-    # 3,000, TREC-6 and PUD the same pivots too, 5.7 s at 64 against 4.1 s at 256.
-    COLD_REFACTOR = 256
+    # at the latest every 128 or 512 pivots, was tried in an earlier engine: on 6,920 SST-2
+    # sentences fewer inverses, but walks that did not finish and more restarts from HiGHS, 207 s
+    # against 208 s.)
+    REFACTOR = 256
     TOL = 1e-10
     HARRIS = 1e-9  # the ratio test's feasibility tolerance (1e-8: the same pivots and time at 6,920)
     SIFT = 0.5  # a re-solve first prices this many times d + 2 points, and the basic ones (``_iterate``)
@@ -508,9 +509,8 @@ class _WarmLP:
         self.rows = n
         self._undo = None
 
-    def _iterate(self, max_pivots: int, sift: bool = False, refactor: int | None = None) -> bool:
+    def _iterate(self, max_pivots: int, sift: bool = False) -> bool:
         """Primal simplex from the current (feasible) basis; False if it did not finish.
-        ``refactor``: pivots between refactorisations (default REFACTOR).
 
         ``sift``: a re-solve after new points price, at first, only the SIFT * (d + 2) points that
         price best at its start and the basic ones. Where those reach 0 the hulls overlap, with a
@@ -647,7 +647,7 @@ class _WarmLP:
             cost_b[r] = 1.0 if enter < 2 * d else 0.0
             self.pivots += 1
             self.counters.pivots += 1
-            if self.pivots >= (refactor or self.REFACTOR):
+            if self.pivots >= self.REFACTOR:
                 self._refactor()
                 cost_b = (self.basic < 2 * d).astype(float)
                 pi, fresh = cost_b @ self.binv, True
@@ -716,7 +716,7 @@ class _WarmLP:
             buf[:n] = buf[order]
         self.rows = len(first)
         self._start()
-        done = self._iterate(max_pivots=COLD_PIVOTS_PER_ROW * self.m, refactor=self.COLD_REFACTOR)
+        done = self._iterate(max_pivots=COLD_PIVOTS_PER_ROW * self.m)
         self.rows = n
         return done and self._iterate(max_pivots=MAX_PIVOTS_PER_ROW * self.m, sift=True)
 
