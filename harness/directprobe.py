@@ -105,7 +105,8 @@ DISTANCE_ATOL = 1e-6  # ... or an upper bound this small (in units of the data's
 #                       clusters with a slab of 1.1e-7 kept Wolfe's relative bound open for 10,000
 #                       iterations (125 s, then an error); to 1e-6 it took 6.6 s
 MAX_PIVOTS_PER_ROW = 4  # a kept LP's solve gives up after 4 (d + 2) pivots and hands the pair to HiGHS
-COLD_SIMPLEX_ROWS = 800  # a new kept LP with more points than this starts from HiGHS's optimal basis
+COLD_SIMPLEX_ROWS = 800  # a new kept LP with more points than this starts from the points nearest a plane
+#                           that parts them (a second logistic search's), else from HiGHS's optimal basis
 COLD_PIVOTS_PER_ROW = 16  # ... and that walk from the slack basis gives up after 16 (d + 2) pivots (SST-2's
 #                           and PUD's: 1,900 to 4,700, d = 384)
 WORKING_SET = 0.65  # a large kept LP whose pair a plane already parts solves first on this many times
@@ -662,6 +663,8 @@ class _WarmLP:
         large = cold and self.rows > COLD_SIMPLEX_ROWS
         # A large cold LP: from the points nearest a plane that parts them where there is one, else
         # from HiGHS's optimal basis; then our own simplex.
+        # (_from_plane reorders the rows: not while added rows wait to be undone. A kept LP is
+        # first solved when it is made, before any add; this only guards the order.)
         finished = large and self.hint is not None and self._undo is None and self._from_plane()
         imported = large and not finished
         finished = finished or (imported and self._from_highs())
