@@ -565,22 +565,33 @@ def layer_change(fixture: str, seeds: Sequence[int], layers: Sequence[int],
 # Partial fine-tuning (Merchant et al. 2020, Fig. 3; Hart's last-two-layers setting)
 
 
-def _recovery(seeds: Sequence[int], full: Sequence[float], base: Sequence[float], reached: Sequence[float],
-              need: float, min_gain: float, no_gain: str) -> tuple[list[float], list[str], list[str]]:
-    """Per seed, the share of full fine-tuning's gain over ``base`` that ``reached`` recovers:
-    reproduced at ``need`` or more, contradicted below, inconclusive (``no_gain``, formatted with
-    ``gain`` and ``min_gain``) where the gain itself is under ``min_gain``."""
-    recovery, per_seed, notes = [], [], []
+def _recovery(seeds: Sequence[int], full: Sequence[np.ndarray], base: Sequence[np.ndarray | float],
+              reached: Sequence[np.ndarray], need: float, min_gain: float, alpha: float,
+              no_gain: str) -> tuple[list[float], list[tuple[float, float]], list[str], list[str]]:
+    """Per seed, the share of full fine-tuning's gain over ``base`` that ``reached`` recovers, on
+    the same test texts (per-text outcomes; ``base`` per-text outcomes or a constant accuracy), with
+    its (1 - 2 alpha) Fieller interval (``stats.recovery``): reproduced where the texts show at
+    least ``need`` (one-sided at alpha), contradicted where they show less, inconclusive where they
+    cannot tell, or (``no_gain``, formatted with ``gain`` and ``min_gain``) where the gain itself is
+    under ``min_gain``."""
+    recovery, intervals, per_seed, notes = [], [], [], []
     for i, seed in enumerate(seeds):
-        gain = full[i] - base[i]
+        gain = float(np.mean(full[i]) - np.mean(base[i]))
         if gain < min_gain:
             notes.append(f"seed {seed}: " + no_gain.format(gain=gain, min_gain=min_gain))
             recovery.append(float("nan"))
+            intervals.append((float("nan"), float("nan")))
             per_seed.append(INCONCLUSIVE)
-        else:
-            recovery.append((reached[i] - base[i]) / gain)
-            per_seed.append(REPRODUCED if recovery[-1] >= need else CONTRADICTED)
-    return recovery, per_seed, notes
+            continue
+        r = stats.recovery(reached[i], full[i], base[i], need, alpha)
+        recovery.append(r.ratio)
+        intervals.append((r.low, r.high))
+        per_seed.append(REPRODUCED if r.shown_above else CONTRADICTED if r.shown_below else INCONCLUSIVE)
+        if per_seed[-1] == INCONCLUSIVE:
+            notes.append(f"seed {seed}: recovers {r.ratio:.0%} of a gain of {gain:.4f}, {1 - 2 * alpha:.0%} "
+                         f"interval [{r.low:.0%}, {r.high:.0%}] on {len(full[i])} texts: not shown above or "
+                         f"below {need:.0%}")
+    return recovery, intervals, per_seed, notes
 
 
 def partial_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float], frozen: Sequence[float],
@@ -589,19 +600,26 @@ def partial_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float]
     full fine-tuning gains over the frozen encoder: ``(acc_few - acc_frozen) / (acc_full -
     acc_frozen)``. Where full fine-tuning gains less than ``min_gain`` there is nothing to recover
     (inconclusive)."""
-    few, need, min_gain = params["few"], params["min_recovery"], params["min_gain"]
+    few, need, min_gain, alpha = params["few"], params["min_recovery"], params["min_gain"], params["alpha"]
     if few not in partial:
-        raise ValueError(f"no accuracies for trainable_layers = {few}; have {sorted(partial)}")
-    recovery, per_seed, notes = _recovery(seeds, full, frozen, partial[few], need, min_gain,
-                                          "full fine-tuning gains {gain:.4f} over frozen (< {min_gain:g}): "
-                                          "nothing to recover")
-    measured: dict[str, Any] = {"full_accuracy": _value(full), "frozen_accuracy": _value(frozen)}
+        raise ValueError(f"no outcomes for trainable_layers = {few}; have {sorted(partial)}")
+    recovery, intervals, per_seed, notes = _recovery(
+        seeds, full, frozen, partial[few], need, min_gain, alpha,
+        "full fine-tuning gains {gain:.4f} over frozen (< {min_gain:g}): nothing to recover")
+    measured: dict[str, Any] = {"full_accuracy": _value(_accuracies(full)), "frozen_accuracy": _value(_accuracies(frozen))}
     for k in sorted(partial):
-        measured[f"top_{k}_layers_accuracy"] = _value(partial[k])
+        measured[f"top_{k}_layers_accuracy"] = _value(_accuracies(partial[k]))
     measured[f"recovery_top_{few}"] = _value(recovery)
     return _verdict("partial_finetuning", fixture, seeds, per_seed, params, measured=measured, notes=notes,
+                    intervals={f"recovery_top_{few}": _interval(intervals)},
                     criterion=(f"training only the top {few} layer(s) recovers >= {need:.0%} of the full "
-                               "fine-tuning gain over the frozen encoder (test accuracy), on every seed"))
+                               "fine-tuning gain over the frozen encoder (test accuracy, the same texts), "
+                               f"shown by a one-sided paired test at {alpha:g} on every seed (Fieller); "
+                               "shown below it on a seed: contradicted"))
+
+
+def _accuracies(outcomes: Sequence[np.ndarray]) -> list[float]:
+    return [float(np.mean(o)) for o in outcomes]
 
 
 # --------------------------------------------------------------------------------------------
@@ -944,21 +962,26 @@ def centroid_directions(fixture: str, seeds: Sequence[int], layers: Sequence[int
 # Merchant et al., Fig. 4: models cut after layer k
 
 
-def truncated_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float], truncated: dict[int, Sequence[float]],
-                         chance: float, by_layer: int, params: dict[str, Any]) -> Verdict:
+def truncated_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[np.ndarray],
+                         truncated: dict[int, Sequence[np.ndarray]], chance: float, by_layer: int,
+                         params: dict[str, Any]) -> Verdict:
     """The model cut after ``by_layer`` recovers at least ``min_recovery`` of the full model's test
-    accuracy gain over chance, ``(acc_k - chance) / (acc_full - chance)``; inconclusive where the full
-    model gains less than ``min_gain``."""
-    need, min_gain = params["min_recovery"], params["min_gain"]
+    accuracy gain over chance, ``(acc_k - chance) / (acc_full - chance)``, shown on the same test
+    texts (``full``, ``truncated``: per-text outcomes per seed; ``_recovery``); inconclusive where
+    the full model gains less than ``min_gain``."""
+    need, min_gain, alpha = params["min_recovery"], params["min_gain"], params["alpha"]
     if by_layer not in truncated:
-        raise ValueError(f"no accuracies for a model cut after layer {by_layer}; have {sorted(truncated)}")
-    recovery, per_seed, notes = _recovery(seeds, full, [chance] * len(seeds), truncated[by_layer], need, min_gain,
-                                          "the full model gains {gain:.4f} over chance (< {min_gain:g}): "
-                                          "nothing to judge")
-    measured: dict[str, Any] = {"full_accuracy": _value(full), "chance": _single(chance)}
+        raise ValueError(f"no outcomes for a model cut after layer {by_layer}; have {sorted(truncated)}")
+    recovery, intervals, per_seed, notes = _recovery(
+        seeds, full, [chance] * len(seeds), truncated[by_layer], need, min_gain, alpha,
+        "the full model gains {gain:.4f} over chance (< {min_gain:g}): nothing to judge")
+    measured: dict[str, Any] = {"full_accuracy": _value(_accuracies(full)), "chance": _single(chance)}
     for k in sorted(truncated):
-        measured[f"cut_after_{k}_accuracy"] = _value(truncated[k])
+        measured[f"cut_after_{k}_accuracy"] = _value(_accuracies(truncated[k]))
     measured[f"recovery_cut_after_{by_layer}"] = _value(recovery)
     return _verdict("truncated_finetuning", fixture, seeds, per_seed, params, measured=measured, notes=notes,
+                    intervals={f"recovery_cut_after_{by_layer}": _interval(intervals)},
                     criterion=(f"the model cut after layer {by_layer} and fine-tuned recovers >= {need:.0%} of the "
-                               "full model's test-accuracy gain over chance, on every seed"))
+                               "full model's test-accuracy gain over chance (the same texts), shown by a one-sided "
+                               f"paired test at {alpha:g} on every seed (Fieller); shown below it on a seed: "
+                               "contradicted"))

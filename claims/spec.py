@@ -644,8 +644,10 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         decides=("the fixture's [fine_tune] protocol on the encoder cut after each layer k in `layers`: "
                  "**reproduced** when the model cut after `by_layer` (default: half the layers) recovers "
                  "at least `min_recovery` of the full model's test-accuracy gain over chance on every "
-                 "seed, **contradicted** when it recovers less, **inconclusive** when the full model "
-                 "gains less than `min_gain` over chance"),
+                 "seed, shown on the same test texts (one-sided paired test at `alpha` on "
+                 "(cut - chance) - `min_recovery` (full - chance); Fieller's interval of the share is "
+                 "reported), **contradicted** when a seed shows less, **inconclusive** when the texts "
+                 "cannot tell or the full model gains less than `min_gain` over chance"),
         params=(
             Param("layers", "int_list", [1, 2, 3], "the k values to fine-tune", low=1),
             Param("by_layer", "int", None, "the k judged (default: half the encoder's layers)", low=1,
@@ -653,6 +655,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("min_recovery", "float", 0.9, "share of the full model's gain over chance", low=0.0),
             Param("min_gain", "float", 0.05, "the full model's gain over chance below which nothing is judged",
                   low=0.0, high=1.0),
+            _alpha(0.05),
         ),
         figures=("accuracy_by_layers",),
         controls=("a cut model at chance (contradicted)", "a full model at chance (inconclusive)"),
@@ -665,14 +668,18 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         decides=("the fixture's [fine_tune] protocol with only the top k layers trainable, for each "
                  "k in `trainable_layers`: **reproduced** when training the top `few` recovers at "
                  "least `min_recovery` of full fine-tuning's test-accuracy gain over the frozen "
-                 "encoder on every seed, **contradicted** when it recovers less, **inconclusive** "
-                 "when full fine-tuning gains less than `min_gain` (nothing to recover)"),
+                 "encoder on every seed, shown on the same test texts (one-sided paired test at "
+                 "`alpha` on (top - frozen) - `min_recovery` (full - frozen); Fieller's interval of "
+                 "the share is reported), **contradicted** when a seed shows less, **inconclusive** "
+                 "when the texts cannot tell or full fine-tuning gains less than `min_gain` (nothing "
+                 "to recover)"),
         params=(
             Param("trainable_layers", "int_list", [1, 2], "the k values to train", low=0),
             Param("few", "int", 2, "the k judged", low=0),
             Param("min_recovery", "float", 0.9, "share of the gain to recover", low=0.0),
             Param("min_gain", "float", 0.01, "full fine-tuning's gain below which nothing is judged",
                   low=0.0, high=1.0),
+            _alpha(0.05),
         ),
         figures=("accuracy_by_layers",),
         controls=("no gain to recover (inconclusive)", "the top layers recover nothing (contradicted)"),

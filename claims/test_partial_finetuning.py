@@ -18,18 +18,18 @@ def test_partial_finetuning(fx, harness, record_verdict):
     ks = sorted(set(params["trainable_layers"]) | {params["few"]})
     full, frozen, partial = [], [], {k: [] for k in ks}
 
-    def accuracy(art):  # from the sealed prediction arrays, not from the manifest's summary
-        return evidence.predictions(art).accuracy
+    def correct(art):  # per test text, from the sealed prediction arrays, not from the manifest's summary
+        return evidence.predictions(art).correct
 
     for seed in fx.seeds:
-        full.append(accuracy(evidence.finetuned(harness, fx, seed)))
-        frozen.append(accuracy(evidence.frozen(harness, fx, seed)))
+        full.append(correct(evidence.finetuned(harness, fx, seed)))
+        frozen.append(correct(evidence.frozen(harness, fx, seed)))
         for k in ks:
             config = replace(fx.fine_tune, trainable_layers=k, snapshot_at=())
-            partial[k].append(accuracy(harness.fine_tuned(fx.encoder, task, config, seed)))
+            partial[k].append(correct(harness.fine_tuned(fx.encoder, task, config, seed)))
     verdict = judges.partial_finetuning(fx.name, fx.seeds, full, frozen, partial, params)
     verdict = replace(verdict, figures=(figures.accuracy_by_layers(
         f"Test accuracy with only the top k layers trained (seed {fx.seeds[0]})",
-        [(k, partial[k][0]) for k in ks], full[0], frozen[0]),))
+        [(k, float(partial[k][0].mean())) for k in ks], float(full[0].mean()), float(frozen[0].mean())),))
     record_verdict(verdict)
     assert verdict.passed, verdict.text()

@@ -24,13 +24,13 @@ def test_truncated_finetuning(fx, harness, record_verdict):
     for seed in fx.seeds:
         for k in ks:
             config = replace(fx.fine_tune, truncate_layers=k, snapshot_at=())
-            truncated[k].append(evidence.predictions(harness.fine_tuned(fx.encoder, task, config, seed)).accuracy)
-    accuracy = [evidence.predictions(art).accuracy for art in full]
+            truncated[k].append(evidence.predictions(harness.fine_tuned(fx.encoder, task, config, seed)).correct)
+    correct = [evidence.predictions(art).correct for art in full]  # per test text
     chance = evidence.chance(harness, fx)
-    verdict = judges.truncated_finetuning(fx.name, fx.seeds, accuracy, truncated, chance, by_layer, params)
+    verdict = judges.truncated_finetuning(fx.name, fx.seeds, correct, truncated, chance, by_layer, params)
     verdict = replace(verdict, figures=(figures.accuracy_by_layers(
         f"Test accuracy of the encoder cut after layer k, fine-tuned (seed {fx.seeds[0]}; Merchant et al., Fig. 4); "
         "dashed: the full model and chance",
-        [(k, truncated[k][0]) for k in ks], accuracy[0], chance, mode="truncated"),))
+        [(k, float(truncated[k][0].mean())) for k in ks], float(correct[0].mean()), chance, mode="truncated"),))
     record_verdict(verdict)
     assert verdict.passed, verdict.text()

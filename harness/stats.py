@@ -319,6 +319,86 @@ def tost_welch(a: Sequence[float], b: Sequence[float], margin: float, alpha: flo
     return _tost(float(a.mean() - b.mean()), se, df, margin, alpha)
 
 
+@dataclass(frozen=True)
+class Recovery:
+    """How much of a gain a model recovers, on the same texts: ``ratio`` = (reached - base) /
+    (full - base) in accuracy, with the (1 - 2 alpha) Fieller interval ``(low, high)`` of the ratio
+    (infinite where the gain itself is not significant at alpha, so no interval bounds the ratio),
+    and the (1 - 2 alpha) paired t interval ``(shortfall_low, shortfall_high)`` of the mean
+    per-text ``(reached - base) - need (full - base)``, which decides: above 0, the recovery is
+    shown to exceed ``need`` (one-sided t-test at alpha); below 0, shown to fall short. (Where d
+    is the same on every text, the decision uses an exact bound instead: see ``recovery``; the
+    Fieller interval is then the ratio itself.)"""
+
+    ratio: float
+    low: float
+    high: float
+    need: float
+    shortfall_low: float
+    shortfall_high: float
+    alpha: float
+
+    @property
+    def shown_above(self) -> bool:
+        return self.shortfall_low > 0
+
+    @property
+    def shown_below(self) -> bool:
+        return self.shortfall_high < 0
+
+
+def recovery(correct_reached: Sequence, correct_full: Sequence, base: Sequence | float, need: float,
+             alpha: float = 0.05) -> Recovery:
+    """Whether a model (``correct_reached``) recovers at least ``need`` of the accuracy that
+    another (``correct_full``) gains over a base, on the same texts. ``base``: the base model's
+    per-text outcomes (frozen encoder), or a constant accuracy (chance).
+
+    The ratio of two paired means is judged by Fieller's method: the recovery exceeds ``need``
+    iff the mean of ``d_i = (reached_i - base_i) - need (full_i - base_i)`` exceeds 0, a paired t
+    interval on the texts with no ratio in it; the interval of the ratio is the set of ``r`` whose
+    ``d(r)`` interval holds 0 (a quadratic inequality in ``r``). A point estimate of the ratio
+    alone (as before) calls a model that recovers 85% of a 2-point gain on 200 texts a
+    contradiction of "at least 90%", where the data cannot tell 85% from 95%."""
+    if not 0 < alpha < 0.5:
+        raise ConfigError(f"alpha must be in (0, 0.5), got {alpha!r}")
+    if not (math.isfinite(need) and need >= 0):
+        raise ConfigError(f"the share to recover must be a number >= 0, got {need!r}")
+    reached = _as_outcomes(correct_reached, "correct_reached").astype(float)
+    full = _as_outcomes(correct_full, "correct_full").astype(float)
+    if np.ndim(base) == 0:
+        base_ = np.full(reached.shape, _check_proportion(float(base), "base"))
+    else:
+        base_ = _as_outcomes(base, "base").astype(float)
+    if not (reached.shape == full.shape == base_.shape) or reached.size < 2:
+        raise ConfigError(f"the outcomes must be on the same texts, 2 or more: got {reached.size}, {full.size} "
+                          f"and {base_.size} texts")
+    n = reached.size
+    a, g = reached - base_, full - base_  # per text: what the model reached, what the full model gained
+    ratio = float(a.mean() / g.mean()) if g.mean() != 0 else math.nan
+    q = float(stats.t.ppf(1 - alpha, n - 1))
+    d = a - need * g
+    half = q * float(d.std(ddof=1)) / math.sqrt(n)
+    if np.ptp(d) == 0:
+        # The same d on every text (say the base wrong and both others right on all of them): the t
+        # interval would be a point and "show" the share from 3 texts. The mean of d can differ from
+        # it only through texts unlike these, as likely as at most 1 - alpha^(1/n) (exact one-sided
+        # binomial bound, none of n seen), each moving d by at most 2 (1 + need).
+        half = float(stats.binomtest(0, n).proportion_ci(1 - 2 * alpha, method="exact").high) * 2 * (1 + need)
+    low_d, high_d = float(d.mean()) - half, float(d.mean()) + half
+    # Fieller: (a - r g) mean^2 <= q^2 var(a - r g) / n, i.e. A r^2 - 2 B r + C <= 0.
+    cov = np.cov(a, g, ddof=1)
+    k = q * q / n
+    big_a = g.mean() ** 2 - k * cov[1, 1]
+    big_b = a.mean() * g.mean() - k * cov[0, 1]
+    big_c = a.mean() ** 2 - k * cov[0, 0]
+    if big_a > 0:  # the gain is significant: a bounded interval around the ratio
+        root = math.sqrt(max(big_b * big_b - big_a * big_c, 0.0))
+        low, high = (big_b - root) / big_a, (big_b + root) / big_a
+    else:
+        low, high = -math.inf, math.inf
+    return Recovery(ratio, float(low), float(high), float(need), low_d, high_d, float(alpha))
+
+
 def welch_greater(a: Sequence[float], b: Sequence[float]) -> float:
     """One-sided Welch p-value that the mean of ``a`` exceeds the mean of ``b``."""
     a, b = np.asarray(a, float), np.asarray(b, float)

@@ -66,7 +66,9 @@ def interval_text(intervals: Any) -> str:
     """``[[low, high], ...]`` as ``[low, high]`` (one) or ``per seed [..], [..]`` (several)."""
     if not isinstance(intervals, list) or not intervals:
         return ""
-    pairs = [f"[{fmt(float(lo))}, {fmt(float(hi))}]" for lo, hi in intervals]
+    # (An unbounded end is inf in memory and null in the verdicts file: both "-inf" / "inf".)
+    pairs = [f"[{fmt(-math.inf if lo is None else float(lo))}, {fmt(math.inf if hi is None else float(hi))}]"
+             for lo, hi in intervals]
     return pairs[0] if len(pairs) == 1 else "per seed " + ", ".join(pairs)
 
 

@@ -291,3 +291,13 @@ def test_a_table_figure_is_laid_out_as_a_table(tmp_path):
     assert "| label | pre-trained | fine-tuned on POS |" in md and "| p.Goal | 0.2869 | 0.0972 |" in md
     assert "<caption>Table 5 on PS-fxn</caption>" in html and "<td>p.Goal</td><td>0.2869</td>" in html
     assert not list((tmp_path / "out").rglob("*.png"))  # nothing drawn for it
+
+
+def test_an_unbounded_interval_reads_the_same_before_and_after_the_verdicts_file():
+    """A Fieller interval of a share is unbounded where the gain is not significant: inf in memory,
+    null in the strict-JSON verdicts file; the report says "-inf" / "inf" for both, not "n/a"."""
+    from reports.schema import _plain, interval_text
+
+    bounded_and_not = [[0.49, 0.69], [float("-inf"), float("inf")]]
+    assert interval_text(bounded_and_not) == "per seed [0.49, 0.69], [-inf, inf]"
+    assert interval_text(_plain(bounded_and_not)) == interval_text(bounded_and_not)

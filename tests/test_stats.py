@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats as sp_stats
 from scipy.stats import binom
 
 from harness import stats
@@ -267,3 +268,82 @@ def test_permutation_difference_matches_a_brute_force_enumeration(x, y):
     tol = 1e-9 * max(1.0, abs(observed))
     assert ours.p_greater == pytest.approx(np.mean(diffs >= observed - tol), rel=1e-9)
     assert ours.p_less == pytest.approx(np.mean(diffs <= observed + tol), rel=1e-9)
+
+
+# ---- recovery of a gain (Fieller) ----------------------------------------------------------------
+
+
+def _three_models(seed: int, texts: int, base_rate: float, full_rate: float, reached_rate: float):
+    """Per-text outcomes of a base, a full and a partial model, correlated as fine-tuned models are:
+    each improves on the base's mistakes at its own rate, and the partial one only where the full one does."""
+    rng = np.random.default_rng(seed)
+    base = rng.random(texts) < base_rate
+    full = base | (rng.random(texts) < full_rate)
+    reached = base | (full & (rng.random(texts) < reached_rate))
+    return reached, full, base
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("constant_base", [False, True])
+def test_recovery_matches_a_brute_force_inversion_of_scipys_t_interval(seed, constant_base):
+    reached, full, base = _three_models(seed, 400, 0.7, 0.5, 0.8)
+    base_arg = 0.55 if constant_base else base
+    alpha, need = 0.05, 0.9
+    r = stats.recovery(reached, full, base_arg, need, alpha)
+    b = np.full(400, 0.55) if constant_base else base.astype(float)
+    a, g = reached - b, full - b
+
+    def interval(ratio):  # scipy's (1 - 2 alpha) one-sample t interval of a - ratio g
+        return sp_stats.ttest_1samp(a - ratio * g, 0.0).confidence_interval(1 - 2 * alpha)
+
+    ci = interval(need)
+    assert (r.shortfall_low, r.shortfall_high) == pytest.approx((ci.low, ci.high), abs=1e-12)
+    assert r.ratio == pytest.approx(a.mean() / g.mean())
+    grid = np.linspace(r.ratio - 1, r.ratio + 1, 20001)  # the ratios whose interval holds 0
+    inside = np.array([(lambda c: c.low <= 0 <= c.high)(interval(x)) for x in grid[::50]])
+    kept = grid[::50][inside]
+    assert kept.min() == pytest.approx(r.low, abs=0.0051) and kept.max() == pytest.approx(r.high, abs=0.0051)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), texts=st.integers(20, 600), base_rate=st.floats(0.3, 0.9),
+       full_rate=st.floats(0.0, 0.9), reached_rate=st.floats(0.0, 1.0), need=st.floats(0.0, 1.2),
+       alpha=st.sampled_from([0.01, 0.05, 0.2]))
+def test_recovery_decides_as_its_fieller_interval_says(seed, texts, base_rate, full_rate, reached_rate, need, alpha):
+    reached, full, base = _three_models(seed, texts, base_rate, full_rate, reached_rate)
+    if full.mean() <= base.mean():
+        return
+    r = stats.recovery(reached, full, base, need, alpha)
+    assert not (r.shown_above and r.shown_below)
+    assert r.shortfall_low <= r.shortfall_high
+    if np.isfinite(r.low):  # a significant gain: the share is shown above need iff the interval is
+        assert r.low <= r.ratio <= r.high
+        if abs(r.low - need) > 1e-9:
+            assert r.shown_above == (need < r.low)
+        if abs(r.high - need) > 1e-9:
+            assert r.shown_below == (r.high < need)
+    else:  # no bound on the share: the test at need is then never decisive in the claimed direction
+        assert not r.shown_above or need < r.ratio
+
+
+def test_recovery_rejects_outcomes_on_different_texts_and_bad_parameters():
+    ok = np.array([True, False, True, True])
+    with pytest.raises(ConfigError, match="same texts"):
+        stats.recovery(ok, ok[:3], ok, 0.9)
+    with pytest.raises(ConfigError, match="alpha"):
+        stats.recovery(ok, ok, ok, 0.9, alpha=0.5)
+    with pytest.raises(ConfigError, match="share to recover"):
+        stats.recovery(ok, ok, ok, -0.1)
+    with pytest.raises(ConfigError, match="base"):
+        stats.recovery(ok, ok, 1.5, 0.9)
+
+
+@pytest.mark.parametrize(("texts", "shown"), [(3, False), (2000, True)])
+def test_recovery_without_spread_is_shown_only_on_enough_texts(texts, shown):
+    """Base wrong, full and partial right on every text: a share of 1 with no spread. The t interval
+    would be a point at any size; the exact bound on unseen kinds of texts needs enough of them."""
+    right, wrong = np.ones(texts, bool), np.zeros(texts, bool)
+    r = stats.recovery(right, right, wrong, 0.9)
+    assert r.ratio == 1.0 and r.shown_above == shown and not r.shown_below
+    bound = 1 - 0.05 ** (1 / texts)  # Clopper-Pearson's one-sided bound with no event seen
+    assert r.shortfall_low == pytest.approx(0.1 - bound * 3.8)
