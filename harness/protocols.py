@@ -284,9 +284,9 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
                     pooling="first", max_length=config.max_length,
                 )
 
-        micro = 1  # micro-batches per step: raised when a step runs out of accelerator memory
+        micro_batches = MicroBatches("fine_tune", "examples", device)
 
-        def train_step(batch: np.ndarray) -> torch.Tensor:
+        def train_step(batch: np.ndarray, micro: int) -> torch.Tensor:
             """One optimizer step on ``batch``: this rank's share of it (all of it in a single
             process), as ``micro`` accumulated micro-batches. Each micro-batch's mean loss is
             weighted by its share of the batch (times the number of ranks, whose gradients
@@ -322,20 +322,7 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
                 order = length_grouped(order, ids.lengths, config.batch_size)
             for start in range(0, len(order), config.batch_size):
                 batch = order[start : start + config.batch_size]
-                while True:
-                    try:
-                        step_loss = train_step(batch)
-                        break
-                    except Exception as exc:
-                        if not is_out_of_memory(exc) or micro >= len(batch):
-                            raise
-                        optimizer.zero_grad(set_to_none=True)
-                        release_memory(device)
-                        per_pass = math.ceil(len(batch) / micro)
-                        micro *= 2
-                        warnings.warn(f"fine_tune: out of memory at {per_pass} examples per pass; "
-                                      f"going on with {micro} accumulated micro-batches per step "
-                                      "(same batch size, same gradient)", RuntimeWarning, stacklevel=2)
+                step_loss = micro_batches.run(train_step, batch, optimizer)
                 if config.grad_clip:
                     nn.utils.clip_grad_norm_(classifier.parameters(), config.grad_clip)
                 optimizer.step()
@@ -352,6 +339,32 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
         if losses_on_device:  # each rank's weighted share: their mean is the batch's loss
             result.losses = distributed.all_reduce_mean(torch.stack(losses_on_device).float()).cpu().tolist()
     return result
+
+
+class MicroBatches:
+    """How many accumulated micro-batches a training step takes: 1 at first, doubled each time a
+    step runs out of accelerator memory, so that the batch size, and so the gradient, stay the
+    protocol's (``fine_tune``; ``harness.tokens.fine_tune_tokens``, whose batches are sentences)."""
+
+    def __init__(self, who: str, unit: str, device: torch.device):
+        self.count, self.who, self.unit, self.device = 1, who, unit, device
+
+    def run(self, train_step, batch: np.ndarray, optimizer) -> torch.Tensor:
+        """``train_step(batch, count)``, retried with twice the micro-batches after running out of
+        memory, until each holds one element of the batch; any other error is raised."""
+        while True:
+            try:
+                return train_step(batch, self.count)
+            except Exception as exc:
+                if not is_out_of_memory(exc) or self.count >= len(batch):
+                    raise
+                optimizer.zero_grad(set_to_none=True)
+                release_memory(self.device)
+                per_pass = math.ceil(len(batch) / self.count)
+                self.count *= 2
+                warnings.warn(f"{self.who}: out of memory at {per_pass} {self.unit} per pass; going on with "
+                              f"{self.count} accumulated micro-batches per step (same batch size, same gradient)",
+                              RuntimeWarning, stacklevel=3)
 
 
 DIVERGENCE_CHECK_EVERY = 50  # steps between checks that the loss is still finite

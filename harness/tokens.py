@@ -467,7 +467,14 @@ def fine_tune_tokens(encoder, task: TokenTask, config, seed: int, progress=None)
     Deterministic for a given seed on the CPU; one process (no data parallelism)."""
     import math
 
-    from .protocols import FiniteLossCheck, adamw, linear_schedule, prepare, snapshot_steps
+    from .protocols import (
+        FiniteLossCheck,
+        MicroBatches,
+        adamw,
+        linear_schedule,
+        prepare,
+        snapshot_steps,
+    )
     from .runtime import seeded
 
     model, tokenizer = encoder.model, encoder.tokenizer
@@ -504,6 +511,26 @@ def fine_tune_tokens(encoder, task: TokenTask, config, seed: int, progress=None)
                                      pooling=task.pooling, max_length=limit)
                 result.snapshots[step] = {layer: item_vectors(v, split, task.kind) for layer, v in words.items()}
 
+        micro_batches = MicroBatches("fine_tune_tokens", "sentences", device)
+
+        def train_step(sentences: np.ndarray, micro: int) -> torch.Tensor:
+            """One optimizer step's gradient on the items of ``sentences``, as ``micro`` accumulated
+            micro-batches of sentences, each one's mean loss weighted by its share of the items."""
+            optimizer.zero_grad(set_to_none=True)
+            step_loss = torch.zeros((), device=device)
+            everything = sum(len(items_of[i]) for i in sentences)
+            for part in np.array_split(sentences, micro):
+                items = np.concatenate([items_of[i] for i in part]).astype(np.int64)
+                if micro > 1 and len(items) == 0:  # (sentences without a labelled item add nothing)
+                    continue
+                logits = classifier(*_batch(tok, train, part, items, pad, device))
+                loss = loss_fn(logits.float(), labels[items].to(device))
+                if micro > 1:
+                    loss = loss * (len(items) / everything)
+                loss.backward()
+                step_loss += loss.detach()
+            return step_loss
+
         step, losses = 0, []
         finite = FiniteLossCheck(total, seed, config.lr)
         snapshot(0)
@@ -511,17 +538,12 @@ def fine_tune_tokens(encoder, task: TokenTask, config, seed: int, progress=None)
         for _ in range(config.epochs):
             order = torch.randperm(len(train.sentences), generator=generator).numpy()
             for start in range(0, len(order), config.batch_size):
-                sentences = order[start:start + config.batch_size]
-                items = np.concatenate([items_of[i] for i in sentences]).astype(np.int64)
-                optimizer.zero_grad(set_to_none=True)
-                logits = classifier(*_batch(tok, train, sentences, items, pad, device))
-                loss = loss_fn(logits.float(), labels[items].to(device))
-                loss.backward()
+                loss = micro_batches.run(train_step, order[start:start + config.batch_size], optimizer)
                 if config.grad_clip:
                     torch.nn.utils.clip_grad_norm_(classifier.parameters(), config.grad_clip)
                 optimizer.step()
                 schedule.step()
-                losses.append(loss.detach())
+                losses.append(loss)
                 step += 1
                 finite(losses, step)
                 if progress is not None:

@@ -167,3 +167,39 @@ def test_a_corpus_at_a_url_is_fetched_once_pinned_and_fails_fast(tmp_path, monke
     with pytest.raises(DataError, match=r"http://127.0.0.1:9/en_pud.conllu: cannot be downloaded .* local path"):
         local_copy("http://127.0.0.1:9/en_pud.conllu")
     assert time.monotonic() - start < 15
+
+
+def test_out_of_memory_in_a_token_step_accumulates_micro_batches_with_the_same_gradient(tmp_path):
+    """As for sentence tasks (test_protocols): a token step that runs out of accelerator memory is
+    retried as accumulated micro-batches of sentences, each one's loss weighted by its share of the
+    batch's items, so the trained model is the protocol's (dropout off: no different masks)."""
+    from copy import deepcopy
+
+    from harness.encoders import EncoderSpec, load_encoder
+    from tests.test_encoders import fail_above
+
+    task = load_conllu(write_conllu(tmp_path / "t.conllu", 40), "pos")
+    config = FineTuneConfig.preset("zhou", epochs=1, batch_size=8, head_dropout=0.0)
+    clean = load_encoder(EncoderSpec("offline:minilm-l2"))
+    for module in clean.model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+
+    def run(max_rows):
+        enc = deepcopy(clean)
+        calls: list[int] = []
+        if max_rows:
+            fail_above(enc.model, max_rows, calls)
+        return fine_tune_tokens(enc, task, config, seed=0), calls
+
+    plain, _ = run(None)
+    with pytest.warns(RuntimeWarning) as caught:
+        backed_off, calls = run(2)
+    assert [str(w.message).split(";")[0] for w in caught] == [
+        "fine_tune_tokens: out of memory at 8 sentences per pass",
+        "fine_tune_tokens: out of memory at 4 sentences per pass"]
+    assert calls[:3] == [8, 4, 2] and max(calls[3:]) == 2
+    np.testing.assert_allclose(backed_off.losses, plain.losses, rtol=1e-5)
+    for (name, a), b in zip(plain.classifier.state_dict().items(), backed_off.classifier.state_dict().values(),
+                            strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
