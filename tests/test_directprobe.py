@@ -415,6 +415,24 @@ def test_clusters_equal_the_brute_force_procedure(seed):
     assert partition(dp.cluster(x, y)) == brute_force_cluster(x, y)
 
 
+def test_a_merge_puts_the_larger_part_first(monkeypatch):
+    """``_Cluster.merge`` copies only its second part's points onto the first's buffer, so ``run``
+    must hand it the larger part first (a speed rule: a large cluster that grows a point at a time
+    would otherwise be copied whole at every merge). Both orders give the same clusters."""
+    sizes: list[tuple[int, int]] = []
+    merge = dp._Cluster.merge.__func__
+
+    def spy(cls, first, second):
+        sizes.append((len(first.idx), len(second.idx)))
+        return merge(cls, first, second)
+
+    x, y = overlapping_data(3, n=60, d=3)
+    expected = partition(dp.cluster(x, y))
+    monkeypatch.setattr(dp._Cluster, "merge", classmethod(spy))
+    assert partition(dp.cluster(x, y)) == expected
+    assert any(a != b for a, b in sizes) and all(a >= b for a, b in sizes), sizes
+
+
 @pytest.mark.parametrize(("seed", "bytes_kept"), [(0, dp.LP_BYTES_KEPT), (1, dp.LP_BYTES_KEPT), (2, 1)])
 def test_kept_lps_give_the_brute_force_clusters(monkeypatch, seed, bytes_kept):
     """With the cheap candidates switched off every decision the certificates cannot make is an
