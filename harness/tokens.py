@@ -186,7 +186,7 @@ def load_streusle(paths: Mapping[str, str | Path], target: str = "ss", *, name: 
             raise DataError(f"{file}: not STREUSLE's JSON ({exc})") from None
         if not isinstance(doc, list):
             raise DataError(f"{file}: expected a list of sentences, got {type(doc).__name__}")
-        sentences = []
+        sentences, lexcats = [], set()
         for n, sentence in enumerate(doc, 1):
             sid = sentence.get("sent_id", f"#{n}") if isinstance(sentence, dict) else f"#{n}"
             try:
@@ -197,12 +197,19 @@ def load_streusle(paths: Mapping[str, str | Path], target: str = "ss", *, name: 
             items = []
             for swe in swes:
                 toknums, label = swe.get("toknums", []), swe.get(target)
+                lexcats.add(str(swe.get("lexcat")))
                 if swe.get("lexcat") in PREPOSITION_LEXCATS and len(toknums) == 1 and isinstance(label, str) \
                         and label.startswith("p."):
                     if not 1 <= toknums[0] <= len(words):
                         raise DataError(f"{file}, sentence {sid}, token {toknums[0]}: not a token of the sentence")
                     items.append((toknums[0] - 1, -1, label))
             sentences.append((words, items))
+        if doc and not any(items for _, items in sentences):
+            # (STREUSLE 4.x's layout is assumed: say what was looked for, and what the file holds.)
+            raise DataError(f"{file}: none of its {len(doc)} sentences has a single-token preposition or possessive "
+                            f"(lexcat {', '.join(sorted(PREPOSITION_LEXCATS))}) with a `{target}` supersense "
+                            f"(p.*); its lexcats: {', '.join(sorted(lexcats)[:12]) or 'none'}. Expected STREUSLE "
+                            "4.x's JSON: sentences with `toks` and `swes` ({`lexcat`, `ss`, `ss2`, `toknums`})")
         per_split[split] = sentences
     return _task(name or f"streusle-{'role' if target == 'ss' else 'fxn'}", "word", per_split,
                  f"streusle:{', '.join(str(p) for p in paths.values())} ({target})")

@@ -112,6 +112,13 @@ def test_streusle_reads_single_token_preposition_supersenses(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps([sentence]))
     with pytest.raises(DataError, match=r"s.json, sentence r1, token 7: not a token of the sentence"):
         load_streusle({"train": tmp_path / "s.json"}, "ss")
+    for swe in sentence["swes"].values():  # a layout without function supersenses: said so, by file
+        swe.pop("ss2")
+    sentence["swes"]["3"]["toknums"] = [3]
+    (tmp_path / "s.json").write_text(json.dumps([sentence]))
+    with pytest.raises(DataError, match=r"s.json: none of its 1 sentences .* `ss2` supersense .* lexcats: P, PRON, "
+                                        r"PRON.POSS\. Expected STREUSLE 4.x"):
+        load_streusle({"train": tmp_path / "s.json"}, "ss2")
 
 
 @pytest.mark.skipif(not PUD.exists(), reason="../shared/data is absent (a user's checkout has none)")
