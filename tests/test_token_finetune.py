@@ -203,3 +203,31 @@ def test_out_of_memory_in_a_token_step_accumulates_micro_batches_with_the_same_g
     for (name, a), b in zip(plain.classifier.state_dict().items(), backed_off.classifier.state_dict().values(),
                             strict=True):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
+
+
+def test_out_of_memory_halves_the_word_encoding_batch_and_keeps_every_word(tiny, tmp_path):
+    """``encode_words`` backs off as ``encode`` does: a batch that runs out of accelerator memory
+    is halved until it fits (the same vectors), and one sentence that does not fit raises."""
+    from tests.test_encoders import fail_above
+
+    sentences = load_conllu(write_conllu(tmp_path / "t.conllu", 40), "pos")["train"].sentences
+    assert len(sentences) > 8
+    (ref,) = encode_words(tiny.model, tiny.tokenizer, sentences, batch_size=8).values()
+    calls: list[int] = []
+    original = fail_above(tiny.model, 2, calls)
+    try:
+        with pytest.warns(RuntimeWarning) as caught:
+            (got,) = encode_words(tiny.model, tiny.tokenizer, sentences, batch_size=8).values()
+        assert [str(w.message) for w in caught] == ["encode_words: out of memory at batch size 8; going on with 4",
+                                                     "encode_words: out of memory at batch size 4; going on with 2"]
+        assert calls[:3] == [8, 4, 2] and max(calls[3:]) == 2
+        assert len(got) == len(ref) == len(sentences)
+        for a, b in zip(got, ref, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+        calls.clear()
+        fail_above(tiny.model, 0, calls)  # not even one sentence fits: the error is raised
+        with pytest.raises(torch.OutOfMemoryError), pytest.warns(RuntimeWarning):
+            encode_words(tiny.model, tiny.tokenizer, sentences, batch_size=4)
+        assert calls == [4, 2, 1]
+    finally:
+        tiny.model.forward = original
