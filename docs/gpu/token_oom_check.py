@@ -8,6 +8,7 @@ to memory), so nothing comes from the hub. Run on the device machine's H100 on 2
 2.11.0+cu130): part 1 the same losses and the two warnings; part 2 a bert-base-shaped model (9.1
 GiB peak unlimited) limited to 3.5 GiB backed off from 32 to 1 sentence per pass, peak 3.37 GiB,
 the same losses as the unlimited run (1.88230, 1.63403), 29 s in all.
+(That run had its own copy of the tests' ``fail_above``; this one imports it: the same error.)
 
 1. Simulated: a small random BERT, the encoder's forward raising torch.OutOfMemoryError above
    2 sentences: the same losses as a run without (GPU kernels: rtol 1e-3), two warnings.
@@ -29,6 +30,7 @@ from transformers import BertConfig, BertModel, BertTokenizerFast
 sys.path.insert(0, ".")
 from harness.protocols import FineTuneConfig  # noqa: E402
 from harness.tokens import _task, fine_tune_tokens  # noqa: E402
+from tests.test_encoders import fail_above  # noqa: E402
 
 dev = torch.device(os.environ.get("DEV", "cuda"))
 print(torch.__version__, torch.cuda.get_device_name(0) if dev.type == "cuda" else "cpu", flush=True)
@@ -57,20 +59,11 @@ def bert(hidden, layers, heads):
     return BertModel(cfg).to(dev)
 
 
-def run(model, t, config, fail_above=None):
+def run(model, t, config, max_rows=None):
     enc = types.SimpleNamespace(model=copy.deepcopy(model), tokenizer=tok)
     calls = []
-    if fail_above:
-        forward = enc.model.forward
-
-        def limited(*a, **k):
-            rows = k["input_ids"].shape[0] if "input_ids" in k else a[0].shape[0]
-            calls.append(rows)
-            if rows > fail_above:
-                raise torch.OutOfMemoryError(f"CUDA out of memory (simulated, {rows} rows)")
-            return forward(*a, **k)
-
-        enc.model.forward = limited
+    if max_rows:
+        fail_above(enc.model, max_rows, calls)  # the tests' simulated out-of-memory error
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = fine_tune_tokens(enc, t, config, seed=0)
@@ -83,7 +76,7 @@ t = task(40, 12)
 config = FineTuneConfig(epochs=1, lr=1e-3, batch_size=8, head_dropout=0.0)
 small = bert(128, 2, 2)
 plain, _, _ = run(small, t, config)
-backed, msgs, calls = run(small, t, config, fail_above=2)
+backed, msgs, calls = run(small, t, config, max_rows=2)
 same = np.allclose(backed.losses, plain.losses, rtol=1e-3)
 print("simulated:", msgs, "calls", calls[:4], "losses equal:", same, plain.losses[:3], backed.losses[:3], flush=True)
 ok &= same and msgs == ["fine_tune_tokens: out of memory at 8 sentences per pass",
