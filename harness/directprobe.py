@@ -40,7 +40,8 @@ runs only when it must:
    check is then a re-solve. The kept LP is :class:`_WarmLP`: the overlap LP in the points'
    weights, whose dense basis inverse is updated in place at each pivot, so that a re-solve
    costs milliseconds where HiGHS re-factorised its basis every time (about 0.1 s on 1,500 SST-2
-   sentences; ``KEPT_LP = _SlabLP`` puts HiGHS back). A large pair's first solve comes after the
+   sentences; ``KEPT_LP = _SlabLP`` puts HiGHS back). Its simplex walk is compiled with Numba
+   (``harness/simplex.py``), the same pivots as the NumPy walk before it. A large pair's first solve comes after the
    logistic search from a start failed: the search runs again from 0, longer, and where it finds a
    plane, our simplex solves on the points nearest that plane first, then on all
    (``WORKING_SET``). Otherwise it is HiGHS's (in many dimensions by its interior point method,
@@ -83,6 +84,7 @@ import numpy as np
 from scipy.linalg.lapack import dpotrf as _potrf
 from scipy.linalg.lapack import dpotrs as _potrs
 
+from . import simplex
 from .errors import ConfigError
 
 LOGISTIC_STEPS = 150  # most L-BFGS steps spent looking for a cheap separating hyperplane
@@ -380,14 +382,6 @@ class _SlabLP:
         return float(np.abs(lam @ pos - mu @ neg).max())
 
 
-def _rank_one_update(a: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """``a - outer(u, v)``, in place where ``a`` is Fortran-ordered: BLAS's dger, about 8 times
-    faster than NumPy's outer product and subtraction on the kept LPs' 386-square basis inverses."""
-    from scipy.linalg.blas import dger
-
-    return dger(-1.0, u, v, a=a, overwrite_a=True)
-
-
 class _WarmLP:
     """The overlap question of two point sets as a small dense LP that stays factorised between
     merges (the kept LPs of clustering), with every answer checked on the points.
@@ -398,7 +392,8 @@ class _WarmLP:
     positive points at ``>= alpha`` and the negative ones at ``<= -beta``, ``alpha + beta > 0``.
     A point is a column, so a cluster that grows adds columns and the last optimal basis stays
     feasible: the revised primal simplex goes on from it, with the dense basis inverse (``d + 2``
-    square) updated in place at each pivot and refactorised every ``REFACTOR`` pivots. HiGHS
+    square) updated in place at each pivot and refactorised every ``REFACTOR`` pivots (the walk
+    is compiled with Numba: ``harness/simplex.py``). HiGHS
     re-factorises its basis on every run instead (about 0.1 s a re-solve on 1,500 SST-2
     sentences, where this takes milliseconds).
 
@@ -419,6 +414,7 @@ class _WarmLP:
     REFACTOR = 256
     TOL = 1e-10
     HARRIS = 1e-9  # the ratio test's feasibility tolerance (1e-8: the same pivots and time at 6,920)
+    BLAND_AFTER = 50  # degenerate pivots in a row after which Bland's rules choose (no cycling)
     SIFT = 0.5  # a re-solve first prices this many times d + 2 points, and the basic ones (``_iterate``)
 
     def __init__(self, pos: np.ndarray, neg: np.ndarray, counters: Counters, hint: np.ndarray | None = None):
@@ -457,16 +453,11 @@ class _WarmLP:
         self._refactor()
 
     def _refactor(self) -> None:
-        from scipy.linalg import inv
-
-        d, basic = self.d, self.basic
-        basis = np.zeros((self.m, self.m))  # the basic columns
-        slack = np.flatnonzero(basic < 2 * d)
-        basis[basic[slack] % d, slack] = np.where(basic[slack] < d, 1.0, -1.0)
-        point = np.flatnonzero(basic >= 2 * d)
-        basis[:, point] = self._cols[basic[point] - 2 * d].T
-        self.binv = np.asfortranarray(inv(basis, check_finite=False))  # Fortran order: _rank_one_update
-        self.x = self.binv @ self._rhs()
+        """A fresh inverse of the basis (new arrays: ``_from_highs`` keeps the old ones to go back
+        to) and the basic values."""
+        self.binv = np.empty((self.m, self.m), order="F")  # Fortran order: simplex.walk's updates
+        self.x = np.empty(self.m)
+        simplex.factor(self.basic, self._cols, self.d, self.binv, self.x)
         self.pivots = 0
 
     def _rhs(self) -> np.ndarray:
@@ -530,129 +521,13 @@ class _WarmLP:
         HiGHS against 9, where sifting d + 2 points gave 16); on TREC-6's 5,452 questions 44.8 s
         against 47.7 s. (A quarter of d + 2 took the same pivots as a half at 3,000.)
         """
-        d, tol = self.d, self.TOL
-        cost_b = (self.basic < 2 * d).astype(float)
-        degenerate = 0
-        # (Partial pricing, a shortlist of the best-priced points between full pricings, was tried:
-        # on 3,000 SST-2 sentences it took more pivots, more of them degenerate, and more restarts
-        # from HiGHS: 99.7 to 104 s against 92.0 s. So did pricing by the reduced cost over the
-        # column's norm: 14% fewer pivots at 1,500, but at 3,000 more degenerate ones and
-        # restarts: 102.9 s against 91.1 s. Devex pricing took as many pivots as Dantzig's: a walk
-        # to an overlap must bring about as many points into the basis as it has basic slacks.)
-        priced = where = None  # the points priced (indices), None for all
-        cols, cols32 = self._cols[:self.rows], self._cols32[:self.rows]
-        shortlisted = int(self.SIFT * self.m)  # the points a sifted re-solve prices first, besides the basic ones
-        sift = sift and self.rows > shortlisted
-        # The duals are updated with each pivot (pi += d_q * the pivot row, O(m) where recomputing
-        # them is a product with the m-square inverse), and computed afresh after a refactorisation
-        # and before the answer "optimal".
-        pi, fresh = cost_b @ self.binv, True
-        for _ in range(max_pivots):
-            rc = np.empty(2 * d + len(cols))  # reduced costs: 1 -+ pi_k for the slacks, -pi.A_j for points
-            np.subtract(1.0, pi[:d], out=rc[:d])
-            np.add(1.0, pi[:d], out=rc[d:2 * d])
-            at = self.basic >= 2 * d  # rc's positions of the basic columns
-            points = self.basic[at] - 2 * d
-            basic = np.concatenate([self.basic[~at], 2 * d + (points if priced is None else where[points])])
-            # The points' reduced costs in single precision (half the memory traffic: twice as fast
-            # at thousands of points) only choose the entering column: its own reduced cost, and
-            # every one before the answer "optimal", are computed again in double.
-            exact = degenerate > 50
-            if not exact:
-                rc[2 * d:] = cols32 @ -pi.astype(np.float32)
-                rc[basic] = 0.0
-                if sift:
-                    sift = False
-                    shortlist = np.argpartition(rc[2 * d:], shortlisted)[:shortlisted]
-                    priced = np.union1d(shortlist, points)  # the basic points stay priced (rc 0)
-                    where = np.full(self.rows, -1)  # a point's position among the priced
-                    where[priced] = np.arange(len(priced))
-                    rc = np.concatenate([rc[:2 * d], rc[2 * d:][priced]])
-                    cols, cols32 = self._cols[priced], self._cols32[priced]
-                    basic = np.concatenate([self.basic[~at], 2 * d + where[points]])
-                enter = int(np.argmin(rc))
-                d_q = float(cols[enter - 2 * d] @ -pi) if enter >= 2 * d else float(rc[enter])
-                exact = d_q >= -tol
-            if exact:
-                if not fresh:
-                    pi, fresh = cost_b @ self.binv, True
-                    np.subtract(1.0, pi[:d], out=rc[:d])
-                    np.add(1.0, pi[:d], out=rc[d:2 * d])
-                np.matmul(cols, -pi, out=rc[2 * d:])
-                rc[basic] = 0.0
-                if degenerate > 50:  # Bland's rule while the pivots make no progress: no cycling
-                    candidates = np.flatnonzero(rc < -tol)
-                    enter = int(candidates[0]) if len(candidates) else -1
-                else:
-                    enter = int(np.argmin(rc))
-                    enter = enter if rc[enter] < -tol else -1
-                d_q = float(rc[enter])
-                if enter < 0:  # optimal on the points priced
-                    if priced is None:
-                        return True
-                    if float(cost_b @ self.x) <= 1e-9:
-                        self.counters.sifted += 1
-                        return True
-                    # Optimal on the priced points but not an overlap: price every point (in double,
-                    # the duals fresh); none negative is optimal on all of them, else the best
-                    # priced join the priced ones, and the walk goes on among those.
-                    every = self._cols[:self.rows] @ -pi
-                    every[points] = 0.0
-                    wanted = np.flatnonzero(every < -tol)
-                    if len(wanted) == 0:
-                        return True
-                    if len(wanted) > shortlisted:
-                        wanted = wanted[np.argpartition(every[wanted], shortlisted)[:shortlisted]]
-                    priced = np.union1d(priced, wanted)
-                    where = np.full(self.rows, -1)
-                    where[priced] = np.arange(len(priced))
-                    cols, cols32 = self._cols[priced], self._cols32[priced]
-                    continue
-            if enter >= 2 * d and priced is not None:
-                enter = 2 * d + int(priced[enter - 2 * d])
-            # (A slack's column is a signed unit vector: its column of the inverse, copied, as the
-            # update below overwrites the inverse.)
-            u = self.binv @ self._cols[enter - 2 * d] if enter >= 2 * d else (
-                self.binv[:, enter].copy() if enter < d else -self.binv[:, enter - d])
-            rows = np.flatnonzero(u > 1e-9)
-            if len(rows) == 0:  # pragma: no cover - the objective is bounded below by 0
-                return False
-            xr, ur = np.maximum(self.x[rows], 0.0), u[rows]
-            ratios = xr / ur
-            if degenerate > 50:
-                best = ratios.min()
-                ties = rows[ratios <= best + 1e-12]
-                r = int(ties[np.argmin(self.basic[ties])])
-            else:
-                # Harris's ratio test: the largest pivot among the rows whose ratio is within HARRIS
-                # (a feasibility tolerance) of the least, so that no pivot on a tiny entry of u
-                # magnifies rounding. The first-come ties before let the walks that the widened
-                # sifting above takes drift: at 6,920 SST-2 sentences 12 answers failed their
-                # certificates (inverses with a condition number of 5e3 whose basic weights, computed
-                # afresh, were down to -2.9e-4), 12 starts again from HiGHS, 20 imports against 10;
-                # with this test none failed, 8 imports. (This test alone, without the widening:
-                # 135,124 pivots, 120.8 s, no gain.)
-                near = np.flatnonzero(ratios <= ((xr + self.HARRIS) / ur).min())
-                k = near[np.argmax(ur[near])]
-                r, best = int(rows[k]), float(ratios[k])
-            degenerate = degenerate + 1 if best <= 1e-12 else 0
-            self.counters.degenerate_pivots += best <= 1e-12
-            pivot_row = self.binv[r] / u[r]
-            pi += d_q * pivot_row
-            fresh = False
-            self.binv = _rank_one_update(self.binv, u, pivot_row)
-            self.binv[r] = pivot_row
-            self.x -= best * u
-            self.x[r] = best
-            self.basic[r] = enter
-            cost_b[r] = 1.0 if enter < 2 * d else 0.0
-            self.pivots += 1
-            self.counters.pivots += 1
-            if self.pivots >= self.REFACTOR:
-                self._refactor()
-                cost_b = (self.basic < 2 * d).astype(float)
-                pi, fresh = cost_b @ self.binv, True
-        return False
+        ended, self.pivots, taken, degenerate, sifted = simplex.walk(
+            self.binv, self.x, self.basic, self._cols, self._cols32, self.rows, self.d, max_pivots, sift,
+            int(self.SIFT * self.m), self.TOL, self.HARRIS, self.BLAND_AFTER, self.REFACTOR, self.pivots)
+        self.counters.pivots += taken
+        self.counters.degenerate_pivots += degenerate
+        self.counters.sifted += sifted
+        return ended == simplex.OPTIMAL
 
     def solve(self) -> tuple[np.ndarray, float] | None:
         if self._highs is not None:

@@ -1004,15 +1004,6 @@ def test_a_warm_lp_without_a_certificate_restarts_from_highs_basis_once(monkeypa
     assert (counters.lp_imports, counters.lp_fallbacks, len(calls)) == (1, 0, 2)
 
 
-@pytest.mark.parametrize("order", ["C", "F"])
-def test_the_rank_one_update_equals_numpys(order):
-    rng = np.random.default_rng(0)
-    a = np.asarray(rng.normal(size=(7, 7)), order=order)
-    u, v = rng.normal(size=7), rng.normal(size=7)
-    expected = a - np.outer(u, v)
-    np.testing.assert_allclose(dp._rank_one_update(a, u, v), expected, rtol=1e-14, atol=1e-14)
-
-
 @pytest.mark.parametrize("cold_rows", [dp.COLD_SIMPLEX_ROWS, 0])
 @pytest.mark.parametrize("seed", range(4))
 def test_the_warm_lp_grows_and_undoes_like_fresh_ones(monkeypatch, seed, cold_rows):
