@@ -25,8 +25,8 @@ runs only when it must:
 2. bounding spheres: disjoint spheres around two clusters mean disjoint hulls;
 3. a known separating hyperplane of a cluster (kept from earlier checks while the cluster lives);
 4. candidate hyperplanes, each checked on every point: the centroids' bisector, then the iterates
-   of L-BFGS on a logistic loss (started from the cluster's best kept hyperplane), stopped at the
-   first that separates. A hyperplane that separates is a certificate; only when none is found
+   of L-BFGS on a logistic loss (started from the cluster's best kept hyperplane; compiled with
+   Numba, ``harness/logistic.py``), stopped at the first that separates. A hyperplane that separates is a certificate; only when none is found
    does the LP run. Its optimum ``t* = 0`` says "overlap", and the LP's duals carry the
    certificate: a convex combination of each set, and the two must coincide (to ``WITNESS_TOL``,
    checked on the points). Where they do not, the answer rested on HiGHS's tolerance (1e-7): the
@@ -72,7 +72,6 @@ vectors of label-pair distances (Zhou and Srikumar 2022, section 4.4).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
 import time
@@ -84,7 +83,7 @@ import numpy as np
 from scipy.linalg.lapack import dpotrf as _potrf
 from scipy.linalg.lapack import dpotrs as _potrs
 
-from . import simplex
+from . import logistic, simplex
 from .errors import ConfigError
 
 LOGISTIC_STEPS = 150  # most L-BFGS steps spent looking for a cheap separating hyperplane
@@ -771,7 +770,7 @@ def _cheap_hyperplane(a: np.ndarray, b: np.ndarray, start: tuple[np.ndarray, flo
     if found is None and len(a) + len(b) > 2:  # (two single points: the bisector is all there is)
         # (A working set, the 128 points a side nearest the other plus the ones a round gets
         # wrong, was tried: on 3,000 SST-2 sentences the searches took 28.4 s against 16.6 s.)
-        found = _logistic_candidate(a, b, accept, start, steps, frame)
+        found = _logistic_candidate(a, b, reach, start, steps, frame)
     return found
 
 
@@ -785,59 +784,24 @@ def _exact_hyperplane(lp: _SlabLP, a: np.ndarray, b: np.ndarray) -> tuple[np.nda
     return plane
 
 
-def _logistic_candidate(a: np.ndarray, b: np.ndarray, accept, start: tuple[np.ndarray, float] | None = None,
+def _logistic_candidate(a: np.ndarray, b: np.ndarray, reach: float, start: tuple[np.ndarray, float] | None = None,
                         steps: int = LOGISTIC_STEPS, frame: tuple[np.ndarray, float] | None = None):
-    """Minimise a weakly regularised logistic loss by L-BFGS, checking after every step whether
-    the current hyperplane separates (``accept``, in the original coordinates); stop at the first
-    that does, or after ``steps``. The loss sees the points centred and scaled (``_frame``),
-    and starts from ``start`` (``a`` on ``w.x > c``) where given, else from 0.
+    """Minimise a weakly regularised logistic loss by L-BFGS (``harness/logistic.py``, compiled),
+    checking after every step whether the current hyperplane separates every point with a gap above
+    rounding (``reach``: the largest point norm); return the first that does, as ``(w, c)`` with
+    ``a`` on ``w.x > c``, or None after ``steps``. The loss sees the points centred and scaled
+    (``_frame``), and starts from ``start`` (``a`` on ``w.x > c``) where given, else from 0.
 
     On separable data the logistic loss has no finite minimiser and its iterates head for a
     separating direction, usually in tens of steps (TREC-6 pairs at 3,000 points: 29 to 99 steps,
     0.3 to 0.9 s, where the LP takes 2.5 to 4.8 s); on overlapping data L-BFGS converges and the
     LP decides.
     """
-    from scipy.optimize import minimize
-    from scipy.special import expit, log_expit
-
-    # The loss in single precision (half the memory traffic: it is most of a search's time): its
-    # iterates are only candidates, and ``accept`` checks each in double on the points. A row is
-    # a point's side times (its centred, scaled coordinates, 1), and the hyperplane of the weights
-    # w is w[:-1].(x - centre) / scale + w[-1] = 0.
     centre, scale = _frame(a, b) if frame is None else frame
-    z = np.empty((len(a) + len(b), a.shape[1] + 1), np.float32)
-    for rows, pts, side in ((z[:len(a)], a, 1.0), (z[len(a):], b, -1.0)):
-        rows[:, :-1] = pts
-        rows[:, :-1] -= centre.astype(np.float32)
-        rows[:, :-1] *= np.float32(side / scale)
-        rows[:, -1] = side
-    w0 = None if start is None else np.r_[start[0] * scale, start[0] @ centre - start[1]]
-    lam = 1e-6
-
-    last: list = [None, None]  # the last point evaluated and its margins: the callback's point, mostly
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        m = z @ w.astype(np.float32)
-        last[:] = w.copy(), m
-        grad = -(z.T @ expit(-m)).astype(np.float64)
-        grad[:-1] += lam * w[:-1]
-        return float(-log_expit(m).sum(dtype=np.float64) + lam / 2 * w[:-1] @ w[:-1]), grad
-
-    found: list = []
-
-    def check(w: np.ndarray) -> None:
-        margins = last[1] if last[0] is not None and np.array_equal(w, last[0]) else z @ w.astype(np.float32)
-        if margins.min() > 0:
-            normal = w[:-1] / scale
-            hit = accept(normal, float(normal @ centre - w[-1]))
-            if hit is not None:
-                found.append(hit)
-                raise StopIteration
-
-    with contextlib.suppress(StopIteration):  # scipy >= 1.11 stops quietly, older ones raise
-        minimize(loss, np.zeros(z.shape[1]) if w0 is None else w0, jac=True, method="L-BFGS-B", callback=check,
-                 options={"maxiter": steps, "gtol": 1e-10, "ftol": 1e-12})
-    return found[0] if found else None
+    w0 = np.zeros(a.shape[1] + 1) if start is None else np.r_[start[0] * scale, start[0] @ centre - start[1]]
+    found, normal, offset, _ = logistic.search(np.ascontiguousarray(a), np.ascontiguousarray(b), centre, float(scale),
+                                               reach, SEPARATION_RTOL, w0, 1e-6, steps)
+    return (normal, float(offset)) if found else None
 
 
 def separable(a: np.ndarray, b: np.ndarray, counters: Counters | None = None) -> bool:

@@ -183,7 +183,7 @@ def test_the_label_level_gives_the_search_more_steps(monkeypatch):
     """Two whole labels: up to LABEL_LOGISTIC_STEPS L-BFGS steps before their LP (PUD's NOUN and
     VERB words needed more than the agglomeration's LOGISTIC_STEPS, and their LP took 13.6 s)."""
     asked = []
-    monkeypatch.setattr(dp, "_logistic_candidate", lambda a, b, accept, start=None, steps=0, frame=None: asked.append(steps))
+    monkeypatch.setattr(dp, "_logistic_candidate", lambda a, b, reach, start=None, steps=0, frame=None: asked.append(steps))
     x, y = labels_with_overlaps()
     dp._labels_separable(x[y == 0], x[y == 1], dp.Counters())  # (they overlap: the bisector fails)
     assert asked == [dp.LABEL_LOGISTIC_STEPS] and dp.LABEL_LOGISTIC_STEPS > dp.LOGISTIC_STEPS
