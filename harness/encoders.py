@@ -306,6 +306,31 @@ def release_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
+def in_batches(order: np.ndarray, batch_size: int, device: torch.device, who: str, step) -> None:
+    """``step(batch, start)`` over consecutive slices of ``order``, ``batch_size`` items each
+    (inference: ``encode``, ``harness.tokens.encode_words``). Where a slice runs out of accelerator
+    memory, the cache is emptied, the size halved, and the same slice tried again, with a
+    RuntimeWarning naming ``who``; at one item, or on any other error, the error is raised. A step
+    keeps nothing before its forward pass has returned, so a failed one leaves no partial rows.
+    (Training keeps its batch size instead: ``protocols.MicroBatches``.)"""
+    start, size = 0, batch_size
+    while start < len(order):
+        batch = order[start:start + size]
+        try:
+            step(batch, start)
+        except Exception as exc:
+            if not is_out_of_memory(exc) or size == 1:
+                raise
+        else:
+            start += len(batch)
+            continue
+        # (Out of the except block: the failed step's frames, and the tensors they held, are gone.)
+        release_memory(device)
+        size = max(1, size // 2)
+        warnings.warn(f"{who}: out of memory at batch size {len(batch)}; going on with {size}", RuntimeWarning,
+                      stacklevel=3)
+
+
 def inference_copy(model: torch.nn.Module, device: torch.device) -> torch.nn.Module | None:
     """On a GPU with bf16, a bf16 copy of ``model`` for encoding, else None (autocast is used).
 
@@ -375,31 +400,19 @@ def encode(
     model.eval()
     bf16 = inference_copy(model, device)
     runner = bf16 if bf16 is not None else model
-    start, size = 0, batch_size
+
+    def step(batch: np.ndarray, start: int) -> None:
+        input_ids, mask = ids.batch(batch, pad_id, device)
+        hidden = runner(input_ids=input_ids, attention_mask=mask, output_hidden_states=True).hidden_states
+        pooled = {layer: pool(hidden[layer], mask, pooling) for layer in wanted}
+        for layer in wanted:
+            sorted_out[layer][start : start + len(batch)].copy_(pooled[layer], non_blocking=pinned)
+        if progress is not None:
+            progress(start + len(batch))
+
     try:
         with torch.inference_mode(), autocast_for(device) if bf16 is None else contextlib.nullcontext():
-            while start < len(order):
-                batch = order[start : start + size]
-                try:
-                    input_ids, mask = ids.batch(batch, pad_id, device)
-                    hidden = runner(
-                        input_ids=input_ids, attention_mask=mask, output_hidden_states=True
-                    ).hidden_states
-                    pooled = {layer: pool(hidden[layer], mask, pooling) for layer in wanted}
-                except Exception as exc:
-                    if not is_out_of_memory(exc) or size == 1:
-                        raise
-                    hidden = pooled = None
-                    release_memory(device)
-                    size = max(1, size // 2)
-                    warnings.warn(f"encode: out of memory at batch size {len(batch)}; "
-                                  f"going on with {size}", RuntimeWarning, stacklevel=2)
-                    continue
-                for layer in wanted:
-                    sorted_out[layer][start : start + len(batch)].copy_(pooled[layer], non_blocking=pinned)
-                start += len(batch)
-                if progress is not None:
-                    progress(start)
+            in_batches(order, batch_size, device, "encode", step)
         if pinned:
             torch.cuda.synchronize(device)
     finally:

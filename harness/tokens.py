@@ -16,7 +16,6 @@ words in two splits. Bad input names the file, the sentence and the token. Needs
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -310,7 +309,7 @@ def encode_words(model: torch.nn.Module, tokenizer, sentences: Sequence[Sequence
     sub-word's. Sentences go through the encoder in length-sorted batches, each padded to its own
     longest; a sentence longer than ``max_length`` sub-words is refused (its last words would have
     no vector), naming it. Out of accelerator memory, the batch is halved (as ``encode`` does)."""
-    from .encoders import autocast_for, is_out_of_memory, release_memory, resolve_layers
+    from .encoders import autocast_for, in_batches, resolve_layers
 
     if pooling not in WORD_POOLINGS:
         raise ConfigError(f"word pooling must be one of {list(WORD_POOLINGS)}, got {pooling!r}")
@@ -329,36 +328,25 @@ def encode_words(model: torch.nn.Module, tokenizer, sentences: Sequence[Sequence
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     was_training = model.training
     model.eval()
-    start, size = 0, batch_size
+
+    def step(batch: np.ndarray, start: int) -> None:
+        width = max(len(encoded[i]["input_ids"]) for i in batch)
+        ids = torch.full((len(batch), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, i in enumerate(batch):
+            n = len(encoded[i]["input_ids"])
+            ids[row, :n] = torch.tensor(encoded[i]["input_ids"])
+            mask[row, :n] = 1
+        hidden = model(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True).hidden_states
+        for row, i in enumerate(batch):
+            word_ids = np.array([-1 if w is None else w for w in encoded[i].word_ids()])
+            for layer in wanted:
+                h = hidden[layer][row, : len(word_ids)].float().cpu().numpy()
+                out[layer][i] = _pool_words(h, word_ids, len(sentences[i]), pooling)
+
     try:
         with torch.inference_mode(), autocast_for(device):
-            while start < len(order):
-                batch = order[start:start + size]
-                width = max(len(encoded[i]["input_ids"]) for i in batch)
-                ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, i in enumerate(batch):
-                    n = len(encoded[i]["input_ids"])
-                    ids[row, :n] = torch.tensor(encoded[i]["input_ids"])
-                    mask[row, :n] = 1
-                try:
-                    hidden = model(input_ids=ids.to(device), attention_mask=mask.to(device),
-                                   output_hidden_states=True).hidden_states
-                except Exception as exc:  # out of accelerator memory: half the batch, as ``encode`` does
-                    if not is_out_of_memory(exc) or size == 1:
-                        raise
-                    hidden = None
-                    release_memory(device)
-                    size = max(1, size // 2)
-                    warnings.warn(f"encode_words: out of memory at batch size {len(batch)}; going on with {size}",
-                                  RuntimeWarning, stacklevel=2)
-                    continue
-                start += len(batch)
-                for row, i in enumerate(batch):
-                    word_ids = np.array([-1 if w is None else w for w in encoded[i].word_ids()])
-                    for layer in wanted:
-                        h = hidden[layer][row, : len(word_ids)].float().cpu().numpy()
-                        out[layer][i] = _pool_words(h, word_ids, len(sentences[i]), pooling)
+            in_batches(order, batch_size, device, "encode_words", step)
     finally:
         model.train(was_training)
     return out  # type: ignore[return-value]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
 from harness import encoders, hub
-from harness.encoders import EncoderSpec, encode, load_encoder, resolve_layers
+from harness.encoders import EncoderSpec, encode, in_batches, load_encoder, resolve_layers
 from harness.errors import ConfigError, HubUnavailable, IntegrityError
 
 TEXTS = [
@@ -121,6 +123,37 @@ def fail_above(module, max_rows: int, calls: list):
 
     module.forward = limited
     return forward
+
+
+def test_in_batches_halves_on_out_of_memory_and_runs_every_item_once_in_order():
+    """The shared back-off of ``encode`` and ``encode_words``: a slice that runs out of memory is
+    tried again at half the size, from the same item, with a warning; nothing is done twice."""
+    done, tried = [], []
+
+    def step(batch, start):
+        tried.append(len(batch))
+        if len(batch) > 3:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        assert start == len(done)
+        done.extend(batch.tolist())
+
+    order = np.arange(20)[::-1].copy()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        in_batches(order, 16, torch.device("cpu"), "who", step)
+    assert done == order.tolist()
+    assert tried[:3] == [16, 8, 4] and set(tried[3:]) <= {2} and sum(tried[3:]) == 20
+    assert [str(c.message) for c in caught] == ["who: out of memory at batch size 16; going on with 8",
+                                                "who: out of memory at batch size 8; going on with 4",
+                                                "who: out of memory at batch size 4; going on with 2"]
+
+    def other(batch, start):
+        raise ValueError("not memory")
+
+    with pytest.raises(ValueError, match="not memory"):
+        in_batches(order, 4, torch.device("cpu"), "who", other)
+    with pytest.raises(torch.OutOfMemoryError), pytest.warns(RuntimeWarning):
+        in_batches(order, 2, torch.device("cpu"), "who", lambda b, s: step(np.r_[b, b, b, b], s))
 
 
 def test_out_of_memory_halves_the_batch_and_keeps_every_row(tiny):
