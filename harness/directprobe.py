@@ -26,8 +26,8 @@ runs only when it must:
 3. a known separating hyperplane of a cluster (kept from earlier checks while the cluster lives);
 4. candidate hyperplanes, each checked on every point: the centroids' bisector, then the iterates
    of L-BFGS on a logistic loss (started from the cluster's best kept hyperplane; compiled with
-   Numba, ``harness/logistic.py``), stopped at the first that separates. A hyperplane that separates is a certificate; only when none is found
-   does the LP run. Its optimum ``t* = 0`` says "overlap", and the LP's duals carry the
+   Numba, ``harness/logistic.py``), stopped at the first that separates. A hyperplane that
+   separates is a certificate; only when none is found does the LP run. Its optimum ``t* = 0`` says "overlap", and the LP's duals carry the
    certificate: a convex combination of each set, and the two must coincide (to ``WITNESS_TOL``,
    checked on the points). Where they do not, the answer rested on HiGHS's tolerance (1e-7): the
    LP is solved again at 1e-10, and an answer still without a witness is counted
@@ -41,8 +41,8 @@ runs only when it must:
    weights, whose dense basis inverse is updated in place at each pivot, so that a re-solve
    costs milliseconds where HiGHS re-factorised its basis every time (about 0.1 s on 1,500 SST-2
    sentences; ``KEPT_LP = _SlabLP`` puts HiGHS back). Its simplex walk is compiled with Numba
-   (``harness/simplex.py``), the same pivots as the NumPy walk before it. A large pair's first solve comes after the
-   logistic search from a start failed: the search runs again from 0, longer, and where it finds a
+   (``harness/simplex.py``), the same pivots as the NumPy walk before it. A large pair's first
+   solve comes after the logistic search from a start failed: the search runs again from 0, longer, and where it finds a
    plane, our simplex solves on the points nearest that plane first, then on all
    (``WORKING_SET``). Otherwise it is HiGHS's (in many dimensions by its interior point method,
    then crossover: ``INTERIOR_MIN_DIM``), whose optimal basis, complemented, becomes the kept LP's
@@ -392,9 +392,8 @@ class _WarmLP:
     A point is a column, so a cluster that grows adds columns and the last optimal basis stays
     feasible: the revised primal simplex goes on from it, with the dense basis inverse (``d + 2``
     square) updated in place at each pivot and refactorised every ``REFACTOR`` pivots (the walk
-    is compiled with Numba: ``harness/simplex.py``). HiGHS
-    re-factorises its basis on every run instead (about 0.1 s a re-solve on 1,500 SST-2
-    sentences, where this takes milliseconds).
+    is compiled with Numba: ``harness/simplex.py``). HiGHS re-factorises its basis on every run
+    instead (about 0.1 s a re-solve on 1,500 SST-2 sentences, where this takes milliseconds).
 
     Nothing rests on this solver's tolerances: a hyperplane is returned only if it separates every
     point with a gap above rounding, an overlap only with a witness that closes to
@@ -458,11 +457,6 @@ class _WarmLP:
         self.x = np.empty(self.m)
         simplex.factor(self.basic, self._cols, self.d, self.binv, self.x)
         self.pivots = 0
-
-    def _rhs(self) -> np.ndarray:
-        b = np.zeros(self.m)
-        b[self.d:] = 1.0
-        return b
 
     def add(self, pts: np.ndarray, side: int, undoable: bool = False) -> None:
         if self._highs is not None:
@@ -755,18 +749,15 @@ def _cheap_hyperplane(a: np.ndarray, b: np.ndarray, start: tuple[np.ndarray, flo
     else:
         frame, reach = known
 
-    def accept(w: np.ndarray, c: float) -> tuple[np.ndarray, float] | None:
-        """``(w, c)`` if every point of ``a`` is above ``c`` along ``w`` and every point of ``b``
-        below, each by more than the rounding of the products, else None."""
-        tol = SEPARATION_RTOL * np.linalg.norm(w) * reach
-        if (a @ w).min() - c <= tol or c - (b @ w).max() <= tol:
-            return None
-        return w, float(c)
-
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
     found = None
     if bisector:
         direction = a.mean(0) - b.mean(0)
-        found = accept(direction, float((a @ direction).min() + (b @ direction).max()) / 2)
+        c = float((a @ direction).min() + (b @ direction).max()) / 2
+        # (The search's own certificate: every point of ``a`` above ``c``, every point of ``b``
+        # below, each by more than the rounding of the products.)
+        if logistic.separates(a, b, direction, c, reach, SEPARATION_RTOL):
+            found = direction, c
     if found is None and len(a) + len(b) > 2:  # (two single points: the bisector is all there is)
         # (A working set, the 128 points a side nearest the other plus the ones a round gets
         # wrong, was tried: on 3,000 SST-2 sentences the searches took 28.4 s against 16.6 s.)
@@ -799,8 +790,7 @@ def _logistic_candidate(a: np.ndarray, b: np.ndarray, reach: float, start: tuple
     """
     centre, scale = _frame(a, b) if frame is None else frame
     w0 = np.zeros(a.shape[1] + 1) if start is None else np.r_[start[0] * scale, start[0] @ centre - start[1]]
-    found, normal, offset, _ = logistic.search(np.ascontiguousarray(a), np.ascontiguousarray(b), centre, float(scale),
-                                               reach, SEPARATION_RTOL, w0, 1e-6, steps)
+    found, normal, offset, _ = logistic.search(a, b, centre, float(scale), reach, SEPARATION_RTOL, w0, 1e-6, steps)
     return (normal, float(offset)) if found else None
 
 

@@ -16,7 +16,8 @@ scaled to unit length as L-BFGS-B does, then unit steps cut back until the suffi
 makes it strict; a pair without is skipped). It stops as SciPy's did with ``gtol=1e-10`` and
 ``ftol=1e-12``: at a gradient below ``gtol`` everywhere, or a relative decrease below ``ftol``.
 Its iterates are not SciPy's, and need not be: each is only a candidate, and a candidate counts
-only where it separates every point, in double, with a gap above rounding (``_separates``).
+only where it separates every point, in double, with a gap above rounding (``separates``; the
+centroids' bisector is checked by it too).
 """
 
 from __future__ import annotations
@@ -79,9 +80,10 @@ def loss_and_grad(z, w, lam):
 
 
 @njit(cache=True, nogil=True)
-def _separates(a, b, normal, c, reach, rtol):
+def separates(a, b, normal, c, reach, rtol):
     """Every point of ``a`` above ``c`` along ``normal`` and every point of ``b`` below, each by
-    more than ``rtol * |normal| * reach`` (rounding of the products), in double."""
+    more than ``rtol * |normal| * reach`` (rounding of the products), in double. ``a`` and ``b``
+    C-contiguous."""
     tol = rtol * np.sqrt(np.dot(normal, normal)) * reach
     return np.dot(a, normal).min() - c > tol and c - np.dot(b, normal).max() > tol
 
@@ -89,7 +91,7 @@ def _separates(a, b, normal, c, reach, rtol):
 @njit(cache=True, nogil=True)
 def search(a, b, centre, scale, reach, rtol, w0, lam, steps):
     """L-BFGS from ``w0`` (the rows' weights: ``frame_rows``) for at most ``steps`` iterations,
-    each iterate with every margin positive checked by ``_separates`` on the points as given.
+    each iterate with every margin positive checked by ``separates`` on the points as given.
     Returns (found, normal, offset, w): the first iterate that separates, as the plane
     ``normal . x = offset`` with ``a`` above, or found False; and the last iterate's weights."""
     z = frame_rows(a, b, centre, scale)
@@ -150,7 +152,7 @@ def search(a, b, centre, scale, reach, rtol, w0, lam, steps):
         if margins.min() > 0:
             normal = w[:d] / scale
             offset = np.dot(normal, centre) - w[d]
-            if _separates(a, b, normal, offset, reach, rtol):
+            if separates(a, b, normal, offset, reach, rtol):
                 return True, normal, offset, w
         if decrease <= FTOL:
             break

@@ -12,29 +12,15 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import linprog, minimize
+from scipy.optimize import minimize
 from scipy.special import expit, log_expit
+from test_directprobe import brute_force_separable as separable_by_lp
+from test_directprobe import make_pair
 
 from harness import directprobe as dp
 from harness import logistic
 
 LAM = 1e-6
-
-
-def separable_by_lp(a: np.ndarray, b: np.ndarray) -> bool:
-    """y (w.x + c) >= 1 feasible (SciPy's LP): the hulls are disjoint."""
-    d = a.shape[1]
-    rows = np.vstack([-np.hstack([a, np.ones((len(a), 1))]), np.hstack([b, np.ones((len(b), 1))])])
-    res = linprog(np.zeros(d + 1), A_ub=rows, b_ub=-np.ones(len(rows)), bounds=[(None, None)] * (d + 1), method="highs")
-    assert res.status in (0, 2), res.message
-    return res.status == 0
-
-
-def pair(seed: int, n: int, d: int, shift: float) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    a, b = rng.normal(size=(n, d)), rng.normal(size=(n, d))
-    a[:, 0] += shift
-    return a, b
 
 
 def reference_loss(z: np.ndarray, w: np.ndarray, lam: float = LAM) -> tuple[float, np.ndarray]:
@@ -46,7 +32,7 @@ def reference_loss(z: np.ndarray, w: np.ndarray, lam: float = LAM) -> tuple[floa
 
 
 def test_the_rows_are_the_centred_scaled_signed_points():
-    a, b = pair(0, 5, 3, 1.0)
+    a, b = make_pair(5, 5, 3, 0, 1.0)
     centre, scale = dp._frame(a, b)
     z = logistic.frame_rows(a, b, centre, scale)
     expected = np.vstack([np.c_[(a - centre) / scale, np.ones(5)], -np.c_[(b - centre) / scale, np.ones(5)]])
@@ -57,7 +43,7 @@ def test_the_rows_are_the_centred_scaled_signed_points():
 @pytest.mark.parametrize("lam", [LAM, 0.5])
 @pytest.mark.parametrize("seed", range(3))
 def test_the_loss_and_gradient_equal_scipys_special_functions(seed, lam):
-    a, b = pair(seed, 40, 6, 0.5)
+    a, b = make_pair(40, 40, 6, seed, 0.5)
     centre, scale = dp._frame(a, b)
     z = logistic.frame_rows(a, b, centre, scale)
     rng = np.random.default_rng(seed)
@@ -79,7 +65,7 @@ def test_on_overlapping_sets_it_finds_no_plane_and_converges_as_fast_as_scipys_l
     """Features scaled over a factor of 20 (an ill-conditioned loss): within 3 steps more than
     SciPy's L-BFGS-B takes, the search is at SciPy's minimiser (steepest descent, or a two-loop
     recursion with a sign wrong, is still far from it then)."""
-    a, b = pair(seed, 80, 12, 0.3)
+    a, b = make_pair(80, 80, 12, seed, 0.3)
     factors = np.geomspace(1, 20, 12)
     a, b = a * factors, b * factors
     assert not separable_by_lp(a, b)
@@ -109,7 +95,7 @@ def test_a_plane_whose_gap_is_within_rounding_is_not_taken():
 
 
 def test_on_separable_sets_it_returns_a_plane_that_separates_them():
-    a, b = pair(0, 200, 20, 6.0)
+    a, b = make_pair(200, 200, 20, 0, 6.0)
     plane = dp._logistic_candidate(a, b, float(np.sqrt(max((a * a).sum(1).max(), (b * b).sum(1).max()))))
     assert plane is not None
     w, c = plane
@@ -119,7 +105,7 @@ def test_on_separable_sets_it_returns_a_plane_that_separates_them():
 def test_a_start_that_separates_is_returned_at_the_first_step():
     """From a plane that parts the sets, the first iterate parts them too (the loss only grows the
     margins), so the search ends at once."""
-    a, b = pair(1, 100, 8, 8.0)
+    a, b = make_pair(100, 100, 8, 1, 8.0)
     centre, scale = dp._frame(a, b)
     direction = a.mean(0) - b.mean(0)
     start = direction, float((a @ direction).min() + (b @ direction).max()) / 2
