@@ -8,17 +8,27 @@ measured on this machine's device: a few fine-tuning steps of a randomly initial
 the fixture's shape (its ``config.json``) at the fixture's batch size and maximum length, on the
 task's first training texts; heads are estimated from a few hundred steps of the head alone. Embeddings, maps, DirectProbe runs and sparse baselines are listed
 as not estimated (minutes at most at the papers' scales, README: benchmarks).
+
+And what the run *can* decide, from the test split's size alone (:func:`reach`): for each claim
+judged by equivalence, the smallest margin that many test texts could certify (where the two
+models never disagree, and where they disagree on 10% of the texts) against the fixture's margin,
+and how many texts that margin needs; for the PCA claim, the largest count of components the
+split can show against the paper's "more than 200"; for a share of a gain, how many gained texts
+an exact test needs to show it. A user enlarges a split before spending GPU hours on an
+inconclusive answer.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import stats
 from .build import VERSIONS, Harness, finetune_inputs, probe_inputs
 from .encoders import OFFLINE_LAYERS, EncoderSpec, encoder_identity, offline_model_dir
 from .errors import HarnessError
@@ -188,7 +198,65 @@ def fixture_plan(h: Harness, fx, claims: Sequence[str], speed: Throughput) -> tu
             seconds = None if cached or head.kind == "logreg" else n_head * speed.head_step(dim)
             steps.append(Step(f"frozen {head.kind} head ({target.name}), seed {seed}: {n_head:,} steps", "probe",
                               cached, seconds))
+    if target is not None:
+        lines += ["  what the test split can decide:"] + [f"    {line}" for line in reach(fx, claims, len(target["test"]))]
     return lines, steps
+
+
+EQUIVALENCE = {"cross_task": None, "no_forgetting": None, "accuracy_gap": "no_difference",
+               "probe_accuracy": "no_gain", "sparse_baselines": "no_difference", "seed_welch": "no_difference"}
+DISAGREEMENT = 0.10  # the rate of texts two models disagree on, for the second figure
+
+
+def certifiable(n: int, alpha: float, disagree: float = 0.0) -> float:
+    """The smallest equivalence margin ``n`` paired test texts can certify at ``alpha`` where the
+    two models disagree on a share ``disagree`` of them, half each way (Tango's interval)."""
+    half = int(round(disagree * n / 2))
+    return stats.tost_paired_counts(half, half, n, 0.5, alpha).certifiable_margin
+
+
+def texts_for(margin: float, alpha: float, disagree: float) -> int | None:
+    """The fewest test texts that certify ``margin`` (None beyond 10 million)."""
+    low, high = 2, 2
+    while certifiable(high, alpha, disagree) >= margin:
+        low, high = high, high * 2
+        if high > 10_000_000:
+            return None
+    while high - low > max(1, low // 100):  # to 1%
+        mid = (low + high) // 2
+        low, high = (mid, high) if certifiable(mid, alpha, disagree) >= margin else (low, mid)
+    return high
+
+
+def reach(fx, claims: Sequence[str], n_test: int) -> list[str]:
+    """Lines saying, per claim, whether ``n_test`` test items can decide it (module docstring)."""
+    out = []
+    for claim in claims:
+        p = fx.claims.get(claim, {})
+        if claim in EQUIVALENCE and (EQUIVALENCE[claim] is None or p.get("paper_says") == EQUIVALENCE[claim]):
+            margin, alpha = p["margin"], p["alpha"]
+            best, typical = certifiable(n_test, alpha), certifiable(n_test, alpha, DISAGREEMENT)
+            verdict = ("within reach" if typical < margin else
+                       "within reach only if the models rarely disagree" if best < margin else "OUT OF REACH")
+            need = texts_for(margin, alpha, DISAGREEMENT)
+            out.append(f"{claim}: {n_test:,} test items certify a margin of {best:.3f} at best (no disagreement) and "
+                       f"{typical:.3f} where the models disagree on {DISAGREEMENT:.0%}; the fixture's margin "
+                       f"{margin:g} is {verdict}" + (f" (about {need:,} items needed at {DISAGREEMENT:.0%})"
+                                                     if typical >= margin and need else "")
+                       + ("; counted in sentences, token tasks see fewer" if claim == "no_forgetting" else ""))
+        elif claim == "pca_variance":
+            cap, least = n_test - 1, p.get("min_frozen", 0)
+            out.append(f"pca_variance: {n_test:,} test texts show at most {cap:,} components (and the encoder's "
+                       "width); the paper's 'more than " + f"{least}' is "
+                       + ("within reach" if cap > least else f"OUT OF REACH (needs more than {least + 1} test texts)")
+                       if least else f"pca_variance: {n_test:,} test texts show at most {cap:,} components")
+        elif claim in ("partial_finetuning", "truncated_finetuning"):
+            need, alpha = p["min_recovery"], p["alpha"]
+            if 0 < need < 1:
+                gained = math.ceil(math.log(alpha) / math.log(need))
+                out.append(f"{claim}: a share of {need:g} is shown exactly only where at least {gained} texts are "
+                           "gained and all kept (more where some are not)")
+    return out or ["(no claim of this fixture is decided by a test on the split's size)"]
 
 
 def render(h: Harness, selected: dict, speed: Throughput) -> str:

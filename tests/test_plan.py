@@ -33,7 +33,39 @@ def test_the_plan_lists_what_will_be_built_and_then_what_is_cached(tmp_path):
     assert re.search(r"to build\s+fine-tune on the target task \(synthetic-sentiment\), seed 0: 3 steps\s+about \d+ s", out)
     assert re.search(r"to build\s+frozen roberta head \(synthetic-sentiment\), seed 0: 4 steps", out)
     assert not list((tmp_path / "store").rglob("manifest.json"))  # nothing was built
+    # what 24 test texts can decide: 'finetuned_better' has no margin to certify; the line is there
+    assert "what the test split can decide:" in out
     assert run([], tmp_path).returncode in (0, 1)  # the run itself builds them
     after = run(["--plan"], tmp_path).stdout
     assert re.search(r"cached\s+fine-tune on the target task", after) and re.search(r"cached\s+frozen roberta head", after)
     assert "To build: 0 of these artifacts" in after
+
+
+@pytest.mark.parametrize(("n", "margin", "expected"), [
+    (100, 0.02, "OUT OF REACH"), (500, 0.02, "within reach only if the models rarely disagree"),
+    (5000, 0.02, "within reach"),
+])
+def test_the_plan_says_which_margins_a_test_split_can_certify(n, margin, expected):
+    """Tango's interval at the split's size: the smallest margin certifiable, and the items needed."""
+    from harness import plan, stats
+
+    class Fx:
+        claims = {"cross_task": {"margin": margin, "alpha": 0.05}}
+
+    line = plan.reach(Fx, ["cross_task"], n)[0]
+    assert expected in line and line.count("OUT OF REACH") == (expected == "OUT OF REACH")
+    best = plan.certifiable(n, 0.05)
+    assert best == pytest.approx(stats.tost_paired_counts(0, 0, n, 0.5).certifiable_margin)
+    need = plan.texts_for(margin, 0.05, plan.DISAGREEMENT)
+    assert plan.certifiable(need, 0.05, plan.DISAGREEMENT) < margin <= plan.certifiable(int(need * 0.97), 0.05,
+                                                                                         plan.DISAGREEMENT)
+
+
+def test_the_plan_says_when_more_than_200_components_cannot_be_seen():
+    from harness import plan
+
+    class Fx:
+        claims = {"pca_variance": {"min_frozen": 200}}
+
+    assert "OUT OF REACH" in plan.reach(Fx, ["pca_variance"], 150)[0]
+    assert "within reach" in plan.reach(Fx, ["pca_variance"], 1000)[0]
