@@ -23,8 +23,8 @@ there, once, with the message naming the file, table, key and value, and is left
 while the other fixtures run.
 
 Every claim x fixture outcome goes to the report: the verdicts, and the claims that raised an error
-(with its message) or were skipped (with the reason); at the end of the run the p-values of every
-significance test are Holm-adjusted together (``pvalues_holm``).
+(with its message) or were skipped (with the reason); at the end of the
+run the deciding p-values (one per verdict) are Holm-adjusted together (``with_holm``).
 
 Under pytest-xdist (``-n N``) each worker sends its verdicts, stage times and cache use to the
 controller (``workeroutput``), which writes the one report; the artifact store's file locks let
@@ -436,17 +436,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def with_holm(verdicts: list) -> list:
-    """The verdicts with ``pvalues_holm``: every significance test of the run (the raw p-values
-    the verdicts used) Holm-adjusted as one family."""
+    """The verdicts with Holm's adjustment over the run: one p per verdict, the one that decides
+    whether it reproduces the paper (``Verdict.deciding``: the largest over its seeds and layers),
+    the family being every verdict of the run that has one. Each such verdict gets ``p_holm``,
+    ``family`` and ``holds_under_holm`` in ``deciding`` and the adjusted p under its test's key in
+    ``pvalues_holm``; a reproduced verdict whose adjusted p reaches its alpha is marked (its
+    conclusion is kept: the report shows both). The family depends on what the run selected
+    (``-k``, ``-m``): its size is shown with every adjusted p."""
     from dataclasses import replace
 
     from harness.stats import holm
 
-    keys = [(i, k) for i, v in enumerate(verdicts) for k in v.pvalues]
-    if not keys:
+    members = [i for i, v in enumerate(verdicts) if v.deciding]
+    if not members:
         return verdicts
-    adjusted = holm([verdicts[i].pvalues[k] for i, k in keys])
-    by_verdict: dict[int, dict[str, float]] = {}
-    for (i, k), p in zip(keys, adjusted, strict=True):
-        by_verdict.setdefault(i, {})[k] = float(p)
-    return [replace(v, pvalues_holm=by_verdict.get(i, {})) for i, v in enumerate(verdicts)]
+    adjusted = holm([verdicts[i].deciding["p"] for i in members])
+    out = list(verdicts)
+    for i, p in zip(members, adjusted, strict=True):
+        v = verdicts[i]
+        d = {**v.deciding, "family": len(members), "p_holm": float(p),
+             "holds_under_holm": bool(v.conclusion != "reproduced" or p < v.deciding["alpha"])}
+        out[i] = replace(v, deciding=d, pvalues_holm={v.deciding["test"]: float(p)})
+    return out

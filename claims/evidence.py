@@ -141,6 +141,15 @@ def probe_rows(task: Task, max_items: int) -> dict[str, np.ndarray]:
             for s in ("train", "validation", "test")}
 
 
+def probe_sentences(task: Task, params: dict) -> np.ndarray | None:
+    """The sentence of each test item the probe scores (token tasks: words of one sentence are not
+    independent, the sentence is the sampling unit); None for a text task (each text its own unit)."""
+    items = getattr(task["test"], "items", None)
+    if items is None:
+        return None
+    return np.asarray(items)[probe_rows(task, params["max_items"])["test"], 0]
+
+
 def zhou_probe(h: Harness, model, task: Task, params: dict, layer: int = -1):
     """Zhou and Srikumar's probe (harness/probes.py, the claim's grid) on ``model``'s ``layer``
     representation of the task's items (words, pairs, or texts' first token), on the rows of

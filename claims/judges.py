@@ -19,12 +19,20 @@ Rules shared by every judge (``../shared/DESIGN.md``, "From a paper's sentence t
   interval of the difference inside (-margin, margin) (TOST), with both models above chance. It is
   contradicted when the interval lies wholly outside the margin.
 - "Better than" is reproduced by the one-sided paired test in the claimed direction (McNemar across
-  texts, Welch across seeds); it is contradicted when the interval shows the other direction or
-  lies inside the margin (no advantage worth the name).
-- Geometry is scale-free: distances are divided by the space's mean vector norm unless the fixture
-  asks for raw units; "decreases" means strictly fewer.
+  texts; across seeds, Welch's variance plus the test split's); it is contradicted when the
+  interval shows the other direction or lies inside the margin (no advantage worth the name), even
+  where the advantage is significant.
+- Paired accuracies are compared by Tango's score interval, a gap between independent splits by
+  Newcombe's, a share of a gain exactly (nested outcomes) or by a score test (``harness/stats.py``);
+  each judge's rate of wrong conclusions at its boundary is measured in ``harness/calibration.py``.
+- Geometry is free of translation and of scale: a distance "grows" when it grows raw *and*
+  divided by the space's spread (the centred RMS distance to the mean), both shown, unless the
+  fixture asks for raw units alone; "decreases" means strictly fewer.
 - Several seeds: reproduced when every seed reproduces, contradicted when some seed contradicts and
-  none reproduces, inconclusive otherwise (the seeds disagree, or some cannot decide).
+  none reproduces, inconclusive otherwise (the seeds disagree, or some cannot decide). Reproduced
+  needs every seed (an intersection-union test: each at alpha keeps the verdict at alpha); a
+  contradiction needs only one, so each seed (or layer, or model) contradicts at alpha / looks
+  (Bonferroni), or the verdict would contradict up to looks x alpha of the time at the boundary.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm, spearmanr
+from scipy.stats import spearmanr
 
 from harness import stats
 
@@ -56,8 +64,16 @@ def combine(per_seed: Sequence[str]) -> str:
 def _verdict(claim: str, fixture: str, seeds: Sequence[int], per_seed: Sequence[str], params: dict[str, Any],
              *, criterion: str, measured: dict[str, Any], details: dict[str, Any] | None = None,
              intervals: dict[str, Any] | None = None, pvalues: dict[str, float] | None = None,
-             notes: Sequence[str] = ()) -> Verdict:
+             notes: Sequence[str] = (), deciding: bool = True) -> Verdict:
+    """``deciding``: every p in ``pvalues`` is a test that must hold for the verdict to reproduce
+    (one per seed or layer: the verdict's p is their largest, an intersection-union test), so the
+    largest is the verdict's deciding p, Holm-adjusted over the run (``conftest.with_holm``)."""
     details = dict(details or {})
+    decided: dict[str, Any] = {}
+    finite = {k: p for k, p in (pvalues or {}).items() if p == p}
+    if deciding and finite and "alpha" in params:
+        key = max(finite, key=finite.get)
+        decided = {"test": key, "p": float(finite[key]), "alpha": float(params["alpha"])}
     if len(per_seed) > 1:
         details["conclusion per seed"] = list(per_seed)
         if REPRODUCED in per_seed and CONTRADICTED in per_seed:
@@ -67,7 +83,7 @@ def _verdict(claim: str, fixture: str, seeds: Sequence[int], per_seed: Sequence[
     return Verdict(claim=claim, fixture=fixture, seeds=tuple(seeds), conclusion=combine(per_seed),
                    criterion=criterion, measured=measured, expected=params.get("expect", REPRODUCED),
                    statement=CLAIMS[claim].statement(params), paper=dict(params.get("paper", {})),
-                   details=details, intervals=intervals or {}, pvalues=pvalues or {})
+                   details=details, intervals=intervals or {}, pvalues=pvalues or {}, deciding=decided)
 
 
 def _value(values: Sequence[float]) -> dict[str, Any]:
@@ -109,18 +125,19 @@ class SplitOutcomes:
     test: np.ndarray
 
     def gap_interval(self, alpha: float) -> tuple[float, float, float]:
-        """Train minus test accuracy, with its (1 - 2 alpha) normal interval (independent splits)."""
-        a, b = float(np.mean(self.train)), float(np.mean(self.test))
-        se = np.sqrt(a * (1 - a) / len(self.train) + b * (1 - b) / len(self.test))
-        z = norm.ppf(1 - alpha)
-        return a - b, a - b - z * se, a - b + z * se
+        """Train minus test accuracy, with its (1 - 2 alpha) Newcombe interval (independent splits;
+        the normal interval used before said "close" 11-13% of the time at a gap equal to the
+        tolerance, with 120-250 test texts)."""
+        ci = stats.newcombe_difference(self.train, self.test, level=1 - 2 * alpha)
+        return ci.estimate, ci.low, ci.high
 
 
 def no_overfitting(fixture: str, seeds: Sequence[int], finetuned: Sequence[SplitOutcomes],
                    frozen: Sequence[SplitOutcomes], test_overlap: float, chance: float,
                    params: dict[str, Any]) -> Verdict:
     """Train and test accuracy are close for both models: the (1 - 2 alpha) interval of each gap
-    lies at or below ``tolerance`` (reproduced) or above it (contradicted). The premise: the test
+    lies at or below ``tolerance`` (reproduced) or, for some model, above it (contradicted: each of
+    the 2 x seeds gaps judged at alpha / (2 x seeds), Bonferroni). The premise: the test
     texts are unseen (at most ``max_overlap`` also in train) and each model is above chance
     (``chance``: the majority-class rate) by ``min_above_chance``; else inconclusive."""
     tol, max_overlap = params["tolerance"], params["max_overlap"]
@@ -141,7 +158,8 @@ def no_overfitting(fixture: str, seeds: Sequence[int], finetuned: Sequence[Split
                              f"is not above chance ({chance:.3f}) + {floor:g}: it learned too little to "
                              "say anything about overfitting")
         highs = [gaps[n][-1][2] for n in models]
-        lows = [gaps[n][-1][1] for n in models]
+        # a contradiction needs one of 2 x seeds gaps shown above the tolerance: each at alpha / looks
+        lows = [m.gap_interval(alpha / (2 * len(seeds)))[1] for m in models.values()]
         if test_overlap > max_overlap or not all(learned.values()):
             per_seed.append(INCONCLUSIVE)
         elif all(h <= tol for h in highs):
@@ -164,7 +182,8 @@ def no_overfitting(fixture: str, seeds: Sequence[int], finetuned: Sequence[Split
         criterion=(f"train - test accuracy gap, {1 - 2 * alpha:.0%} interval: at most {tol:g} for the "
                    f"fine-tuned and the frozen model (reproduced), above it for either (contradicted); "
                    f"both models above chance + {floor:g}; at most {max_overlap:.0%} of test texts seen in train"),
-        details={"gap intervals are": f"normal, {1 - 2 * alpha:.0%}, train and test splits independent"},
+        details={"gap intervals are": f"Newcombe's hybrid score interval, {1 - 2 * alpha:.0%}, train and test "
+                                        "splits independent"},
         notes=notes,
     )
 
@@ -182,10 +201,20 @@ def text_overlap(train_texts: Sequence[str], test_texts: Sequence[str]) -> float
 # Paired comparison of two classifiers on the same test texts
 
 
-def paired_outcome(correct_a: np.ndarray, correct_b: np.ndarray, alpha: float, margin: float) -> dict[str, Any]:
+def paired_outcome(correct_a: np.ndarray, correct_b: np.ndarray, alpha: float, margin: float,
+                   clusters: np.ndarray | None = None) -> dict[str, Any]:
     """Everything a paired comparison reports: one-sided McNemar both ways, TOST at ``margin``,
-    two-sided McNemar, the paper's z and the pooled z, bootstrap intervals."""
+    two-sided McNemar, the paper's z and the pooled z, bootstrap intervals. ``clusters``: the
+    sentence of each item (token tasks), whose words are not independent: the deciding tests
+    (one-sided McNemar, TOST) then count sentences' worth of evidence (``stats.design_effect``)."""
     n = len(correct_a)
+    if clusters is not None:
+        return {**paired_outcome(correct_a, correct_b, alpha, margin),
+                "p_a_greater": stats.mcnemar_greater_clustered(correct_a, correct_b, clusters),
+                "p_b_greater": stats.mcnemar_greater_clustered(correct_b, correct_a, clusters),
+                "tost": stats.tost_paired_clustered(correct_a, correct_b, clusters, margin, alpha),
+                "design_effect": stats.design_effect(correct_a, correct_b, clusters),
+                "sentences": int(np.unique(clusters).size)}
     acc_a, acc_b = float(np.mean(correct_a)), float(np.mean(correct_b))
     mc = stats.mcnemar(correct_a, correct_b)
     z_paper = stats.two_proportion_z(acc_a, acc_b, n, form="paper")
@@ -203,22 +232,26 @@ def paired_outcome(correct_a: np.ndarray, correct_b: np.ndarray, alpha: float, m
     }
 
 
-def _better(r: dict[str, Any], which: str, alpha: float) -> str:
-    """'``which`` (a or b) is more accurate': one-sided McNemar; contradicted when the interval of
-    the claimed advantage lies below 0 or inside the margin."""
+def _better(r: dict[str, Any], which: str, alpha: float, looks: int = 1) -> str:
+    """'``which`` (a or b) is more accurate': contradicted when the claimed advantage is shown below
+    0 (one-sided McNemar the other way) or inside the margin (TOST: an advantage shown to be
+    negligible, significant or not), each at ``alpha / looks`` (``looks``: the seeds or layers the
+    verdict contradicts on if any one does, Bonferroni); else reproduced by one-sided McNemar at
+    ``alpha`` (a verdict reproduces only if every look does: no correction needed); else
+    inconclusive."""
     eq: stats.Equivalence = r["tost"]
     p = r["p_a_greater"] if which == "a" else r["p_b_greater"]
-    high = eq.high if which == "a" else -eq.low  # upper end of the claimed advantage
-    if p < alpha:
-        return REPRODUCED
-    if high < 0 or eq.equivalent:
+    p_other_way = r["p_b_greater"] if which == "a" else r["p_a_greater"]
+    if p_other_way < alpha / looks or eq.pvalue < alpha / looks:
         return CONTRADICTED
-    return INCONCLUSIVE
+    return REPRODUCED if p < alpha else INCONCLUSIVE
 
 
-def _same(eq: stats.Equivalence, premise: bool) -> str:
-    """'No difference': equivalence (with the premise that both models learned something)."""
-    if eq.beyond_margin:
+def _same(eq: stats.Equivalence, premise: bool, looks: int = 1) -> str:
+    """'No difference': equivalence at alpha (with the premise that both models learned something);
+    contradicted when the difference is shown beyond the margin at ``alpha / looks`` (see
+    :func:`_better`)."""
+    if eq.p_beyond < eq.alpha / looks:
         return CONTRADICTED
     return REPRODUCED if eq.equivalent and premise else INCONCLUSIVE
 
@@ -241,11 +274,16 @@ def _paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float
         "test_size": results[0]["n"],
         "mcnemar_method (two-sided, reported)": results[0]["mcnemar_method"],
         f"discordant pairs (only {a} right, only {b} right)": [r["discordant"] for r in results],
-        f"{a} - {b}: interval level": f"{1 - 2 * alpha:.0%} (paired t on per-text differences: TOST at alpha)",
+        f"{a} - {b}: interval level": f"{1 - 2 * alpha:.0%} (Tango's score interval of paired proportions, "
+                                      "continuity-corrected: TOST at alpha)",
         "smallest_certifiable_margin": "the smallest margin whose equivalence these data would show",
         "detectable_difference": f"the smallest true difference a one-sided test at alpha = {alpha:g} finds "
                                  "with 80% power on data as variable as these",
     }
+    if "design_effect" in results[0]:
+        details["sampling unit"] = (f"the sentence ({results[0]['sentences']} sentences): the deciding tests count the "
+                                    "discordant items divided by the design effect (Rao-Scott)")
+        details["design effect (per seed)"] = [round(r["design_effect"], 3) for r in results]
     if len(results) > 1:
         t = stats.paired_t([r["acc_a"] for r in results], [r["acc_b"] for r in results])
         details["across seeds, paired t-test"] = {"t": t.t, "df": t.df, "p": t.pvalue}
@@ -266,11 +304,11 @@ def accuracy_gap(fixture: str, seeds: Sequence[int], correct_finetuned: Sequence
             if not premise:
                 notes.append(f"seed {seeds[i]}: a model is not above chance ({chance:.3f}) + {floor:g}: "
                              "equal accuracies of models that learned nothing say nothing")
-            per_seed.append(_same(r["tost"], premise))
+            per_seed.append(_same(r["tost"], premise, len(seeds)))
             pvalues[_seed_key("TOST finetuned = frozen", seeds, i)] = r["tost"].pvalue
         else:
             which = "a" if says == "finetuned_better" else "b"
-            per_seed.append(_better(r, which, alpha))
+            per_seed.append(_better(r, which, alpha, len(seeds)))
             pvalues[_seed_key(f"McNemar one-sided, {says.replace('_', ' ')}", seeds, i)] = \
                 r["p_a_greater"] if which == "a" else r["p_b_greater"]
     measured, intervals, details = _paired_measured("finetuned", "frozen", results, alpha)
@@ -299,7 +337,7 @@ def cross_task(fixture: str, seeds: Sequence[int], correct_same: Sequence[np.nda
         premise = stats.above_chance(fr, chance, floor) < alpha
         if not premise:
             notes.append(f"seed {seeds[i]}: the frozen model is not above chance ({chance:.3f}) + {floor:g}")
-        per_seed.append(_same(r["tost"], premise))
+        per_seed.append(_same(r["tost"], premise, len(seeds)))
         pvalues[_seed_key("TOST cross-task = frozen", seeds, i)] = r["tost"].pvalue
     measured, intervals, details = _paired_measured("cross_task", "frozen", results, alpha)
     same = [paired_outcome(s, c, alpha, margin) for s, c in zip(correct_same, correct_cross, strict=True)]
@@ -320,26 +358,61 @@ def cross_task(fixture: str, seeds: Sequence[int], correct_same: Sequence[np.nda
 
 
 def pca_variance(fixture: str, seeds: Sequence[int], finetuned: Sequence[int], frozen: Sequence[int],
-                 cross: Sequence[int] | None, dim: int, params: dict[str, Any]) -> Verdict:
-    """The fine-tuned space needs far fewer PCs than the frozen one: at most ``max_ratio`` times
-    as many, on every seed; with ``cross_task_between`` the cross-task space lies in between."""
-    ratio, var = params["max_ratio"], params["variance"]
+                 cross: Sequence[int] | None, dim: int, n_test: int, correct_finetuned: Sequence[np.ndarray],
+                 chance: float, params: dict[str, Any]) -> Verdict:
+    """The fine-tuned space needs far fewer PCs than the frozen one, on every seed:
+
+    - premise: the fine-tuned model is above chance + ``min_above_chance`` on the test texts
+      (one-sided binomial at ``alpha``); a collapsed encoder needs 1 component and says nothing;
+    - fine-tuned <= ``max_ratio`` x frozen (with ``cross_task_between``, the cross-task count in
+      between); else contradicted;
+    - with ``min_frozen`` (the paper's "more than 200"), the frozen count above it. A split of
+      ``n_test`` texts shows at most ``min(n_test - 1, dim)`` components (the cap), and fewer than
+      the population's below it: where the cap is at or under ``min_frozen`` the paper's figure
+      cannot be seen (inconclusive); where it could be and is not, contradicted."""
+    ratio, var, least = params["max_ratio"], params["variance"], params["min_frozen"]
+    alpha, floor = params["alpha"], params["min_above_chance"]
     between = params.get("cross_task_between", False) and cross is not None
+    cap = min(n_test - 1, dim)
     per_seed, notes = [], []
     for i, (ft, fr) in enumerate(zip(finetuned, frozen, strict=True)):
+        if stats.above_chance(correct_finetuned[i], chance, floor) >= alpha:
+            notes.append(f"seed {seeds[i]}: the fine-tuned model's test accuracy "
+                         f"{np.mean(correct_finetuned[i]):.3f} is not above chance ({chance:.3f}) + {floor:g}: "
+                         "a space that learned nothing may be low-dimensional for no reason")
+            per_seed.append(INCONCLUSIVE)
+            continue
         if fr <= 2:
             notes.append(f"seed {seeds[i]}: the frozen space needs {fr} components: nothing to shrink")
             per_seed.append(INCONCLUSIVE)
             continue
-        holds = ft <= ratio * fr and (not between or ft <= cross[i] <= fr)
-        per_seed.append(REPRODUCED if holds else CONTRADICTED)
+        if not (ft <= ratio * fr and (not between or ft <= cross[i] <= fr)):
+            per_seed.append(CONTRADICTED)
+        elif fr <= least:
+            if cap <= least:
+                notes.append(f"seed {seeds[i]}: {n_test} test texts show at most {cap} components: the paper's "
+                             f"'more than {least}' for the frozen space cannot be seen on this split")
+                per_seed.append(INCONCLUSIVE)
+            else:
+                notes.append(f"seed {seeds[i]}: the frozen space needs {fr} components, not more than {least}, "
+                             f"on a split that could show {cap}")
+                per_seed.append(CONTRADICTED)
+        else:
+            per_seed.append(REPRODUCED)
     measured = {"finetuned_pcs": _value(finetuned), "frozen_pcs": _value(frozen)}
     if cross is not None:
         measured["cross_task_pcs"] = _value(cross)
+    measured["largest_count_the_split_can_show"] = _single(cap)
+    measured["finetuned_accuracy"] = _value([float(np.mean(c)) for c in correct_finetuned])
+    measured["chance"] = _single(chance)
     criterion = (f"PCs for {var:.0%} of the variance: fine-tuned <= {ratio:g} x frozen"
-                 + (", cross-task in between" if between else "") + ", on every seed")
+                 + (", cross-task in between" if between else "")
+                 + (f", frozen > {least} (a split of {n_test} texts shows at most {cap}: inconclusive where "
+                    f"that is {least} or fewer)" if least else "")
+                 + f", the fine-tuned model above chance + {floor:g}, on every seed")
     return _verdict("pca_variance", fixture, seeds, per_seed, params, criterion=criterion, measured=measured,
-                    details={"embedding_dim": dim, "space": "test set, last layer, first token"}, notes=notes)
+                    details={"embedding_dim": dim, "test_texts": n_test, "space": "test set, last layer, first token"},
+                    notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,16 +422,26 @@ def pca_variance(fixture: str, seeds: Sequence[int], finetuned: Sequence[int], f
 @dataclass(frozen=True)
 class Snapshot:
     """DirectProbe on one checkpoint's embeddings: clusters, each label's minimum distance to the
-    other labels, and the space's mean vector norm (its scale)."""
+    other labels (raw), the space's spread (``harness.geometry.spread``: the centred RMS distance
+    to the mean, free of translation) and each label's centroid distance to the nearest other
+    label's centroid (raw; ``harness.geometry.nearest_centroid_gap``)."""
 
     step: int
     num_clusters: int
     min_distance: tuple[float, ...]  # per label
-    mean_norm: float
+    spread: float
+    centroid_gap: tuple[float, ...] = ()  # per label
+
+    def relative(self) -> np.ndarray:
+        return np.asarray(self.min_distance, float) / self.spread
 
     def scaled(self, scale: str) -> np.ndarray:
-        d = np.asarray(self.min_distance, float)
-        return d / self.mean_norm if scale == "mean_norm" else d
+        """The distances as the judge reads them: relative to the spread, or raw."""
+        return self.relative() if scale == "spread" else np.asarray(self.min_distance, float)
+
+
+def _grows(before: np.ndarray, after: np.ndarray, growth: float) -> bool:
+    return bool(np.all(np.asarray(after) > np.asarray(before) * (1 + growth)))
 
 
 def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[str],
@@ -367,11 +450,16 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
     """From the first to the last checkpoint, per seed, each part that applies must hold:
 
     - clusters (4.2): where the first space is not linearly separable, strictly fewer at the end;
-    - distances (4.3): where both spaces are separable, every label's minimum distance (divided by
-      the space's mean vector norm with ``scale = "mean_norm"``) grows by more than ``min_growth``;
+    - distances (4.3): where both spaces are separable, every label's minimum distance grows by
+      more than ``min_growth``, raw *and* divided by the space's spread (``scale = "spread"``; a
+      space that scaled about its centre grows raw only, one that lost a label-independent
+      direction grows relative only); ``scale = "raw"``, raw alone;
     - with ``similarity``: the train/test spatial similarity falls after fine-tuning.
 
-    A part that fails contradicts; when neither geometric part applies the seed is inconclusive."""
+    A part that fails contradicts. Where the distances grow but the label centroids did not move
+    apart (the mean nearest-centroid gap does not grow, raw and relative: the clusters tightened
+    around centroids that stayed put), the seed is inconclusive: DirectProbe's margins grew, the
+    labels did not move apart. When neither geometric part applies the seed is inconclusive."""
     num_labels = len(label_names)
     growth, scale = params["min_growth"], params["scale"]
     judged = params.get("parts", ["clusters", "distances"])
@@ -381,9 +469,24 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
         parts: dict[str, bool] = {}
         if first.num_clusters > num_labels and "clusters" in judged:
             parts["clusters strictly decrease"] = last.num_clusters < first.num_clusters
+        tightened = False
         if "distances" in judged and first.num_clusters == num_labels and last.num_clusters == num_labels:
-            before, after = first.scaled(scale), last.scaled(scale)
-            parts["every label's distance grows"] = bool(np.all(after > before * (1 + growth)))
+            raw = _grows(first.min_distance, last.min_distance, growth)
+            rel = _grows(first.relative(), last.relative(), growth)
+            parts["every label's distance grows" + (" (raw and relative to the spread)" if scale == "spread"
+                                                   else " (raw)")] = raw and (rel or scale == "raw")
+            if scale == "spread" and raw != rel:
+                notes.append(f"seed {seed}: every label's distance grows {'raw' if raw else 'relative to the spread'} "
+                             f"but not {'relative to the spread (the space scaled)' if raw else 'raw (the spread shrank)'}")
+            if first.centroid_gap and last.centroid_gap and raw and (rel or scale == "raw"):
+                gap0, gap1 = float(np.mean(first.centroid_gap)), float(np.mean(last.centroid_gap))
+                apart = gap1 > gap0 * (1 + growth) and (scale == "raw" or
+                                                        gap1 / last.spread > gap0 / first.spread * (1 + growth))
+                if not apart:
+                    tightened = True
+                    notes.append(f"seed {seed}: the margins grew but the label centroids did not move apart "
+                                 f"(mean nearest-centroid gap {gap0:.4g} -> {gap1:.4g}, spread {first.spread:.4g} -> "
+                                 f"{last.spread:.4g}): the clusters tightened; not counted as moving apart")
         elif "distances" in judged and last.num_clusters != num_labels:
             notes.append(f"seed {seed}: the last checkpoint is not linearly separable "
                          f"({last.num_clusters} clusters for {num_labels} labels): distances not judged")
@@ -397,33 +500,38 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
         failed = [k for k, ok in parts.items() if not ok]
         if failed:
             notes.append(f"seed {seed}: fails: {', '.join(failed)}")
-        per_seed.append(CONTRADICTED if failed else REPRODUCED)
+        per_seed.append(CONTRADICTED if failed else INCONCLUSIVE if tightened else REPRODUCED)
     measured: dict[str, Any] = {
         "clusters_first": _value([t[0].num_clusters for t in trajectories]),
         "clusters_last": _value([t[-1].num_clusters for t in trajectories]),
     }
-    unit = "/norm" if scale == "mean_norm" else ""
     for k, name in enumerate(label_names):
-        measured[f"min_distance{unit}_first[{name}]"] = _value([t[0].scaled(scale)[k] for t in trajectories])
-        measured[f"min_distance{unit}_last[{name}]"] = _value([t[-1].scaled(scale)[k] for t in trajectories])
-    measured["mean_norm_first"] = _value([t[0].mean_norm for t in trajectories])
-    measured["mean_norm_last"] = _value([t[-1].mean_norm for t in trajectories])
+        for unit, get in (("", lambda s: np.asarray(s.min_distance, float)), ("/spread", Snapshot.relative)):
+            measured[f"min_distance{unit}_first[{name}]"] = _value([get(t[0])[k] for t in trajectories])
+            measured[f"min_distance{unit}_last[{name}]"] = _value([get(t[-1])[k] for t in trajectories])
+    measured["spread_first"] = _value([t[0].spread for t in trajectories])
+    measured["spread_last"] = _value([t[-1].spread for t in trajectories])
+    if all(t[0].centroid_gap and t[-1].centroid_gap for t in trajectories):
+        measured["mean_centroid_gap_first"] = _value([float(np.mean(t[0].centroid_gap)) for t in trajectories])
+        measured["mean_centroid_gap_last"] = _value([float(np.mean(t[-1].centroid_gap)) for t in trajectories])
     if similarity is not None:
         measured["train_test_similarity_before"] = _value([s[0] for s in similarity])
         measured["train_test_similarity_after"] = _value([s[1] for s in similarity])
     details: dict[str, Any] = {
-        "trajectory (step: clusters, raw min distance per label, mean norm)": [
-            {str(s.step): [s.num_clusters, list(s.min_distance), s.mean_norm] for s in traj} for traj in trajectories
+        "trajectory (step: clusters, raw min distance per label, spread)": [
+            {str(s.step): [s.num_clusters, list(s.min_distance), s.spread] for s in traj} for traj in trajectories
         ],
         "space": "the snapshot layer (texts: first token; words: sub-words averaged), DirectProbe (exact LP overlap checks)",
+        "spread": "the centred RMS distance of the vectors to their mean (free of translation)",
     }
     criterion = ("first vs last fine-tuning checkpoint: "
                  + ("DirectProbe clusters strictly decrease where the first space is not linearly separable"
                     if "clusters" in judged else "")
                  + ("; " if len(judged) == 2 else "")
                  + ("where both are separable, every label's minimum distance "
-                    + ("divided by the space's mean vector norm " if scale == "mean_norm" else "(raw units) ")
-                    + f"grows by more than {growth:.0%}" if "distances" in judged else "")
+                    + ("grows raw and divided by the space's spread " if scale == "spread" else "(raw units) grows ")
+                    + f"by more than {growth:.0%}, and the label centroids move apart (else inconclusive)"
+                    if "distances" in judged else "")
                  + ("; the train/test spatial similarity falls" if similarity else "") + ", on every seed")
     return _verdict("label_distances", fixture, seeds, per_seed, params, criterion=criterion,
                     measured=measured, details=details, notes=notes)
@@ -435,56 +543,80 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
 
 def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[str],
                          before: Sequence[Sequence[float]], after: Sequence[Sequence[float]],
-                         params: dict[str, Any], mean_norms: Sequence[tuple[float, float]] | None = None,
+                         params: dict[str, Any], spreads: Sequence[tuple[float, float]] | None = None,
                          separable: Sequence[tuple[bool, bool]] | None = None,
-                         probes: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> Verdict:
+                         probes: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+                         clusters: np.ndarray | None = None) -> Verdict:
     """Each target label's minimum DirectProbe distance under the pre-trained encoder (``before``,
-    per seed) and under the encoder fine-tuned on the other task (``after``), divided by each
-    space's mean vector norm (``mean_norms``: before, after) with ``scale = "mean_norm"``.
+    per seed) and under the encoder fine-tuned on the other task (``after``), raw and divided by
+    each space's spread (``spreads``: before, after; the centred RMS distance to the mean).
 
     ``paper_says = "lower"`` (an opposing task): reproduced when the mean relative change (every
-    label's, with ``all_labels``) is below ``-min_change`` on every seed; ``"higher"`` (a related
-    task): above ``min_change``. Contradicted when the mean moves the other way by as much;
-    inconclusive in between, or where a space is not linearly separable (``separable``).
+    label's, with ``all_labels``; left out, as the paper: every label for ``lower``, the mean for
+    ``higher``) is below ``-min_change`` on every seed, raw *and* relative to the spread (``scale =
+    "spread"``; ``"raw"``: raw alone); ``"higher"``: above ``min_change``. Contradicted when it
+    moves the other way by as much (raw and relative); inconclusive in between, where raw and
+    relative disagree, or where a space is not linearly separable (``separable``).
 
     ``probes`` (per seed: the probe's per-item correctness under the encoder fine-tuned on the
     target task, and under the one fine-tuned on the other task): for ``lower`` the first must beat
     the second (one-sided McNemar at ``alpha``), for ``higher`` the second must be shown not to fall
-    below the first by ``margin`` (the upper end of the TOST interval of first - second below it;
+    below the first by ``margin`` (the upper end of the paired interval of first - second below it;
     the first significantly better contradicts; neither shown: inconclusive). The seed's conclusion
     is the worse of the two parts."""
-    every, least, scale = params["all_labels"], params["min_change"], params["scale"]
+    least, scale = params["min_change"], params["scale"]
+    every = params.get("all_labels")
+    every = (params["paper_says"] == "lower") if every is None else every
     sign = -1.0 if params["paper_says"] == "lower" else 1.0
-    b_, a_ = [np.asarray(b, float) for b in before], [np.asarray(a, float) for a in after]
-    if scale == "mean_norm":
-        if not mean_norms:
-            raise ValueError('scale = "mean_norm" needs the mean vector norms')
-        b_ = [b / nb for b, (nb, _) in zip(b_, mean_norms, strict=True)]
-        a_ = [a / na for a, (_, na) in zip(a_, mean_norms, strict=True)]
+    raw_b, raw_a = [np.asarray(b, float) for b in before], [np.asarray(a, float) for a in after]
+    if scale == "spread" and not spreads:
+        raise ValueError('scale = "spread" needs the spreads of both spaces')
+    spreads = spreads or [(1.0, 1.0)] * len(raw_b)
+    rel_b = [b / sb for b, (sb, _) in zip(raw_b, spreads, strict=True)]
+    rel_a = [a / sa for a, (_, sa) in zip(raw_a, spreads, strict=True)]
+    b_, a_ = (rel_b, rel_a) if scale == "spread" else (raw_b, raw_a)
+
+    def rel_change(b: np.ndarray, a: np.ndarray) -> np.ndarray:
+        return (a - b) / np.where(b > 0, b, np.inf)
+
     changes = [a - b for b, a in zip(b_, a_, strict=True)]
-    relative = [c / np.where(b > 0, b, np.inf) for b, c in zip(b_, changes, strict=True)]
+    relative = [rel_change(b, a) for b, a in zip(b_, a_, strict=True)]
+    relative_raw = [rel_change(b, a) for b, a in zip(raw_b, raw_a, strict=True)]
     per_seed, notes = [], []
-    for i, r in enumerate(relative):
+    for i, (r, rr) in enumerate(zip(relative, relative_raw, strict=True)):
+        views = [r, rr] if scale == "spread" else [r]
+        moved = all(bool((sign * v > least).all()) if every else sign * v.mean() > least for v in views)
+        against = all(sign * v.mean() < -least for v in views)
         if separable is not None and not all(separable[i]):
             notes.append(f"seed {seeds[i]}: a space is not linearly separable (pre-trained, cross-task: "
                          f"{list(separable[i])}): label distances are undefined there")
             per_seed.append(INCONCLUSIVE)
-        elif (bool((sign * r > least).all()) if every else sign * r.mean() > least):
+        elif moved:
             per_seed.append(REPRODUCED)
-        elif sign * r.mean() < -least:
+        elif against:
             per_seed.append(CONTRADICTED)
         else:
+            if every and all(sign * v.mean() > least for v in views):
+                notes.append(f"seed {seeds[i]}: the mean moves as the paper says, but not every label: "
+                             f"{int(np.sum(sign * r > least))} of {r.size} do (the paper: every label)")
+            if scale == "spread" and np.sign(r.mean()) != np.sign(rr.mean()):
+                notes.append(f"seed {seeds[i]}: the mean change is {rr.mean():+.1%} raw and {r.mean():+.1%} "
+                             "relative to the spread: the space's scale, not the labels, decides the direction")
             per_seed.append(INCONCLUSIVE)
     pvalues: dict[str, float] = {}
     if probes is not None:
         alpha = params["alpha"]
         for i, (own, other) in enumerate(probes):
-            r = paired_outcome(np.asarray(own), np.asarray(other), alpha, params["margin"])
-            pvalues[_seed_key("McNemar target-tuned > other-tuned probe", seeds, i)] = r["p_a_greater"]
+            r = paired_outcome(np.asarray(own), np.asarray(other), alpha, params["margin"], clusters)
             if params["paper_says"] == "lower":
-                part = REPRODUCED if r["p_a_greater"] < alpha else (CONTRADICTED if r["tost"].high < 0 else INCONCLUSIVE)
+                pvalues[_seed_key("McNemar target-tuned > other-tuned probe", seeds, i)] = r["p_a_greater"]
+            else:  # the other-tuned probe within the margin of the target-tuned one (non-inferiority)
+                pvalues[_seed_key("target-tuned - other-tuned probe < margin", seeds, i)] = r["tost"].p_high
+            if params["paper_says"] == "lower":
+                part = (CONTRADICTED if r["p_b_greater"] < alpha / len(seeds) else
+                        REPRODUCED if r["p_a_greater"] < alpha else INCONCLUSIVE)
             else:  # not worse: shown by equivalence's interval (own - other below the margin), not assumed
-                part = (CONTRADICTED if r["p_a_greater"] < alpha else REPRODUCED if r["tost"].high < r["tost"].margin
+                part = (CONTRADICTED if r["p_a_greater"] < alpha / len(seeds) else REPRODUCED if r["tost"].high < r["tost"].margin
                         else INCONCLUSIVE)
             if part != REPRODUCED:
                 notes.append(f"seed {seeds[i]}: probe accuracy {r['acc_a']:.3f} (fine-tuned on the target task) vs "
@@ -492,7 +624,8 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
             order = [CONTRADICTED, INCONCLUSIVE, REPRODUCED]
             per_seed[i] = order[min(order.index(per_seed[i]), order.index(part))]
     measured: dict[str, Any] = {"mean_change": _value([float(c.mean()) for c in changes]),
-                                "mean_relative_change": _value([float(r.mean()) for r in relative])}
+                                "mean_relative_change": _value([float(r.mean()) for r in relative]),
+                                "mean_relative_change_raw": _value([float(r.mean()) for r in relative_raw])}
     if probes is not None:
         measured["probe_accuracy_target_tuned"] = _value([float(np.mean(a)) for a, _ in probes])
         measured["probe_accuracy_other_tuned"] = _value([float(np.mean(b)) for _, b in probes])
@@ -500,7 +633,7 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
         measured[f"min_distance_pretrained[{name}]"] = _value([float(b[k]) for b in b_])
         measured[f"min_distance_cross_task[{name}]"] = _value([float(a[k]) for a in a_])
     expect = params["paper_says"]
-    criterion = (("distances divided by the space's mean vector norm: " if scale == "mean_norm"
+    criterion = (("distances raw and divided by the space's spread (both must move): " if scale == "spread"
                   else "raw distances (not scale-free): ")
                  + f"{'every label' if every else 'the mean over labels'} of the target task's minimum "
                  f"DirectProbe distance to the other labels is {expect}, by more than {least:.0%} "
@@ -510,8 +643,7 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
                     "does not beat") + " the probe on the other-tuned one (one-sided McNemar)"
                     if probes is not None else ""))
     details: dict[str, Any] = {"change per label": [[float(v) for v in c] for c in changes]}
-    if mean_norms:
-        details["mean vector norm (pre-trained, cross-task)"] = [list(m) for m in mean_norms]
+    details["spread (pre-trained, cross-task)"] = [list(m) for m in spreads]
     return _verdict("cross_task_distances", fixture, seeds, per_seed, params, criterion=criterion,
                     measured=measured, details=details, notes=notes, pvalues=pvalues)
 
@@ -567,14 +699,14 @@ def layer_change(fixture: str, seeds: Sequence[int], layers: Sequence[int],
 
 def _recovery(seeds: Sequence[int], full: Sequence[np.ndarray], base: Sequence[np.ndarray | float],
               reached: Sequence[np.ndarray], need: float, min_gain: float, alpha: float,
-              no_gain: str) -> tuple[list[float], list[tuple[float, float]], list[str], list[str]]:
+              no_gain: str) -> tuple[list[float], list[tuple[float, float]], list[str], list[str], dict]:
     """Per seed, the share of full fine-tuning's gain over ``base`` that ``reached`` recovers, on
     the same test texts (per-text outcomes; ``base`` per-text outcomes or a constant accuracy), with
     its (1 - 2 alpha) Fieller interval (``stats.recovery``): reproduced where the texts show at
     least ``need`` (one-sided at alpha), contradicted where they show less, inconclusive where they
     cannot tell, or (``no_gain``, formatted with ``gain`` and ``min_gain``) where the gain itself is
     under ``min_gain``."""
-    recovery, intervals, per_seed, notes = [], [], [], []
+    recovery, intervals, per_seed, notes, pvalues = [], [], [], [], {}
     for i, seed in enumerate(seeds):
         gain = float(np.mean(full[i]) - np.mean(base[i]))
         if gain < min_gain:
@@ -584,14 +716,17 @@ def _recovery(seeds: Sequence[int], full: Sequence[np.ndarray], base: Sequence[n
             per_seed.append(INCONCLUSIVE)
             continue
         r = stats.recovery(reached[i], full[i], base[i], need, alpha)
+        # a contradiction on any one seed contradicts the verdict: each seed at alpha / seeds
+        below = r if len(seeds) == 1 else stats.recovery(reached[i], full[i], base[i], need, alpha / len(seeds))
         recovery.append(r.ratio)
         intervals.append((r.low, r.high))
-        per_seed.append(REPRODUCED if r.shown_above else CONTRADICTED if r.shown_below else INCONCLUSIVE)
+        pvalues[_seed_key(f"share recovered > {need:g} ({r.method})", seeds, i)] = r.p_above
+        per_seed.append(REPRODUCED if r.shown_above else CONTRADICTED if below.shown_below else INCONCLUSIVE)
         if per_seed[-1] == INCONCLUSIVE:
             notes.append(f"seed {seed}: recovers {r.ratio:.0%} of a gain of {gain:.4f}, {1 - 2 * alpha:.0%} "
                          f"interval [{r.low:.0%}, {r.high:.0%}] on {len(full[i])} texts: not shown above or "
                          f"below {need:.0%}")
-    return recovery, intervals, per_seed, notes
+    return recovery, intervals, per_seed, notes, pvalues
 
 
 def partial_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float], frozen: Sequence[float],
@@ -603,7 +738,7 @@ def partial_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float]
     few, need, min_gain, alpha = params["few"], params["min_recovery"], params["min_gain"], params["alpha"]
     if few not in partial:
         raise ValueError(f"no outcomes for trainable_layers = {few}; have {sorted(partial)}")
-    recovery, intervals, per_seed, notes = _recovery(
+    recovery, intervals, per_seed, notes, pvalues = _recovery(
         seeds, full, frozen, partial[few], need, min_gain, alpha,
         "full fine-tuning gains {gain:.4f} over frozen (< {min_gain:g}): nothing to recover")
     measured: dict[str, Any] = {"full_accuracy": _value(_accuracies(full)), "frozen_accuracy": _value(_accuracies(frozen))}
@@ -611,6 +746,7 @@ def partial_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float]
         measured[f"top_{k}_layers_accuracy"] = _value(_accuracies(partial[k]))
     measured[f"recovery_top_{few}"] = _value(recovery)
     return _verdict("partial_finetuning", fixture, seeds, per_seed, params, measured=measured, notes=notes,
+                    pvalues=pvalues,
                     intervals={f"recovery_top_{few}": _interval(intervals)},
                     criterion=(f"training only the top {few} layer(s) recovers >= {need:.0%} of the full "
                                "fine-tuning gain over the frozen encoder (test accuracy, the same texts), "
@@ -626,15 +762,21 @@ def _accuracies(outcomes: Sequence[np.ndarray]) -> list[float]:
 # Across seeds (Hart): two protocols' per-seed accuracies
 
 
-def seed_welch(fixture: str, seeds: Sequence[int], a_name: str, b_name: str, acc_a: Sequence[float],
-               acc_b: Sequence[float], chance: float, params: dict[str, Any]) -> Verdict:
-    """Hart's comparison of two protocols over runs (frozen vs fully fine-tuned, 10 runs each).
+def seed_welch(fixture: str, seeds: Sequence[int], a_name: str, b_name: str, correct_a: Sequence[np.ndarray],
+               correct_b: Sequence[np.ndarray], chance: float, params: dict[str, Any]) -> Verdict:
+    """Hart's comparison of two protocols over runs (frozen vs fully fine-tuned, 10 runs each), from
+    each seed's per-text outcomes on the same test texts.
 
-    ``paper_says = "no_difference"`` (Hart: p = 0.38): equivalence of the mean accuracies within
-    ``margin`` (Welch TOST), with both means above chance (``chance``: the majority-class rate) +
-    ``min_above_chance``; ``a_better`` / ``b_better``: one-sided Welch. Fewer than ``min_seeds``
-    seeds: inconclusive."""
+    The difference of the mean accuracies is judged with a variance that adds the test split's
+    sampling error to the spread across seeds (``stats.seed_difference``): Welch's alone ignores
+    that every seed is scored on the same texts, and certifies from zero spread (a deterministic
+    frozen head). ``paper_says = "no_difference"`` (Hart: p = 0.38): equivalence within ``margin``
+    (TOST on that variance), both means above chance (``chance``: the majority-class rate) +
+    ``min_above_chance``; ``a_better`` / ``b_better``: one-sided on that variance, contradicted
+    when the advantage's interval lies below 0 or inside the margin. Hart's Welch t-test on the
+    per-seed accuracies is reported beside. Fewer than ``min_seeds`` seeds: inconclusive."""
     alpha, margin, says, least = params["alpha"], params["margin"], params["paper_says"], params["min_seeds"]
+    acc_a, acc_b = _accuracies(correct_a), _accuracies(correct_b)
     s_a, s_b = stats.summarize(acc_a), stats.summarize(acc_b)
     measured: dict[str, Any] = {f"{a_name}_accuracy": _value(acc_a), f"{b_name}_accuracy": _value(acc_b),
                                 "seeds": _single(len(seeds))}
@@ -643,35 +785,38 @@ def seed_welch(fixture: str, seeds: Sequence[int], a_name: str, b_name: str, acc
                         criterion=f"needs at least {least} seeds (run with --seeds {least})",
                         notes=[f"{len(seeds)} seed(s) of the {least} needed"])
     t = stats.welch_t(acc_a, acc_b)
-    eq = stats.tost_welch(acc_a, acc_b, margin, alpha)
+    diff = stats.seed_difference(correct_a, correct_b, (a_name, b_name))
+    eq = diff.equivalence(margin, alpha)
     measured |= {k: _single(v) for k, v in (("t", t.t), ("df", t.df), ("p_welch", t.pvalue),
-                                             ("difference", eq.difference),
-                                             ("smallest_certifiable_margin", eq.certifiable_margin),
-                                             ("detectable_difference", eq.detectable))}
+                                             ("difference", eq.difference), ("se_seeds", diff.se_seeds),
+                                             ("se_test_split", diff.se_split),
+                                             ("smallest_certifiable_margin", eq.certifiable_margin))}
     intervals = {"difference": _interval([(eq.low, eq.high)])}
-    notes = []
+    notes = [f"{name} gave the same test accuracy on every seed (deterministic): the test split's sampling "
+             "error alone bounds it" for name in diff.deterministic]
     if says == "no_difference":
         floor = params["min_above_chance"]
         premise = min(s_a.mean, s_b.mean) > chance + floor
         if not premise:
             notes.append(f"a protocol's mean accuracy is not above chance ({chance:.3f}) + {floor:g}")
         conclusion = _same(eq, premise)
-        pvalues = {f"Welch TOST {a_name} = {b_name}": eq.pvalue}
-        rule = (f"equivalence: the {1 - 2 * alpha:.0%} Welch interval of {a_name} - {b_name} inside "
-                f"(-{margin:g}, {margin:g}) (reproduced), wholly outside (contradicted)")
+        pvalues = {f"TOST {a_name} = {b_name} (seeds and test split)": eq.pvalue}
+        rule = (f"equivalence: the {1 - 2 * alpha:.0%} interval of {a_name} - {b_name} (variance across seeds plus "
+                f"the test split's) inside (-{margin:g}, {margin:g}) (reproduced), wholly outside (contradicted)")
     else:
-        first, second = (acc_a, acc_b) if says == "a_better" else (acc_b, acc_a)
-        p = stats.welch_greater(first, second)
+        p = diff.p_greater() if says == "a_better" else (1.0 - diff.p_greater() if diff.se > 0 else 1.0)
         high = eq.high if says == "a_better" else -eq.low
-        conclusion = REPRODUCED if p < alpha else CONTRADICTED if high < 0 or eq.equivalent else INCONCLUSIVE
+        conclusion = CONTRADICTED if high < 0 or eq.equivalent else REPRODUCED if p < alpha else INCONCLUSIVE
         better = a_name if says == "a_better" else b_name
-        pvalues = {f"Welch one-sided, {better} better": p}
-        measured["p_welch_one_sided"] = _single(p)
-        rule = (f"{better} more accurate: one-sided Welch p < {alpha:g} (reproduced); the {1 - 2 * alpha:.0%} "
-                f"interval of its advantage below 0 or inside (-{margin:g}, {margin:g}) (contradicted)")
+        pvalues = {f"one-sided, {better} better (seeds and test split)": p}
+        measured["p_one_sided"] = _single(p)
+        rule = (f"{better} more accurate: one-sided p < {alpha:g} on the variance across seeds plus the test "
+                f"split's (reproduced); the {1 - 2 * alpha:.0%} interval of its advantage below 0 or inside "
+                f"(-{margin:g}, {margin:g}) (contradicted)")
     return _verdict("seed_welch", fixture, seeds, [conclusion], params, criterion=rule, measured=measured,
                     intervals=intervals, pvalues=pvalues, notes=notes,
-                    details={"spread (sd) across seeds": {a_name: s_a.sd, b_name: s_b.sd}})
+                    details={"spread (sd) across seeds": {a_name: s_a.sd, b_name: s_b.sd},
+                             "Hart's test (reported)": "Welch's t on the per-seed accuracies alone"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -699,10 +844,10 @@ def sparse_baselines(fixture: str, seeds: Sequence[int], labels: Sequence[np.nda
     for i, (r, g) in enumerate(zip(results, f1, strict=True)):
         if says == "no_difference":
             premise = stats.above_chance(correct_ft[i], chance, 0.05) < alpha
-            per_seed.append(_same(r["tost"], premise))
+            per_seed.append(_same(r["tost"], premise, len(seeds)))
             pvalues[_seed_key("TOST finetuned = sparse", seeds, i)] = r["tost"].pvalue
             continue
-        acc = _better(r, "a", alpha)
+        acc = _better(r, "a", alpha, 2 * len(seeds))  # accuracy and F1 may each contradict
         f1_part = REPRODUCED if g.low > 0 else CONTRADICTED if g.high < 0 else INCONCLUSIVE
         if acc != f1_part:
             notes.append(f"seed {seeds[i]}: accuracy {acc}, macro-F1 gain {f1_part}")
@@ -788,7 +933,7 @@ def discriminant_words(fixture: str, seeds: Sequence[int], finetuned_top: Sequen
         fr_scores.append(float(np.mean(b)))
         test = stats.permutation_difference(a, b, seed=i)
         pvalues[_seed_key("permutation, fine-tuned words more related", seeds, i)] = test.p_greater
-        per_seed.append(REPRODUCED if test.p_greater < alpha else CONTRADICTED if test.p_less < alpha
+        per_seed.append(REPRODUCED if test.p_greater < alpha else CONTRADICTED if test.p_less < alpha / len(seeds)
                         else INCONCLUSIVE)
     label = "mutual information with the label (train split, nats)" if measure == "mutual_information" \
         else "share in the fixture's lexicon"
@@ -811,7 +956,7 @@ def discriminant_words(fixture: str, seeds: Sequence[int], finetuned_top: Sequen
 
 def no_forgetting(fixture: str, seeds: Sequence[int], layers: Sequence[int],
                   pretrained: Sequence[np.ndarray], finetuned: Sequence[Sequence[np.ndarray]], chance: float,
-                  params: dict[str, Any]) -> Verdict:
+                  params: dict[str, Any], clusters: np.ndarray | None = None) -> Verdict:
     """Per layer, the probe's per-item correctness on the same test items under the pre-trained
     encoder (``pretrained[layer_index]``) and under the fine-tuned one (``finetuned[seed][layer]``):
     equivalent within ``margin`` at every layer (paired TOST), with both probes above chance +
@@ -823,7 +968,8 @@ def no_forgetting(fixture: str, seeds: Sequence[int], layers: Sequence[int],
     for i, seed in enumerate(seeds):
         layer_conclusions, d_seed, lo_seed, hi_seed = [], [], [], []
         for k in range(len(layers)):
-            eq = stats.tost_paired(finetuned[i][k], pretrained[k], margin, alpha)
+            eq = (stats.tost_paired(finetuned[i][k], pretrained[k], margin, alpha) if clusters is None else
+                  stats.tost_paired_clustered(finetuned[i][k], pretrained[k], clusters, margin, alpha))
             d_seed.append(eq.difference)
             lo_seed.append(eq.low)
             hi_seed.append(eq.high)
@@ -832,7 +978,7 @@ def no_forgetting(fixture: str, seeds: Sequence[int], layers: Sequence[int],
             premise = all(stats.above_chance(c, chance, floor) < alpha for c in (finetuned[i][k], pretrained[k]))
             if not premise:
                 notes.append(f"seed {seed}, layer {layers[k]}: a probe is not above chance ({chance:.3f}) + {floor:g}")
-            layer_conclusions.append(_same(eq, premise))
+            layer_conclusions.append(_same(eq, premise, len(judged) * len(seeds)))
             pvalues[_seed_key(f"TOST layer {layers[k]}", seeds, i)] = eq.pvalue
         diffs.append(d_seed)
         lows.append(lo_seed)
@@ -864,7 +1010,8 @@ def no_forgetting(fixture: str, seeds: Sequence[int], layers: Sequence[int],
 
 def probe_accuracy(fixture: str, seeds: Sequence[int], correct_pretrained: np.ndarray,
                    correct_finetuned: Sequence[np.ndarray], chance: float, params: dict[str, Any],
-                   restarts: dict[str, Sequence[Sequence[float]]] | None = None) -> Verdict:
+                   restarts: dict[str, Sequence[Sequence[float]]] | None = None,
+                   clusters: np.ndarray | None = None) -> Verdict:
     """The probe's per-item correctness on the same test items, on the pre-trained and (per seed)
     the fine-tuned representation. ``improves``: one-sided McNemar (see :func:`_better`);
     ``no_gain``: equivalence within ``margin`` with both probes above chance. ``restarts``: the
@@ -873,17 +1020,17 @@ def probe_accuracy(fixture: str, seeds: Sequence[int], correct_pretrained: np.nd
     alpha, margin, floor, says = params["alpha"], params["margin"], params["min_above_chance"], params["paper_says"]
     results, per_seed, pvalues, notes = [], [], {}, []
     for i, seed in enumerate(seeds):
-        r = paired_outcome(np.asarray(correct_finetuned[i]), np.asarray(correct_pretrained), alpha, margin)
+        r = paired_outcome(np.asarray(correct_finetuned[i]), np.asarray(correct_pretrained), alpha, margin, clusters)
         results.append(r)
         premise = all(stats.above_chance(c, chance, floor) < alpha for c in (correct_finetuned[i], correct_pretrained))
         if not premise:
             notes.append(f"seed {seed}: a probe is not above chance ({chance:.3f}) + {floor:g}")
         if says == "improves":
             pvalues[_seed_key("McNemar fine-tuned > pre-trained probe", seeds, i)] = r["p_a_greater"]
-            per_seed.append(_better(r, "a", alpha) if premise else INCONCLUSIVE)
+            per_seed.append(_better(r, "a", alpha, len(seeds)) if premise else INCONCLUSIVE)
         else:
             pvalues[_seed_key("TOST probe difference", seeds, i)] = r["tost"].pvalue
-            per_seed.append(_same(r["tost"], premise))
+            per_seed.append(_same(r["tost"], premise, len(seeds)))
     measured, intervals, details = _paired_measured("finetuned", "pretrained", results, alpha)
     measured["chance"] = _single(chance)
     if restarts:
@@ -972,7 +1119,7 @@ def truncated_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[np.n
     need, min_gain, alpha = params["min_recovery"], params["min_gain"], params["alpha"]
     if by_layer not in truncated:
         raise ValueError(f"no outcomes for a model cut after layer {by_layer}; have {sorted(truncated)}")
-    recovery, intervals, per_seed, notes = _recovery(
+    recovery, intervals, per_seed, notes, pvalues = _recovery(
         seeds, full, [chance] * len(seeds), truncated[by_layer], need, min_gain, alpha,
         "the full model gains {gain:.4f} over chance (< {min_gain:g}): nothing to judge")
     measured: dict[str, Any] = {"full_accuracy": _value(_accuracies(full)), "chance": _single(chance)}
@@ -980,6 +1127,7 @@ def truncated_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[np.n
         measured[f"cut_after_{k}_accuracy"] = _value(_accuracies(truncated[k]))
     measured[f"recovery_cut_after_{by_layer}"] = _value(recovery)
     return _verdict("truncated_finetuning", fixture, seeds, per_seed, params, measured=measured, notes=notes,
+                    pvalues=pvalues,
                     intervals={f"recovery_cut_after_{by_layer}": _interval(intervals)},
                     criterion=(f"the model cut after layer {by_layer} and fine-tuned recovers >= {need:.0%} of the "
                                "full model's test-accuracy gain over chance (the same texts), shown by a one-sided "

@@ -287,7 +287,8 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         sentence=("fine-tuning is not (always) overfitting: train and test accuracy are close for "
                   "the fine-tuned and for the frozen model (Allocine: 97.49 / 97.07 fine-tuned, "
                   "93.77 / 94.31 frozen)"),
-        decides=("per model and seed, the train - test accuracy gap with its (1 - 2 alpha) interval: "
+        decides=("per model and seed, the train - test accuracy gap with its (1 - 2 alpha) Newcombe "
+                 "interval: "
                  "**reproduced** when the whole interval is at most `tolerance` for both models, "
                  "**contradicted** when it lies above `tolerance` for either; **inconclusive** "
                  "otherwise, when a model is not above chance by `min_above_chance`, or when more "
@@ -337,14 +338,24 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                   "fine-tuned on the other task lies in between (37 and 89)"),
         decides=("principal components for `variance` of the test set's last-layer first-token "
                  "vectors: **reproduced** when fine-tuned <= `max_ratio` x frozen (and, with "
-                 "`cross_task_between`, the cross-task count in between) on every seed, "
-                 "**contradicted** otherwise; **inconclusive** when the frozen space needs 2 "
-                 "components or fewer (nothing to shrink)"),
+                 "`cross_task_between`, the cross-task count in between) and the frozen count is "
+                 "above `min_frozen`, on every seed; **contradicted** when the ratio fails, or the "
+                 "frozen count is not above `min_frozen` on a split that could show more; "
+                 "**inconclusive** when the fine-tuned model is not above chance (a collapsed "
+                 "encoder needs 1 component), the frozen space needs 2 or fewer, or the test split "
+                 "cannot show `min_frozen` components (n - 1 texts at most)"),
         params=(
             Param("variance", "float", 0.95, "share of the variance to explain",
                   low=0.0, high=1.0, low_open=True, high_open=True),
-            Param("max_ratio", "float", 0.5, "fine-tuned components at most this times the frozen ones",
+            Param("max_ratio", "float", 0.05,
+                  "fine-tuned components at most this times the frozen ones. The paper's figures, 1 "
+                  "of more than 200, are a ratio under 0.005; the default allows ten times that (10 "
+                  "of 200 is still 'far fewer'). A fixture that loosens it says why",
                   low=0.0, high=1.0, low_open=True),
+            Param("min_frozen", "int", 200,
+                  "the frozen space needs more than this many components (the paper: more than 200 "
+                  "of 768); 0 judges the ratio alone", low=0),
+            _alpha(0.05), _floor(),
             Param("cross_task_between", "bool", False,
                   "also require the encoder fine-tuned on [other_task] to lie in between"),
         ),
@@ -361,18 +372,21 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                   "rather than the space simply scaling"),
         decides=("DirectProbe on the first and the last fine-tuning checkpoint. Where the first "
                  "space is not linearly separable, the clusters must strictly decrease; where the "
-                 "last is separable, every label's minimum distance, divided by the space's mean "
-                 "vector norm (`scale`), must grow by more than `min_growth`; with "
+                 "last is separable, every label's minimum distance must grow by more than "
+                 "`min_growth`, raw and divided by the space's spread (`scale`), and the label "
+                 "centroids must move apart (margins that grow as clusters tighten around fixed "
+                 "centroids: **inconclusive**); with "
                  "`train_test_similarity`, the train/test spatial similarity must fall. "
                  "**contradicted** when a part that applies fails, **reproduced** when every part "
                  "that applies holds, **inconclusive** when none applies"),
         params=(
             Param("min_growth", "float", 0.01, "relative growth of a distance that counts as growth",
                   low=0.0),
-            Param("scale", "str", "mean_norm",
-                  "`mean_norm`: distances divided by the space's mean vector norm (scale-free); "
-                  "`raw`: the encoder's units (a space that merely grew passes)",
-                  choices=("mean_norm", "raw")),
+            Param("scale", "str", "spread",
+                  "`spread`: a distance grows when it grows raw and divided by the space's spread (the "
+                  "centred RMS distance to the mean: free of translation and of scale); `raw`: the "
+                  "encoder's units alone (a space that merely grew passes)",
+                  choices=("spread", "raw")),
             Param("train_test_similarity", "bool", False,
                   "also require the train/test spatial similarity to fall (3 or more labels)"),
             Param("parts", "str_list", ["clusters", "distances"],
@@ -382,7 +396,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         ),
         figures=("distance_trajectories", "centroid_paths"),
         needs=("snapshots",),
-        controls=("a space scaled by 1.05 (not reproduced)", "an unchanged non-separable space",
+        controls=("a space scaled by 1.05 (not reproduced)", "a translated space", "a label-independent direction removed", "clusters tightened around fixed centroids", "an unchanged non-separable space",
                   "distances that shrink", "an encoder that was never trained"),
     ),
     ClaimSpec(
@@ -412,11 +426,12 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                        "label distances"),
         },
         decides=("DirectProbe on the target task's `split` under the pre-trained encoder and under "
-                 "the encoder fine-tuned on the other task, distances divided by each space's mean "
-                 "vector norm (`scale`): **reproduced** when the mean relative change of the labels' "
-                 "minimum distances (every label, with `all_labels`) exceeds `min_change` in the "
-                 "`paper_says` direction on every seed, **contradicted** when it moves the other "
-                 "way by as much, **inconclusive** in between or when a space is not linearly "
+                 "the encoder fine-tuned on the other task, distances raw and divided by each space's "
+                 "spread (`scale`): **reproduced** when the mean relative change of the labels' "
+                 "minimum distances (every label, with `all_labels`; as the paper by default) exceeds "
+                 "`min_change` in the `paper_says` direction, raw and relative, on every seed, "
+                 "**contradicted** when both move the other way by as much, **inconclusive** in "
+                 "between, where raw and relative disagree, or when a space is not linearly "
                  "separable (distances undefined). With `probe`, Zhou and Srikumar's probe on the "
                  "target task's items under the encoder fine-tuned on the target task and on the other "
                  "task: for `lower` the first must beat the second (one-sided McNemar at `alpha`); "
@@ -426,10 +441,12 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         params=(
             Param("paper_says", "str", "lower", "the direction the paper found",
                   choices=("lower", "higher")),
-            Param("all_labels", "bool", False, "every label must move, not just the mean"),
+            Param("all_labels", "bool", None, "every label must move, not just the mean; left out, as "
+                  "the paper: every label for `lower` (POS: 'every label'), the mean for `higher`",
+                  optional=True),
             Param("min_change", "float", 0.01, "relative change that counts as movement", low=0.0),
             Param("split", "str", "train", "the target task's split to probe", choices=SPLIT),
-            Param("scale", "str", "mean_norm", "as for label_distances", choices=("mean_norm", "raw")),
+            Param("scale", "str", "spread", "as for label_distances", choices=("spread", "raw")),
             Param("probe", "bool", False,
                   "also judge the probe accuracies (Table 5): on the target task's test items, a probe "
                   "on the encoder fine-tuned on the target task beats one on the encoder fine-tuned on "
@@ -439,7 +456,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         figures=("distance_bars",),
         needs=("other_task",),
         check=_alphas_check,
-        controls=("nothing moved", "moved the wrong way", "a space that only grew",
+        controls=("nothing moved", "moved the wrong way", "a space that only grew", "a translated space",
                   "an encoder fine-tuned at lr 1e-12"),
     ),
     ClaimSpec(
@@ -477,11 +494,13 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             "b_better": "protocol b is more accurate than protocol a across runs",
         },
         decides=("per-seed test accuracies of protocols `a` and `b` (`frozen`, `finetuned`, "
-                 "`top<k>`). `no_difference`: **reproduced** only by equivalence (Welch TOST: the "
-                 "(1 - 2 alpha) interval of the mean difference inside (-`margin`, `margin`)), "
-                 "**contradicted** when it lies wholly outside; a direction: **reproduced** by "
-                 "one-sided Welch p < `alpha`, **contradicted** when the interval shows the other "
-                 "way or lies inside the margin. **inconclusive** with fewer than `min_seeds` seeds"),
+                 "`top<k>`), with a variance that adds the test split's sampling error to the spread "
+                 "across seeds (zero spread certifies nothing). `no_difference`: **reproduced** only "
+                 "by equivalence (TOST: the (1 - 2 alpha) interval of the mean difference inside "
+                 "(-`margin`, `margin`)), **contradicted** when it lies wholly outside; a direction: "
+                 "**reproduced** by a one-sided p < `alpha`, **contradicted** when the interval shows "
+                 "the other way or lies inside the margin. Hart's Welch t is reported beside. "
+                 "**inconclusive** with fewer than `min_seeds` seeds"),
         params=(
             Param("a", "str", "frozen", "first protocol", pattern=PROTOCOL),
             Param("b", "str", "finetuned", "second protocol", pattern=PROTOCOL),
@@ -644,9 +663,10 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         decides=("the fixture's [fine_tune] protocol on the encoder cut after each layer k in `layers`: "
                  "**reproduced** when the model cut after `by_layer` (default: half the layers) recovers "
                  "at least `min_recovery` of the full model's test-accuracy gain over chance on every "
-                 "seed, shown on the same test texts (one-sided paired test at `alpha` on "
-                 "(cut - chance) - `min_recovery` (full - chance); Fieller's interval of the share is "
-                 "reported), **contradicted** when a seed shows less, **inconclusive** when the texts "
+                 "seed, shown on the same test texts (one-sided score test at `alpha` of the mean of "
+                 "(cut - chance) - `min_recovery` (full - chance) on the values it can take; the "
+                 "interval of the share is the shares that test keeps), **contradicted** when a seed "
+                 "shows less, **inconclusive** when the texts "
                  "cannot tell or the full model gains less than `min_gain` over chance"),
         params=(
             Param("layers", "int_list", [1, 2, 3], "the k values to fine-tune", low=1),
@@ -668,9 +688,10 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         decides=("the fixture's [fine_tune] protocol with only the top k layers trainable, for each "
                  "k in `trainable_layers`: **reproduced** when training the top `few` recovers at "
                  "least `min_recovery` of full fine-tuning's test-accuracy gain over the frozen "
-                 "encoder on every seed, shown on the same test texts (one-sided paired test at "
-                 "`alpha` on (top - frozen) - `min_recovery` (full - frozen); Fieller's interval of "
-                 "the share is reported), **contradicted** when a seed shows less, **inconclusive** "
+                 "encoder on every seed, shown on the same test texts at `alpha` (nested outcomes, "
+                 "no text lost: the share of the gained texts kept, exact binomial; otherwise a score "
+                 "test of (top - frozen) - `min_recovery` (full - frozen)), **contradicted** when a "
+                 "seed shows less, **inconclusive** "
                  "when the texts cannot tell or full fine-tuning gains less than `min_gain` (nothing "
                  "to recover)"),
         params=(

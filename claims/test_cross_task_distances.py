@@ -5,8 +5,9 @@ DirectProbe (harness/directprobe.py) on the target task's texts (``split``, defa
 layer, first token, under the pre-trained encoder and under the encoder fine-tuned on the other
 task: each label's minimum distance to the other labels, before and after. Zhou and Srikumar:
 fine-tuning on POS lowers every PS-fxn label's distance (mean -1.68); on PS-role, a related task,
-raises them a little. Distances are divided by each space's mean vector norm (``scale``), so
-that a space that merely grew does not count as clusters moving apart.
+raises them a little. Distances are judged raw and divided by each space's spread (``scale``; the
+centred RMS distance to the mean), so that a space that merely grew or shifted does not count as
+clusters moving.
 """
 
 from dataclasses import replace
@@ -14,6 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from claims import evidence, figures, judges
+from harness import geometry
 
 CLAIM = "cross_task_distances"
 
@@ -40,20 +42,21 @@ def test_cross_task_distances(fx, harness, record_verdict):
     before = probed[0].distances.min_per_label()  # the pre-trained encoder does not depend on the seed
     befores = [before] * len(xs)
     afters = [p.distances.min_per_label() for p in probed[1:]]
-    norms = [(float(np.linalg.norm(x0, axis=1).mean()), float(np.linalg.norm(x, axis=1).mean())) for x in xs]
+    norms = [(geometry.spread(x0), geometry.spread(x)) for x in xs]
     separable = [(probed[0].clusters.linearly_separable, p.clusters.linearly_separable) for p in probed[1:]]
     names = evidence.present_labels(task, split)
     verdict = judges.cross_task_distances(fx.name, fx.seeds, names, befores, afters, params, norms,
-                                          separable, probes)
-    scaled = params["scale"] == "mean_norm"
-    own_norm = float(np.linalg.norm(own[0], axis=1).mean())
+                                          separable, probes,
+                                          clusters=evidence.probe_sentences(task, params) if probes else None)
+    scaled = params["scale"] == "spread"
+    own_norm = geometry.spread(own[0])
     b0, a0 = (befores[0] / norms[0][0], afters[0] / norms[0][1]) if scaled else (befores[0], afters[0])
     t0 = own_probed.distances.min_per_label() / (own_norm if scaled else 1.0)
     other_name = evidence.other_task(harness, fx).name
     table = {name: {"pre-trained": round(float(b), 4), f"fine-tuned on {task.name}": round(float(t), 4),
                     f"fine-tuned on {other_name}": round(float(a), 4)}
              for name, b, t, a in zip(names, b0, t0, a0, strict=True)}
-    unit = " / mean vector norm" if scaled else ""
+    unit = " / spread" if scaled else ""
     rows = [[name, *cells.values(), cells[f"fine-tuned on {other_name}"] - cells["pre-trained"]]
             for name, cells in table.items()]
     rows.append(["mean", *[float(np.mean([r[k] for r in rows])) for k in range(1, 5)]])
@@ -72,7 +75,7 @@ def test_cross_task_distances(fx, harness, record_verdict):
                                             own_probed.clusters.linearly_separable,
                                             probed[1].clusters.linearly_separable]},
                       figures=(figures.distance_bars(
-                          f"Target labels' minimum distance{' / mean vector norm' if scaled else ''} (seed "
+                          f"Target labels' minimum distance{' / spread' if scaled else ''} (seed "
                           f"{fx.seeds[0]}; Zhou and Srikumar, Table 5)", names,
                           [("pre-trained", b0), (f"fine-tuned on {task.name}", t0),
                            (f"fine-tuned on {other_name} (the other task)", a0)]), *tables))

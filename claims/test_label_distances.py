@@ -3,8 +3,9 @@
 DirectProbe (harness/directprobe.py) on the embeddings recorded at the fine-tuning checkpoints
 (``snapshot_at`` in the fixture's [fine_tune]): where the first space is not linearly separable
 the number of clusters strictly decreases, and where the spaces are separable each label's
-minimum distance to the other labels grows, divided by the space's mean vector norm (a space that
-merely scaled does not count). With ``train_test_similarity = true`` (tasks with 3 or more
+minimum distance to the other labels grows, raw and divided by the space's spread (the centred RMS
+distance to the mean: a space that merely scaled or shifted does not count), and the label
+centroids move apart. With ``train_test_similarity = true`` (tasks with 3 or more
 labels), the spatial similarity of the train and test representations falls after fine-tuning.
 """
 
@@ -13,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from claims import evidence, figures, judges
-from harness import directprobe
+from harness import directprobe, geometry
 
 CLAIM = "label_distances"
 
@@ -43,7 +44,7 @@ def test_label_distances(fx, harness, record_verdict):
             result = next(probed)
             traj.append(judges.Snapshot(step, result.clusters.num_clusters,
                                         tuple(float(v) for v in result.distances.min_per_label()),
-                                        float(np.linalg.norm(x, axis=1).mean())))
+                                        geometry.spread(x), tuple(geometry.nearest_centroid_gap(x, y))))
         trajectories.append(traj)
         if similarity is not None:
             pretrained = [next(probed).distances for _ in ("train", "test")]
@@ -54,7 +55,7 @@ def test_label_distances(fx, harness, record_verdict):
     scale = params["scale"]
     verdict = replace(verdict, figures=(figures.distance_trajectories(
         "Each label's minimum distance to the other labels over fine-tuning"
-        + (", divided by the mean vector norm" if scale == "mean_norm" else "") + " (Zhou and Srikumar, Fig. 2)",
+        + (", divided by the space's spread" if scale == "spread" else "") + " (Zhou and Srikumar, Fig. 2)",
         names,
         [(seed, [s.step for s in traj], [list(s.scaled(scale)) for s in traj])
          for seed, traj in zip(fx.seeds, trajectories, strict=True)]),

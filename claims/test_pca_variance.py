@@ -36,7 +36,9 @@ def test_pca_variance(fx, harness, record_verdict):
             cr.append(components_for_variance(x, var))
             if seed == fx.seeds[0]:
                 curves.append(("cross-task", explained_variance_ratio(x)))
-    verdict = judges.pca_variance(fx.name, fx.seeds, ft, fr, cr, frozen_x.shape[1], params)
+    correct = [evidence.predictions(evidence.finetuned(harness, fx, seed)).correct for seed in fx.seeds]
+    verdict = judges.pca_variance(fx.name, fx.seeds, ft, fr, cr, frozen_x.shape[1], frozen_x.shape[0], correct,
+                                  evidence.chance(harness, fx), params)
     verdict = replace(verdict, figures=(
         figures.pca_curves(f"Cumulative explained variance, test set (seed {fx.seeds[0]})", var, curves),
         embedding_maps(harness, fx, fx.seeds[0]),

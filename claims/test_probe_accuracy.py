@@ -22,7 +22,8 @@ def test_probe_accuracy(fx, harness, record_verdict):
     chance = majority_share(task["test"].labels[evidence.probe_rows(task, params["max_items"])["test"]])
     verdict = judges.probe_accuracy(fx.name, fx.seeds, pretrained.test_correct, [t.test_correct for t in tuned],
                                     chance, params, restarts={"pre-trained": [pretrained.test_accuracy],
-                                                              "fine-tuned": [t.test_accuracy for t in tuned]})
+                                                              "fine-tuned": [t.test_accuracy for t in tuned]},
+                                    clusters=evidence.probe_sentences(task, params))
     paper = verdict.paper
     verdict = replace(verdict, details={**verdict.details, "probe setting (pre-trained, fine-tuned seed "
                                         f"{fx.seeds[0]})": [f"{pretrained.hidden} L2 {pretrained.alpha:g}",

@@ -1,6 +1,7 @@
 """Across seeds (Hart, "Task-specific training"): is the difference between two protocols'
-per-seed test accuracies significant by Welch's t-test? Hart: frozen vs fully fine-tuned BERT,
-10 runs each, t = -0.91, df = 13, p = 0.38, not significant.
+per-seed test accuracies significant? Hart: frozen vs fully fine-tuned BERT, 10 runs each, Welch
+t = -0.91, df = 13, p = 0.38, not significant. Judged on the per-text outcomes, with the test
+split's sampling error added to the spread across seeds (claims/judges.py, seed_welch).
 
 Protocols: ``frozen`` (a head on the untouched encoder), ``finetuned`` (the fixture's
 [fine_tune]), ``top<k>`` (the same with only the top k layers trainable; Hart's ``top2``).
@@ -14,9 +15,9 @@ from claims import evidence, figures, judges
 CLAIM = "seed_welch"
 
 
-def accuracy(harness, fx, protocol: str, seed: int) -> float:
-    """Test accuracy of a protocol (``frozen``, ``finetuned`` or ``top<k>``, checked when the
-    fixture was loaded), from the sealed prediction arrays."""
+def outcomes(harness, fx, protocol: str, seed: int):
+    """Per-text test outcomes of a protocol (``frozen``, ``finetuned`` or ``top<k>``, checked when
+    the fixture was loaded), from the sealed prediction arrays."""
     if protocol == "frozen":
         art = evidence.frozen(harness, fx, seed)
     elif protocol == "finetuned":
@@ -24,14 +25,16 @@ def accuracy(harness, fx, protocol: str, seed: int) -> float:
     else:
         config = replace(fx.fine_tune, trainable_layers=int(protocol[3:]), snapshot_at=())
         art = harness.fine_tuned(fx.encoder, evidence.target_task(harness, fx), config, seed)
-    return evidence.predictions(art).accuracy
+    return evidence.predictions(art).correct
 
 
 def test_seed_welch(fx, harness, record_verdict):
     params = fx.claim(CLAIM)
     a, b = params["a"], params["b"]
-    acc = {p: [accuracy(harness, fx, p, seed) for seed in fx.seeds] for p in (a, b)}
-    verdict = judges.seed_welch(fx.name, fx.seeds, a, b, acc[a], acc[b], evidence.chance(harness, fx), params)
+    correct = {p: [outcomes(harness, fx, p, seed) for seed in fx.seeds] for p in (a, b)}
+    acc = {p: [float(c.mean()) for c in correct[p]] for p in (a, b)}
+    verdict = judges.seed_welch(fx.name, fx.seeds, a, b, correct[a], correct[b], evidence.chance(harness, fx),
+                                params)
     verdict = replace(verdict, figures=(figures.seed_boxes(
         f"Test accuracy per seed ({len(fx.seeds)} seeds)", [(a, acc[a]), (b, acc[b])]),))
     record_verdict(verdict)

@@ -44,3 +44,38 @@ def components_for_variance(x: np.ndarray, threshold: float = 0.95) -> int:
     # Guard against float round-off leaving the total a hair under 1.
     k = int(np.searchsorted(cumulative, threshold - 1e-12, side="left")) + 1
     return min(k, len(cumulative))
+
+
+# ---------------------------------------------------------------------------------------------
+# Where labels sit: free of translation, with the space's own scale beside
+
+
+def spread(x: np.ndarray) -> float:
+    """The space's scale, free of translation: the centred RMS distance of the rows to their mean,
+    ``sqrt(mean_i ||x_i - mean(x)||^2)``. The mean vector norm used before is not translation-free:
+    BERT-family spaces carry a large common direction, and a common offset that shrank by 30% "grew"
+    every distance divided by it by 39%."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ConfigError(f"the spread needs a 2-D array with at least 2 rows, got shape {np.shape(x)}")
+    return float(np.sqrt(np.mean(np.sum((x - x.mean(axis=0)) ** 2, axis=1))))
+
+
+def centroids(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each label's mean vector, in the order of ``np.unique(y)`` (DirectProbe's label order)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y)
+    if x.ndim != 2 or y.shape != (x.shape[0],):
+        raise ConfigError(f"centroids need one label per row, got shapes {x.shape} and {y.shape}")
+    return np.stack([x[y == k].mean(axis=0) for k in np.unique(y)])
+
+
+def nearest_centroid_gap(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each label's distance from its centroid to the nearest other label's centroid (labels in
+    ``np.unique(y)`` order): whether labels moved apart, where DirectProbe's margins also grow when
+    clusters merely tighten around centroids that stayed put."""
+    c = centroids(x, y)
+    if len(c) < 2:
+        raise ConfigError("a centroid gap needs at least two labels")
+    d = np.sqrt(np.maximum(np.sum(c**2, 1)[:, None] + np.sum(c**2, 1)[None, :] - 2 * c @ c.T, 0.0))
+    np.fill_diagonal(d, np.inf)
+    return d.min(axis=1)

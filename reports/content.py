@@ -65,7 +65,8 @@ def statement_text(v: dict[str, Any]) -> str:
 
 
 def pvalue_rows(v: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """(test, raw p, Holm-adjusted p over the run) for every significance test a verdict used."""
+    """(test, raw p, Holm-adjusted p over the run's verdicts: the deciding test's only) for every
+    significance test a verdict used."""
     holm = v.get("pvalues_holm") or {}
     return [(k, fmt(p), fmt(holm[k]) if k in holm else "") for k, p in (v.get("pvalues") or {}).items()]
 

@@ -8,7 +8,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from . import content
-from .schema import fmt
+from .schema import deciding_text, fmt
 
 if TYPE_CHECKING:
     from .build import Report
@@ -81,9 +81,13 @@ def render_html(report: Report) -> str:
         h.append("</table>")
         pvals = content.pvalue_rows(v)
         if pvals:
-            h.append("<table><tr><th>significance test</th><th>p</th><th>Holm-adjusted (whole run)</th></tr>"
+            h.append("<table><tr><th>significance test</th><th>p</th><th>Holm-adjusted (deciding test, over the "
+                     "run's verdicts)</th></tr>"
                      + "".join(f"<tr><td>{escape(k)}</td><td>{p}</td><td>{hp}</td></tr>" for k, p, hp in pvals)
                      + "</table>")
+        if v.get("deciding"):
+            cls = ' class="fail"' if v["deciding"].get("holds_under_holm") is False else ""
+            h.append(f"<p{cls}><b>Deciding test:</b> {escape(deciding_text(v['deciding']))}</p>")
         extra = content.paper_only(v)
         if extra:
             h.append(f"<p><small>Paper, other figures: {escape(fmt(extra))}</small></p>")

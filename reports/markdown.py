@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import content
-from .schema import fmt
+from .schema import deciding_text, fmt
 
 if TYPE_CHECKING:
     from .build import Report
@@ -50,8 +50,11 @@ def render_markdown(report: Report) -> str:
         lines += [f"| {_esc(k)} | {_esc(m)} | {_esc(ci)} | {_esc(p)} |" for k, m, ci, p in content.measured_items(v)]
         pvals = content.pvalue_rows(v)
         if pvals:
-            lines += ["", "| significance test | p | Holm-adjusted (whole run) |", "|---|---|---|"]
+            lines += ["", "| significance test | p | Holm-adjusted (deciding test, over the run's verdicts) |",
+                      "|---|---|---|"]
             lines += [f"| {_esc(k)} | {p} | {h} |" for k, p, h in pvals]
+        if v.get("deciding"):
+            lines += ["", f"Deciding test: {_esc(deciding_text(v['deciding']))}"]
         extra = content.paper_only(v)
         if extra:
             lines += ["", f"Paper, other figures: {_esc(fmt(extra))}"]

@@ -9,8 +9,13 @@ One row per claim x fixture that the run collected, whatever happened to it:
 - ``expected``: the conclusion the fixture expected (``reproduced`` unless it says otherwise: a
   fixture may expect a contradiction at small scale).
 - ``statement``: the paper's sentence and where it stands (``source``), shown beside ours.
-- ``pvalues``: the raw p-value of each significance test the verdict used; ``pvalues_holm``:
-  the same, Holm-adjusted over every significance test of the run (filled in at the end of a run).
+- ``pvalues``: the raw p-value of each significance test the verdict used.
+- ``deciding``: the one test that decides whether the verdict reproduces the paper (``test``, a
+  key of ``pvalues``; ``p``, the largest over the seeds and layers that must all hold; ``alpha``),
+  and, filled in at the end of a run, ``family`` (how many verdicts of the run have one),
+  ``p_holm`` (Holm-adjusted over those) and ``holds_under_holm`` (whether the verdict would still
+  reproduce after the adjustment); ``pvalues_holm`` holds the same adjusted p under the test's
+  key. Empty where no significance test decides (geometry, counts).
 
 One value shape: every measured quantity is ``{"value": v, "sd": s, "per_seed": [...]}`` (the
 value is the mean over the seeds, ``sd`` is null for one seed, ``per_seed`` is null for a
@@ -19,8 +24,8 @@ quantity of the whole run, a test across seeds), and every interval is a list of
 
 Schema history: 1 (verdicts), 2 (+ intervals, figures), 3 (+ status, conclusion, expected,
 statement, pvalues, message; one value shape; strict JSON: NaN and infinities are written as
-null). Files of
-schemas 1 and 2 still load: their ``passed`` becomes ``status`` and their conclusion is unknown
+null), 4 (+ deciding; Holm over one deciding p per verdict instead of every p). Files of
+schemas 1 to 3 still load: their ``passed`` becomes ``status`` and their conclusion is unknown
 (``null``). This module is part of the installed package, so ``python -m reports build`` reads a
 verdicts file from any folder.
 """
@@ -33,7 +38,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 CONCLUSIONS = ("reproduced", "contradicted", "inconclusive")
 STATUSES = ("passed", "failed", "error", "skipped")
 
@@ -72,6 +77,18 @@ def interval_text(intervals: Any) -> str:
     return pairs[0] if len(pairs) == 1 else "per seed " + ", ".join(pairs)
 
 
+def deciding_text(d: dict[str, Any]) -> str:
+    """The deciding test in words: its p, alpha, and what Holm over the run's verdicts makes of it."""
+    if not d:
+        return ""
+    text = f"{d.get('test', '?')}: p = {fmt(d.get('p'))} (alpha {fmt(d.get('alpha'))})"
+    if d.get("family"):
+        text += f"; Holm over the run's {d['family']} verdicts with a deciding test: {fmt(d.get('p_holm'))}"
+        if d.get("holds_under_holm") is False:
+            text += " (would NOT reproduce after the adjustment)"
+    return text
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What one claim concluded on one fixture (see the module docstring for the fields)."""
@@ -91,6 +108,7 @@ class Verdict:
     figures: tuple[dict[str, Any], ...] = ()
     pvalues: dict[str, float] = field(default_factory=dict)
     pvalues_holm: dict[str, float] = field(default_factory=dict)
+    deciding: dict[str, Any] = field(default_factory=dict)  # see the module docstring
     status: str = ""  # derived from conclusion and expected unless given (error, skipped)
     message: str = ""  # the error or the reason for a skip
 
@@ -132,6 +150,8 @@ class Verdict:
         for key, p in self.pvalues.items():
             holm = f", Holm-adjusted {fmt(self.pvalues_holm[key])}" if key in self.pvalues_holm else ""
             lines.append(f"  p ({key}): {fmt(p)}{holm}")
+        if self.deciding:
+            lines.append(f"  deciding:  {deciding_text(self.deciding)}")
         for key, value in self.details.items():
             lines.append(f"  {key}: {fmt(value)}")
         return "\n".join(lines)
@@ -220,7 +240,7 @@ def _upgrade(v: dict[str, Any], schema: int) -> None:
 
 
 def load(path: str | Path) -> dict[str, Any]:
-    """Read and check a verdicts file (schema 1, 2 or 3). Raises :class:`VerdictsFileError`
+    """Read and check a verdicts file (schema 1 to 4). Raises :class:`VerdictsFileError`
     naming the file, the verdict and the key."""
     path = Path(path)
     try:
@@ -232,8 +252,8 @@ def load(path: str | Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or "verdicts" not in doc:
         raise VerdictsFileError(f"{path}: expected an object with 'schema', 'run' and 'verdicts'")
     schema = doc.get("schema")
-    if schema not in (1, 2, SCHEMA_VERSION):
-        raise VerdictsFileError(f"{path}: schema {schema!r} is not supported (allowed: 1, 2, {SCHEMA_VERSION})")
+    if schema not in (1, 2, 3, SCHEMA_VERSION):
+        raise VerdictsFileError(f"{path}: schema {schema!r} is not supported (allowed: 1, 2, 3, {SCHEMA_VERSION})")
     if not isinstance(doc["verdicts"], list):
         raise VerdictsFileError(f"{path}: 'verdicts' must be a list")
     required = REQUIRED | ({"passed": bool} if schema < 3 else {"status": str})
@@ -252,7 +272,7 @@ def load(path: str | Path) -> dict[str, Any]:
             raise VerdictsFileError(f"{path}: verdict {i} ({v['claim']}): 'conclusion' must be one of "
                                     f"{list(CONCLUSIONS)} or null, got {v.get('conclusion')!r}")
         _upgrade(v, schema)
-        for key in ("paper", "details", "statement", "pvalues", "pvalues_holm"):
+        for key in ("paper", "details", "statement", "pvalues", "pvalues_holm", "deciding"):
             v.setdefault(key, {})
         v.setdefault("profile", "")
         v.setdefault("message", "")

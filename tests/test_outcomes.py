@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tiny import tiny_fixture
 
@@ -64,7 +65,7 @@ def test_errors_skips_and_bad_fixture_files_are_reported(tmp_path):
     assert res.returncode == 1, out[-3000:]
     assert out.count("epochs = '3'") == 1, out[-3000:]  # the bad file's error, once
     doc = _strict((report / "verdicts.json").read_text())
-    assert doc["schema"] == 3 and doc["run"]["exit_status"] == 1
+    assert doc["schema"] == 4 and doc["run"]["exit_status"] == 1
     rows = {(v["claim"], v["fixture"]): v for v in doc["verdicts"]}
     good = rows[("no_overfitting", "tiny-good")]
     assert good["conclusion"] in ("reproduced", "contradicted", "inconclusive")
@@ -113,22 +114,44 @@ def test_two_runs_writing_one_report_folder_do_not_collide(tmp_path):
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
 
 
-def test_holm_adjusts_every_significance_test_of_the_run_as_one_family():
+def test_holm_adjusts_one_deciding_p_per_verdict_over_the_run():
+    """The family is the verdicts, not their tests: a verdict needing three seeds to hold counts
+    once, with its largest p (what the judges put in ``deciding``)."""
     from statsmodels.stats.multitest import multipletests
 
+    from claims import judges
+    from claims.fixture import CLAIM_PARAMS
+    from conftest import with_holm
+
+    rng = np.random.default_rng(0)
+    ps = dict(CLAIM_PARAMS["accuracy_gap"], alpha=0.05)
+    three_seeds = judges.accuracy_gap("three", [0, 1, 2], [rng.random(400) < 0.95 for _ in range(3)],
+                                      [rng.random(400) < 0.85 for _ in range(3)], 0.5, ps)
+    one = judges.accuracy_gap("one", [0], [rng.random(100) < 0.9], [rng.random(100) < 0.8], 0.5, ps)
+    geometry = judges.layer_change("geo", [0], [1, 2], {"cka": [[0.9, 0.5]]},
+                                   dict(CLAIM_PARAMS["layer_change"]))
+    assert len(three_seeds.pvalues) == 3 and three_seeds.deciding["p"] == max(three_seeds.pvalues.values())
+    assert geometry.deciding == {}
+    adjusted = with_holm([three_seeds, geometry, one])
+    ref = multipletests([three_seeds.deciding["p"], one.deciding["p"]], method="holm")[1]
+    assert adjusted[0].deciding["p_holm"] == pytest.approx(ref[0]) and adjusted[0].deciding["family"] == 2
+    assert adjusted[2].deciding["p_holm"] == pytest.approx(ref[1])
+    assert adjusted[0].pvalues_holm == {three_seeds.deciding["test"]: pytest.approx(ref[0])}
+    assert adjusted[1].deciding == {} and adjusted[1].pvalues_holm == {}
+    assert [a.pvalues for a in adjusted] == [x.pvalues for x in (three_seeds, geometry, one)]  # raw kept
+
+
+def test_a_reproduction_that_holm_would_undo_is_marked():
     from claims.verdict import Verdict
     from conftest import with_holm
 
-    def v(name, pvalues):
-        return Verdict(claim=name, fixture="f", seeds=(0,), conclusion="reproduced", criterion="x", measured={},
-                       pvalues=pvalues)
+    def v(name, p, conclusion="reproduced"):
+        return Verdict(claim=name, fixture="f", seeds=(0,), conclusion=conclusion, criterion="x", measured={},
+                       pvalues={"t": p}, deciding={"test": "t", "p": p, "alpha": 0.05})
 
-    verdicts = [v("a", {"McNemar": 0.01, "TOST": 0.04}), v("b", {}), v("c", {"Welch": 0.03})]
-    adjusted = with_holm(verdicts)
-    ref = multipletests([0.01, 0.04, 0.03], method="holm")[1]
-    assert adjusted[0].pvalues_holm == pytest.approx({"McNemar": ref[0], "TOST": ref[1]})
-    assert adjusted[1].pvalues_holm == {} and adjusted[2].pvalues_holm == pytest.approx({"Welch": ref[2]})
-    assert [a.pvalues for a in adjusted] == [x.pvalues for x in verdicts]  # the raw ones kept beside
+    adjusted = with_holm([v("a", 0.04), v("b", 0.001), v("c", 0.2, "inconclusive")])
+    assert [a.deciding["holds_under_holm"] for a in adjusted] == [False, True, True]
+    assert "would NOT reproduce" in adjusted[0].text() and adjusted[0].conclusion == "reproduced"
 
 
 @pytest.mark.parametrize(("args", "message"), [

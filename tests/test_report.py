@@ -208,6 +208,29 @@ def test_older_schemas_still_build(tmp_path, schema):
     assert "Fixture expectations: 1 held, 0 failed" in (tmp_path / "report.html").read_text()
 
 
+def test_a_schema_3_file_builds_without_a_deciding_test(tmp_path):
+    doc = {"schema": 3, "run": {}, "verdicts": [{"claim": "c", "fixture": "f", "seeds": [0], "status": "passed",
+                                                 "conclusion": "reproduced", "expected": "reproduced",
+                                                 "criterion": "x", "measured": {}, "pvalues": {"t": 0.01},
+                                                 "pvalues_holm": {"t": 0.03}}]}
+    (tmp_path / "verdicts.json").write_text(json.dumps(doc))
+    report = build_report(tmp_path / "verdicts.json", tmp_path, None)
+    assert report.doc["verdicts"][0]["deciding"] == {}
+    assert "Deciding test" not in (tmp_path / "report.html").read_text()
+
+
+def test_the_report_marks_a_reproduction_that_holm_would_undo(tmp_path):
+    v = Verdict(claim="accuracy_gap", fixture="f", seeds=(0,), conclusion="reproduced", criterion="x", measured={},
+                pvalues={"McNemar": 0.04}, pvalues_holm={"McNemar": 0.12},
+                deciding={"test": "McNemar", "p": 0.04, "alpha": 0.05, "family": 3, "p_holm": 0.12,
+                          "holds_under_holm": False})
+    (tmp_path / "verdicts.json").write_text(dump([v], {}))
+    build_report(tmp_path / "verdicts.json", tmp_path, None)
+    html = (tmp_path / "report.html").read_text()
+    assert "would NOT reproduce after the adjustment" in html and "3 verdicts with a deciding test" in html
+    assert "would NOT reproduce" in (tmp_path / "report.md").read_text()
+
+
 def test_verdicts_file_is_strict_json(tmp_path):
     """NaN (a recovery with nothing to recover) and numpy numbers are written as JSON can read."""
     v = Verdict(claim="partial_finetuning", fixture="f", seeds=(0,), conclusion="inconclusive", criterion="x",
