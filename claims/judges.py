@@ -142,7 +142,7 @@ def no_overfitting(fixture: str, seeds: Sequence[int], finetuned: Sequence[Split
     (``chance``: the majority-class rate) by ``min_above_chance``; else inconclusive."""
     tol, max_overlap = params["tolerance"], params["max_overlap"]
     alpha, floor = params["alpha"], params["min_above_chance"]
-    per_seed, notes = [], []
+    per_seed, notes, pvalues = [], [], {}
     gaps: dict[str, list[tuple[float, float, float]]] = {"finetuned": [], "frozen": []}
     if test_overlap > max_overlap:
         notes.append(f"{test_overlap:.1%} of the test texts also occur in train (allowed: {max_overlap:.0%}): "
@@ -158,6 +158,8 @@ def no_overfitting(fixture: str, seeds: Sequence[int], finetuned: Sequence[Split
                              f"is not above chance ({chance:.3f}) + {floor:g}: it learned too little to "
                              "say anything about overfitting")
         highs = [gaps[n][-1][2] for n in models]
+        for name, m in models.items():  # the tests that must all hold: each model's gap below the tolerance
+            pvalues[_seed_key(f"Newcombe, {name} gap < {tol:g}", seeds, i)] = stats.newcombe_p_below(m.train, m.test, tol)
         # a contradiction needs one of 2 x seeds gaps shown above the tolerance: each at alpha / looks
         lows = [m.gap_interval(alpha / (2 * len(seeds)))[1] for m in models.values()]
         if test_overlap > max_overlap or not all(learned.values()):
@@ -178,7 +180,7 @@ def no_overfitting(fixture: str, seeds: Sequence[int], finetuned: Sequence[Split
     measured["test_texts_also_in_train"] = _single(test_overlap)
     measured["chance"] = _single(chance)
     return _verdict(
-        "no_overfitting", fixture, seeds, per_seed, params, measured=measured, intervals=intervals,
+        "no_overfitting", fixture, seeds, per_seed, params, measured=measured, intervals=intervals, pvalues=pvalues,
         criterion=(f"train - test accuracy gap, {1 - 2 * alpha:.0%} interval: at most {tol:g} for the "
                    f"fine-tuned and the frozen model (reproduced), above it for either (contradicted); "
                    f"both models above chance + {floor:g}; at most {max_overlap:.0%} of test texts seen in train"),
@@ -853,6 +855,7 @@ def sparse_baselines(fixture: str, seeds: Sequence[int], labels: Sequence[np.nda
             notes.append(f"seed {seeds[i]}: accuracy {acc}, macro-F1 gain {f1_part}")
         per_seed.append(CONTRADICTED if CONTRADICTED in (acc, f1_part) else combine([acc, f1_part]))
         pvalues[_seed_key("McNemar one-sided, finetuned better than sparse", seeds, i)] = r["p_a_greater"]
+        pvalues[_seed_key("bootstrap, macro-F1 gain above 0", seeds, i)] = g.p_above_zero
     measured, intervals, details = _paired_measured("finetuned", "best_sparse", results, alpha)
     measured["f1_macro_gain"] = _value([g.estimate for g in f1])
     intervals["f1_macro_gain"] = _interval([(g.low, g.high) for g in f1])

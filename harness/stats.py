@@ -172,6 +172,21 @@ def score_interval(values: Sequence[float], counts: Sequence[float], level: floa
     return low, high
 
 
+def newcombe_p_below(correct_a: Sequence, correct_b: Sequence, bound: float) -> float:
+    """The one-sided p-value of "A's accuracy minus B's is below ``bound``" that Newcombe's
+    interval implies: the ``alpha`` at which the upper end of its (1 - 2 alpha) interval meets
+    ``bound`` (the interval's ends move monotonically with the level)."""
+    def high(alpha: float) -> float:
+        return newcombe_difference(correct_a, correct_b, 1 - 2 * alpha).high - bound
+
+    lo, hi = 1e-12, 0.5 - 1e-12
+    if high(lo) < 0:
+        return lo
+    if high(hi) >= 0:
+        return 0.5 if newcombe_difference(correct_a, correct_b, 0.0).high < bound else 1.0
+    return float(optimize.brentq(high, lo, hi, xtol=1e-12))
+
+
 def newcombe_difference(correct_a: Sequence, correct_b: Sequence, level: float = 0.95) -> Interval:
     """Accuracy of A minus accuracy of B on *independent* samples (train and test texts), with
     Newcombe's hybrid score interval (Newcombe 1998, method 10: the two Wilson intervals combined;
@@ -259,6 +274,7 @@ class Interval:
     low: float
     high: float
     level: float
+    p_above_zero: float = math.nan  # a bootstrap interval's one-sided p of "above 0": resamples at or below 0
 
 
 def bootstrap_accuracy(correct: Sequence, *, level: float = 0.95, n_resamples: int = 2000,
@@ -761,7 +777,8 @@ def paired_bootstrap_f1_difference(labels: Sequence, pred_a: Sequence, pred_b: S
         idx = rng.integers(0, y.size, size=(min(250, n_resamples - start), y.size))
         out[start:start + idx.shape[0]] = macro_f1(y[idx], a[idx], classes) - macro_f1(y[idx], b[idx], classes)
     tail = (1 - level) / 2
-    return Interval(diff, float(np.quantile(out, tail)), float(np.quantile(out, 1 - tail)), level)
+    return Interval(diff, float(np.quantile(out, tail)), float(np.quantile(out, 1 - tail)), level,
+                    float(np.mean(out <= 0)))
 
 
 @dataclass(frozen=True)

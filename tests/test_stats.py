@@ -537,3 +537,26 @@ def test_one_item_per_sentence_is_the_plain_test():
     clustered = stats.tost_paired_clustered(a, b, np.arange(500), 0.05)
     assert (clustered.low, clustered.high) == pytest.approx((plain.low, plain.high), rel=1e-9)
     assert stats.mcnemar_greater_clustered(a, b, np.arange(500)) == pytest.approx(stats.mcnemar_greater(a, b))
+
+
+@settings(max_examples=60, deadline=None)
+@given(k1=st.integers(0, 400), n1=st.integers(5, 400), k2=st.integers(0, 200), n2=st.integers(5, 200),
+       bound=st.floats(-0.2, 0.3), alpha=st.sampled_from([0.01, 0.05, 0.1]))
+def test_newcombe_p_decides_as_its_interval(k1, n1, k2, n2, bound, alpha):
+    k1, k2 = min(k1, n1), min(k2, n2)
+    a = np.r_[np.ones(k1, bool), np.zeros(n1 - k1, bool)]
+    b = np.r_[np.ones(k2, bool), np.zeros(n2 - k2, bool)]
+    p = stats.newcombe_p_below(a, b, bound)
+    high = stats.newcombe_difference(a, b, 1 - 2 * alpha).high
+    if abs(high - bound) > 1e-6:
+        assert (p < alpha) == (high < bound)
+
+
+def test_the_f1_bootstrap_p_is_its_share_of_resamples_at_or_below_zero():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    a = np.where(rng.random(400) < 0.9, y, 1 - y)
+    b = np.where(rng.random(400) < 0.85, y, 1 - y)
+    ci = stats.paired_bootstrap_f1_difference(y, a, b, level=0.9)
+    assert 0 <= ci.p_above_zero <= 1
+    assert (ci.p_above_zero < 0.05) == (ci.low > 0)
