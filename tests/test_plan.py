@@ -69,3 +69,18 @@ def test_the_plan_says_when_more_than_200_components_cannot_be_seen():
 
     assert "OUT OF REACH" in plan.reach(Fx, ["pca_variance"], 150)[0]
     assert "within reach" in plan.reach(Fx, ["pca_variance"], 1000)[0]
+
+
+def test_the_plan_uses_the_disagreement_a_cached_run_measured():
+    from harness import plan
+
+    class Fx:
+        claims = {"accuracy_gap": {"margin": 0.02, "alpha": 0.05, "paper_says": "no_difference"},
+                  "cross_task": {"margin": 0.02, "alpha": 0.05}}
+
+    assumed = plan.reach(Fx, ["accuracy_gap"], 1000)[0]
+    measured, other = plan.reach(Fx, ["accuracy_gap", "cross_task"], 1000, measured=0.30)
+    assert "measured" not in other  # the fine-tuned / frozen disagreement is not the cross-task model's
+    assert "disagree on 10%;" in assumed and "within reach;" not in assumed
+    assert "30% (measured in the cached run)" in measured and "OUT OF REACH" not in measured
+    assert "items needed at 30%" in measured  # 30% disagreement on 1,000 items cannot certify 0.02
