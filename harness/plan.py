@@ -151,6 +151,18 @@ def _cached(h: Harness, kind: str, inputs: dict[str, Any]) -> bool:
     return (h.store.path_for(kind, artifact_key(kind, VERSIONS[kind], inputs)) / MANIFEST).exists()
 
 
+FROZEN_HEAD_CLAIMS = {"accuracy_gap", "cross_task", "discriminant_words", "no_overfitting", "partial_finetuning",
+                      "pca_variance"}  # the claims whose evidence includes the frozen head (claims/evidence.frozen)
+
+
+def needs_frozen_head(fx, claims: Sequence[str]) -> bool:
+    """Whether a claim of the run trains the frozen head on the target task (seed_welch only where a
+    protocol it compares is ``frozen``)."""
+    welch = fx.claims.get("seed_welch", {})
+    return bool(FROZEN_HEAD_CLAIMS & set(claims)) or (
+        "seed_welch" in claims and "frozen" in (welch.get("a"), welch.get("b")))
+
+
 def _measured_disagreement(h: Harness, fx, identity: str, target) -> float | None:
     """Where a run has been here before: the share of test texts on which the fine-tuned and the
     frozen model (first seed) disagree, from their cached predictions; None where either is not cached."""
@@ -204,11 +216,14 @@ def fixture_plan(h: Harness, fx, claims: Sequence[str], speed: Throughput) -> tu
             if task is None or identity is None:
                 steps.append(Step(f"{what}, seed {seed}", "finetune", None, None))
                 continue
-            n_steps = config.epochs * -(-len(task["train"]) // config.batch_size)
+            train = task["train"]
+            sentences = getattr(train, "sentences", None)  # a token task batches sentences, not words
+            n_steps = config.epochs * -(-len(sentences if sentences is not None else train) // config.batch_size)
+            texts = [" ".join(words) for words in sentences] if sentences is not None else train.texts
             cached = _cached(h, "finetune", finetune_inputs(identity, task, config, seed))
-            seconds = None if cached else n_steps * speed.finetune_step(fx.encoder, config, task["train"].texts)
+            seconds = None if cached else n_steps * speed.finetune_step(fx.encoder, config, texts)
             steps.append(Step(f"{what} ({task.name}), seed {seed}: {n_steps:,} steps", "finetune", cached, seconds))
-        if target is not None and identity is not None:
+        if target is not None and identity is not None and needs_frozen_head(fx, claims):
             head = fx.frozen_head
             n_head = head.epochs * -(-len(target["train"]) // head.batch_size)
             cached = _cached(h, "probe", probe_inputs(identity, target, head, seed, max_length=fx.fine_tune.max_length))

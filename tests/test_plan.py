@@ -84,3 +84,28 @@ def test_the_plan_uses_the_disagreement_a_cached_run_measured():
     assert "disagree on 10%;" in assumed and "within reach;" not in assumed
     assert "30% (measured in the cached run)" in measured and "OUT OF REACH" not in measured
     assert "items needed at 30%" in measured  # 30% disagreement on 1,000 items cannot certify 0.02
+
+
+def test_only_claims_that_use_it_plan_the_frozen_head():
+    """Issue 36's case: the PUD fixture's claims (centroid directions, label distances, layer change,
+    probe accuracy) train no frozen head, and the plan listed one of about 7 minutes."""
+    from harness import plan
+
+    class Fx:
+        claims = {"seed_welch": {"a": "top2", "b": "finetuned"}}
+
+    assert not plan.needs_frozen_head(Fx, ["centroid_directions", "label_distances", "layer_change",
+                                           "probe_accuracy"])
+    assert not plan.needs_frozen_head(Fx, ["seed_welch"])
+    assert plan.needs_frozen_head(Fx, ["accuracy_gap"])
+    Fx.claims = {"seed_welch": {"a": "frozen", "b": "finetuned"}}
+    assert plan.needs_frozen_head(Fx, ["seed_welch"])
+
+
+def test_every_claim_that_reads_the_frozen_head_is_known_to_the_plan():
+    """The claim modules that call evidence.frozen are the ones the plan lists it for."""
+    from harness import plan
+
+    readers = {p.stem[len("test_"):] for p in (ROOT / "claims").glob("test_*.py")
+               if "evidence.frozen" in p.read_text()}
+    assert readers - {"seed_welch"} == plan.FROZEN_HEAD_CLAIMS
