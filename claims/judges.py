@@ -258,7 +258,11 @@ def _same(eq: stats.Equivalence, premise: bool, looks: int = 1) -> str:
     return REPRODUCED if eq.equivalent and premise else INCONCLUSIVE
 
 
-def _paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float) -> tuple[dict, dict, dict]:
+def _paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float,
+                     equivalence: bool) -> tuple[dict, dict, dict]:
+    """What every paired verdict reports. ``equivalence``: the claim is judged by TOST, whose reach
+    is the smallest margin the data certify; a claim of a difference reports instead the smallest
+    difference a one-sided test would detect with 80% power."""
     measured = {
         f"{a}_accuracy": _value([r["acc_a"] for r in results]),
         f"{b}_accuracy": _value([r["acc_b"] for r in results]),
@@ -267,8 +271,9 @@ def _paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float
         "p_paper_z": _value([r["p_paper_z"] for r in results]),
         "p_pooled_z": _value([r["p_pooled_z"] for r in results]),
         "smallest_certifiable_margin": _value([r["tost"].certifiable_margin for r in results]),
-        "detectable_difference": _value([r["tost"].detectable for r in results]),
     }
+    if not equivalence:
+        measured["detectable_difference"] = _value([r["tost"].detectable for r in results])
     intervals = {f"{a}_accuracy": _interval([r["ci_a"] for r in results]),
                  f"{b}_accuracy": _interval([r["ci_b"] for r in results]),
                  "difference": _interval([(r["tost"].low, r["tost"].high) for r in results])}
@@ -279,9 +284,10 @@ def _paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float
         f"{a} - {b}: interval level": f"{1 - 2 * alpha:.0%} (Tango's score interval of paired proportions, "
                                       "continuity-corrected: TOST at alpha)",
         "smallest_certifiable_margin": "the smallest margin whose equivalence these data would show",
-        "detectable_difference": f"the smallest true difference a one-sided test at alpha = {alpha:g} finds "
-                                 "with 80% power on data as variable as these",
     }
+    if not equivalence:
+        details["detectable_difference"] = (f"the smallest true difference a one-sided test at alpha = {alpha:g} "
+                                            "finds with 80% power at the rate of disagreement seen (one text at least)")
     if "design_effect" in results[0]:
         details["sampling unit"] = (f"the sentence ({results[0]['sentences']} sentences): the deciding tests count the "
                                     "discordant items divided by the design effect (Rao-Scott)")
@@ -313,7 +319,7 @@ def accuracy_gap(fixture: str, seeds: Sequence[int], correct_finetuned: Sequence
             per_seed.append(_better(r, which, alpha, len(seeds)))
             pvalues[_seed_key(f"McNemar one-sided, {says.replace('_', ' ')}", seeds, i)] = \
                 r["p_a_greater"] if which == "a" else r["p_b_greater"]
-    measured, intervals, details = _paired_measured("finetuned", "frozen", results, alpha)
+    measured, intervals, details = _paired_measured("finetuned", "frozen", results, alpha, says == "no_difference")
     if says == "no_difference":
         rule = (f"equivalence: the {1 - 2 * alpha:.0%} paired interval of fine-tuned - frozen inside "
                 f"(-{margin:g}, {margin:g}) and both models above chance + {floor:g} (reproduced); wholly "
@@ -341,7 +347,7 @@ def cross_task(fixture: str, seeds: Sequence[int], correct_same: Sequence[np.nda
             notes.append(f"seed {seeds[i]}: the frozen model is not above chance ({chance:.3f}) + {floor:g}")
         per_seed.append(_same(r["tost"], premise, len(seeds)))
         pvalues[_seed_key("TOST cross-task = frozen", seeds, i)] = r["tost"].pvalue
-    measured, intervals, details = _paired_measured("cross_task", "frozen", results, alpha)
+    measured, intervals, details = _paired_measured("cross_task", "frozen", results, alpha, True)
     same = [paired_outcome(s, c, alpha, margin) for s, c in zip(correct_same, correct_cross, strict=True)]
     measured = {"same_task_accuracy": _value([r["acc_a"] for r in same]), **measured}
     intervals["same_task_accuracy"] = _interval([r["ci_a"] for r in same])
@@ -856,7 +862,8 @@ def sparse_baselines(fixture: str, seeds: Sequence[int], labels: Sequence[np.nda
         per_seed.append(CONTRADICTED if CONTRADICTED in (acc, f1_part) else combine([acc, f1_part]))
         pvalues[_seed_key("McNemar one-sided, finetuned better than sparse", seeds, i)] = r["p_a_greater"]
         pvalues[_seed_key("bootstrap, macro-F1 gain above 0", seeds, i)] = g.p_above_zero
-    measured, intervals, details = _paired_measured("finetuned", "best_sparse", results, alpha)
+    measured, intervals, details = _paired_measured("finetuned", "best_sparse", results, alpha,
+                                                    says == "no_difference")
     measured["f1_macro_gain"] = _value([g.estimate for g in f1])
     intervals["f1_macro_gain"] = _interval([(g.low, g.high) for g in f1])
     for kind in cv[0]:
@@ -1034,7 +1041,7 @@ def probe_accuracy(fixture: str, seeds: Sequence[int], correct_pretrained: np.nd
         else:
             pvalues[_seed_key("TOST probe difference", seeds, i)] = r["tost"].pvalue
             per_seed.append(_same(r["tost"], premise, len(seeds)))
-    measured, intervals, details = _paired_measured("finetuned", "pretrained", results, alpha)
+    measured, intervals, details = _paired_measured("finetuned", "pretrained", results, alpha, says == "no_gain")
     measured["chance"] = _single(chance)
     if restarts:
         for name, runs in restarts.items():
