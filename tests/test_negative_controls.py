@@ -962,3 +962,30 @@ def test_claim5_higher_needs_the_probe_shown_not_to_drop(n, other_accuracy, conc
                                           spreads=[(1.0, 1.0)], separable=[(True, True)],
                                           probes=[(own, other)])
     assert verdict.conclusion == conclusion, verdict.text()
+
+
+# ---- the audit's cases, through the judges ------------------------------------------------------
+
+
+def test_one_disagreement_in_150_texts_is_not_a_negligible_difference():
+    """Two models that disagree on 1 text of 150 were 'reproduced' as equivalent within 0.02 by the
+    paired t interval: Bogaert's InfOpinion gap and his cross-task claim alike."""
+    frozen = outcomes(150, 0.9, 7)
+    other = frozen.copy()
+    other[np.flatnonzero(frozen)[0]] = False
+    gap = judges.accuracy_gap("f", [0], [other], [frozen], 0.5,
+                              params("accuracy_gap", paper_says="no_difference", alpha=0.05))
+    cross = cross_verdict(outcomes(150, 0.95, 8), other, frozen)
+    assert gap.conclusion == INCONCLUSIVE and cross.conclusion == INCONCLUSIVE, (gap.text(), cross.text())
+
+
+def test_20_gained_texts_of_200_all_kept_do_not_show_a_share_of_90_percent():
+    """Nested outcomes: the share kept is 20 of 20, whose exact lower bound is 0.861 (the t-test
+    said [1.0, 1.0] and 'reproduced')."""
+    frozen = np.zeros(200, bool)
+    gained = np.r_[np.ones(20, bool), np.zeros(180, bool)]
+    verdict = judges.partial_finetuning("f", [0], [gained], [frozen], {2: [gained.copy()]},
+                                        params("partial_finetuning"))
+    assert verdict.conclusion == INCONCLUSIVE, verdict.text()
+    (low, high), = verdict.intervals["recovery_top_2"]
+    assert low == pytest.approx(0.05 ** (1 / 20)) and high == 1.0
