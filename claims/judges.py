@@ -1068,18 +1068,19 @@ def participation_ratio(vectors: np.ndarray) -> float:
     return total ** 2 / float((s2 ** 2).sum()) if total > 0 else 0.0
 
 
-def centroid_measures(movements: Sequence[np.ndarray], mean_norms: Sequence[float]) -> tuple[list[float], list[float]]:
+def centroid_measures(movements: Sequence[np.ndarray], spreads: Sequence[float]) -> tuple[list[float], list[float]]:
     """Per layer: the movement (mean length of the label centroids' shifts over the layer's mean
     vector norm) and the directions they span (:func:`participation_ratio`)."""
-    size = [float(np.linalg.norm(d, axis=1).mean()) / n for d, n in zip(movements, mean_norms, strict=True)]
+    size = [float(np.linalg.norm(d, axis=1).mean()) / n for d, n in zip(movements, spreads, strict=True)]
     return size, [participation_ratio(d) for d in movements]
 
 
 def centroid_directions(fixture: str, seeds: Sequence[int], layers: Sequence[int],
-                        movements: Sequence[Sequence[np.ndarray]], mean_norms: Sequence[float],
+                        movements: Sequence[Sequence[np.ndarray]], spreads: Sequence[float],
                         params: dict[str, Any]) -> Verdict:
     """``movements[seed][layer]``: each label's centroid under the fine-tuned minus the pre-trained
-    encoder (labels x dim); ``mean_norms[layer]``: the pre-trained layer's mean vector norm. Per
+    encoder (labels x dim); ``spreads[layer]``: the pre-trained layer's spread (the centred RMS
+    distance to the mean: free of the large common offset BERT-family layers carry). Per
     layer: the movement (mean row length / mean norm) and the directions (participation ratio);
     both must rise with depth (Spearman >= ``min_trend``) on every seed; a Spearman <= 0 for
     either contradicts."""
@@ -1087,7 +1088,7 @@ def centroid_directions(fixture: str, seeds: Sequence[int], layers: Sequence[int
     per_seed, notes = [], []
     size, span, trend_size, trend_span = [], [], [], []
     for i, seed in enumerate(seeds):
-        m, pr = centroid_measures(movements[i], mean_norms)
+        m, pr = centroid_measures(movements[i], spreads)
         size.append(m)
         span.append(pr)
         ts = float(spearmanr(layers, m).statistic) if np.ptp(m) > 0 else 0.0
@@ -1107,7 +1108,7 @@ def centroid_directions(fixture: str, seeds: Sequence[int], layers: Sequence[int
         "directions_first_layer": _value([p[0] for p in span]), "directions_last_layer": _value([p[-1] for p in span]),
         "depth_trend_movement": _value(trend_size), "depth_trend_directions": _value(trend_span),
     }
-    details = {f"movement per layer {list(layers)} (mean centroid shift / mean vector norm)":
+    details = {f"movement per layer {list(layers)} (mean centroid shift / the pre-trained layer's spread)":
                [[round(v, 4) for v in m] for m in size],
                f"directions per layer {list(layers)} (participation ratio)": [[round(v, 3) for v in p] for p in span]}
     return _verdict("centroid_directions", fixture, seeds, per_seed, params, measured=measured, details=details,

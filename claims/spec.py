@@ -641,7 +641,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         sentence=("lower layers' label centroids move little and in a few shared directions; higher "
                   "layers' move more and in more directions"),
         decides=("per layer, each label's centroid on the test items under the fine-tuned minus the "
-                 "pre-trained encoder: the movement (mean length over the layer's mean vector norm) and "
+                 "pre-trained encoder: the movement (mean length over the pre-trained layer's spread, the centred RMS distance to the mean) and "
                  "the number of directions the movements span (participation ratio of their singular "
                  "values, scale-free): **reproduced** when both rise with depth (Spearman >= `min_trend`) "
                  "on every seed, **contradicted** when either does not rise (Spearman <= 0), "

@@ -4,7 +4,8 @@ a few shared directions; higher layers' move more and in more directions.
 Per layer (0, the embeddings, to the last; from 1 for a text task's first token, which is the same
 vector for every text at layer 0), each label's centroid on the ``split`` items under the
 fine-tuned minus the pre-trained encoder. The judge (claims/judges.py) turns the movements into
-two scale-free numbers per layer: their mean length over the layer's mean vector norm, and the
+two scale-free numbers per layer: their mean length over the pre-trained layer's spread (the
+centred RMS distance to the mean, free of the layer's common offset), and the
 number of directions they span (participation ratio). Fig. 5's 2-D PCA is drawn beside.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import replace
 import numpy as np
 
 from claims import evidence, figures, judges
+from harness import geometry
 from harness.build import is_token_task
 
 CLAIM = "centroid_directions"
@@ -41,14 +43,14 @@ def test_centroid_directions(fx, harness, record_verdict):
 
     before = reps(fx.encoder)
     base = [centroids(x, y, task.num_labels)[present] for x in before]
-    norms = [float(np.linalg.norm(x, axis=1).mean()) for x in before]
+    norms = [geometry.spread(x) for x in before]
     movements = [[centroids(x, y, task.num_labels)[present] - b for x, b in zip(reps(art), base, strict=True)]
                  for art in tuned]
     verdict = judges.centroid_directions(fx.name, fx.seeds, layers, movements, norms, params)
     size, span = judges.centroid_measures(movements[0], norms)
     verdict = replace(verdict, figures=(
-        figures.layer_similarity(f"Label centroids per layer (seed {fx.seeds[0]}): mean shift over the mean vector "
-                                 "norm, and the directions the shifts span over the number of labels", layers,
+        figures.layer_similarity(f"Label centroids per layer (seed {fx.seeds[0]}): mean shift over the layer's "
+                                 "spread, and the directions the shifts span over the number of labels", layers,
                                  [("movement", size), ("directions / labels", [v / len(present) for v in span])]),
         figures.centroid_pca(f"Label centroid movements per layer, 2-D PCA (seed {fx.seeds[0]}; "
                              "Zhou and Srikumar, Fig. 5)", layers, movements[0])))

@@ -989,3 +989,21 @@ def test_20_gained_texts_of_200_all_kept_do_not_show_a_share_of_90_percent():
     assert verdict.conclusion == INCONCLUSIVE, verdict.text()
     (low, high), = verdict.intervals["recovery_top_2"]
     assert low == pytest.approx(0.05 ** (1 / 20)) and high == 1.0
+
+
+def test_centroid_movement_is_measured_against_the_spread_not_a_common_offset():
+    """Layers whose pre-trained vectors carry a common offset that grows with depth (BERT-family
+    anisotropy): the same centroid movements on the same cloud are the same movement at every
+    layer over the spread; over the mean vector norm they would shrink with depth."""
+    from harness import geometry
+
+    rng = np.random.default_rng(0)
+    cloud = rng.standard_normal((200, 16))
+    layers = [cloud + offset for offset in (0.0, 5.0, 10.0, 20.0)]
+    moves = movements([0.5] * 4, [1, 2, 4, 8])
+    spread_size, _ = judges.centroid_measures(moves, [geometry.spread(x) for x in layers])
+    norm_size, _ = judges.centroid_measures(moves, [float(np.linalg.norm(x, axis=1).mean()) for x in layers])
+    assert np.ptp(spread_size) == pytest.approx(0.0, abs=1e-12)
+    assert norm_size[-1] < norm_size[0] / 5
+    verdict = centroid_verdict([moves], norms=[geometry.spread(x) for x in layers])
+    assert verdict.conclusion != REPRODUCED  # the movement does not rise with depth
