@@ -696,11 +696,9 @@ def recovery(correct_reached: Sequence, correct_full: Sequence, base: Sequence |
         def f(share: float) -> float:  # falls as the share rises where the gain is positive
             return _recovery_z(a, g, share, constant)[2]
 
-        sign = 1.0 if g.mean() > 0 else -1.0
+        sign = 1.0 if g.mean() > 0 else -1.0  # sign * f falls as the share rises, either way
         low = _share_end(lambda r: sign * f(r) - z, ratio, -1.0)
         high = _share_end(lambda r: sign * f(r) + z, ratio, 1.0)
-        if sign < 0:
-            low, high = -high, -low
     return Recovery(ratio, low, high, float(need), low_d, high_d, float(alpha), "score", float(stats.norm.sf(z_need)))
 
 

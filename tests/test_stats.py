@@ -560,3 +560,15 @@ def test_the_f1_bootstrap_p_is_its_share_of_resamples_at_or_below_zero():
     ci = stats.paired_bootstrap_f1_difference(y, a, b, level=0.9)
     assert 0 <= ci.p_above_zero <= 1
     assert (ci.p_above_zero < 0.05) == (ci.low > 0)
+
+
+def test_the_share_interval_holds_the_ratio_where_the_full_model_loses():
+    """A negative 'gain' (the full model below the base): the interval of the share is still around
+    the ratio, on the same scale (it was mirrored to the negative shares)."""
+    rng = np.random.default_rng(1)
+    base = rng.random(400) < 0.8
+    full = base & (rng.random(400) < 0.8)
+    reached = base & (rng.random(400) < 0.9)
+    r = stats.recovery(reached, full, base, 0.5)
+    assert r.method == "score" and r.ratio > 0
+    assert r.low < r.ratio < r.high
