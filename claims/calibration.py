@@ -31,6 +31,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -306,9 +307,8 @@ def _geometry(transform: str):
 
     def snapshot(step, x, y):
         clusters = directprobe.cluster(x, y)
-        dist = directprobe.label_distances(x, y, clusters).min_per_label()
-        return judges.Snapshot(step, clusters.num_clusters, tuple(dist), geometry.spread(x),
-                               tuple(geometry.nearest_centroid_gap(x, y)))
+        return judges.Snapshot.of(step, x, y, clusters.num_clusters,
+                                  directprobe.label_distances(x, y, clusters).min_per_label())
 
     def sim(rng):
         y = np.repeat([0, 1, 2], 25)
@@ -474,8 +474,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.write:
         command = "python -m claims.calibration --sims " + str(args.sims) + (f" --seed {args.seed}" if args.seed else "") \
                   + f" --write {args.write}"
-        from pathlib import Path
-
         tmp = Path(args.write + ".tmp")
         tmp.write_text(table(rows, command))
         tmp.replace(args.write)

@@ -24,7 +24,7 @@ Rules shared by every judge (``../shared/DESIGN.md``, "From a paper's sentence t
   where the advantage is significant.
 - Paired accuracies are compared by Tango's score interval, a gap between independent splits by
   Newcombe's, a share of a gain exactly (nested outcomes) or by a score test (``harness/stats.py``);
-  each judge's rate of wrong conclusions at its boundary is measured in ``harness/calibration.py``.
+  each judge's rate of wrong conclusions at its boundary is measured in ``claims/calibration.py``.
 - Geometry is free of translation and of scale: a distance "grows" when it grows raw *and*
   divided by the space's spread (the centred RMS distance to the mean), both shown, unless the
   fixture asks for raw units alone; "decreases" means strictly fewer.
@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
-from harness import stats
+from harness import geometry, stats
 
 from .spec import CLAIMS
 from .verdict import Verdict
@@ -210,28 +210,27 @@ def paired_outcome(correct_a: np.ndarray, correct_b: np.ndarray, alpha: float, m
     sentence of each item (token tasks), whose words are not independent: the deciding tests
     (one-sided McNemar, TOST) then count sentences' worth of evidence (``stats.design_effect``)."""
     n = len(correct_a)
-    if clusters is not None:
-        return {**paired_outcome(correct_a, correct_b, alpha, margin),
-                "p_a_greater": stats.mcnemar_greater_clustered(correct_a, correct_b, clusters),
-                "p_b_greater": stats.mcnemar_greater_clustered(correct_b, correct_a, clusters),
-                "tost": stats.tost_paired_clustered(correct_a, correct_b, clusters, margin, alpha),
-                "design_effect": stats.design_effect(correct_a, correct_b, clusters),
-                "sentences": int(np.unique(clusters).size)}
     acc_a, acc_b = float(np.mean(correct_a)), float(np.mean(correct_b))
     mc = stats.mcnemar(correct_a, correct_b)
     z_paper = stats.two_proportion_z(acc_a, acc_b, n, form="paper")
     z_pooled = stats.two_proportion_z(acc_a, acc_b, n, form="pooled")
     ci_a, ci_b = stats.bootstrap_accuracy(correct_a), stats.bootstrap_accuracy(correct_b)
-    return {
+    reported = {
         "acc_a": acc_a, "acc_b": acc_b, "n": n,
-        "p_a_greater": stats.mcnemar_greater(correct_a, correct_b),
-        "p_b_greater": stats.mcnemar_greater(correct_b, correct_a),
-        "tost": stats.tost_paired(correct_a, correct_b, margin, alpha),
         "mcnemar_p": mc.pvalue, "mcnemar_method": mc.method, "discordant": [mc.b, mc.c],
         "z_paper": z_paper.z, "p_paper_z": z_paper.pvalue,
         "z_pooled": z_pooled.z, "p_pooled_z": z_pooled.pvalue,
         "ci_a": [ci_a.low, ci_a.high], "ci_b": [ci_b.low, ci_b.high],
     }
+    if clusters is None:
+        return reported | {"p_a_greater": stats.mcnemar_greater(correct_a, correct_b),
+                           "p_b_greater": stats.mcnemar_greater(correct_b, correct_a),
+                           "tost": stats.tost_paired(correct_a, correct_b, margin, alpha)}
+    return reported | {"p_a_greater": stats.mcnemar_greater_clustered(correct_a, correct_b, clusters),
+                       "p_b_greater": stats.mcnemar_greater_clustered(correct_b, correct_a, clusters),
+                       "tost": stats.tost_paired_clustered(correct_a, correct_b, clusters, margin, alpha),
+                       "design_effect": stats.design_effect(correct_a, correct_b, clusters),
+                       "sentences": int(np.unique(clusters).size)}
 
 
 def _better(r: dict[str, Any], which: str, alpha: float, looks: int = 1) -> str:
@@ -439,6 +438,14 @@ class Snapshot:
     min_distance: tuple[float, ...]  # per label
     spread: float
     centroid_gap: tuple[float, ...] = ()  # per label
+
+    @classmethod
+    def of(cls, step: int, x: np.ndarray, y: np.ndarray, num_clusters: int,
+           min_distance: Sequence[float]) -> Snapshot:
+        """A checkpoint's snapshot from its vectors ``x``, labels ``y`` and DirectProbe's result on
+        them (clusters, each label's minimum distance): the spread and centroid gaps computed here."""
+        return cls(step, int(num_clusters), tuple(float(v) for v in min_distance), geometry.spread(x),
+                   tuple(float(v) for v in geometry.nearest_centroid_gap(x, y)))
 
     def relative(self) -> np.ndarray:
         return np.asarray(self.min_distance, float) / self.spread

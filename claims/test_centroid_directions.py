@@ -20,14 +20,6 @@ from harness.build import is_token_task
 CLAIM = "centroid_directions"
 
 
-def centroids(x: np.ndarray, y: np.ndarray, num_labels: int) -> np.ndarray:
-    """Each label's mean vector (labels absent from ``y``: NaN rows)."""
-    out = np.full((num_labels, x.shape[1]), np.nan)
-    for k in np.unique(y):
-        out[k] = x[y == k].mean(axis=0)
-    return out
-
-
 def test_centroid_directions(fx, harness, record_verdict):
     params = fx.claim(CLAIM)
     task, split = evidence.target_task(harness, fx), params["split"]
@@ -42,9 +34,9 @@ def test_centroid_directions(fx, harness, record_verdict):
         return [art.array(f"layer_{k}") for k in layers]
 
     before = reps(fx.encoder)
-    base = [centroids(x, y, task.num_labels)[present] for x in before]
+    base = [geometry.centroids(x, y) for x in before]  # the labels present, in label order
     norms = [geometry.spread(x) for x in before]
-    movements = [[centroids(x, y, task.num_labels)[present] - b for x, b in zip(reps(art), base, strict=True)]
+    movements = [[geometry.centroids(x, y) - b for x, b in zip(reps(art), base, strict=True)]
                  for art in tuned]
     verdict = judges.centroid_directions(fx.name, fx.seeds, layers, movements, norms, params)
     size, span = judges.centroid_measures(movements[0], norms)

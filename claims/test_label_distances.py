@@ -42,9 +42,8 @@ def test_label_distances(fx, harness, record_verdict):
         traj = []
         for step, x in checkpoints[seed]:
             result = next(probed)
-            traj.append(judges.Snapshot(step, result.clusters.num_clusters,
-                                        tuple(float(v) for v in result.distances.min_per_label()),
-                                        geometry.spread(x), tuple(geometry.nearest_centroid_gap(x, y))))
+            traj.append(judges.Snapshot.of(step, x, y, result.clusters.num_clusters,
+                                           result.distances.min_per_label()))
         trajectories.append(traj)
         if similarity is not None:
             pretrained = [next(probed).distances for _ in ("train", "test")]
@@ -61,7 +60,6 @@ def test_label_distances(fx, harness, record_verdict):
          for seed, traj in zip(fx.seeds, trajectories, strict=True)]),
         figures.centroid_paths(f"Label centroids over fine-tuning, 2-D PCA (seed {fx.seeds[0]}; Zhou and Srikumar, "
                                "Fig. 3)", names,
-                               [np.stack([x[y == k].mean(axis=0) for k in np.unique(y)])
-                                for _, x in checkpoints[fx.seeds[0]]])))
+                               [geometry.centroids(x, y) for _, x in checkpoints[fx.seeds[0]]])))
     record_verdict(verdict)
     assert verdict.passed, verdict.text()

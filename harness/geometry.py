@@ -62,18 +62,19 @@ def spread(x: np.ndarray) -> float:
 
 
 def centroids(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each label's mean vector, in the order of ``np.unique(y)`` (DirectProbe's label order)."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y)
+    """Each label's mean vector, in the order of ``np.unique(y)`` (DirectProbe's label order),
+    averaged in the vectors' own precision and returned as float64."""
+    x, y = np.asarray(x), np.asarray(y)
     if x.ndim != 2 or y.shape != (x.shape[0],):
         raise ConfigError(f"centroids need one label per row, got shapes {x.shape} and {y.shape}")
-    return np.stack([x[y == k].mean(axis=0) for k in np.unique(y)])
+    return np.stack([x[y == k].mean(axis=0) for k in np.unique(y)]).astype(np.float64)
 
 
 def nearest_centroid_gap(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Each label's distance from its centroid to the nearest other label's centroid (labels in
     ``np.unique(y)`` order): whether labels moved apart, where DirectProbe's margins also grow when
     clusters merely tighten around centroids that stayed put."""
-    c = centroids(x, y)
+    c = centroids(np.asarray(x, dtype=np.float64), y)
     if len(c) < 2:
         raise ConfigError("a centroid gap needs at least two labels")
     d = np.sqrt(np.maximum(np.sum(c**2, 1)[:, None] + np.sum(c**2, 1)[None, :] - 2 * c @ c.T, 0.0))

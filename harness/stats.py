@@ -29,8 +29,10 @@ difference of paired proportions"; Newcombe 1998 compares it with ten others): t
 tested against each candidate value with the cell probabilities re-estimated under that value
 (their constrained maximum likelihood), so the variance never vanishes where the data are sparse.
 A continuity correction of half a text (``TANGO_CORRECTION``) keeps the test's size at or under
-alpha: by exact enumeration over n = 50..1,821, margins 0.01-0.1 and every rate of disagreement,
-the uncorrected interval reached 6.0% (n = 300, margin 0.02), the corrected one at most 4.8%.
+alpha: by exact enumeration over n = 50..800, margins 0.01-0.1, alpha 0.05 and 0.01 and rates of
+disagreement 0-0.3, the uncorrected interval reached 6.0% at alpha 0.05 (n = 300, margin 0.02) and
+the corrected one never exceeded alpha (up to n = 1,821 at margins 0.01-0.05: at most 4.8%);
+``tests/test_stats.py`` re-enumerates the audit's cases.
 The same score test serves any mean of an outcome that takes a known, finite set of values
 (:func:`score_z`): a share of a gain recovered (:func:`recovery`), for one. Where outcomes are
 nested (a model right only where another is), the share is a binomial proportion and is judged
@@ -39,8 +41,8 @@ Newcombe's hybrid score interval (:func:`newcombe_difference`; Newcombe 1998, me
 
 Across seeds the TOST is Welch's (``ttost_ind(usevar="unequal")``). Each result also carries the
 smallest margin the data could have certified, so that a report can say how much the data could
-see. Every test's rate of wrong conclusions at its decision boundary is measured by simulation in
-``harness/calibration.py`` (the table in ``docs/calibration.md``).
+see. Every judge's rate of wrong conclusions at its decision boundary is measured by simulation in
+``claims/calibration.py`` (the table in ``docs/calibration.md``).
 
 Results are frozen dataclasses; inputs are checked with errors that say what is allowed.
 """
@@ -282,7 +284,7 @@ def bootstrap_accuracy(correct: Sequence, *, level: float = 0.95, n_resamples: i
     """Accuracy with a percentile bootstrap confidence interval. The mean of ``n`` outcomes drawn
     with replacement from 0/1 outcomes with ``k`` ones is a Binomial(``n``, ``k / n``) count over
     ``n``, so the resamples are drawn as that (the same distribution as ``scipy.stats.bootstrap``'s
-    resampling, at a hundredth of the cost; a test compares the two)."""
+    resampling, at about a fiftieth of the cost; a test compares the two)."""
     a = _as_outcomes(correct, "correct").astype(float)
     if a.size < 2:
         return Interval(float(a.mean()), float(a.mean()), float(a.mean()), level)
@@ -482,7 +484,7 @@ def _tost(diff: float, se: float, df: float, margin: float, alpha: float) -> Equ
     if se == 0 or not math.isfinite(se):
         # No spread across seeds says nothing about the test split's own sampling error: three
         # identical accuracies do not pin the difference down. Nothing is certified either way
-        # (use :func:`tost_seeds`, which adds the split's variance).
+        # (use :func:`seed_difference`, which adds the split's variance).
         return Equivalence(diff, -math.inf, math.inf, margin, alpha, 1.0, math.inf, math.inf, "t")
     q = stats.t.ppf(1 - alpha, df)
     low, high = diff - q * se, diff + q * se

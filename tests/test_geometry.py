@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from harness import geometry
 from harness.errors import ConfigError
 from harness.geometry import components_for_variance, explained_variance_ratio
 
@@ -79,3 +80,41 @@ def test_variance_ratios_equal_the_singular_values_of_the_centred_data(x):
     got = explained_variance_ratio(x)
     assert got.shape == (min(x.shape),)
     np.testing.assert_allclose(got, want[: len(got)], rtol=0, atol=1e-9)
+
+
+# ---- the spread and the centroid gaps (label_distances, cross_task_distances, centroid_directions) ----
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(2, 60), d=st.integers(1, 12),
+       shift=st.floats(-100, 100), scale=st.floats(0.1, 10))
+def test_spread_is_the_root_of_the_total_variance_and_free_of_translation(seed, n, d, shift, scale):
+    x = np.random.default_rng(seed).normal(size=(n, d))
+    assert geometry.spread(x) == pytest.approx(np.sqrt(np.trace(np.atleast_2d(np.cov(x.T, ddof=0)))), rel=1e-9)
+    assert geometry.spread(x + shift) == pytest.approx(geometry.spread(x), rel=1e-6, abs=1e-9)
+    assert geometry.spread(scale * x) == pytest.approx(scale * geometry.spread(x), rel=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000), labels=st.integers(2, 6), d=st.integers(1, 8))
+def test_nearest_centroid_gap_against_scipys_pairwise_distances(seed, labels, d):
+    from scipy.spatial.distance import cdist
+
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.arange(labels), rng.integers(0, labels, 40)]
+    x = rng.normal(size=(y.size, d)) + 3 * rng.normal(size=(labels, d))[y]
+    c = np.stack([x[y == k].mean(axis=0) for k in range(labels)])
+    brute = cdist(c, c)
+    np.fill_diagonal(brute, np.inf)
+    assert geometry.nearest_centroid_gap(x, y) == pytest.approx(brute.min(axis=1), rel=1e-7, abs=1e-9)
+    assert geometry.centroids(x, y) == pytest.approx(c)
+    assert geometry.nearest_centroid_gap(x + 50.0, y) == pytest.approx(brute.min(axis=1), rel=1e-5)
+
+
+def test_spread_and_gaps_refuse_what_they_cannot_measure():
+    with pytest.raises(ConfigError, match="at least 2 rows"):
+        geometry.spread(np.zeros((1, 3)))
+    with pytest.raises(ConfigError, match="two labels"):
+        geometry.nearest_centroid_gap(np.zeros((4, 2)), np.zeros(4, int))
+    with pytest.raises(ConfigError, match="one label per row"):
+        geometry.centroids(np.zeros((4, 2)), np.zeros(3, int))

@@ -289,12 +289,11 @@ def clouds(seed: int = 0, offset: float = 0.0, noise_axis: float = 0.0):
 
 def real_snap(step, x, y):
     """A snapshot as the claim module builds it: DirectProbe, the spread, the centroid gaps."""
-    from harness import directprobe, geometry
+    from harness import directprobe
 
     clusters = directprobe.cluster(x, y)
-    dist = directprobe.label_distances(x, y, clusters).min_per_label()
-    return judges.Snapshot(step, clusters.num_clusters, tuple(dist), geometry.spread(x),
-                           tuple(geometry.nearest_centroid_gap(x, y)))
+    return judges.Snapshot.of(step, x, y, clusters.num_clusters,
+                              directprobe.label_distances(x, y, clusters).min_per_label())
 
 
 def moved(x, y, between: float = 1.0, within: float = 1.0):
