@@ -47,10 +47,61 @@ def rsa(x, y, metric: str = "cosine", method: str = "pearson", max_points: int =
     if method not in ("pearson", "spearman"):
         raise ConfigError(f"RSA method must be 'pearson' or 'spearman', got {method!r}")
     x, y = _pair(x, y)
-    if len(x) > max_points:
-        keep = np.sort(np.random.default_rng(seed).choice(len(x), max_points, replace=False))
-        x, y = x[keep], y[keep]
+    keep = rsa_points(len(x), max_points, seed)
+    x, y = x[keep], y[keep]
     dx, dy = pdist(x, metric), pdist(y, metric)
     if np.ptp(dx) == 0 or np.ptp(dy) == 0:
         raise ConfigError("all pairwise distances are equal: RSA is undefined")
     return float((pearsonr if method == "pearson" else spearmanr)(dx, dy).statistic)
+
+
+def rsa_points(n: int, max_points: int = 2000, seed: int = 0) -> np.ndarray:
+    """The texts RSA compares: all ``n``, or a seeded sample of ``max_points`` (sorted)."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+
+
+# The jackknife's replicates (harness/stats.py, ``jackknife_keep``): each measure on the texts a
+# replicate keeps, computed from what the whole sample shares instead of from scratch.
+
+
+def linear_cka_replicates(x, y, keep: list[np.ndarray]) -> np.ndarray:
+    """:func:`linear_cka` on the rows ``keep[j]`` for each j: the cross-products of the rows
+    left out are subtracted from the whole sample's (O(p q) per replicate after one pass). NaN for
+    a replicate without variance."""
+    x, y = _pair(x, y)
+    x, y = x - x.mean(0), y - y.mean(0)  # a constant shift changes no centred product; precision
+    sxx, syy, sxy = x.T @ x, y.T @ y, y.T @ x
+    sum_x, sum_y, n = x.sum(0), y.sum(0), len(x)
+    out = np.empty(len(keep))
+    for j, k in enumerate(keep):
+        left = np.setdiff1d(np.arange(n), k, assume_unique=True)
+        xl, yl = x[left], y[left]
+        m = len(k)
+        mx, my = (sum_x - xl.sum(0)) / m, (sum_y - yl.sum(0)) / m
+        cxx = sxx - xl.T @ xl - m * np.outer(mx, mx)
+        cyy = syy - yl.T @ yl - m * np.outer(my, my)
+        cxy = sxy - yl.T @ xl - m * np.outer(my, mx)
+        xx, yy = np.linalg.norm(cxx), np.linalg.norm(cyy)
+        out[j] = np.linalg.norm(cxy) ** 2 / (xx * yy) if xx > 0 and yy > 0 else np.nan
+    return out
+
+
+def rsa_replicates(x, y, keep: list[np.ndarray], metric: str = "cosine") -> np.ndarray:
+    """:func:`rsa` (Pearson) on the rows ``keep[j]`` for each j (the rows are the texts RSA
+    compares, :func:`rsa_points`): the pairwise distances are computed once and each replicate
+    correlates the pairs of the texts it keeps. NaN where a replicate's distances are all equal."""
+    from scipy.spatial.distance import pdist
+
+    x, y = _pair(x, y)
+    dx, dy = pdist(x, metric), pdist(y, metric)
+    i, j = np.triu_indices(len(x), 1)  # pdist's order
+    out = np.empty(len(keep))
+    for r, k in enumerate(keep):
+        kept = np.zeros(len(x), bool)
+        kept[k] = True
+        pair = kept[i] & kept[j]
+        a, b = dx[pair], dy[pair]
+        out[r] = np.corrcoef(a, b)[0, 1] if np.ptp(a) > 0 and np.ptp(b) > 0 else np.nan
+    return out

@@ -86,3 +86,17 @@ def test_unrelated_representations_are_dissimilar_and_bad_input_is_named():
         linear_cka(np.ones((5, 3)), y[:5])
     with pytest.raises(ConfigError, match="'pearson' or 'spearman'"):
         rsa(x, y, method="kendall")
+
+
+def test_replicates_are_the_measures_on_the_kept_rows():
+    """The jackknife's replicates, computed from the whole sample's products and distances, equal
+    the measures recomputed on each replicate's rows (with a large common offset: precision)."""
+    from harness import stats
+    from harness.similarity import linear_cka_replicates, rsa_replicates
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((90, 12)) + 40.0
+    y = x @ rng.standard_normal((12, 7)) + rng.standard_normal((90, 7))
+    keep = stats.jackknife_keep(90, clusters=np.repeat(np.arange(30), 3))
+    np.testing.assert_allclose(linear_cka_replicates(x, y, keep), [linear_cka(x[k], y[k]) for k in keep], atol=1e-12)
+    np.testing.assert_allclose(rsa_replicates(x, y, keep), [rsa(x[k], y[k]) for k in keep], atol=1e-12)

@@ -572,3 +572,67 @@ def test_the_share_interval_holds_the_ratio_where_the_full_model_loses():
     r = stats.recovery(reached, full, base, 0.5)
     assert r.method == "score" and r.ratio > 0
     assert r.low < r.ratio < r.high
+
+
+# ---- the delete-a-group jackknife ------------------------------------------------------------
+
+
+@given(st.lists(st.floats(-100, 100), min_size=3, max_size=40))
+def test_jackknife_of_the_mean_is_the_t_interval(xs):
+    """One item per group: the jackknife of a mean is the mean with standard error s / sqrt(n)."""
+    x = np.asarray(xs)
+    keep = stats.jackknife_keep(x.size, groups=x.size)
+    j = stats.jackknife(float(x.mean()), [x[k].mean() for k in keep])
+    assert j.estimate == pytest.approx(x.mean(), abs=1e-9)
+    assert j.se == pytest.approx(x.std(ddof=1) / np.sqrt(x.size), rel=1e-7, abs=1e-9)
+    assert j.df == x.size - 1
+
+
+@given(st.lists(st.floats(-100, 100), min_size=3, max_size=40))
+def test_jackknife_removes_the_plug_in_variances_bias(xs):
+    """Quenouille's correction turns the plug-in variance (ddof 0) into the unbiased one (ddof 1)."""
+    x = np.asarray(xs)
+    keep = stats.jackknife_keep(x.size, groups=x.size)
+    j = stats.jackknife(float(x.var()), [x[k].var() for k in keep])
+    assert j.estimate == pytest.approx(x.var(ddof=1), rel=1e-7, abs=1e-7)
+
+
+@given(n=st.integers(2, 300), groups=st.integers(2, 30), sentences=st.integers(2, 40), seed=st.integers(0, 5))
+def test_jackknife_groups_partition_the_units_and_never_split_a_sentence(n, groups, sentences, seed):
+    clusters = np.random.default_rng(seed).integers(0, sentences, n)
+    if np.unique(clusters).size < 2:
+        return
+    keep = stats.jackknife_keep(n, groups, clusters, seed)
+    left = [np.setdiff1d(np.arange(n), k) for k in keep]
+    assert len(keep) == min(groups, np.unique(clusters).size)
+    assert sorted(np.concatenate(left).tolist()) == list(range(n))  # each item left out exactly once
+    for out in left:
+        assert not set(clusters[out]) & set(np.delete(clusters, out))  # a sentence leaves whole
+
+
+def test_jackknife_p_values_are_student_t_and_a_statistic_no_replicate_moves_is_exact():
+    j = stats.Jackknife(value=0.3, estimate=0.3, se=0.1, df=19)
+    assert j.p_above(0.1) == pytest.approx(sp_stats.t.sf(2.0, 19))
+    assert j.p_below(0.5) == pytest.approx(sp_stats.t.sf(2.0, 19))
+    low, high = j.interval(0.9)
+    assert j.p_above(low) == pytest.approx(0.05) and j.p_below(high) == pytest.approx(0.05)
+    exact = stats.jackknife(1.0, [1.0] * 20)
+    assert exact.se == 0 and exact.p_below(0.95) == 1.0 and exact.p_above(0.95) == 0.0
+    assert np.isnan(stats.jackknife(float("nan"), [1.0] * 20).p_above(0))
+    with pytest.raises(ConfigError, match="2 or more"):
+        stats.jackknife(1.0, [1.0])
+    with pytest.raises(ConfigError, match="2 or more sampling units"):
+        stats.jackknife_keep(5, clusters=[0] * 5)
+
+
+def test_jackknife_difference_of_independent_samples_matches_welch():
+    """Two means by the jackknife (one item per group): their difference's standard error and
+    degrees of freedom are Welch's (scipy)."""
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(0, 1, 30), rng.normal(0.5, 2, 45)
+    ja, jb = (stats.jackknife(float(x.mean()), [x[k].mean() for k in stats.jackknife_keep(x.size, x.size)])
+              for x in (a, b))
+    d = stats.jackknife_difference(ja, jb)
+    welch = sp_stats.ttest_ind(a, b, equal_var=False)
+    assert d.estimate / d.se == pytest.approx(welch.statistic)
+    assert d.df == int(welch.df)
