@@ -6,6 +6,8 @@ an artifact or arrays read from one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from harness.build import Harness, Predictions
@@ -95,11 +97,26 @@ def snapshots(model: Artifact, layer: int = -1) -> list[tuple[int, np.ndarray]]:
     return out
 
 
+@dataclass(frozen=True)
+class LayerSimilarity:
+    """Per layer, the pre-trained encoder against a fine-tuned one on the same texts:
+    ``values[measure]`` one similarity per layer in ``layers``; ``replicates[measure]`` (groups x
+    layers) the same on each leave-a-group-out sample of the texts (sentences, for a token task:
+    the sampling unit), from which a judge has the similarities' standard errors
+    (``stats.jackknife``). The spatial similarity (a DirectProbe run per layer and per replicate:
+    too costly) has none."""
+
+    layers: list[int]
+    values: dict[str, list[float]]
+    replicates: dict[str, np.ndarray]
+    units: int  # the sampling units (texts, or sentences) the replicates leave out in groups
+
+
 def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split: str, pooling: str,
-                     rows: np.ndarray | None = None, spatial: bool = False) -> tuple[list[int], dict[str, list[float]]]:
-    """Per layer, the pre-trained encoder against ``tuned`` on the same texts of ``split`` (``rows``:
-    a subset): linear CKA, RSA and, with ``spatial``, Zhou and Srikumar's spatial similarity of
-    the DirectProbe label-pair distances (all layers' DirectProbe runs handed over at once).
+                     rows: np.ndarray | None = None, spatial: bool = False) -> LayerSimilarity:
+    """:class:`LayerSimilarity` of ``split`` (``rows``: a subset): linear CKA, RSA and, with
+    ``spatial``, Zhou and Srikumar's spatial similarity of the DirectProbe label-pair distances
+    (all layers' DirectProbe runs handed over at once).
 
     Layers: 0 (the embeddings) to the last; with first-token pooling from 1, since the first
     token's embedding ([CLS] at position 0) is the same vector for every text; for a token task
@@ -108,29 +125,50 @@ def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split
     similarity that is undefined on a layer (a representation without variance, a space that is
     not linearly separable) is NaN, which the judge reads as inconclusive."""
     from harness import directprobe
+    from harness.build import is_token_task
     from harness.errors import ConfigError
-    from harness.similarity import linear_cka, rsa
+    from harness.similarity import (
+        linear_cka,
+        linear_cka_replicates,
+        rsa,
+        rsa_points,
+        rsa_replicates,
+    )
+    from harness.stats import jackknife_keep
 
-    def defined(measure, a, b) -> float:
+    def defined(measure, *args):
         try:
-            return float(measure(a, b))
+            return measure(*args)
         except ConfigError:
             return float("nan")
-
-    from harness.build import is_token_task
 
     layers = list(range(1 if pooling == "first" or is_token_task(task) else 0, num_layers(tuned) + 1))
     reps = [h.embeddings(model, task, split, layers=layers, pooling=pooling, max_length=fx.fine_tune.max_length)
             for model in (fx.encoder, tuned)]
-    pick = (lambda a: a[rows]) if rows is not None else (lambda a: a)
-    pairs = [(pick(reps[0].array(f"layer_{k}")), pick(reps[1].array(f"layer_{k}"))) for k in layers]
-    sims = {"cka": [defined(linear_cka, a, b) for a, b in pairs], "rsa": [defined(rsa, a, b) for a, b in pairs]}
+    picked = rows if rows is not None else np.arange(len(task[split]))
+    pairs = [(reps[0].array(f"layer_{k}")[picked], reps[1].array(f"layer_{k}")[picked]) for k in layers]
+    items = getattr(task[split], "items", None)
+    sentences = np.asarray(items)[picked, 0] if items is not None else None
+    keep = jackknife_keep(len(picked), clusters=sentences)
+    points = rsa_points(len(picked))  # RSA's texts; its replicates leave out groups of these
+    keep_rsa = jackknife_keep(len(points), clusters=None if sentences is None else sentences[points])
+    nan = np.full(len(keep), np.nan)
+    values = {"cka": [float(defined(linear_cka, a, b)) for a, b in pairs],
+              "rsa": [float(defined(rsa, a, b)) for a, b in pairs]}
+    replicates = {
+        "cka": np.column_stack([defined(linear_cka_replicates, a, b, keep) if v == v else nan
+                                for (a, b), v in zip(pairs, values["cka"], strict=True)]),
+        "rsa": np.column_stack([defined(rsa_replicates, a[points], b[points], keep_rsa) if v == v
+                                else np.full(len(keep_rsa), np.nan)
+                                for (a, b), v in zip(pairs, values["rsa"], strict=True)]),
+    }
     if spatial:
-        labels = pick(task[split].labels)
+        labels = task[split].labels[picked]
         probed = h.directprobe_many([(x, labels) for pair in pairs for x in pair])  # side by side
-        sims["spatial"] = [defined(directprobe.spatial_similarity, probed[2 * k].distances, probed[2 * k + 1].distances)
-                           for k in range(len(pairs))]
-    return layers, sims
+        values["spatial"] = [float(defined(directprobe.spatial_similarity, probed[2 * k].distances,
+                                           probed[2 * k + 1].distances)) for k in range(len(pairs))]
+    units = len(np.unique(sentences)) if sentences is not None else len(picked)
+    return LayerSimilarity(layers, values, replicates, units)
 
 
 def probe_rows(task: Task, max_items: int) -> dict[str, np.ndarray]:

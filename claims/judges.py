@@ -37,12 +37,12 @@ Rules shared by every judge (``../shared/DESIGN.md``, "From a paper's sentence t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from harness import geometry, stats
 
@@ -364,25 +364,42 @@ def cross_task(fixture: str, seeds: Sequence[int], correct_same: Sequence[np.nda
 # Bogaert et al. 3.3: principal components for 95% of the variance
 
 
-def pca_variance(fixture: str, seeds: Sequence[int], finetuned: Sequence[int], frozen: Sequence[int],
-                 cross: Sequence[int] | None, dim: int, n_test: int, correct_finetuned: Sequence[np.ndarray],
+def pca_variance(fixture: str, seeds: Sequence[int], finetuned: Sequence[int | geometry.ComponentCount],
+                 frozen: Sequence[int | geometry.ComponentCount], cross: Sequence[int | geometry.ComponentCount] | None,
+                 dim: int, n_test: int, correct_finetuned: Sequence[np.ndarray],
                  chance: float, params: dict[str, Any]) -> Verdict:
     """The fine-tuned space needs far fewer PCs than the frozen one, on every seed:
 
     - premise: the fine-tuned model is above chance + ``min_above_chance`` on the test texts
       (one-sided binomial at ``alpha``); a collapsed encoder needs 1 component and says nothing;
     - fine-tuned <= ``max_ratio`` x frozen (with ``cross_task_between``, the cross-task count in
-      between); else contradicted;
+      between);
     - with ``min_frozen`` (the paper's "more than 200"), the frozen count above it. A split of
       ``n_test`` texts shows at most ``min(n_test - 1, dim)`` components (the cap), and fewer than
       the population's below it: where the cap is at or under ``min_frozen`` the paper's figure
-      cannot be seen (inconclusive); where it could be and is not, contradicted."""
+      cannot be seen (inconclusive).
+
+    Counts given as :class:`~harness.geometry.ComponentCount` (with the jackknife's replicates
+    over the test texts, the same groups for every space) are tested: the log ratio of the
+    interpolated counts shown below log ``max_ratio``, the cross-task count shown between, the
+    frozen count shown above ``min_frozen``, each one-sided at ``alpha`` (reproduced when all are);
+    contradicted when one is shown to fail at ``alpha`` / conditions x seeds. Plain integers are
+    compared as they are (the verdict says it is not calibrated)."""
     ratio, var, least = params["max_ratio"], params["variance"], params["min_frozen"]
     alpha, floor = params["alpha"], params["min_above_chance"]
     between = params.get("cross_task_between", False) and cross is not None
     cap = min(n_test - 1, dim)
-    per_seed, notes = [], []
-    for i, (ft, fr) in enumerate(zip(finetuned, frozen, strict=True)):
+    sampled = all(isinstance(c, geometry.ComponentCount) for c in list(finetuned) + list(frozen))
+
+    def count(c: int | geometry.ComponentCount) -> int:
+        return c.count if isinstance(c, geometry.ComponentCount) else int(c)
+
+    conditions = 1 + 2 * between + (least > 0)
+    per_seed, notes, lows = [], [], []
+    pvalues: dict[str, float] = {}
+    for i in range(len(seeds)):
+        ft, fr = count(finetuned[i]), count(frozen[i])
+        cr = count(cross[i]) if between else None
         if stats.above_chance(correct_finetuned[i], chance, floor) >= alpha:
             notes.append(f"seed {seeds[i]}: the fine-tuned model's test accuracy "
                          f"{np.mean(correct_finetuned[i]):.3f} is not above chance ({chance:.3f}) + {floor:g}: "
@@ -393,33 +410,72 @@ def pca_variance(fixture: str, seeds: Sequence[int], finetuned: Sequence[int], f
             notes.append(f"seed {seeds[i]}: the frozen space needs {fr} components: nothing to shrink")
             per_seed.append(INCONCLUSIVE)
             continue
-        if not (ft <= ratio * fr and (not between or ft <= cross[i] <= fr)):
+        if least and cap <= least:
+            notes.append(f"seed {seeds[i]}: {n_test} test texts show at most {cap} components: the paper's "
+                         f"'more than {least}' for the frozen space cannot be seen on this split")
+            per_seed.append(INCONCLUSIVE)
+            continue
+        if not sampled:
+            holds = ft <= ratio * fr and (not between or ft <= cr <= fr) and (not least or fr > least)
+            per_seed.append(REPRODUCED if holds else CONTRADICTED)
+            continue
+        checks = _component_checks(finetuned[i], frozen[i], cross[i] if between else None, ratio, least,
+                                   alpha, conditions * len(seeds))
+        if any(failed for _, _, failed in checks):
             per_seed.append(CONTRADICTED)
-        elif fr <= least:
-            if cap <= least:
-                notes.append(f"seed {seeds[i]}: {n_test} test texts show at most {cap} components: the paper's "
-                             f"'more than {least}' for the frozen space cannot be seen on this split")
-                per_seed.append(INCONCLUSIVE)
-            else:
-                notes.append(f"seed {seeds[i]}: the frozen space needs {fr} components, not more than {least}, "
-                             f"on a split that could show {cap}")
-                per_seed.append(CONTRADICTED)
+            notes.extend(f"seed {seeds[i]}: shown to fail: {name}" for name, _, failed in checks if failed)
         else:
-            per_seed.append(REPRODUCED)
-    measured = {"finetuned_pcs": _value(finetuned), "frozen_pcs": _value(frozen)}
+            per_seed.append(REPRODUCED if max(p for _, p, _ in checks) < alpha else INCONCLUSIVE)
+        pvalues[_seed_key("every condition holds (largest p)", seeds, i)] = max(p for _, p, _ in checks)
+        lows.append(frozen[i].more_than(alpha))
+    measured = {"finetuned_pcs": _value([count(c) for c in finetuned]),
+                "frozen_pcs": _value([count(c) for c in frozen])}
     if cross is not None:
-        measured["cross_task_pcs"] = _value(cross)
+        measured["cross_task_pcs"] = _value([count(c) for c in cross])
+    if lows:
+        measured["frozen_needs_more_than (one-sided bound at alpha)"] = _value(lows)
     measured["largest_count_the_split_can_show"] = _single(cap)
     measured["finetuned_accuracy"] = _value([float(np.mean(c)) for c in correct_finetuned])
     measured["chance"] = _single(chance)
+    details: dict[str, Any] = {"embedding_dim": dim, "test_texts": n_test,
+                               "space": "test set, last layer, first token"}
+    if sampled:
+        details["sampling"] = (f"delete-a-group jackknife over the test texts, {len(frozen[0].in_sample_replicates)} "
+                               "groups, on the share of the variance the top k components hold (a count jumps where "
+                               "the spectrum's tail is flat; 'needs at most k' is 'the top k hold the share'): shown "
+                               "to hold by the held-out share (one half's components on the other half's texts, "
+                               "biased low), shown to fall short by the in-sample share (biased high); bounds on a "
+                               "count by inverting those tests, each step of a two-step condition at half its level")
+    else:
+        notes.append(NO_SAMPLING_MODEL.format(what="The component counts"))
     criterion = (f"PCs for {var:.0%} of the variance: fine-tuned <= {ratio:g} x frozen"
                  + (", cross-task in between" if between else "")
                  + (f", frozen > {least} (a split of {n_test} texts shows at most {cap}: inconclusive where "
                     f"that is {least} or fewer)" if least else "")
+                 + (", each shown by a one-sided jackknife test at alpha" if sampled else "")
                  + f", the fine-tuned model above chance + {floor:g}, on every seed")
     return _verdict("pca_variance", fixture, seeds, per_seed, params, criterion=criterion, measured=measured,
-                    details={"embedding_dim": dim, "test_texts": n_test, "space": "test set, last layer, first token"},
-                    notes=notes)
+                    details=details, notes=notes, pvalues=pvalues)
+
+
+def _component_checks(ft: geometry.ComponentCount, fr: geometry.ComponentCount, cr: geometry.ComponentCount | None,
+                      ratio: float, least: int, alpha: float, looks: int) -> list[tuple[str, float, bool]]:
+    """:func:`pca_variance`'s conditions on counts of components, each as (what, p that it holds,
+    shown to fail). "k_a <= r x k_b" takes two steps: a confidence bound on k_b (the largest count
+    shown exceeded), then the top components of the other space tested at that count, each at
+    half the level (Bonferroni), so that a condition holds its level whatever the spectra. The
+    fail side is the same at ``alpha / looks``."""
+    a, b = alpha / 2, alpha / (2 * looks)
+    more_fr, most_fr = fr.more_than(a), fr.at_most(b)
+    checks = [(f"fine-tuned <= {ratio:g} x frozen", min(1.0, 2 * ft.p_holds(math.floor(ratio * (more_fr + 1)))),
+               ft.p_short(math.floor(ratio * most_fr)) < b)]
+    if cr is not None:
+        checks.append(("cross-task <= frozen", min(1.0, 2 * cr.p_holds(more_fr + 1)), cr.p_short(most_fr) < b))
+        checks.append(("cross-task >= fine-tuned", min(1.0, 2 * cr.p_short(ft.at_most(a) - 1)),
+                       cr.p_holds(ft.more_than(b)) < b))
+    if least:
+        checks.append((f"frozen > {least}", fr.p_short(least), fr.p_holds(least) < 2 * b))
+    return checks
 
 
 # --------------------------------------------------------------------------------------------
@@ -548,6 +604,8 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
                     + f"by more than {growth:.0%}, and the label centroids move apart (else inconclusive)"
                     if "distances" in judged else "")
                  + ("; the train/test spatial similarity falls" if similarity else "") + ", on every seed")
+    if "distances" in judged or "clusters" in judged:
+        notes.append(DIRECTPROBE_POINT_VALUES)
     return _verdict("label_distances", fixture, seeds, per_seed, params, criterion=criterion,
                     measured=measured, details=details, notes=notes)
 
@@ -659,6 +717,7 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
                     if probes is not None else ""))
     details: dict[str, Any] = {"change per label": [[float(v) for v in c] for c in changes]}
     details["spread (pre-trained, cross-task)"] = [list(m) for m in spreads]
+    notes.append(DIRECTPROBE_POINT_VALUES)
     return _verdict("cross_task_distances", fixture, seeds, per_seed, params, criterion=criterion,
                     measured=measured, details=details, notes=notes, pvalues=pvalues)
 
@@ -667,15 +726,52 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
 # Layer-wise change (Merchant et al. 2020; Zhou and Srikumar 2022, section 4.5)
 
 
+def depth_trend(layers: Sequence[int], values: Sequence[float]) -> float:
+    """Pearson's correlation of depth with a per-layer quantity (a smooth function of the values,
+    so the jackknife gives it a standard error; Spearman's ranks have none); 0 where the values
+    are flat."""
+    v = np.asarray(values, float)
+    return float(np.corrcoef(np.asarray(layers, float), v)[0, 1]) if np.ptp(v) > 0 else 0.0
+
+
+DIRECTPROBE_POINT_VALUES = (
+    "DirectProbe's clusters and distances are compared as point values (a DirectProbe run per jackknife "
+    "replicate is too costly here): this part is calibrated against translation, scaling and tightening "
+    "(claims/calibration.py), not against the texts' sampling noise")
+NO_SAMPLING_MODEL = ("{what} has no sampling model here: the point values decide, and this verdict's rate "
+                     "of wrong conclusions is not calibrated (claims/calibration.py)")
+
+
+def _decide(p_hold: Sequence[float], p_fail: Sequence[float], alpha: float, looks: int) -> str:
+    """Reproduced when every condition is shown at ``alpha`` (intersection-union); contradicted when
+    any one is shown to fail at ``alpha / looks`` (``looks``: every condition on every seed,
+    Bonferroni); else inconclusive. An undefined p (a replicate without variance) decides nothing."""
+    if not all(math.isfinite(p) for p in (*p_hold, *p_fail)):
+        return INCONCLUSIVE
+    if min(p_fail) < alpha / looks:
+        return CONTRADICTED
+    return REPRODUCED if max(p_hold) < alpha else INCONCLUSIVE
+
+
 def layer_change(fixture: str, seeds: Sequence[int], layers: Sequence[int],
-                 similarity: dict[str, Sequence[Sequence[float]]], params: dict[str, Any]) -> Verdict:
+                 similarity: dict[str, Sequence[Sequence[float]]], params: dict[str, Any],
+                 replicates: dict[str, Sequence[np.ndarray]] | None = None) -> Verdict:
     """Similarity of each layer before and after fine-tuning (``similarity[measure]``: per seed,
-    one value per layer in ``layers``) falls with depth: the last layer's is below the first's by
-    more than ``min_drop`` and the depth/similarity Spearman correlation is at most ``max_trend``;
-    with ``min_similarity`` every layer stays at or above it (Zhou and Srikumar: > 0.5)."""
-    measure = params["measure"]
+    one value per layer in ``layers``) falls with depth: the first layer's minus the last's above
+    ``min_drop``, the depth/similarity correlation (:func:`depth_trend`) at most ``max_trend`` and,
+    with ``min_similarity``, every layer at or above it (Zhou and Srikumar: > 0.5).
+
+    ``replicates[measure]``: per seed, the similarities on each leave-a-group-out sample of the
+    texts (groups x layers; ``evidence.LayerSimilarity``). With them each condition is a one-sided
+    jackknife t-test (:func:`_decide`); without (the spatial similarity) the point values decide
+    and the verdict says it is not calibrated."""
+    measure, alpha = params["measure"], params["alpha"]
     drop, trend_max, floor = params["min_drop"], params["max_trend"], params.get("min_similarity")
+    reps = (replicates or {}).get(measure)
+    checks = 2 + (len(layers) if floor is not None else 0)
     per_seed, trends, drops, notes = [], [], [], []
+    intervals: dict[str, list] = {"drop": [], "depth_trend": []}
+    pvalues: dict[str, float] = {}
     for i, sims in enumerate(similarity[measure]):
         sims = np.asarray(sims, float)
         if not np.isfinite(sims).all():
@@ -684,28 +780,46 @@ def layer_change(fixture: str, seeds: Sequence[int], layers: Sequence[int],
             drops.append(float("nan"))
             per_seed.append(INCONCLUSIVE)
             continue
-        trend = float(spearmanr(layers, sims).statistic) if np.ptp(sims) > 0 else 0.0
-        trends.append(trend)
+        trends.append(depth_trend(layers, sims))
         drops.append(float(sims[0] - sims[-1]))
-        holds = drops[-1] > drop and trend <= trend_max and (floor is None or bool((sims >= floor).all()))
-        per_seed.append(REPRODUCED if holds else CONTRADICTED)
+        if reps is None:
+            holds = drops[-1] > drop and trends[-1] <= trend_max and (floor is None or bool((sims >= floor).all()))
+            per_seed.append(REPRODUCED if holds else CONTRADICTED)
+            continue
+        r = np.asarray(reps[i], float)
+        jd = stats.jackknife(drops[-1], r[:, 0] - r[:, -1])
+        jt = stats.jackknife(trends[-1], [depth_trend(layers, row) for row in r])
+        layer_j = [stats.jackknife(float(sims[k]), r[:, k]) for k in range(len(layers))] if floor is not None else []
+        p_hold = [jd.p_above(drop), jt.p_below(trend_max)] + [j.p_above(floor) for j in layer_j]
+        p_fail = [jd.p_below(drop), jt.p_above(trend_max)] + [j.p_below(floor) for j in layer_j]
+        per_seed.append(_decide(p_hold, p_fail, alpha, checks * len(seeds)))
+        pvalues[_seed_key("every condition holds (largest one-sided jackknife p)", seeds, i)] = max(p_hold)
+        intervals["drop"].append(jd.interval(1 - 2 * alpha))
+        intervals["depth_trend"].append(jt.interval(1 - 2 * alpha))
     measured: dict[str, Any] = {
         f"{measure}_first_layer": _value([s[0] for s in similarity[measure]]),
         f"{measure}_last_layer": _value([s[-1] for s in similarity[measure]]),
         "drop": _value(drops),
-        "depth_trend_spearman": _value(trends),
+        "depth_trend_pearson": _value(trends),
     }
     if floor is not None:
         measured[f"{measure}_lowest_layer"] = _value([float(np.min(s)) for s in similarity[measure]])
     details = {f"{name} per layer {list(layers)}": [[float(v) for v in s] for s in sims]
                for name, sims in similarity.items()}
     name = {"cka": "linear CKA", "rsa": "RSA", "spatial": "DirectProbe spatial similarity"}.get(measure, measure)
-    criterion = (f"{name} between the pre-trained and the fine-tuned encoder, per layer: the last "
-                 f"layer's is lower than the first's by more than {drop:g} and the depth/similarity "
-                 f"Spearman correlation is <= {trend_max:g}"
-                 + (f"; every layer >= {floor:g}" if floor is not None else "") + ", on every seed")
+    if reps is None:
+        notes.append(NO_SAMPLING_MODEL.format(what=f"The {name}"))
+    else:
+        details["sampling"] = (f"delete-a-group jackknife over the texts (sentences for a token task), "
+                               f"{np.asarray(reps[0]).shape[0]} groups; intervals at {1 - 2 * alpha:.0%}")
+    criterion = (f"{name} between the pre-trained and the fine-tuned encoder, per layer: the first layer's "
+                 f"minus the last's > {drop:g} and the depth/similarity correlation (Pearson) <= {trend_max:g}"
+                 + (f"; every layer >= {floor:g}" if floor is not None else "")
+                 + (", each shown by a one-sided jackknife test at alpha (contradicted: one shown to fail "
+                    "at alpha / conditions x seeds)" if reps is not None else "") + ", on every seed")
     return _verdict("layer_change", fixture, seeds, per_seed, params, criterion=criterion, measured=measured,
-                    details=details, notes=notes)
+                    details=details, notes=notes, pvalues=pvalues,
+                    intervals={k: _interval(v) for k, v in intervals.items() if v})
 
 
 # --------------------------------------------------------------------------------------------
@@ -897,29 +1011,56 @@ def sparse_baselines(fixture: str, seeds: Sequence[int], labels: Sequence[np.nda
 
 def domain_shift(fixture: str, seeds: Sequence[int], layers: Sequence[int],
                  in_domain: dict[str, Sequence[Sequence[float]]],
-                 out_of_domain: dict[str, Sequence[Sequence[float]]], params: dict[str, Any]) -> Verdict:
+                 out_of_domain: dict[str, Sequence[Sequence[float]]], params: dict[str, Any],
+                 replicates: tuple[dict[str, Sequence[np.ndarray]], dict[str, Sequence[np.ndarray]]] | None = None
+                 ) -> Verdict:
     """Fine-tuning changes in-domain texts more than out-of-domain ones: averaged over the top
     ``top_layers`` layers, out-of-domain minus in-domain similarity (``measure``) above
-    ``min_gap`` (reproduced), below ``-min_gap`` (contradicted), inconclusive between."""
-    measure, top, gap_min = params["measure"], params["top_layers"], params["min_gap"]
+    ``min_gap`` (reproduced), below ``-min_gap`` (contradicted), inconclusive between.
+
+    ``replicates`` (in-domain, out-of-domain): per measure and seed, the similarities on each
+    leave-a-group-out sample of that side's texts (``evidence.LayerSimilarity``). With them the gap
+    is a difference of two independent jackknife estimates, shown above ``min_gap`` at ``alpha``
+    (reproduced) or below ``-min_gap`` at ``alpha / seeds`` (contradicted); without, the point
+    values decide and the verdict says it is not calibrated."""
+    measure, top, gap_min, alpha = params["measure"], params["top_layers"], params["min_gap"], params["alpha"]
     if not 1 <= top <= len(layers):
         raise ValueError(f"top_layers must be in 1..{len(layers)}, got {top}")
-    gaps, ins, outs, per_seed = [], [], [], []
-    for sims_in, sims_out in zip(in_domain[measure], out_of_domain[measure], strict=True):
+    gaps, ins, outs, per_seed, bounds = [], [], [], [], []
+    pvalues: dict[str, float] = {}
+    for i, (sims_in, sims_out) in enumerate(zip(in_domain[measure], out_of_domain[measure], strict=True)):
         ins.append(float(np.mean(sims_in[-top:])))
         outs.append(float(np.mean(sims_out[-top:])))
         gaps.append(outs[-1] - ins[-1])
-        per_seed.append(REPRODUCED if gaps[-1] > gap_min else CONTRADICTED if gaps[-1] < -gap_min else INCONCLUSIVE)
+        if replicates is None:
+            per_seed.append(REPRODUCED if gaps[-1] > gap_min else CONTRADICTED if gaps[-1] < -gap_min
+                            else INCONCLUSIVE)
+            continue
+        r_in, r_out = (np.asarray(side[measure][i], float)[:, -top:].mean(axis=1) for side in replicates)
+        gap = stats.jackknife_difference(stats.jackknife(outs[-1], r_out), stats.jackknife(ins[-1], r_in))
+        p_hold, p_fail = gap.p_above(gap_min), gap.p_below(-gap_min)
+        per_seed.append(_decide([p_hold], [p_fail], alpha, len(seeds)))
+        pvalues[_seed_key("gap above min_gap (one-sided jackknife t)", seeds, i)] = p_hold
+        bounds.append(gap.interval(1 - 2 * alpha))
     measured = {f"{measure}_in_domain_top{top}": _value(ins), f"{measure}_out_of_domain_top{top}": _value(outs),
                 "gap": _value(gaps)}
     details = {f"{side} {name} per layer {list(layers)}": [[float(v) for v in s] for s in sims]
                for side, table in (("in-domain", in_domain), ("out-of-domain", out_of_domain))
                for name, sims in table.items()}
+    notes = []
+    if replicates is None:
+        notes.append(NO_SAMPLING_MODEL.format(what="The similarity gap"))
+    else:
+        details["sampling"] = ("delete-a-group jackknife over each side's texts, the two variances added "
+                               f"(Welch-Satterthwaite degrees of freedom); interval at {1 - 2 * alpha:.0%}")
     criterion = (f"{measure.upper()} between the pre-trained and the fine-tuned encoder, mean of the top {top} "
                  f"layer(s): out-of-domain minus in-domain > {gap_min:g} (in-domain texts change more: "
-                 f"reproduced), < -{gap_min:g} (contradicted), on every seed")
+                 f"reproduced), < -{gap_min:g} (contradicted)"
+                 + (", each shown by a one-sided jackknife test (alpha; alpha / seeds to contradict)"
+                    if replicates is not None else "") + ", on every seed")
     return _verdict("domain_shift", fixture, seeds, per_seed, params, criterion=criterion, measured=measured,
-                    details=details)
+                    details=details, notes=notes, pvalues=pvalues,
+                    intervals={"gap": _interval(bounds)} if bounds else None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1066,50 +1207,59 @@ def probe_accuracy(fixture: str, seeds: Sequence[int], correct_pretrained: np.nd
 # Zhou and Srikumar, section 4.5 (Fig. 5): how the label centroids move, layer by layer
 
 
-def participation_ratio(vectors: np.ndarray) -> float:
-    """How many directions the rows of ``vectors`` span, as a number: (sum s^2)^2 / sum s^4 over
-    their singular values s (uncentred: movements that share one direction span 1, even when they
-    are all the same shift). 0 for all-zero rows."""
-    s2 = np.linalg.svd(np.asarray(vectors, float), compute_uv=False) ** 2
-    total = float(s2.sum())
-    return total ** 2 / float((s2 ** 2).sum()) if total > 0 else 0.0
+participation_ratio = geometry.participation_ratio  # moved to harness/geometry.py; the name is kept
 
 
 def centroid_measures(movements: Sequence[np.ndarray], spreads: Sequence[float]) -> tuple[list[float], list[float]]:
-    """Per layer: the movement (mean length of the label centroids' shifts over the layer's mean
-    vector norm) and the directions they span (:func:`participation_ratio`)."""
+    """Per layer: the movement (mean length of the label centroids' shifts over the pre-trained
+    layer's spread) and the directions they span (:func:`participation_ratio`)."""
     size = [float(np.linalg.norm(d, axis=1).mean()) / n for d, n in zip(movements, spreads, strict=True)]
     return size, [participation_ratio(d) for d in movements]
 
 
 def centroid_directions(fixture: str, seeds: Sequence[int], layers: Sequence[int],
                         movements: Sequence[Sequence[np.ndarray]], spreads: Sequence[float],
-                        params: dict[str, Any]) -> Verdict:
+                        params: dict[str, Any],
+                        replicates: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> Verdict:
     """``movements[seed][layer]``: each label's centroid under the fine-tuned minus the pre-trained
     encoder (labels x dim); ``spreads[layer]``: the pre-trained layer's spread (the centred RMS
     distance to the mean: free of the large common offset BERT-family layers carry). Per
-    layer: the movement (mean row length / mean norm) and the directions (participation ratio);
-    both must rise with depth (Spearman >= ``min_trend``) on every seed; a Spearman <= 0 for
-    either contradicts."""
-    least = params["min_trend"]
+    layer: the movement (mean row length / spread) and the directions (participation ratio);
+    both must rise with depth (:func:`depth_trend`, Pearson, at least ``min_trend``) on every seed.
+
+    ``replicates[seed]``: the movement and the directions (groups x layers) on each
+    leave-a-group-out sample of the items (sentences, for a token task;
+    ``harness.geometry.centroid_movement``). With them each trend is a one-sided jackknife test: reproduced
+    when both are shown above ``min_trend`` at ``alpha``, contradicted when either is shown at or
+    below 0 at ``alpha / (2 x seeds)``; without, the point values decide (the verdict says so)."""
+    least, alpha = params["min_trend"], params["alpha"]
     per_seed, notes = [], []
     size, span, trend_size, trend_span = [], [], [], []
+    pvalues: dict[str, float] = {}
+    intervals: dict[str, list] = {"depth_trend_movement": [], "depth_trend_directions": []}
     for i, seed in enumerate(seeds):
         m, pr = centroid_measures(movements[i], spreads)
         size.append(m)
         span.append(pr)
-        ts = float(spearmanr(layers, m).statistic) if np.ptp(m) > 0 else 0.0
-        tp = float(spearmanr(layers, pr).statistic) if np.ptp(pr) > 0 else 0.0
+        ts, tp = depth_trend(layers, m), depth_trend(layers, pr)
         trend_size.append(ts)
         trend_span.append(tp)
-        if ts >= least and tp >= least:
-            per_seed.append(REPRODUCED)
-        elif ts <= 0 or tp <= 0:
-            per_seed.append(CONTRADICTED)
-            notes.append(f"seed {seed}: does not rise with depth: "
-                         + ", ".join(n for n, t in (("movement", ts), ("directions", tp)) if t <= 0))
+        if replicates is None:
+            per_seed.append(REPRODUCED if ts >= least and tp >= least
+                            else CONTRADICTED if ts <= 0 or tp <= 0 else INCONCLUSIVE)
         else:
-            per_seed.append(INCONCLUSIVE)
+            rep_size, rep_span = (np.asarray(r, float) for r in replicates[i])
+            js = stats.jackknife(ts, [depth_trend(layers, row) for row in rep_size])
+            jp = stats.jackknife(tp, [depth_trend(layers, row) for row in rep_span])
+            per_seed.append(_decide([js.p_above(least), jp.p_above(least)], [js.p_below(0), jp.p_below(0)],
+                                    alpha, 2 * len(seeds)))
+            pvalues[_seed_key("both rise (largest one-sided jackknife p)", seeds, i)] = max(
+                js.p_above(least), jp.p_above(least))
+            intervals["depth_trend_movement"].append(js.interval(1 - 2 * alpha))
+            intervals["depth_trend_directions"].append(jp.interval(1 - 2 * alpha))
+        if per_seed[-1] == CONTRADICTED:
+            notes.append(f"seed {seed}: does not rise with depth: "
+                         + ", ".join(n for n, t in (("movement", ts), ("directions", tp)) if t <= least))
     measured: dict[str, Any] = {
         "movement_first_layer": _value([m[0] for m in size]), "movement_last_layer": _value([m[-1] for m in size]),
         "directions_first_layer": _value([p[0] for p in span]), "directions_last_layer": _value([p[-1] for p in span]),
@@ -1118,9 +1268,18 @@ def centroid_directions(fixture: str, seeds: Sequence[int], layers: Sequence[int
     details = {f"movement per layer {list(layers)} (mean centroid shift / the pre-trained layer's spread)":
                [[round(v, 4) for v in m] for m in size],
                f"directions per layer {list(layers)} (participation ratio)": [[round(v, 3) for v in p] for p in span]}
+    if replicates is None:
+        notes.append(NO_SAMPLING_MODEL.format(what="The centroids' movement"))
+    else:
+        details["sampling"] = (f"delete-a-group jackknife over the items (sentences for a token task), "
+                               f"{np.asarray(replicates[0][0]).shape[0]} groups; intervals at {1 - 2 * alpha:.0%}")
     return _verdict("centroid_directions", fixture, seeds, per_seed, params, measured=measured, details=details,
-                    notes=notes, criterion=(f"per layer, the label centroids' movement and the number of directions "
-                                            f"it spans both rise with depth (Spearman >= {least:g}), on every seed"))
+                    notes=notes, pvalues=pvalues, intervals={k: _interval(v) for k, v in intervals.items() if v},
+                    criterion=(f"per layer, the label centroids' movement and the number of directions it spans "
+                               f"both rise with depth (Pearson of depth and each >= {least:g}"
+                               + (", shown by one-sided jackknife tests at alpha; contradicted when either is "
+                                  "shown <= 0 at alpha / (2 x seeds)" if replicates is not None else "")
+                               + "), on every seed"))
 
 
 # --------------------------------------------------------------------------------------------

@@ -339,11 +339,13 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         decides=("principal components for `variance` of the test set's last-layer first-token "
                  "vectors: **reproduced** when fine-tuned <= `max_ratio` x frozen (and, with "
                  "`cross_task_between`, the cross-task count in between) and the frozen count is "
-                 "above `min_frozen`, on every seed; **contradicted** when the ratio fails, or the "
-                 "frozen count is not above `min_frozen` on a split that could show more; "
-                 "**inconclusive** when the fine-tuned model is not above chance (a collapsed "
-                 "encoder needs 1 component), the frozen space needs 2 or fewer, or the test split "
-                 "cannot show `min_frozen` components (n - 1 texts at most)"),
+                 "above `min_frozen`, each shown at `alpha` on every seed; **contradicted** when one "
+                 "is shown to fail (at `alpha` / conditions x seeds); **inconclusive** otherwise, when "
+                 "the fine-tuned model is not above chance (a collapsed encoder needs 1 component), "
+                 "the frozen space needs 2 or fewer, or the test split cannot show `min_frozen` "
+                 "components (n - 1 texts at most). A count is tested as the share of the variance "
+                 "its top k components hold (jackknife over the texts): held out (one half's "
+                 "components on the other half) to show it holds, in sample to show it falls short"),
         params=(
             Param("variance", "float", 0.95, "share of the variance to explain",
                   low=0.0, high=1.0, low_open=True, high_open=True),
@@ -465,21 +467,25 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         sentence=("fine-tuning changes the top layers most: each layer's similarity to the "
                   "pre-trained encoder falls with depth (Zhou and Srikumar: yet stays above 0.5)"),
         decides=("per layer, the similarity (`measure`) of the pre-trained and the fine-tuned "
-                 "encoder on the same texts: **reproduced** when the last layer's is below the "
-                 "first's by more than `min_drop`, the depth/similarity Spearman correlation is at "
-                 "most `max_trend` and (with `min_similarity`) no layer falls below it, on every "
-                 "seed; **contradicted** otherwise; **inconclusive** where a similarity is "
-                 "undefined"),
+                 "encoder on the same texts: **reproduced** when the last layer's is shown below the "
+                 "first's by more than `min_drop`, the depth/similarity (Pearson) correlation at "
+                 "most `max_trend` and (with `min_similarity`) no layer below it, each by a one-sided "
+                 "jackknife test over the texts (sentences) at `alpha`, on every seed; "
+                 "**contradicted** when one condition is shown to fail (at `alpha` / conditions x "
+                 "seeds); **inconclusive** otherwise, or where a similarity is undefined. The "
+                 "spatial similarity has no jackknife (a DirectProbe run per resample): its point "
+                 "values decide and the verdict says it is not calibrated"),
         params=(
             Param("measure", "str", "cka", "linear CKA, RSA, or Zhou and Srikumar's spatial similarity",
                   choices=("cka", "rsa", "spatial")),
             Param("pooling", "str", "mean", "token pooling", choices=("first", "mean")),
             Param("split", "str", "test", "whose texts", choices=SPLIT),
             Param("min_drop", "float", 0.05, "first-layer minus last-layer similarity, at least", low=0.0),
-            Param("max_trend", "float", -0.5, "Spearman correlation of depth and similarity, at most",
+            Param("max_trend", "float", -0.5, "Pearson correlation of depth and similarity, at most",
                   low=-1.0, high=1.0),
             Param("min_similarity", "float", None, "every layer's similarity at least this",
                   low=-1.0, high=1.0, optional=True),
+            _alpha(0.05),
         ),
         figures=("layer_similarity",),
         controls=("an encoder that was never trained", "a flat profile"),
@@ -545,8 +551,10 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         sentence="out-of-domain inputs move less than in-domain ones during fine-tuning",
         decides=("per layer, similarity (`measure`) of the pre-trained and the fine-tuned encoder on "
                  "in-domain texts and on the other task's texts: averaged over the top `top_layers` "
-                 "layers, out-of-domain minus in-domain similarity: **reproduced** above `min_gap` "
-                 "on every seed, **contradicted** below -`min_gap`, **inconclusive** between"),
+                 "layers, out-of-domain minus in-domain similarity: **reproduced** when shown above "
+                 "`min_gap` on every seed, **contradicted** when shown below -`min_gap` (one-sided "
+                 "jackknife tests over each side's texts, at `alpha`; `alpha` / seeds to "
+                 "contradict), **inconclusive** otherwise"),
         params=(
             Param("measure", "str", "cka", "similarity measure", choices=("cka", "rsa")),
             Param("pooling", "str", "mean", "token pooling", choices=("first", "mean")),
@@ -554,6 +562,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("top_layers", "int", 2, "top layers averaged", low=1),
             Param("min_gap", "float", 0.02, "similarity gap that counts", low=0.0),
             Param("max_texts", "int", 500, "texts per side", low=2),
+            _alpha(0.05),
         ),
         figures=("layer_similarity",),
         needs=("other_task",),
@@ -641,18 +650,21 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         sentence=("lower layers' label centroids move little and in a few shared directions; higher "
                   "layers' move more and in more directions"),
         decides=("per layer, each label's centroid on the test items under the fine-tuned minus the "
-                 "pre-trained encoder: the movement (mean length over the pre-trained layer's spread, the centred RMS distance to the mean) and "
-                 "the number of directions the movements span (participation ratio of their singular "
-                 "values, scale-free): **reproduced** when both rise with depth (Spearman >= `min_trend`) "
-                 "on every seed, **contradicted** when either does not rise (Spearman <= 0), "
-                 "**inconclusive** in between"),
+                 "pre-trained encoder: the movement (mean length over the pre-trained layer's spread, "
+                 "the centred RMS distance to the mean) and the number of directions the movements "
+                 "span (participation ratio of their singular values, scale-free): **reproduced** when "
+                 "both are shown to rise with depth (Pearson of depth and each above `min_trend`, "
+                 "one-sided jackknife tests over the items, sentences for a token task, at `alpha`) on "
+                 "every seed, **contradicted** when either is shown not to rise (at or below 0, at "
+                 "`alpha` / 2 x seeds), **inconclusive** otherwise"),
         params=(
             Param("split", "str", "test", "whose items", choices=SPLIT),
-            Param("min_trend", "float", 0.5, "Spearman correlation of depth with each measure, at least",
+            Param("min_trend", "float", 0.5, "Pearson correlation of depth with each measure, at least",
                   low=0.0, high=1.0, low_open=True),
+            _alpha(0.05),
         ),
         figures=("layer_similarity", "centroid_pca"),
-        controls=("every label moves by the same shift at every layer (contradicted)",
+        controls=("every label moves by the same shift at every layer (not reproduced)",
                   "movements that shrink with depth (contradicted)"),
     ),
     ClaimSpec(

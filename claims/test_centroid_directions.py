@@ -6,7 +6,8 @@ vector for every text at layer 0), each label's centroid on the ``split`` items 
 fine-tuned minus the pre-trained encoder. The judge (claims/judges.py) turns the movements into
 two scale-free numbers per layer: their mean length over the pre-trained layer's spread (the
 centred RMS distance to the mean, free of the layer's common offset), and the
-number of directions they span (participation ratio). Fig. 5's 2-D PCA is drawn beside.
+number of directions they span (participation ratio), with their jackknife replicates over the
+items (sentences, for a token task). Fig. 5's 2-D PCA is drawn beside.
 """
 
 from dataclasses import replace
@@ -34,11 +35,16 @@ def test_centroid_directions(fx, harness, record_verdict):
         return [art.array(f"layer_{k}") for k in layers]
 
     before = reps(fx.encoder)
-    base = [geometry.centroids(x, y) for x in before]  # the labels present, in label order
-    norms = [geometry.spread(x) for x in before]
-    movements = [[geometry.centroids(x, y) - b for x, b in zip(reps(art), base, strict=True)]
-                 for art in tuned]
-    verdict = judges.centroid_directions(fx.name, fx.seeds, layers, movements, norms, params)
+    items = getattr(task[split], "items", None)
+    sentences = np.asarray(items)[:, 0] if items is not None else None  # the sampling unit of a token task
+    moved = [geometry.centroid_movement(before, reps(art), y, sentences) for art in tuned]
+    movements, norms = [m.movements for m in moved], moved[0].spreads
+    verdict = judges.centroid_directions(fx.name, fx.seeds, layers, movements, norms, params,
+                                         [(m.size_replicates, m.span_replicates) for m in moved])
+    if len(moved[0].labels) < len(present):
+        verdict = replace(verdict, details={**verdict.details, "labels left out": (
+            f"{len(present) - len(moved[0].labels)} label(s) whose items all fall in one of the jackknife's groups "
+            "(too rare to measure how they moved)")})
     size, span = judges.centroid_measures(movements[0], norms)
     verdict = replace(verdict, figures=(
         figures.layer_similarity(f"Label centroids per layer (seed {fx.seeds[0]}): mean shift over the layer's "

@@ -5,7 +5,8 @@ The target task's texts (in-domain) and the other task's texts (``[other_task]``
 another domain: SST-2 reviews against TREC questions, generated reviews against generated
 questions) are encoded at every layer by the pre-trained and by the fine-tuned encoder; per layer,
 linear CKA and RSA between the two. Both sets are cut to the same number of texts (CKA and RSA
-estimates depend on n). The fixture's ``measure`` decides (claims/judges.py).
+estimates depend on n). The fixture's ``measure`` decides, with jackknife replicates over
+each side's texts (claims/judges.py).
 """
 
 from dataclasses import replace
@@ -25,15 +26,18 @@ def test_domain_shift(fx, harness, record_verdict):
     rows = {side: np.sort(np.random.default_rng(0).choice(len(t[split]), n, replace=False))
             for side, t in tasks.items()}
     sims = {side: {"cka": [], "rsa": []} for side in tasks}
+    replicates = {side: {"cka": [], "rsa": []} for side in tasks}
     layers = None
     for seed in fx.seeds:
         tuned = evidence.finetuned(harness, fx, seed)
         for side, task in tasks.items():
-            layers, per_layer = evidence.layer_similarity(harness, fx, tuned, task, split, params["pooling"],
-                                                          rows=rows[side])
+            measured = evidence.layer_similarity(harness, fx, tuned, task, split, params["pooling"], rows=rows[side])
+            layers = measured.layers
             for name in ("cka", "rsa"):
-                sims[side][name].append(per_layer[name])
-    verdict = judges.domain_shift(fx.name, fx.seeds, layers, sims["in"], sims["out"], params)
+                sims[side][name].append(measured.values[name])
+                replicates[side][name].append(measured.replicates[name])
+    verdict = judges.domain_shift(fx.name, fx.seeds, layers, sims["in"], sims["out"], params,
+                                  (replicates["in"], replicates["out"]))
     m = params["measure"]
     verdict = replace(verdict, details={**verdict.details, "texts per side": n,
                                         "out-of-domain texts": tasks["out"].name},

@@ -7,7 +7,8 @@ by the fine-tuned encoder (``pooling``, default mean over tokens); per layer, li
 own measure: the spatial similarity (Pearson of the DirectProbe label-pair distance vectors; 3 or
 more labels). The fixture's ``measure`` decides: the similarity falls with depth, and with
 ``min_similarity`` stays above it (Zhou and Srikumar: > 0.5) (claims/evidence.py gathers the
-similarities, claims/judges.py says exactly how they are judged).
+similarities and their jackknife replicates over the texts, claims/judges.py says exactly how
+they are judged).
 """
 
 from dataclasses import replace
@@ -26,14 +27,17 @@ def test_layer_change(fx, harness, record_verdict):
         raise ConfigError(f"{fx.path}: [claims.layer_change] measure = 'spatial': needs a task with 3 or more "
                           f"labels (a distance vector per label pair); {task.name} has {task.num_labels}")
     sims: dict[str, list[list[float]]] = {}
+    replicates: dict[str, list] = {}
     layers = None
     for seed in fx.seeds:
         tuned = evidence.finetuned(harness, fx, seed)
-        layers, per_layer = evidence.layer_similarity(harness, fx, tuned, task, split, params["pooling"],
-                                                      spatial=spatial)
-        for name, values in per_layer.items():
+        measured = evidence.layer_similarity(harness, fx, tuned, task, split, params["pooling"], spatial=spatial)
+        layers = measured.layers
+        for name, values in measured.values.items():
             sims.setdefault(name, []).append(values)
-    verdict = judges.layer_change(fx.name, fx.seeds, layers, sims, params)
+        for name, reps in measured.replicates.items():
+            replicates.setdefault(name, []).append(reps)
+    verdict = judges.layer_change(fx.name, fx.seeds, layers, sims, params, replicates)
     verdict = replace(verdict, figures=(figures.layer_similarity(
         f"Similarity per layer, pre-trained vs fine-tuned ({params['pooling']} pooling, seed {fx.seeds[0]})",
         layers, [("linear CKA", sims["cka"][0]), ("RSA (cosine, Pearson)", sims["rsa"][0])]

@@ -2,13 +2,16 @@
 
 PCA on the test texts' last-layer first-token vectors: the fine-tuned encoder needs far fewer
 components for 95% of the variance than the frozen one (paper: 1 vs more than 200 of 768), and the
-encoder fine-tuned on another task falls in between (paper: 37 and 89).
+encoder fine-tuned on another task falls in between (paper: 37 and 89). Each count comes with its
+jackknife replicates over the test texts (the same groups for every space), which the judge
+tests.
 """
 
 from dataclasses import replace
 
 from claims import evidence, figures, judges
-from harness.geometry import components_for_variance, explained_variance_ratio
+from harness.geometry import component_count, explained_variance_ratio
+from harness.stats import jackknife_keep
 
 CLAIM = "pca_variance"
 
@@ -17,7 +20,8 @@ def test_pca_variance(fx, harness, record_verdict):
     params = fx.claim(CLAIM)
     var = params["variance"]
     frozen_x = evidence.test_embeddings(harness, fx, fx.encoder)
-    frozen_k = components_for_variance(frozen_x, var)
+    keep = jackknife_keep(len(frozen_x))  # the same groups of test texts for every space
+    frozen_k = component_count(frozen_x, var, keep)
     # The cross-task space (an encoder fine-tuned on [other_task]) only where a claim asks for it:
     # a fixture may name another task for other claims (out-of-domain texts, distances).
     wants_cross = params["cross_task_between"] or "cross_task" in fx.claims
@@ -25,7 +29,7 @@ def test_pca_variance(fx, harness, record_verdict):
     curves = [("frozen", explained_variance_ratio(frozen_x))]
     for seed in fx.seeds:
         x = evidence.test_embeddings(harness, fx, evidence.finetuned(harness, fx, seed))
-        ft.append(components_for_variance(x, var))
+        ft.append(component_count(x, var, keep))
         fr.append(frozen_k)  # the frozen encoder does not depend on the seed
         if seed == fx.seeds[0]:
             curves.append(("fine-tuned", explained_variance_ratio(x)))
@@ -33,7 +37,7 @@ def test_pca_variance(fx, harness, record_verdict):
             tuned_on_other = harness.fine_tuned(fx.encoder, evidence.other_task(harness, fx),
                                                 fx.fine_tune, seed)
             x = evidence.test_embeddings(harness, fx, tuned_on_other)
-            cr.append(components_for_variance(x, var))
+            cr.append(component_count(x, var, keep))
             if seed == fx.seeds[0]:
                 curves.append(("cross-task", explained_variance_ratio(x)))
     correct = [evidence.predictions(evidence.finetuned(harness, fx, seed)).correct for seed in fx.seeds]

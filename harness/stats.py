@@ -871,10 +871,14 @@ class Jackknife:
         return self.estimate - h, self.estimate + h
 
 
-def jackknife(value: float, replicates: Sequence[float]) -> Jackknife:
+def jackknife(value: float, replicates: Sequence[float], correct_bias: bool = True) -> Jackknife:
     """:class:`Jackknife` from a statistic on all the items and on each leave-a-group-out
     replicate (:func:`jackknife_keep`): estimate ``G value - (G - 1) mean(replicates)`` (first-order
-    bias removed), variance ``(G - 1) / G sum (replicate - mean)^2`` (Quenouille; Tukey)."""
+    bias removed), variance ``(G - 1) / G sum (replicate - mean)^2`` (Quenouille; Tukey).
+
+    ``correct_bias=False`` keeps the value itself as the estimate: for a statistic whose bias is
+    known to lie on the safe side of a test (removing it would add variance the standard error
+    does not see)."""
     r = np.asarray(replicates, float)
     g = r.size
     if g < 2:
@@ -883,7 +887,8 @@ def jackknife(value: float, replicates: Sequence[float]) -> Jackknife:
         return Jackknife(float(value), math.nan, math.nan, g - 1)
     mean = float(r.mean())
     se = math.sqrt((g - 1) / g * float(np.sum((r - mean) ** 2)))
-    return Jackknife(float(value), g * float(value) - (g - 1) * mean, se, g - 1)
+    estimate = g * float(value) - (g - 1) * mean if correct_bias else float(value)
+    return Jackknife(float(value), estimate, se, g - 1)
 
 
 def jackknife_difference(a: Jackknife, b: Jackknife) -> Jackknife:

@@ -118,3 +118,72 @@ def test_spread_and_gaps_refuse_what_they_cannot_measure():
         geometry.nearest_centroid_gap(np.zeros((4, 2)), np.zeros(4, int))
     with pytest.raises(ConfigError, match="one label per row"):
         geometry.centroids(np.zeros((4, 2)), np.zeros(3, int))
+
+
+# ---- component counts with the jackknife's replicates ------------------------------------------
+
+
+def test_component_count_against_scikit_learn_and_a_brute_force_held_out_share():
+    """In-sample shares: scikit-learn's PCA on the whole sample and on each replicate's rows.
+    Held-out shares: each half's principal directions (numpy's SVD of the centred half) applied to
+    the other half's centred covariance, averaged; recomputed from scratch per replicate."""
+    from sklearn.decomposition import PCA
+
+    from harness import geometry, stats
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((120, 10)) * np.linspace(3, 0.3, 10) + 7.0
+    keep = stats.jackknife_keep(120)
+    c = geometry.component_count(x, 0.9, keep, seed=5)
+    assert c.count == geometry.components_for_variance(x, 0.9)
+    np.testing.assert_allclose(c.in_sample, PCA().fit(x).explained_variance_ratio_, atol=1e-12)
+    np.testing.assert_allclose(c.in_sample_replicates[3], PCA().fit(x[keep[3]]).explained_variance_ratio_, atol=1e-12)
+
+    half = np.random.default_rng(5).permutation(120) % 2
+
+    def held(rows):
+        parts = [rows[half[rows] == h] for h in (0, 1)]
+        out = []
+        for fit, other in (parts, parts[::-1]):
+            v = np.linalg.svd(x[fit] - x[fit].mean(0), full_matrices=False)[2]
+            y = x[other] - x[other].mean(0)
+            out.append(np.sum((y @ v.T) ** 2, axis=0) / np.sum(y ** 2))
+        return (out[0] + out[1]) / 2
+
+    np.testing.assert_allclose(c.held_out, held(np.arange(120)), atol=1e-10)
+    np.testing.assert_allclose(c.held_out_replicates[7], held(keep[7]), atol=1e-10)
+
+
+def test_held_out_share_falls_below_and_in_sample_share_above_the_population():
+    """The two biases the tests lean on, on a known spectrum (a power law over 40 dimensions,
+    80 texts): averaged over draws, the in-sample top-k share exceeds the population's and the
+    held-out share falls short of it."""
+    from harness import geometry, stats
+
+    shares = np.arange(1, 41) ** -1.0
+    shares /= shares.sum()
+    rng = np.random.default_rng(0)
+    keep = stats.jackknife_keep(80)
+    counts = [geometry.component_count(rng.standard_normal((80, 40)) * np.sqrt(shares), 0.95, keep) for _ in range(30)]
+    k = 10
+    population = shares[:k].sum()
+    assert np.mean([c.in_sample[:k].sum() for c in counts]) > population
+    assert np.mean([c.held_out[:k].sum() for c in counts]) < population
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 1000), alpha=st.sampled_from([0.01, 0.05, 0.2]))
+def test_component_count_bounds_bracket_nested_tests(seed, alpha):
+    """Each bound is the edge of its nested tests: more_than is shown short and the next is not;
+    at_most is the first k shown to hold."""
+    from harness import geometry, stats
+
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((150, 12)) * np.linspace(2, 0.1, 12)
+    c = geometry.component_count(x, 0.9, stats.jackknife_keep(150))
+    low, high = c.more_than(alpha), c.at_most(alpha)
+    assert c.p_short(low + 1) >= alpha or low == c.components
+    assert low == 0 or c.p_short(low) < alpha
+    assert c.p_holds(high) < alpha or high == c.components
+    assert all(c.p_holds(k) >= alpha for k in range(1, high))
+    assert c.p_short(0) == 0.0 and c.p_holds(0) == 1.0

@@ -14,9 +14,9 @@ import pytest
 
 from claims import judges
 from claims.fixture import CLAIM_PARAMS
+from harness import geometry
 from harness.build import Harness, Predictions
 from harness.encoders import EncoderSpec
-from harness.geometry import components_for_variance
 from harness.heads import HeadConfig
 from harness.protocols import FineTuneConfig
 from harness.store import ArtifactStore
@@ -164,8 +164,26 @@ def pipeline(tmp_path_factory):
 
 
 def pcs(h, model, task, max_length):
+    """The model's test-set component count with the jackknife's replicates (the claim's path)."""
+    from harness.stats import jackknife_keep
+
     x = h.embedding_matrix(model, task, "test", max_length=max_length)
-    return components_for_variance(x, 0.95), x.shape[1]
+    return geometry.component_count(x, 0.95, jackknife_keep(len(x))), x.shape[1]
+
+
+def sampled_pca_verdict(frozen: int, finetuned, n: int, dim: int = 48, seed: int = 0, **overrides):
+    """The judge on simulated test sets whose population spectra need ``frozen`` and ``finetuned``
+    components (``calibration.spectrum``), with the jackknife's replicates."""
+    from claims import calibration
+    from harness.stats import jackknife_keep
+
+    shares = [calibration.spectrum(frozen, dim),
+              finetuned if isinstance(finetuned, np.ndarray) else calibration.spectrum(finetuned, dim)]
+    keep = jackknife_keep(n)
+    fr, ft = (geometry.component_count(x, 0.95, keep)
+              for x in calibration.pca_spaces(np.random.default_rng(seed), n, shares))
+    return judges.pca_variance("f", [0], [ft], [fr], None, dim, n, [outcomes(n, 0.9, 0)], 0.5,
+                               params("pca_variance", **overrides))
 
 
 def pca_verdict(k_ft, k_frozen, dim=384, n_test=1000, correct=None, chance=0.5, **overrides):
@@ -187,7 +205,7 @@ def test_claim3_an_encoder_that_was_never_trained_is_not_reproduced(pipeline):
     k_frozen, _ = pcs(h, TINY, task, 24)
     correct = Predictions.of(art, "test").correct
     verdict = pca_verdict(k_ft, k_frozen, dim, len(correct), correct, max_ratio=0.5, min_frozen=0)
-    assert k_ft == k_frozen
+    assert k_ft.count == k_frozen.count
     assert verdict.conclusion in (CONTRADICTED, INCONCLUSIVE), verdict.text()
 
 
@@ -223,6 +241,45 @@ def test_claim3_more_than_200_cannot_be_seen_on_120_texts():
 def test_claim3_62_against_171_is_not_the_papers_1_against_more_than_200():
     assert pca_verdict(62, 171, min_frozen=0).conclusion == CONTRADICTED  # the default ratio, 0.05
     assert pca_verdict(62, 171, min_frozen=0, max_ratio=0.5).conclusion == REPRODUCED  # loosened
+
+
+def test_claim3_point_counts_say_they_are_not_calibrated():
+    assert any("not calibrated" in n for n in pca_verdict(62, 171, min_frozen=0).details["notes"])
+
+
+def test_claim3_sampled_a_ratio_far_above_max_ratio_is_contradicted():
+    """The audit's 62 against 171, as spectra (31 of 86 components, 96 wide) on 2,000 texts."""
+    verdict = sampled_pca_verdict(86, 31, 2000, dim=96, min_frozen=0)
+    assert verdict.conclusion == CONTRADICTED, verdict.text()
+
+
+def test_claim3_sampled_far_fewer_components_reproduce():
+    verdict = sampled_pca_verdict(30, calibration_spectrum(1, 48, 0.99), 1000, min_frozen=20)
+    assert verdict.conclusion == REPRODUCED, verdict.text()
+
+
+def test_claim3_sampled_a_count_the_split_cannot_pin_is_inconclusive():
+    """3 against 40 components where 200 texts in 384 dimensions fit their own noise (the smoke
+    fixtures' case): the frozen count is not pinned near its point value, so neither side shows."""
+    verdict = sampled_pca_verdict(40, 3, 200, dim=384, min_frozen=0)
+    assert verdict.conclusion == INCONCLUSIVE, verdict.text()
+
+
+def test_claim3_sampled_a_collapsed_encoder_is_not_a_reproduction():
+    from claims import calibration
+    from harness.stats import jackknife_keep
+
+    n, keep = 500, jackknife_keep(500)
+    fr, ft = (geometry.component_count(x, 0.95, keep) for x in calibration.pca_spaces(
+        np.random.default_rng(0), n, [calibration.spectrum(30, 48), calibration.spectrum(1, 48, lead=0.999)]))
+    verdict = judges.pca_variance("f", [0], [ft], [fr], None, 48, n, [coin_flips(n, 1)], 0.5, params("pca_variance"))
+    assert verdict.conclusion == INCONCLUSIVE and "not above chance" in verdict.text()
+
+
+def calibration_spectrum(count, dim, lead=None):
+    from claims import calibration
+
+    return calibration.spectrum(count, dim, lead=lead)
 
 
 # ---- claim 5 (Bogaert, Table 3): cross-task loss is negligible against frozen ---------------------
@@ -467,9 +524,15 @@ def test_claim5_distances_an_encoder_that_was_never_trained_is_not_reproduced(pi
 # ---- layer-wise change ------------------------------------------------------------------------
 
 
-def layer_verdict(cka, **overrides):
-    return judges.layer_change("f", [0], list(range(len(cka))), {"cka": [cka], "rsa": [cka]},
-                               params("layer_change", **overrides))
+def layer_verdict(cka, n: int = 400, seed: int = 0, **overrides):
+    """The judge on two simulated encoders whose layers' population CKA is ``cka`` (n texts, with
+    the jackknife's replicates: the path every CKA or RSA verdict takes)."""
+    from claims import calibration
+
+    pairs, _ = calibration.encoder_pair(np.random.default_rng(seed), n, cka)
+    values, reps = calibration.similarities(pairs, "cka")
+    return judges.layer_change("f", [0], list(range(len(cka))), {"cka": [values]},
+                               params("layer_change", **overrides), {"cka": [reps]})
 
 
 def test_layer_change_reproduced_when_the_top_layers_change_most():
@@ -491,8 +554,24 @@ def test_layer_change_contradicted_when_the_premise_is_broken(cka, overrides):
     assert verdict.conclusion == CONTRADICTED, verdict.text()
 
 
+def test_layer_change_a_drop_the_texts_cannot_tell_from_min_drop_is_inconclusive():
+    """Population drop exactly min_drop (0.05) on 60 texts: neither side is shown."""
+    conclusions = [layer_verdict([0.95, 0.93, 0.92, 0.9], n=60, seed=s).conclusion for s in range(5)]
+    assert conclusions.count(INCONCLUSIVE) >= 4, conclusions
+
+
+def test_layer_change_without_replicates_says_it_is_not_calibrated():
+    """The spatial similarity has no jackknife: the point values decide, and the verdict says so."""
+    verdict = judges.layer_change("f", [0], [1, 2, 3], {"spatial": [[0.99, 0.8, 0.46]]},
+                                  params("layer_change", measure="spatial", min_similarity=0.5))
+    assert verdict.conclusion == CONTRADICTED
+    assert any("not calibrated" in n for n in verdict.details["notes"])
+
+
 def test_layer_change_undefined_similarity_is_inconclusive():
-    assert layer_verdict([1.0, float("nan"), 0.5]).conclusion == INCONCLUSIVE
+    verdict = judges.layer_change("f", [0], [0, 1, 2], {"cka": [[1.0, float("nan"), 0.5]]}, params("layer_change"),
+                                  {"cka": [np.ones((20, 3))]})
+    assert verdict.conclusion == INCONCLUSIVE
 
 
 def test_layer_change_an_encoder_that_was_never_trained_is_contradicted(pipeline):
@@ -505,9 +584,11 @@ def test_layer_change_an_encoder_that_was_never_trained_is_contradicted(pipeline
     tuned = h.fine_tuned(TINY, task, untrained, seed=0)
     fx = Fixture(name="f", profile="smoke", path=None, encoder=TINY, task=TaskSpec("synthetic"),
                  fine_tune=untrained, frozen_head=HeadConfig())
-    layers, sims = evidence.layer_similarity(h, fx, tuned, task, "test", "mean")
-    assert layers == [0, 1, 2] and min(sims["cka"]) > 0.999
-    assert layer_verdict(sims["cka"]).conclusion == CONTRADICTED
+    measured = evidence.layer_similarity(h, fx, tuned, task, "test", "mean")
+    assert measured.layers == [0, 1, 2] and min(measured.values["cka"]) > 0.999
+    verdict = judges.layer_change("f", [0], measured.layers, {"cka": [measured.values["cka"]]},
+                                  params("layer_change"), {"cka": [measured.replicates["cka"]]})
+    assert verdict.conclusion == CONTRADICTED, verdict.text()
 
 
 # ---- partial fine-tuning ------------------------------------------------------------------------
@@ -692,26 +773,53 @@ def test_sparse_baselines_not_reproduced_when_the_fine_tuned_model_is_the_baseli
 # ---- in-domain vs out-of-domain (Merchant et al.) ------------------------------------------
 
 
+def domain_sides(cka_in, cka_out, n: int = 400, seed: int = 0):
+    """Simulated in- and out-of-domain texts whose layers' population CKA is ``cka_in`` and
+    ``cka_out``: their similarities and the jackknife's replicates, as the judge takes them."""
+    from claims import calibration
+
+    rng = np.random.default_rng(seed)
+    sides = []
+    for cka in (cka_in, cka_out):
+        values, reps = calibration.similarities(calibration.encoder_pair(rng, n, cka)[0], "cka")
+        sides.append(({"cka": [values]}, {"cka": [reps]}))
+    return sides
+
+
 def test_domain_shift_reproduced_when_in_domain_texts_change_more_and_not_otherwise():
     layers = [0, 1, 2, 3]
-    moved = {"cka": [[1.0, 0.9, 0.5, 0.4]], "rsa": [[1.0, 0.9, 0.6, 0.5]]}
-    still = {"cka": [[1.0, 0.98, 0.9, 0.85]], "rsa": [[1.0, 0.97, 0.9, 0.8]]}
-    ok = judges.domain_shift("f", [0], layers, moved, still, params("domain_shift"))
-    assert ok.conclusion == REPRODUCED and ok.measured["gap"]["value"] == pytest.approx((0.9 + 0.85) / 2 - (0.5 + 0.4) / 2)
-    assert judges.domain_shift("f", [0], layers, still, moved, params("domain_shift")).conclusion == CONTRADICTED
-    # the gap must exceed min_gap on the measure the fixture names
-    assert judges.domain_shift("f", [0], layers, moved, still,
-                               params("domain_shift", min_gap=0.5)).conclusion == INCONCLUSIVE
+    moved, still = [0.99, 0.9, 0.5, 0.4], [0.99, 0.98, 0.9, 0.85]
+    (v_in, r_in), (v_out, r_out) = domain_sides(moved, still)
+    ok = judges.domain_shift("f", [0], layers, v_in, v_out, params("domain_shift"), (r_in, r_out))
+    gap = np.mean(v_out["cka"][0][-2:]) - np.mean(v_in["cka"][0][-2:])
+    assert ok.conclusion == REPRODUCED and ok.measured["gap"]["value"] == pytest.approx(gap)
+    low, high = ok.intervals["gap"][0]
+    assert low < (0.9 + 0.85) / 2 - (0.5 + 0.4) / 2 < high  # the population gap
+    swapped = judges.domain_shift("f", [0], layers, v_out, v_in, params("domain_shift"), (r_out, r_in))
+    assert swapped.conclusion == CONTRADICTED
+    # the gap must be shown above min_gap: 0.425 against 0.5 is neither above it nor below -0.5
+    assert judges.domain_shift("f", [0], layers, v_in, v_out, params("domain_shift", min_gap=0.5),
+                               (r_in, r_out)).conclusion == INCONCLUSIVE
     with pytest.raises(ValueError, match="top_layers must be in 1..4"):
-        judges.domain_shift("f", [0], layers, moved, still, params("domain_shift", top_layers=5))
+        judges.domain_shift("f", [0], layers, v_in, v_out, params("domain_shift", top_layers=5))
+
+
+def test_domain_shift_a_gap_of_min_gap_is_not_reproduced():
+    """Population gap exactly min_gap (0.02): reproduced at most alpha of the time (here: never in 5)."""
+    top = [0.95, 0.9, 0.85, 0.8]
+    for seed in range(5):
+        (v_in, r_in), (v_out, r_out) = domain_sides(top, [c + 0.02 for c in top], n=200, seed=seed)
+        verdict = judges.domain_shift("f", [0], [0, 1, 2, 3], v_in, v_out, params("domain_shift"), (r_in, r_out))
+        assert verdict.conclusion != REPRODUCED, verdict.text()
 
 
 def test_domain_shift_not_reproduced_when_the_out_of_domain_texts_are_the_in_domain_ones():
     """The premise broken: "out-of-domain" texts that are the task's own. Real encoders: the
     pre-trained offline MiniLM-L2 against a copy of it fine-tuned on generated sentiment."""
+    from harness import stats
     from harness.encoders import encode, load_encoder
     from harness.protocols import fine_tune
-    from harness.similarity import linear_cka
+    from harness.similarity import linear_cka, linear_cka_replicates
 
     task = generate_task("sentiment", n_train=64, n_test=48, signal=1.0, seed=4)
     base, tuned = load_encoder(TINY), load_encoder(TINY)
@@ -719,9 +827,10 @@ def test_domain_shift_not_reproduced_when_the_out_of_domain_texts_are_the_in_dom
     texts = list(task["test"].texts)
     reps = [encode(e.model, e.tokenizer, texts, layers=(0, 1, 2), pooling="mean", max_length=24)
             for e in (base, tuned)]
+    keep = stats.jackknife_keep(len(texts))
     sims = {"cka": [[linear_cka(reps[0][k], reps[1][k]) for k in (0, 1, 2)]]}
-    sims["rsa"] = sims["cka"]
-    verdict = judges.domain_shift("f", [0], [0, 1, 2], sims, sims, params("domain_shift"))
+    jack = {"cka": [np.column_stack([linear_cka_replicates(reps[0][k], reps[1][k], keep) for k in (0, 1, 2)])]}
+    verdict = judges.domain_shift("f", [0], [0, 1, 2], sims, sims, params("domain_shift"), (jack, jack))
     assert sims["cka"][0][-1] < 0.999  # fine-tuning did move the top layer
     assert verdict.measured["gap"]["value"] == 0.0 and verdict.conclusion == INCONCLUSIVE
 
@@ -854,42 +963,65 @@ def test_probe_accuracy_no_gain_needs_equivalence():
 # ---- Zhou and Srikumar 4.5 (Fig. 5): centroid movements per layer ---------------------------
 
 
-def movements(scales, spans, labels=8, dim=16, seed=0):
-    """Per layer: ``labels`` movements of length ``scale`` lying in ``span`` random directions."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for scale, k in zip(scales, spans, strict=True):
-        basis = rng.normal(size=(k, dim))
-        m = rng.normal(size=(labels, k)) @ basis
-        out.append(scale * m / np.linalg.norm(m, axis=1, keepdims=True))  # every row exactly `scale` long
-    return out
+def centroid_verdict(movement, span, scales=None, n: int = 400, seed: int = 0, **overrides):
+    """The judge on simulated items whose label centroids move by ``movement`` (in spread units)
+    along ``span`` directions per layer (``calibration.moved_centroids``), each layer's space
+    scaled by ``scales``; with the jackknife's replicates, the path the claim takes."""
+    from claims import calibration
 
-
-def centroid_verdict(moves, norms=None, **overrides):
-    norms = norms or [1.0] * len(moves[0])
-    return judges.centroid_directions("f", list(range(len(moves))), list(range(len(moves[0]))), moves, norms,
-                                      params("centroid_directions", **overrides))
+    before, after, y, _ = calibration.moved_centroids(np.random.default_rng(seed), n, movement, span)
+    if scales is not None:
+        before = [x * f for x, f in zip(before, scales, strict=True)]
+        after = [x * f for x, f in zip(after, scales, strict=True)]
+    moved = geometry.centroid_movement(before, after, y)
+    return judges.centroid_directions("f", [0], list(range(len(movement))), [moved.movements], moved.spreads,
+                                      params("centroid_directions", **overrides),
+                                      [(moved.size_replicates, moved.span_replicates)])
 
 
 def test_centroid_directions_reproduced_when_higher_layers_move_more_in_more_directions():
-    verdict = centroid_verdict([movements([0.1, 0.3, 0.6, 1.0], [1, 2, 4, 8])])
+    verdict = centroid_verdict([0.1, 0.3, 0.6, 1.0], [1, 2, 4, 8])
     assert verdict.conclusion == REPRODUCED, verdict.text()
 
 
-@pytest.mark.parametrize("moves", [
-    [np.tile(np.arange(16.0), (8, 1)) * s for s in (0.1, 0.2, 0.3, 0.4)],  # every label the same shift: 1 direction
-    movements([1.0, 0.6, 0.3, 0.1], [8, 4, 2, 1]),  # lower layers move more
-    movements([0.1, 0.3, 0.6, 1.0], [8, 4, 2, 1]),  # more movement, fewer directions
+@pytest.mark.parametrize(("movement", "span"), [
+    ([1.0, 0.6, 0.3, 0.1], [8, 4, 2, 1]),  # lower layers move more
+    ([0.1, 0.3, 0.6, 1.0], [8, 4, 2, 1]),  # more movement, fewer directions
 ])
-def test_centroid_directions_not_reproduced_when_the_premise_is_broken(moves):
-    assert centroid_verdict([moves]).conclusion == CONTRADICTED
+def test_centroid_directions_contradicted_when_the_premise_is_broken(movement, span):
+    verdict = centroid_verdict(movement, span)
+    assert verdict.conclusion == CONTRADICTED, verdict.text()
+
+
+def test_centroid_directions_not_reproduced_when_every_label_moves_by_the_same_shift():
+    """One direction at every layer: the directions do not rise (their trend is 0, the edge of a
+    contradiction, so 'not reproduced' is what the data can say)."""
+    for seed in range(3):
+        verdict = centroid_verdict([0.1, 0.2, 0.3, 0.4], [1, 1, 1, 1], seed=seed)
+        assert verdict.conclusion != REPRODUCED, verdict.text()
 
 
 def test_centroid_directions_are_scale_free():
-    """A layer whose whole space is 10x larger does not 'move more': movement is over the norm."""
-    moves = movements([0.1, 0.1, 0.1, 0.1], [1, 2, 4, 8])
-    scaled = [m * f for m, f in zip(moves, (1, 2, 5, 10), strict=True)]
-    assert centroid_verdict([scaled], norms=[1.0, 2.0, 5.0, 10.0]).conclusion != REPRODUCED
+    """A layer whose whole space is 10x larger does not 'move more': movement is over the spread."""
+    verdict = centroid_verdict([0.2] * 4, [1, 2, 4, 8], scales=[1.0, 2.0, 5.0, 10.0])
+    assert verdict.conclusion != REPRODUCED, verdict.text()
+    assert verdict.measured["movement_last_layer"]["value"] == pytest.approx(0.2, rel=0.1)
+
+
+def test_centroid_directions_without_replicates_says_it_is_not_calibrated():
+    moves = [np.eye(4)[:, :3] * s for s in (0.1, 0.2, 0.4)]
+    verdict = judges.centroid_directions("f", [0], [0, 1, 2], [moves], [1.0] * 3, params("centroid_directions"))
+    assert any("not calibrated" in n for n in verdict.details["notes"])
+
+
+def test_centroid_movement_leaves_out_labels_too_rare_for_the_jackknife():
+    """A label with a single item falls in one group: no replicate could be compared on it."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.arange(60) % 3, 3]
+    x = [rng.normal(size=(61, 4)) for _ in range(2)]
+    moved = geometry.centroid_movement(x, [v + 1.0 for v in x], y)
+    assert moved.labels.tolist() == [0, 1, 2] and moved.movements[0].shape == (3, 4)
+    np.testing.assert_allclose(moved.movements[0], 1.0)
 
 
 def test_participation_ratio_against_the_gram_eigenvalues():
@@ -994,15 +1126,17 @@ def test_centroid_movement_is_measured_against_the_spread_not_a_common_offset():
     """Layers whose pre-trained vectors carry a common offset that grows with depth (BERT-family
     anisotropy): the same centroid movements on the same cloud are the same movement at every
     layer over the spread; over the mean vector norm they would shrink with depth."""
-    from harness import geometry
+    from claims import calibration
 
-    rng = np.random.default_rng(0)
-    cloud = rng.standard_normal((200, 16))
-    layers = [cloud + offset for offset in (0.0, 5.0, 10.0, 20.0)]
-    moves = movements([0.5] * 4, [1, 2, 4, 8])
-    spread_size, _ = judges.centroid_measures(moves, [geometry.spread(x) for x in layers])
-    norm_size, _ = judges.centroid_measures(moves, [float(np.linalg.norm(x, axis=1).mean()) for x in layers])
-    assert np.ptp(spread_size) == pytest.approx(0.0, abs=1e-12)
+    before, after, y, _ = calibration.moved_centroids(np.random.default_rng(0), 400, [0.5] * 4, [1, 2, 4, 8])
+    offsets = (0.0, 5.0, 10.0, 20.0)
+    before = [x + o for x, o in zip(before, offsets, strict=True)]
+    after = [x + o for x, o in zip(after, offsets, strict=True)]
+    moved = geometry.centroid_movement(before, after, y)
+    spread_size, _ = judges.centroid_measures(moved.movements, moved.spreads)
+    norm_size, _ = judges.centroid_measures(moved.movements, [float(np.linalg.norm(x, axis=1).mean()) for x in before])
+    assert np.ptp(spread_size) < 0.05
     assert norm_size[-1] < norm_size[0] / 5
-    verdict = centroid_verdict([moves], norms=[geometry.spread(x) for x in layers])
+    verdict = judges.centroid_directions("f", [0], [0, 1, 2, 3], [moved.movements], moved.spreads,
+                                         params("centroid_directions"), [(moved.size_replicates, moved.span_replicates)])
     assert verdict.conclusion != REPRODUCED  # the movement does not rise with depth
