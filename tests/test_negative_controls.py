@@ -14,7 +14,7 @@ import pytest
 
 from claims import judges
 from claims.fixture import CLAIM_PARAMS
-from harness import geometry
+from harness import geometry, stats
 from harness.build import Harness, Predictions
 from harness.encoders import EncoderSpec
 from harness.heads import HeadConfig
@@ -756,6 +756,19 @@ def test_sparse_baselines_an_f1_loss_contradicts_harts_f1_claim():
     verdict = sparse_verdict(labels, majority, balanced)
     assert verdict.measured["f1_macro_gain"]["value"] < 0
     assert verdict.conclusion == CONTRADICTED, verdict.text()
+
+
+def test_sparse_baselines_an_f1_loss_shown_at_alpha_but_not_at_alpha_over_looks_does_not_contradict():
+    """Accuracy and F1 may each contradict, so each does at alpha / 2: an F1 loss whose 90% interval
+    lies below 0 but whose 95% interval does not is no contradiction (it was, before)."""
+    rng = np.random.default_rng(51)
+    y = rng.integers(0, 3, 400)
+    a = np.where(rng.random(400) < 0.80, y, rng.integers(0, 3, 400))
+    b = np.where(rng.random(400) < 0.82, y, rng.integers(0, 3, 400))
+    assert stats.paired_bootstrap_f1_difference(y, a, b, level=0.9).high < 0
+    assert stats.paired_bootstrap_f1_difference(y, a, b, level=0.95).high > 0
+    verdict = sparse_verdict(y, a, b, alpha=0.05)
+    assert verdict.conclusion == INCONCLUSIVE, verdict.text()
 
 
 def test_sparse_baselines_not_reproduced_when_the_fine_tuned_model_is_the_baseline_itself():
