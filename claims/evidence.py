@@ -191,13 +191,13 @@ def probe_sentences(task: Task, params: dict) -> np.ndarray | None:
 def zhou_probe(h: Harness, model, task: Task, params: dict, layer: int = -1):
     """Zhou and Srikumar's probe (harness/probes.py, the claim's grid) on ``model``'s ``layer``
     representation of the task's items (words, pairs, or texts' first token), on the rows of
-    :func:`probe_rows`."""
+    :func:`probe_rows` (cached in the store: ``Harness.zhou_probe``)."""
     from harness.probes import ProbeConfig
-    from harness.probes import zhou_probe as fit
 
     config = ProbeConfig(hidden=tuple(params["hidden"]), alphas=tuple(float(a) for a in params["alphas"]),
                          max_iter=params["max_iter"], restarts=params["restarts"])
     rows = probe_rows(task, params["max_items"])
     x = {s: h.embedding_matrix(model, task, s, layer=layer)[r] for s, r in rows.items()}
     y = {s: task[s].labels[r] for s, r in rows.items()}
-    return fit(x["train"], y["train"], x["validation"], y["validation"], x["test"], y["test"], config, seed=0)
+    return h.zhou_probe(x["train"], y["train"], x["validation"], y["validation"], x["test"], y["test"], config,
+                        seed=0)

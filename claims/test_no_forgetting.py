@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from claims import evidence, figures, judges
-from harness.probes import ProbeConfig, zhou_probe
+from harness.probes import ProbeConfig
 from harness.stats import majority_share
 from harness.tokens import load_conllu
 
@@ -46,8 +46,8 @@ def test_no_forgetting(fx, harness, record_verdict):
         for layer in layers:
             x = {s: reps[s].array(f"layer_{layer}.npy")[rows[s]] for s in rows}
             y = {s: task[s].labels[rows[s]] for s in rows}
-            result = zhou_probe(x["train"], y["train"], x["validation"], y["validation"], x["test"], y["test"],
-                                config, seed=0)
+            result = harness.zhou_probe(x["train"], y["train"], x["validation"], y["validation"], x["test"],
+                                        y["test"], config, seed=0)
             correct[name].append(np.asarray(result.test_correct))
     chance = majority_share(task["test"].labels[rows["test"]])
     sentences = task["test"].items[rows["test"], 0]  # the sampling unit: a sentence, not its words

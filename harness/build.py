@@ -51,10 +51,19 @@ from .store import Artifact, ArtifactStore
 VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
             "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1",
             "directprobe": "2",  # bump when harness/directprobe.py's results change (2: overlap witnesses)
-            "token_embeddings": "1"}
+            "token_embeddings": "1",
+            "zhou_probe": "1"}  # bump when harness/probes.py's results change
 DIRECTPROBE_WARN_SECONDS = 600  # a DirectProbe run estimated longer than this where labels overlap: a warning
 EMBEDDING_DTYPES = ("float32", "float16")
 ModelSource = EncoderSpec | Artifact  # a pretrained encoder, or a finetune artifact
+
+
+def _labels_digest(y: np.ndarray) -> str:
+    """The labels' values, not only their grouping (a probe's test outcomes depend on which is which)."""
+    import hashlib
+
+    y = np.ascontiguousarray(np.asarray(y).astype(np.int64))
+    return hashlib.sha256(memoryview(y).cast("B")).hexdigest()
 
 
 def _duration(seconds: float) -> str:
@@ -323,6 +332,34 @@ class Harness:
 
         return self.store.get_or_build("map2d", VERSIONS["map2d"], inputs, build,
                                        f"2-D map of {task.name}/{split} under {_name(source)}")
+
+    def zhou_probe(self, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
+                   x_test: np.ndarray, y_test: np.ndarray, config: Any, seed: int = 0) -> Any:
+        """Zhou and Srikumar's probe (:func:`harness.probes.zhou_probe`) on these splits, cached in
+        the store by the content of the vectors and labels, the grid and the seed: a warm re-run
+        of a claim reads it instead of training the grid again (the probes were most of a warm
+        run's time)."""
+        from .probes import ProbeResult
+        from .probes import zhou_probe as fit
+
+        splits = {"train": (x_train, y_train), "validation": (x_val, y_val), "test": (x_test, y_test)}
+        inputs = {name: geometry_pool.directprobe_inputs(np.ascontiguousarray(x, np.float32), np.asarray(y))
+                  | {"label_values": _labels_digest(y)} for name, (x, y) in splits.items()}
+        inputs |= {"config": dataclasses.asdict(config), "seed": seed}
+
+        def build(folder: Path) -> dict[str, Any]:
+            with self._stage("probe"):
+                result = fit(x_train, y_train, x_val, y_val, x_test, y_test, config, seed=seed)
+            np.save(folder / "test_correct.npy", np.asarray(result.test_correct, bool), allow_pickle=False)
+            return {"hidden": list(result.hidden), "alpha": result.alpha,
+                    "validation_accuracy": result.validation_accuracy, "test_accuracy": list(result.test_accuracy)}
+
+        art = self.store.get_or_build("zhou_probe", VERSIONS["zhou_probe"], inputs, build,
+                                      f"probe grid on {len(x_train):,} / {len(x_val):,} / {len(x_test):,} items")
+        m = art.meta
+        return ProbeResult(tuple(m["hidden"]), float(m["alpha"]), float(m["validation_accuracy"]),
+                           tuple(float(a) for a in m["test_accuracy"]),
+                           tuple(bool(v) for v in art.array("test_correct")))
 
     def directprobe(self, x: np.ndarray, y: np.ndarray) -> directprobe.Probed:
         """DirectProbe's clusters and label distances of the points ``x`` under labels ``y``,

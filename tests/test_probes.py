@@ -57,3 +57,25 @@ def test_bad_configurations_are_named():
     x, y = blobs(10, 0)
     with pytest.raises(ConfigError, match="probe validation split: 0 vectors"):
         zhou_probe(x, y, x[:0], y[:0], x, y)
+
+
+def test_the_harness_caches_a_probe_by_its_inputs(tmp_path, monkeypatch):
+    """Harness.zhou_probe: the same vectors, labels, grid and seed are read from the store (the
+    grid is not trained again) with the same result; other labels are another probe."""
+    from harness import probes
+    from harness.build import Harness
+    from harness.store import ArtifactStore
+
+    h = Harness(ArtifactStore(tmp_path), device="cpu")
+    (xt, yt), (xv, yv), (xs, ys) = blobs(120, 0), blobs(40, 1), blobs(60, 2)
+    config = ProbeConfig(hidden=(8,), alphas=(1e-4,), max_iter=100, restarts=2)
+    first = h.zhou_probe(xt, yt, xv, yv, xs, ys, config)
+    assert first == zhou_probe(xt, yt, xv, yv, xs, ys, config)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached probe was trained again")
+
+    monkeypatch.setattr(probes, "zhou_probe", no_training)
+    assert h.zhou_probe(xt, yt, xv, yv, xs, ys, config) == first
+    with pytest.raises(AssertionError, match="trained again"):
+        h.zhou_probe(xt, yt, xv, yv, xs, (ys + 1) % 3, config)  # other test labels: another probe
