@@ -609,7 +609,8 @@ UNCALIBRATED_PATHS: dict[str, str] = {
     '`layer_change` with `measure = "spatial"`': "Zhou and Srikumar's spatial similarity needs a DirectProbe run per "
                                                  "layer, and per jackknife replicate twenty more: its point values decide",
     "`label_distances` and `cross_task_distances` (their DirectProbe part)": "cluster counts and minimum distances "
-        "from DirectProbe, whose LPs take seconds to minutes per space: twenty more runs per space are too costly. Their "
+        "from DirectProbe, whose LPs take minutes to hours per space at the papers' scales (seconds on the smoke "
+        "fixtures): twenty more runs per space are not made. Their "
         "rows above check translation, scaling and tightening (no sampling noise); the verdicts say so in their notes",
     "a judge called with point values": "`layer_change`, `domain_shift`, `centroid_directions` and `pca_variance` still "
                                         "accept plain values (a user's notebook); the claim modules always pass the "

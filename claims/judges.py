@@ -735,9 +735,9 @@ def depth_trend(layers: Sequence[int], values: Sequence[float]) -> float:
 
 
 DIRECTPROBE_POINT_VALUES = (
-    "DirectProbe's clusters and distances are compared as point values (a DirectProbe run per jackknife "
-    "replicate is too costly here): this part is calibrated against translation, scaling and tightening "
-    "(claims/calibration.py), not against the texts' sampling noise")
+    "DirectProbe's clusters and distances are compared as point values (no DirectProbe run per jackknife "
+    "replicate: at the papers' scales one run takes minutes to hours): this part is calibrated against "
+    "translation, scaling and tightening (claims/calibration.py), not against the texts' sampling noise")
 NO_SAMPLING_MODEL = ("{what} has no sampling model here: the point values decide, and this verdict's rate "
                      "of wrong conclusions is not calibrated (claims/calibration.py)")
 
