@@ -103,13 +103,12 @@ class LayerSimilarity:
     ``values[measure]`` one similarity per layer in ``layers``; ``replicates[measure]`` (groups x
     layers) the same on each leave-a-group-out sample of the texts (sentences, for a token task:
     the sampling unit), from which a judge has the similarities' standard errors
-    (``stats.jackknife``). The spatial similarity (a DirectProbe run per layer and per replicate:
-    too costly) has none."""
+    (``stats.jackknife``). The spatial similarity has none (a DirectProbe run per layer and per
+    replicate: minutes to hours each at the papers' scales)."""
 
     layers: list[int]
     values: dict[str, list[float]]
     replicates: dict[str, np.ndarray]
-    units: int  # the sampling units (texts, or sentences) the replicates leave out in groups
 
 
 def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split: str, pooling: str,
@@ -147,8 +146,7 @@ def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split
             for model in (fx.encoder, tuned)]
     picked = rows if rows is not None else np.arange(len(task[split]))
     pairs = [(reps[0].array(f"layer_{k}")[picked], reps[1].array(f"layer_{k}")[picked]) for k in layers]
-    items = getattr(task[split], "items", None)
-    sentences = np.asarray(items)[picked, 0] if items is not None else None
+    sentences = sentences_of(task, split, picked)
     keep = jackknife_keep(len(picked), clusters=sentences)
     points = rsa_points(len(picked))  # RSA's texts; its replicates leave out groups of these
     keep_rsa = jackknife_keep(len(points), clusters=None if sentences is None else sentences[points])
@@ -167,8 +165,7 @@ def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split
         probed = h.directprobe_many([(x, labels) for pair in pairs for x in pair])  # side by side
         values["spatial"] = [float(defined(directprobe.spatial_similarity, probed[2 * k].distances,
                                            probed[2 * k + 1].distances)) for k in range(len(pairs))]
-    units = len(np.unique(sentences)) if sentences is not None else len(picked)
-    return LayerSimilarity(layers, values, replicates, units)
+    return LayerSimilarity(layers, values, replicates)
 
 
 def probe_rows(task: Task, max_items: int) -> dict[str, np.ndarray]:
@@ -179,13 +176,20 @@ def probe_rows(task: Task, max_items: int) -> dict[str, np.ndarray]:
             for s in ("train", "validation", "test")}
 
 
-def probe_sentences(task: Task, params: dict) -> np.ndarray | None:
-    """The sentence of each test item the probe scores (token tasks: words of one sentence are not
-    independent, the sentence is the sampling unit); None for a text task (each text its own unit)."""
-    items = getattr(task["test"], "items", None)
+def sentences_of(task: Task, split: str, rows: np.ndarray | None = None) -> np.ndarray | None:
+    """The sentence of each item of ``split`` (``rows``: of those items): for a token task the
+    sampling unit, since the words of one sentence are not independent; None for a text task (each
+    text its own unit)."""
+    items = getattr(task[split], "items", None)
     if items is None:
         return None
-    return np.asarray(items)[probe_rows(task, params["max_items"])["test"], 0]
+    items = np.asarray(items)
+    return items[:, 0] if rows is None else items[rows, 0]
+
+
+def probe_sentences(task: Task, params: dict) -> np.ndarray | None:
+    """The sentence of each test item the probe scores (:func:`sentences_of`)."""
+    return sentences_of(task, "test", probe_rows(task, params["max_items"])["test"])
 
 
 def zhou_probe(h: Harness, model, task: Task, params: dict, layer: int = -1):

@@ -257,6 +257,33 @@ def _same(eq: stats.Equivalence, premise: bool, looks: int = 1) -> str:
     return REPRODUCED if eq.equivalent and premise else INCONCLUSIVE
 
 
+def depth_trend(layers: Sequence[int], values: Sequence[float]) -> float:
+    """Pearson's correlation of depth with a per-layer quantity (a smooth function of the values,
+    so the jackknife gives it a standard error; Spearman's ranks have none); 0 where the values
+    are flat."""
+    v = np.asarray(values, float)
+    return float(np.corrcoef(np.asarray(layers, float), v)[0, 1]) if np.ptp(v) > 0 else 0.0
+
+
+DIRECTPROBE_POINT_VALUES = (
+    "DirectProbe's clusters and distances are compared as point values (no DirectProbe run per jackknife "
+    "replicate: at the papers' scales one run takes minutes to hours): this part is calibrated against "
+    "translation, scaling and tightening (claims/calibration.py), not against the texts' sampling noise")
+NO_SAMPLING_MODEL = ("{what} has no sampling model here: the point values decide, and this verdict's rate "
+                     "of wrong conclusions is not calibrated (claims/calibration.py)")
+
+
+def _decide(p_hold: Sequence[float], p_fail: Sequence[float], alpha: float, looks: int) -> str:
+    """Reproduced when every condition is shown at ``alpha`` (intersection-union); contradicted when
+    any one is shown to fail at ``alpha / looks`` (``looks``: every condition on every seed,
+    Bonferroni); else inconclusive. An undefined p (a replicate without variance) decides nothing."""
+    if not all(math.isfinite(p) for p in (*p_hold, *p_fail)):
+        return INCONCLUSIVE
+    if min(p_fail) < alpha / looks:
+        return CONTRADICTED
+    return REPRODUCED if max(p_hold) < alpha else INCONCLUSIVE
+
+
 def _paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float,
                      equivalence: bool) -> tuple[dict, dict, dict]:
     """What every paired verdict reports. ``equivalence``: the claim is judged by TOST, whose reach
@@ -380,16 +407,17 @@ def pca_variance(fixture: str, seeds: Sequence[int], finetuned: Sequence[int | g
       cannot be seen (inconclusive).
 
     Counts given as :class:`~harness.geometry.ComponentCount` (with the jackknife's replicates
-    over the test texts, the same groups for every space) are tested: the log ratio of the
-    interpolated counts shown below log ``max_ratio``, the cross-task count shown between, the
-    frozen count shown above ``min_frozen``, each one-sided at ``alpha`` (reproduced when all are);
-    contradicted when one is shown to fail at ``alpha`` / conditions x seeds. Plain integers are
-    compared as they are (the verdict says it is not calibrated)."""
+    over the test texts, the same groups for every space) are tested through the share of the
+    variance their top k components hold (:func:`_component_checks`): each condition shown at
+    ``alpha`` (reproduced when all are); contradicted when one is shown to fail at ``alpha`` /
+    conditions x seeds. Plain integers are compared as they are (the verdict says it is not
+    calibrated)."""
     ratio, var, least = params["max_ratio"], params["variance"], params["min_frozen"]
     alpha, floor = params["alpha"], params["min_above_chance"]
     between = params.get("cross_task_between", False) and cross is not None
     cap = min(n_test - 1, dim)
-    sampled = all(isinstance(c, geometry.ComponentCount) for c in list(finetuned) + list(frozen))
+    sampled = all(isinstance(c, geometry.ComponentCount)
+                  for c in [*finetuned, *frozen, *(cross if between else [])])
 
     def count(c: int | geometry.ComponentCount) -> int:
         return c.count if isinstance(c, geometry.ComponentCount) else int(c)
@@ -724,33 +752,6 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
 
 # --------------------------------------------------------------------------------------------
 # Layer-wise change (Merchant et al. 2020; Zhou and Srikumar 2022, section 4.5)
-
-
-def depth_trend(layers: Sequence[int], values: Sequence[float]) -> float:
-    """Pearson's correlation of depth with a per-layer quantity (a smooth function of the values,
-    so the jackknife gives it a standard error; Spearman's ranks have none); 0 where the values
-    are flat."""
-    v = np.asarray(values, float)
-    return float(np.corrcoef(np.asarray(layers, float), v)[0, 1]) if np.ptp(v) > 0 else 0.0
-
-
-DIRECTPROBE_POINT_VALUES = (
-    "DirectProbe's clusters and distances are compared as point values (no DirectProbe run per jackknife "
-    "replicate: at the papers' scales one run takes minutes to hours): this part is calibrated against "
-    "translation, scaling and tightening (claims/calibration.py), not against the texts' sampling noise")
-NO_SAMPLING_MODEL = ("{what} has no sampling model here: the point values decide, and this verdict's rate "
-                     "of wrong conclusions is not calibrated (claims/calibration.py)")
-
-
-def _decide(p_hold: Sequence[float], p_fail: Sequence[float], alpha: float, looks: int) -> str:
-    """Reproduced when every condition is shown at ``alpha`` (intersection-union); contradicted when
-    any one is shown to fail at ``alpha / looks`` (``looks``: every condition on every seed,
-    Bonferroni); else inconclusive. An undefined p (a replicate without variance) decides nothing."""
-    if not all(math.isfinite(p) for p in (*p_hold, *p_fail)):
-        return INCONCLUSIVE
-    if min(p_fail) < alpha / looks:
-        return CONTRADICTED
-    return REPRODUCED if max(p_hold) < alpha else INCONCLUSIVE
 
 
 def layer_change(fixture: str, seeds: Sequence[int], layers: Sequence[int],

@@ -35,8 +35,7 @@ def test_centroid_directions(fx, harness, record_verdict):
         return [art.array(f"layer_{k}") for k in layers]
 
     before = reps(fx.encoder)
-    items = getattr(task[split], "items", None)
-    sentences = np.asarray(items)[:, 0] if items is not None else None  # the sampling unit of a token task
+    sentences = evidence.sentences_of(task, split)  # the sampling unit of a token task
     moved = [geometry.centroid_movement(before, reps(art), y, sentences) for art in tuned]
     movements, norms = [m.movements for m in moved], moved[0].spreads
     verdict = judges.centroid_directions(fx.name, fx.seeds, layers, movements, norms, params,

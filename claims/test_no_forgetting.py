@@ -50,7 +50,7 @@ def test_no_forgetting(fx, harness, record_verdict):
                                         y["test"], config, seed=0)
             correct[name].append(np.asarray(result.test_correct))
     chance = majority_share(task["test"].labels[rows["test"]])
-    sentences = task["test"].items[rows["test"], 0]  # the sampling unit: a sentence, not its words
+    sentences = evidence.sentences_of(task, "test", rows["test"])  # the sampling unit: a sentence
     verdict = judges.no_forgetting(fx.name, fx.seeds, layers, correct["pre-trained"],
                                    [correct[f"seed {s}"] for s in fx.seeds], chance, params, clusters=sentences)
     verdict = replace(verdict, details={**verdict.details, "probe task": f"{task.name} ({corpus.name}), "

@@ -10,7 +10,7 @@ tests.
 from dataclasses import replace
 
 from claims import evidence, figures, judges
-from harness.geometry import component_count, explained_variance_ratio
+from harness.geometry import component_count
 from harness.stats import jackknife_keep
 
 CLAIM = "pca_variance"
@@ -26,20 +26,20 @@ def test_pca_variance(fx, harness, record_verdict):
     # a fixture may name another task for other claims (out-of-domain texts, distances).
     wants_cross = params["cross_task_between"] or "cross_task" in fx.claims
     ft, fr, cr = [], [], [] if fx.other_task is not None and wants_cross else None
-    curves = [("frozen", explained_variance_ratio(frozen_x))]
+    curves = [("frozen", frozen_k.in_sample)]
     for seed in fx.seeds:
         x = evidence.test_embeddings(harness, fx, evidence.finetuned(harness, fx, seed))
         ft.append(component_count(x, var, keep))
         fr.append(frozen_k)  # the frozen encoder does not depend on the seed
         if seed == fx.seeds[0]:
-            curves.append(("fine-tuned", explained_variance_ratio(x)))
+            curves.append(("fine-tuned", ft[-1].in_sample))
         if cr is not None:
             tuned_on_other = harness.fine_tuned(fx.encoder, evidence.other_task(harness, fx),
                                                 fx.fine_tune, seed)
             x = evidence.test_embeddings(harness, fx, tuned_on_other)
             cr.append(component_count(x, var, keep))
             if seed == fx.seeds[0]:
-                curves.append(("cross-task", explained_variance_ratio(x)))
+                curves.append(("cross-task", cr[-1].in_sample))
     correct = [evidence.predictions(evidence.finetuned(harness, fx, seed)).correct for seed in fx.seeds]
     verdict = judges.pca_variance(fx.name, fx.seeds, ft, fr, cr, frozen_x.shape[1], frozen_x.shape[0], correct,
                                   evidence.chance(harness, fx), params)

@@ -33,7 +33,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -46,6 +46,9 @@ from .heads import HeadConfig, train_head
 from .protocols import FineTuneConfig, classifier_logits, fine_tune, key_fields
 from .runtime import Progress, resolve_device
 from .store import Artifact, ArtifactStore
+
+if TYPE_CHECKING:
+    from .probes import ProbeConfig, ProbeResult
 
 # Code versions of the steps: bump one when its output changes for the same inputs.
 VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
@@ -334,7 +337,7 @@ class Harness:
                                        f"2-D map of {task.name}/{split} under {_name(source)}")
 
     def zhou_probe(self, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-                   x_test: np.ndarray, y_test: np.ndarray, config: Any, seed: int = 0) -> Any:
+                   x_test: np.ndarray, y_test: np.ndarray, config: ProbeConfig, seed: int = 0) -> ProbeResult:
         """Zhou and Srikumar's probe (:func:`harness.probes.zhou_probe`) on these splits, cached in
         the store by the content of the vectors and labels, the grid and the seed: a warm re-run
         of a claim reads it instead of training the grid again (the probes were most of a warm
@@ -343,8 +346,8 @@ class Harness:
         from .probes import zhou_probe as fit
 
         splits = {"train": (x_train, y_train), "validation": (x_val, y_val), "test": (x_test, y_test)}
-        inputs = {name: geometry_pool.directprobe_inputs(np.ascontiguousarray(x, np.float32), np.asarray(y))
-                  | {"label_values": _labels_digest(y)} for name, (x, y) in splits.items()}
+        inputs = {name: geometry_pool.directprobe_inputs(x, y) | {"label_values": _labels_digest(y)}
+                  for name, (x, y) in splits.items()}  # the vectors' and labels' content
         inputs |= {"config": dataclasses.asdict(config), "seed": seed}
 
         def build(folder: Path) -> dict[str, Any]:

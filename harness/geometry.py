@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from scipy import stats as scipy_stats
 
+from . import stats
 from .errors import ConfigError
 from .stats import jackknife_keep
 
@@ -77,15 +77,12 @@ class ComponentCount:
     @staticmethod
     def _p_top(shares: np.ndarray, replicates: np.ndarray, threshold: float, above: bool) -> np.ndarray:
         """For every k, the one-sided jackknife p that the top k components' share is above (or
-        below) ``threshold``: :func:`harness.stats.jackknife` on the cumulative shares, without
-        its bias correction, all k at once."""
-        value, reps = np.cumsum(shares), np.cumsum(replicates, axis=1)
-        g = len(reps)
-        se = np.sqrt((g - 1) / g * np.sum((reps - reps.mean(axis=0)) ** 2, axis=0))
+        below) ``threshold``, without the bias correction (:func:`harness.stats.jackknife` with
+        ``correct_bias=False``), all k at once."""
+        value = np.cumsum(shares)
+        reps = np.cumsum(replicates, axis=1)
         distance = (value - threshold) if above else (threshold - value)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = scipy_stats.t.sf(distance / se, g - 1)
-        return np.where(se > 0, p, np.where(distance > 0, 0.0, 1.0))
+        return stats.jackknife_p(distance, stats.jackknife_se(reps), len(reps) - 1)
 
     @cached_property
     def _p_holds(self) -> np.ndarray:
@@ -137,6 +134,8 @@ def component_count(x: np.ndarray, variance: float, keep: list[np.ndarray], seed
     held-out share; each replicate's covariance matrices (the whole sample's, each half's) are the
     full ones minus the rows it leaves out, so the cost is one pass over the data and a few
     symmetric eigen-decompositions per replicate."""
+    if not 0.0 < variance <= 1.0:
+        raise ConfigError(f"variance threshold must be in (0, 1], got {variance}")
     x = np.asarray(x, np.float64)
     if x.ndim != 2 or x.shape[0] < 4 or not np.isfinite(x).all():
         raise ConfigError(f"a component count needs a finite 2-D array with at least 4 rows, got shape {x.shape}")
@@ -155,15 +154,16 @@ def component_count(x: np.ndarray, variance: float, keep: list[np.ndarray], seed
             out.append(gram - gone.T @ gone - m * np.outer(mean, mean))
         return out
 
-    def measure(left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        a, b = covariances(left)
-        return _shares(np.linalg.eigvalsh(a + b + _between(a, b, left))), (_captured(a, b) + _captured(b, a)) / 2
-
-    def _between(a, b, left):  # the pooled scatter adds the two halves' mean difference
+    def between(left: np.ndarray) -> np.ndarray:
+        """The pooled scatter is the two halves' plus the scatter of their means."""
         kept = [np.setdiff1d(p, left, assume_unique=True) for p in parts]
         means = [x[k].mean(axis=0) for k in kept]
         w = len(kept[0]) * len(kept[1]) / (len(kept[0]) + len(kept[1]))
         return w * np.outer(means[0] - means[1], means[0] - means[1])
+
+    def measure(left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a, b = covariances(left)
+        return _shares(np.linalg.eigvalsh(a + b + between(left))), (_captured(a, b) + _captured(b, a)) / 2
 
     full_in, full_out = measure(np.array([], int))
     reps = [measure(np.setdiff1d(np.arange(n), k, assume_unique=True)) for k in keep]
@@ -243,7 +243,7 @@ def centroid_shift(before: np.ndarray, after: np.ndarray, y: np.ndarray) -> tupl
 class CentroidMovement:
     """Per layer, how each label's centroid moved from the pre-trained to a fine-tuned encoder:
     ``movements`` (labels x dim per layer), the pre-trained layers' ``spreads``, and the two
-    measures (:func:`harness.centroid_shift`) on each leave-a-group-out sample of the
+    measures (:func:`centroid_shift`) on each leave-a-group-out sample of the
     items (groups x layers). ``labels``: the labels measured, those whose items fall in two or more
     of the jackknife's groups (a label every replicate has)."""
 

@@ -861,9 +861,7 @@ class Jackknife:
     def _p(self, distance: float) -> float:
         if not math.isfinite(self.estimate):
             return math.nan
-        if self.se == 0:
-            return 0.0 if distance > 0 else 1.0
-        return float(stats.t.sf(distance / self.se, self.df))
+        return float(jackknife_p(np.float64(distance), np.float64(self.se), self.df))
 
     def interval(self, level: float) -> tuple[float, float]:
         """The two-sided ``level`` interval (a TOST at alpha reads the 1 - 2 alpha one)."""
@@ -886,9 +884,25 @@ def jackknife(value: float, replicates: Sequence[float], correct_bias: bool = Tr
     if not (math.isfinite(value) and np.isfinite(r).all()):
         return Jackknife(float(value), math.nan, math.nan, g - 1)
     mean = float(r.mean())
-    se = math.sqrt((g - 1) / g * float(np.sum((r - mean) ** 2)))
     estimate = g * float(value) - (g - 1) * mean if correct_bias else float(value)
-    return Jackknife(float(value), estimate, se, g - 1)
+    return Jackknife(float(value), estimate, float(jackknife_se(r)), g - 1)
+
+
+def jackknife_se(replicates: np.ndarray) -> np.ndarray:
+    """The grouped jackknife's standard error, ``sqrt((G - 1) / G sum (replicate - mean)^2)``, over
+    the G replicates along the first axis (one per statistic along the others)."""
+    r = np.asarray(replicates, float)
+    g = r.shape[0]
+    return np.sqrt((g - 1) / g * np.sum((r - r.mean(axis=0)) ** 2, axis=0))
+
+
+def jackknife_p(distance: np.ndarray, se: np.ndarray, df: int) -> np.ndarray:
+    """One-sided p that a statistic lies ``distance`` (estimate minus threshold, signed towards the
+    claim) beyond its threshold: Student's t on ``df``; a statistic no replicate moves (``se`` 0)
+    is known exactly, so 0 where it is beyond and 1 where not."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = stats.t.sf(distance / se, df)
+    return np.where(se > 0, p, np.where(distance > 0, 0.0, 1.0))
 
 
 def jackknife_difference(a: Jackknife, b: Jackknife) -> Jackknife:
