@@ -187,6 +187,26 @@ def sentences_of(task: Task, split: str, rows: np.ndarray | None = None) -> np.n
     return items[:, 0] if rows is None else items[rows, 0]
 
 
+def distance_replicates(h: Harness, before: np.ndarray, after: np.ndarray, y: np.ndarray, probed_before,
+                        probed_after, sentences: np.ndarray | None):
+    """DirectProbe's label distances of two spaces of the same items on all of them and on each
+    replicate of the jackknife over them (``sentences``: a token task's sampling unit), read from
+    the store (``Harness.directprobe_replicates``), with each replicate's spreads: the
+    :class:`claims.judges.DistanceReplicates` that the distance judges test. None where either
+    space is not linearly separable (its distances are not judged)."""
+    from claims.judges import DistanceReplicates
+    from harness.geometry import spread
+    from harness.stats import jackknife_keep
+
+    if not (probed_before.clusters.linearly_separable and probed_after.clusters.linearly_separable):
+        return None
+    keeps = jackknife_keep(len(y), clusters=sentences)
+    return DistanceReplicates(probed_before.distances.matrix, probed_after.distances.matrix,
+                              h.directprobe_replicates(before, y, probed_before, sentences),
+                              h.directprobe_replicates(after, y, probed_after, sentences),
+                              np.array([(spread(before[k]), spread(after[k])) for k in keeps]))
+
+
 def probe_sentences(task: Task, params: dict) -> np.ndarray | None:
     """The sentence of each test item the probe scores (:func:`sentences_of`)."""
     return sentences_of(task, "test", probe_rows(task, params["max_items"])["test"])

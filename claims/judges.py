@@ -266,9 +266,10 @@ def depth_trend(layers: Sequence[int], values: Sequence[float]) -> float:
 
 
 DIRECTPROBE_POINT_VALUES = (
-    "DirectProbe's clusters and distances are compared as point values (no DirectProbe run per jackknife "
-    "replicate: at the papers' scales one run takes minutes to hours): this part is calibrated against "
-    "translation, scaling and tightening (claims/calibration.py), not against the texts' sampling noise")
+    "DirectProbe's cluster counts (and distances, where no jackknife replicates were given) are compared as "
+    "point values: a count would need DirectProbe's LPs run again per jackknife replicate (at the papers' scales "
+    "minutes to hours per space): this part is calibrated against translation, scaling and tightening "
+    "(claims/calibration.py), not against the texts' sampling noise")
 NO_SAMPLING_MODEL = ("{what} has no sampling model here: the point values decide, and this verdict's rate "
                      "of wrong conclusions is not calibrated (claims/calibration.py)")
 
@@ -545,7 +546,8 @@ def _grows(before: np.ndarray, after: np.ndarray, growth: float) -> bool:
 
 def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[str],
                     trajectories: Sequence[Sequence[Snapshot]], similarity: Sequence[tuple[float, float]] | None,
-                    params: dict[str, Any]) -> Verdict:
+                    params: dict[str, Any],
+                    replicates: Sequence[DistanceReplicates | None] | None = None) -> Verdict:
     """From the first to the last checkpoint, per seed, each part that applies must hold:
 
     - clusters (4.2): where the first space is not linearly separable, strictly fewer at the end;
@@ -558,23 +560,57 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
     A part that fails contradicts. Where the distances grow but the label centroids did not move
     apart (the mean nearest-centroid gap does not grow, raw and relative: the clusters tightened
     around centroids that stayed put), the seed is inconclusive: DirectProbe's margins grew, the
-    labels did not move apart. When neither geometric part applies the seed is inconclusive."""
+    labels did not move apart. When neither geometric part applies the seed is inconclusive.
+
+    With ``replicates`` (per seed, the first and the last checkpoint's :class:`DistanceReplicates`;
+    None where a space is not separable) the distances part is decided by one-sided jackknife tests
+    at ``alpha``, as in :func:`cross_task_distances`: it holds where every kept label's growth is
+    shown above ``min_growth`` in each view, fails where one is shown below it at ``alpha`` / (tests
+    x seeds), and is undecided (the seed inconclusive) in between."""
     num_labels = len(label_names)
     growth, scale = params["min_growth"], params["scale"]
+    alpha = params.get("alpha", 0.05)
     judged = params.get("parts", ["clusters", "distances"])
     per_seed, notes = [], []
+    pvalues: dict[str, float] = {}
     for i, (seed, traj) in enumerate(zip(seeds, trajectories, strict=True)):
         first, last = traj[0], traj[-1]
         parts: dict[str, bool] = {}
+        undecided = False
         if first.num_clusters > num_labels and "clusters" in judged:
             parts["clusters strictly decrease"] = last.num_clusters < first.num_clusters
         tightened = False
         if "distances" in judged and first.num_clusters == num_labels and last.num_clusters == num_labels:
             raw = _grows(first.min_distance, last.min_distance, growth)
             rel = _grows(first.relative(), last.relative(), growth)
-            parts["every label's distance grows" + (" (raw and relative to the spread)" if scale == "spread"
-                                                   else " (raw)")] = raw and (rel or scale == "raw")
-            if scale == "spread" and raw != rel:
+            key = "every label's distance grows" + (" (raw and relative to the spread)" if scale == "spread"
+                                                    else " (raw)")
+            parts[key] = raw and (rel or scale == "raw")
+            rep = replicates[i] if replicates is not None else None
+            if rep is not None:
+                kept = rep.kept()
+                if not kept.all():
+                    notes.append(f"seed {seed}: {int((~kept).sum())} label(s) left out of the jackknife's tests "
+                                 f"(their items fall in one group): "
+                                 f"{[label_names[k] for k in np.flatnonzero(~kept)]}")
+                p_hold, p_fail = [], []
+                for view in ([(first.spread, last.spread), None] if scale == "spread" else [None]):
+                    value, reps = rep.changes(kept, view)
+                    for k, v in enumerate(value):
+                        j = stats.jackknife(float(v), reps[:, k], correct_bias=False)
+                        p_hold.append(j.p_above(growth))
+                        p_fail.append(j.p_below(growth))
+                decided = _decide(p_hold, p_fail, alpha, len(p_fail) * len(seeds))
+                pvalues[_seed_key(f"every label's distance grows by more than {growth:g} (largest one-sided "
+                                  "jackknife p)", seeds, i)] = max(p_hold)
+                parts[key] = decided == REPRODUCED
+                raw = rel = parts[key]
+                if decided == INCONCLUSIVE:
+                    del parts[key]
+                    undecided = True
+                    notes.append(f"seed {seed}: the labels' growth is neither shown above {growth:g} for every "
+                                 f"label nor shown below it for one (jackknife at alpha = {alpha:g})")
+            if scale == "spread" and raw != rel and rep is None:
                 notes.append(f"seed {seed}: every label's distance grows {'raw' if raw else 'relative to the spread'} "
                              f"but not {'relative to the spread (the space scaled)' if raw else 'raw (the spread shrank)'}")
             if first.centroid_gap and last.centroid_gap and raw and (rel or scale == "raw"):
@@ -590,7 +626,8 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
             notes.append(f"seed {seed}: the last checkpoint is not linearly separable "
                          f"({last.num_clusters} clusters for {num_labels} labels): distances not judged")
         if not parts:
-            notes.append(f"seed {seed}: neither part applies (separable before, not after)")
+            if not undecided:
+                notes.append(f"seed {seed}: neither part applies (separable before, not after)")
             per_seed.append(INCONCLUSIVE)
             continue
         if similarity is not None:
@@ -599,7 +636,7 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
         failed = [k for k, ok in parts.items() if not ok]
         if failed:
             notes.append(f"seed {seed}: fails: {', '.join(failed)}")
-        per_seed.append(CONTRADICTED if failed else INCONCLUSIVE if tightened else REPRODUCED)
+        per_seed.append(CONTRADICTED if failed else INCONCLUSIVE if tightened or undecided else REPRODUCED)
     measured: dict[str, Any] = {
         "clusters_first": _value([t[0].num_clusters for t in trajectories]),
         "clusters_last": _value([t[-1].num_clusters for t in trajectories]),
@@ -632,14 +669,70 @@ def label_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[st
                     + f"by more than {growth:.0%}, and the label centroids move apart (else inconclusive)"
                     if "distances" in judged else "")
                  + ("; the train/test spatial similarity falls" if similarity else "") + ", on every seed")
-    if "distances" in judged or "clusters" in judged:
+    if replicates is not None and any(r is not None for r in replicates):
+        details["sampling"] = ("the distances: delete-a-group jackknife over the texts (sentences for a token "
+                               f"task), {next(r for r in replicates if r is not None).before_replicates.shape[0]} "
+                               "groups, DirectProbe's distances recomputed on each")
+    if "clusters" in judged or ("distances" in judged and not (replicates and any(r is not None for r in replicates))):
         notes.append(DIRECTPROBE_POINT_VALUES)
     return _verdict("label_distances", fixture, seeds, per_seed, params, criterion=criterion,
-                    measured=measured, details=details, notes=notes)
+                    measured=measured, details=details, notes=notes, pvalues=pvalues)
 
 
 # --------------------------------------------------------------------------------------------
 # Zhou and Srikumar, Table 5: another task's fine-tuning moves the target task's clusters
+
+
+@dataclass(frozen=True)
+class DistanceReplicates:
+    """One seed's DirectProbe label distances on the jackknife's replicates (delete-a-group over
+    the texts, or the sentences of a token task): the label-distance matrices of the pre-trained
+    space and of the cross-task one, on all the items (L, L) and on each replicate (G, L, L;
+    ``harness.directprobe.replicate_label_distances``), and each replicate's spreads (G, 2:
+    pre-trained, cross-task)."""
+
+    before: np.ndarray
+    after: np.ndarray
+    before_replicates: np.ndarray
+    after_replicates: np.ndarray
+    spreads: np.ndarray
+
+    @classmethod
+    def of(cls, before: np.ndarray, after: np.ndarray, y: np.ndarray, sentences: np.ndarray | None = None,
+           seed: int = 0) -> DistanceReplicates:
+        """Computed here from the two spaces' vectors (DirectProbe on each, then its distances on
+        each replicate); the claim module reads the same from the store instead."""
+        from harness import directprobe
+
+        keeps = stats.jackknife_keep(len(y), clusters=sentences, seed=seed)
+        found = [directprobe.cluster(x, y) for x in (before, after)]
+        return cls(*[directprobe.label_distances(x, y, c).matrix for x, c in zip((before, after), found, strict=True)],
+                   *[directprobe.replicate_label_distances(x, y, c, keeps)
+                     for x, c in zip((before, after), found, strict=True)],
+                   np.array([(geometry.spread(before[k]), geometry.spread(after[k])) for k in keeps]))
+
+    def kept(self) -> np.ndarray:
+        """The labels that every replicate of both spaces still holds (a label whose items all
+        fall in one group leaves a replicate without it)."""
+        missing = [np.isnan(m).sum(-1) >= m.shape[-1] - 1 for m in (self.before_replicates, self.after_replicates)]
+        return ~(missing[0] | missing[1]).any(0)
+
+    def changes(self, kept: np.ndarray, spreads: tuple[float, float] | None) -> tuple[np.ndarray, np.ndarray]:
+        """Each kept label's relative change of its minimum distance (after / before - 1), raw
+        (``spreads`` None) or divided by each space's spread, on all the items (L',) and on each
+        replicate (G, L'), the minima taken over the kept labels only."""
+        from harness.directprobe import min_per_label
+
+        def mins(m: np.ndarray) -> np.ndarray:
+            return min_per_label(m[..., kept, :][..., :, kept])
+
+        b, a = mins(self.before), mins(self.after)
+        rb, ra = mins(self.before_replicates), mins(self.after_replicates)
+        if spreads is not None:
+            b, a = b / spreads[0], a / spreads[1]
+            rb, ra = rb / self.spreads[:, :1], ra / self.spreads[:, 1:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return a / b - 1.0, ra / rb - 1.0
 
 
 def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequence[str],
@@ -647,7 +740,8 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
                          params: dict[str, Any], spreads: Sequence[tuple[float, float]] | None = None,
                          separable: Sequence[tuple[bool, bool]] | None = None,
                          probes: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
-                         clusters: np.ndarray | None = None) -> Verdict:
+                         clusters: np.ndarray | None = None,
+                         replicates: Sequence[DistanceReplicates | None] | None = None) -> Verdict:
     """Each target label's minimum DirectProbe distance under the pre-trained encoder (``before``,
     per seed) and under the encoder fine-tuned on the other task (``after``), raw and divided by
     each space's spread (``spreads``: before, after; the centred RMS distance to the mean).
@@ -664,7 +758,16 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
     the second (one-sided McNemar at ``alpha``), for ``higher`` the second must be shown not to fall
     below the first by ``margin`` (the upper end of the paired interval of first - second below it;
     the first significantly better contradicts; neither shown: inconclusive). The seed's conclusion
-    is the worse of the two parts."""
+    is the worse of the two parts.
+
+    With ``replicates`` (per seed, :class:`DistanceReplicates`) each condition is a one-sided
+    jackknife test at ``alpha`` instead of a point value: the change (every kept label's, or their
+    mean) beyond ``min_change`` in each view (reproduced: all shown, intersection-union), the mean
+    beyond it the other way in both views at ``alpha / seeds`` (contradicted). The estimate is the
+    change measured on all the items, not bias-corrected: a minimum distance is an extreme of
+    the sample, which only grows as items are left out, and the bias correction said "reproduced"
+    30% of the time at the boundary, where the uncorrected test holds its level (the jackknife's
+    standard error of an extreme overstates it: claims/calibration.py measures how much)."""
     least, scale = params["min_change"], params["scale"]
     every = params.get("all_labels")
     every = (params["paper_says"] == "lower") if every is None else every
@@ -684,10 +787,41 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
     relative = [rel_change(b, a) for b, a in zip(b_, a_, strict=True)]
     relative_raw = [rel_change(b, a) for b, a in zip(raw_b, raw_a, strict=True)]
     per_seed, notes = [], []
+    pvalues: dict[str, float] = {}
+    intervals: list[tuple[float, float]] = []
+    alpha = params["alpha"]
     for i, (r, rr) in enumerate(zip(relative, relative_raw, strict=True)):
         views = [r, rr] if scale == "spread" else [r]
         moved = all(bool((sign * v > least).all()) if every else sign * v.mean() > least for v in views)
         against = all(sign * v.mean() < -least for v in views)
+        if replicates is not None and separable is not None and not all(separable[i]):
+            intervals.append((math.nan, math.nan))
+        elif replicates is not None and replicates[i] is not None:
+            rep = replicates[i]
+            kept = rep.kept()
+            if not kept.all():
+                notes.append(f"seed {seeds[i]}: {int((~kept).sum())} label(s) left out of the jackknife's tests "
+                             f"(their items fall in one group): {[label_names[k] for k in np.flatnonzero(~kept)]}")
+            p_hold, p_fail = [], []
+            for view_spreads in ([spreads[i], None] if scale == "spread" else [None]):
+                value, reps = rep.changes(kept, view_spreads)
+                mean = stats.jackknife(float(np.mean(value)), reps.mean(1), correct_bias=False)
+                if view_spreads is not None or scale == "raw":
+                    intervals.append(mean.interval(1 - 2 * alpha))
+                p_fail.append(mean.p_below(-least) if sign > 0 else mean.p_above(least))
+                if every:
+                    p_hold += [float(stats.jackknife(float(v), reps[:, k], correct_bias=False).p_above(least)
+                                     if sign > 0 else
+                                     stats.jackknife(float(v), reps[:, k], correct_bias=False).p_below(-least))
+                               for k, v in enumerate(value)]
+                else:
+                    p_hold.append(mean.p_above(least) if sign > 0 else mean.p_below(-least))
+            pvalues[_seed_key(f"{'every label' if every else 'the mean'}: relative change of the minimum distance "
+                              f"{'below' if sign < 0 else 'above'} {sign * least:+g} (largest one-sided jackknife "
+                              "p)", seeds, i)] = max(p_hold)
+            # contradicted: the mean shown the other way in every view (the largest p of those)
+            part = _decide(p_hold, [max(p_fail)], alpha, len(seeds))
+            moved, against = part == REPRODUCED, part == CONTRADICTED
         if separable is not None and not all(separable[i]):
             notes.append(f"seed {seeds[i]}: a space is not linearly separable (pre-trained, cross-task: "
                          f"{list(separable[i])}): label distances are undefined there")
@@ -704,9 +838,7 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
                 notes.append(f"seed {seeds[i]}: the mean change is {rr.mean():+.1%} raw and {r.mean():+.1%} "
                              "relative to the spread: the space's scale, not the labels, decides the direction")
             per_seed.append(INCONCLUSIVE)
-    pvalues: dict[str, float] = {}
     if probes is not None:
-        alpha = params["alpha"]
         for i, (own, other) in enumerate(probes):
             r = paired_outcome(np.asarray(own), np.asarray(other), alpha, params["margin"], clusters)
             if params["paper_says"] == "lower":
@@ -745,9 +877,15 @@ def cross_task_distances(fixture: str, seeds: Sequence[int], label_names: Sequen
                     if probes is not None else ""))
     details: dict[str, Any] = {"change per label": [[float(v) for v in c] for c in changes]}
     details["spread (pre-trained, cross-task)"] = [list(m) for m in spreads]
-    notes.append(DIRECTPROBE_POINT_VALUES)
+    if not (replicates and any(r is not None for r in replicates)):
+        notes.append(DIRECTPROBE_POINT_VALUES)
+    else:
+        details["sampling"] = (f"delete-a-group jackknife over the texts (sentences for a token task), "
+                               f"{next(r for r in replicates if r).before_replicates.shape[0]} groups, DirectProbe's distances "
+                               f"recomputed on each; interval of the mean relative change at {1 - 2 * alpha:.0%}")
     return _verdict("cross_task_distances", fixture, seeds, per_seed, params, criterion=criterion,
-                    measured=measured, details=details, notes=notes, pvalues=pvalues)
+                    measured=measured, details=details, notes=notes, pvalues=pvalues,
+                    intervals={"mean_relative_change": _interval(intervals)} if intervals else None)
 
 
 # --------------------------------------------------------------------------------------------

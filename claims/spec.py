@@ -374,13 +374,16 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                   "rather than the space simply scaling"),
         decides=("DirectProbe on the first and the last fine-tuning checkpoint. Where the first "
                  "space is not linearly separable, the clusters must strictly decrease; where the "
-                 "last is separable, every label's minimum distance must grow by more than "
-                 "`min_growth`, raw and divided by the space's spread (`scale`), and the label "
+                 "last is separable, every label's minimum distance must be shown to grow by more "
+                 "than `min_growth`, raw and divided by the space's spread (`scale`; one-sided "
+                 "jackknife tests at `alpha` over the texts, or a token task's sentences, DirectProbe's "
+                 "distances recomputed on each replicate; one shown not to: the part fails), and the label "
                  "centroids must move apart (margins that grow as clusters tighten around fixed "
                  "centroids: **inconclusive**); with "
                  "`train_test_similarity`, the train/test spatial similarity must fall. "
                  "**contradicted** when a part that applies fails, **reproduced** when every part "
-                 "that applies holds, **inconclusive** when none applies"),
+                 "that applies holds, **inconclusive** when none applies or the jackknife cannot "
+                 "tell"),
         params=(
             Param("min_growth", "float", 0.01, "relative growth of a distance that counts as growth",
                   low=0.0),
@@ -395,6 +398,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                   "which of the paper's findings to judge: the cluster count (4.2) and the distances "
                   "(4.3; Zhou and Srikumar leave TREC-50 out of 4.3: it is not linearly separable)",
                   choices=("clusters", "distances")),
+            _alpha(0.05),
         ),
         figures=("distance_trajectories", "centroid_paths"),
         needs=("snapshots",),
@@ -430,9 +434,11 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         decides=("DirectProbe on the target task's `split` under the pre-trained encoder and under "
                  "the encoder fine-tuned on the other task, distances raw and divided by each space's "
                  "spread (`scale`): **reproduced** when the mean relative change of the labels' "
-                 "minimum distances (every label, with `all_labels`; as the paper by default) exceeds "
-                 "`min_change` in the `paper_says` direction, raw and relative, on every seed, "
-                 "**contradicted** when both move the other way by as much, **inconclusive** in "
+                 "minimum distances (every label, with `all_labels`; as the paper by default) is shown "
+                 "beyond `min_change` in the `paper_says` direction, raw and relative, on every seed "
+                 "(one-sided jackknife tests at `alpha` over the texts, or a token task's sentences, "
+                 "DirectProbe's distances recomputed on each replicate), **contradicted** when the mean "
+                 "is shown the other way by as much in both views, **inconclusive** in "
                  "between, where raw and relative disagree, or when a space is not linearly "
                  "separable (distances undefined). With `probe`, Zhou and Srikumar's probe on the "
                  "target task's items under the encoder fine-tuned on the target task and on the other "

@@ -3,7 +3,8 @@ the target task's label clusters; an opposing task brings them closer.
 
 DirectProbe (harness/directprobe.py) on the target task's texts (``split``, default train), last
 layer, first token, under the pre-trained encoder and under the encoder fine-tuned on the other
-task: each label's minimum distance to the other labels, before and after. Zhou and Srikumar:
+task: each label's minimum distance to the other labels, before and after, on all the items and
+on each replicate of a delete-a-group jackknife over them (the sentences of a token task). Zhou and Srikumar:
 fine-tuning on POS lowers every PS-fxn label's distance (mean -1.68); on PS-role, a related task,
 raises them a little. Distances are judged raw and divided by each space's spread (``scale``; the
 centred RMS distance to the mean), so that a space that merely grew or shifted does not count as
@@ -45,9 +46,13 @@ def test_cross_task_distances(fx, harness, record_verdict):
     norms = [(geometry.spread(x0), geometry.spread(x)) for x in xs]
     separable = [(probed[0].clusters.linearly_separable, p.clusters.linearly_separable) for p in probed[1:]]
     names = evidence.present_labels(task, split)
+    sentences = evidence.sentences_of(task, split)  # the sampling unit of a token task
+    replicates = [evidence.distance_replicates(harness, x0, x, y, probed[0], p, sentences)
+                  for x, p in zip(xs, probed[1:], strict=True)]
     verdict = judges.cross_task_distances(fx.name, fx.seeds, names, befores, afters, params, norms,
                                           separable, probes,
-                                          clusters=evidence.probe_sentences(task, params) if probes else None)
+                                          clusters=evidence.probe_sentences(task, params) if probes else None,
+                                          replicates=replicates)
     scaled = params["scale"] == "spread"
     own_norm = geometry.spread(own[0])
     b0, a0 = (befores[0] / norms[0][0], afters[0] / norms[0][1]) if scaled else (befores[0], afters[0])

@@ -4,7 +4,8 @@ DirectProbe (harness/directprobe.py) on the embeddings recorded at the fine-tuni
 (``snapshot_at`` in the fixture's [fine_tune]): where the first space is not linearly separable
 the number of clusters strictly decreases, and where the spaces are separable each label's
 minimum distance to the other labels grows, raw and divided by the space's spread (the centred RMS
-distance to the mean: a space that merely scaled or shifted does not count), and the label
+distance to the mean: a space that merely scaled or shifted does not count; shown on the replicates
+of a delete-a-group jackknife over the texts, or a token task's sentences), and the label
 centroids move apart. With ``train_test_similarity = true`` (tasks with 3 or more
 labels), the spatial similarity of the train and test representations falls after fine-tuning.
 """
@@ -37,20 +38,24 @@ def test_label_distances(fx, harness, record_verdict):
             jobs += [(harness.embedding_matrix(model, task, s, max_length=fx.fine_tune.max_length)[keep[s]],
                       task[s].labels[keep[s]]) for model in (fx.encoder, art) for s in ("train", "test")]
     probed = iter(harness.directprobe_many(jobs))
-    trajectories, similarity = [], [] if params["train_test_similarity"] else None
+    sentences = evidence.sentences_of(task, fx.fine_tune.snapshot_split)  # the sampling unit of a token task
+    trajectories, replicates, similarity = [], [], [] if params["train_test_similarity"] else None
     for seed in fx.seeds:
-        traj = []
+        traj, results = [], []
         for step, x in checkpoints[seed]:
-            result = next(probed)
-            traj.append(judges.Snapshot.of(step, x, y, result.clusters.num_clusters,
-                                           result.distances.min_per_label()))
+            results.append(next(probed))
+            traj.append(judges.Snapshot.of(step, x, y, results[-1].clusters.num_clusters,
+                                           results[-1].distances.min_per_label()))
         trajectories.append(traj)
+        replicates.append(evidence.distance_replicates(harness, checkpoints[seed][0][1], checkpoints[seed][-1][1], y,
+                                                       results[0], results[-1], sentences)
+                          if "distances" in params["parts"] else None)
         if similarity is not None:
             pretrained = [next(probed).distances for _ in ("train", "test")]
             tuned = [next(probed).distances for _ in ("train", "test")]
             similarity.append((directprobe.spatial_similarity(*pretrained), directprobe.spatial_similarity(*tuned)))
     names = evidence.present_labels(task, fx.fine_tune.snapshot_split)
-    verdict = judges.label_distances(fx.name, fx.seeds, names, trajectories, similarity, params)
+    verdict = judges.label_distances(fx.name, fx.seeds, names, trajectories, similarity, params, replicates)
     scale = params["scale"]
     verdict = replace(verdict, figures=(figures.distance_trajectories(
         "Each label's minimum distance to the other labels over fine-tuning"

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from . import data, directprobe, distributed, geometry_pool
+from . import data, directprobe, distributed, geometry_pool, stats
 from .data import TaskSpec
 from .encoders import Encoder, EncoderSpec, encode, encoder_identity, load_encoder, resolve_layers
 from .errors import ConfigError, TrainingDiverged
@@ -55,7 +55,8 @@ VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
             "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1",
             "directprobe": "2",  # bump when harness/directprobe.py's results change (2: overlap witnesses)
             "token_embeddings": "1",
-            "zhou_probe": "1"}  # bump when harness/probes.py's results change
+            "zhou_probe": "1",  # bump when harness/probes.py's results change
+            "directprobe_replicates": "1"}
 DIRECTPROBE_WARN_SECONDS = 600  # a DirectProbe run estimated longer than this where labels overlap: a warning
 EMBEDDING_DTYPES = ("float32", "float16")
 ModelSource = EncoderSpec | Artifact  # a pretrained encoder, or a finetune artifact
@@ -413,6 +414,29 @@ class Harness:
             out.append(directprobe.Probed(clusters, directprobe.LabelDistances(art.array("distances"), counters),
                                           float(art.meta["seconds"])))
         return out
+
+    def directprobe_replicates(self, x: np.ndarray, y: np.ndarray, probed: directprobe.Probed,
+                               clusters: np.ndarray | None = None) -> np.ndarray:
+        """DirectProbe's label-distance matrix on each replicate of the delete-a-group jackknife
+        over these points (:func:`harness.stats.jackknife_keep`; ``clusters``: the sentence of each
+        word, the sampling unit of a token task), with ``probed``'s clusters restricted to the rows
+        kept (:func:`harness.directprobe.replicate_label_distances`): shape (replicates, L, L).
+        Cached in the store by the points', labels' and sampling units' content."""
+        keeps = stats.jackknife_keep(len(x), clusters=clusters)
+        inputs = geometry_pool.directprobe_inputs(x, y) | {
+            "groups": stats.JACKKNIFE_GROUPS, "seed": 0,
+            "units": _labels_digest(np.unique(clusters, return_inverse=True)[1] if clusters is not None
+                                    else np.arange(len(x)))}
+
+        def build(folder: Path) -> dict[str, Any]:
+            with self._stage("directprobe"):
+                reps = directprobe.replicate_label_distances(x, y, probed.clusters, keeps)
+            np.save(folder / "replicates.npy", reps, allow_pickle=False)
+            return {"replicates": len(keeps)}
+
+        art = self.store.get_or_build("directprobe_replicates", VERSIONS["directprobe_replicates"], inputs, build,
+                                      f"DirectProbe distances on {len(keeps)} jackknife replicates of {len(x):,} points")
+        return art.array("replicates")
 
     def _run_directprobe(self, jobs: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, directprobe.Probed]:
         """Under torchrun, every rank probes its share of the jobs and the ranks swap results

@@ -73,9 +73,11 @@ vectors of label-pair distances (Zhou and Srikumar 2022, section 4.4).
 from __future__ import annotations
 
 import functools
+import math
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from itertools import combinations
 
@@ -830,7 +832,7 @@ def _labels_apart_by_lp(a: np.ndarray, b: np.ndarray, counters: Counters) -> boo
 
 @_one_blas_thread
 def hull_distance(a: np.ndarray, b: np.ndarray, counters: Counters | None = None,
-                  known_separable: bool = False) -> float:
+                  known_separable: bool = False, support: list | None = None) -> float:
     """Euclidean distance between the convex hulls of ``a`` and ``b``: twice the hard-margin SVM
     margin; 0 when the hulls intersect (decided by LP).
 
@@ -841,51 +843,69 @@ def hull_distance(a: np.ndarray, b: np.ndarray, counters: Counters | None = None
     hyperplane from below, and the two agree to ``CERTIFY_RTOL``; where the hulls nearly touch,
     the upper bound is returned once it is below ``DISTANCE_ATOL`` (times the data's scale), which
     is then the distance's absolute accuracy.
+
+    ``support`` (a list, filled in): the rows of ``a`` and of ``b`` that the closest points are
+    convex combinations of (``None`` where the hulls intersect).
     """
     counters = counters if counters is not None else Counters()
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if not known_separable and separating_hyperplane(a, b, counters) is None:
+        if support is not None:
+            support[:] = [None, None]
         return 0.0
     na, nb, _, scale = _normalise(a, b)
     counters.distances += 1
-    return _min_norm_difference(na, nb, abs_tol=DISTANCE_ATOL) * scale
+    return _min_norm_difference(na, nb, abs_tol=DISTANCE_ATOL, support=support) * scale
 
 
-def _min_norm_difference(a: np.ndarray, b: np.ndarray, max_iter: int = 10_000, abs_tol: float = 0.0) -> float:
+def _min_norm_difference(a: np.ndarray, b: np.ndarray, max_iter: int = 10_000, abs_tol: float = 0.0,
+                         support: list | None = None) -> float:
     """Wolfe's algorithm on ``conv(a) - conv(b)``. The corral's Gram matrix is kept up to date as
     points come and go, and each minor cycle solves the affine minimiser through a Cholesky factor
     of ``S S^T + 1 1^T`` (positive definite while the corral is affinely independent, as Wolfe's
     corrals are; least squares on the KKT system where rounding says otherwise). Only the certified
-    bounds decide the result, so the minor cycle's rounding can cost iterations, never accuracy."""
+    bounds decide the result, so the minor cycle's rounding can cost iterations, never accuracy.
+
+    ``support``, where given, receives the rows of ``a`` and of ``b`` whose differences make up
+    the final corral: the returned point is a convex combination of them, so any subsets of ``a``
+    and ``b`` that keep these rows are at the same distance (see :func:`replicate_label_distances`)."""
     d = a.shape[1]
     cap = d + 2  # a corral is affinely independent: at most d + 1 points, plus the one entering
     pts = np.empty((cap, d))
     gram = np.empty((cap, cap))
+    rows = np.empty((cap, 2), np.intp)  # the rows of a and b behind each corral point
 
-    def vertex(z: np.ndarray) -> np.ndarray:
-        return a[np.argmin(a @ z)] - b[np.argmax(b @ z)]
+    def vertex(z: np.ndarray) -> tuple[np.ndarray, int, int]:
+        i, j = int(np.argmin(a @ z)), int(np.argmax(b @ z))
+        return a[i] - b[j], i, j
 
-    pts[0] = vertex(b.mean(0) - a.mean(0))  # start at the vertex nearest the centroids' gap
+    def done(value: float) -> float:
+        if support is not None:
+            support[:] = [np.unique(rows[:k, 0]), np.unique(rows[:k, 1])]
+        return value
+
+    pts[0], *rows[0] = vertex(b.mean(0) - a.mean(0))  # start at the vertex nearest the centroids' gap
     gram[0, 0] = pts[0] @ pts[0]
     k = 1
     weights = np.array([1.0])
     x = pts[0].copy()
     for _ in range(max_iter):
-        q = vertex(x)
+        q, qa, qb = vertex(x)
         xx = float(x @ x)
         if xx == 0.0:
-            return 0.0  # a shared point: the hulls touch
+            return done(0.0)  # a shared point: the hulls touch
         if xx <= abs_tol * abs_tol:  # the distance lies in [0, |x|]: |x| is within abs_tol of it
-            return float(np.sqrt(xx))
+            return done(float(np.sqrt(xx)))
         if xx - float(x @ q) <= CERTIFY_RTOL * xx:  # lower bound x.q/|x| within rtol of |x|
             upper = np.sqrt(xx)
             lower = float(x @ q) / upper
             if upper - lower > CERTIFY_RTOL * upper:  # pragma: no cover - by the stopping rule
                 raise RuntimeError("hull distance not certified")
-            return float(upper)
+            return done(float(upper))
         if k == cap:  # pragma: no cover - Wolfe's corrals stay affinely independent
             raise RuntimeError("Wolfe's corral outgrew the dimension")
         pts[k] = q
+        rows[k] = qa, qb
         gram[k, : k + 1] = gram[: k + 1, k] = pts[: k + 1] @ q
         k += 1
         weights = np.append(weights, 0.0)
@@ -901,6 +921,7 @@ def _min_norm_difference(a: np.ndarray, b: np.ndarray, max_iter: int = 10_000, a
             weights = theta * alpha + (1 - theta) * weights
             keep = np.flatnonzero(weights > 1e-12)
             pts[: len(keep)] = pts[keep]
+            rows[: len(keep)] = rows[keep]
             gram[: len(keep), : len(keep)] = gram[np.ix_(keep, keep)]
             k = len(keep)
             weights = weights[keep] / weights[keep].sum()
@@ -1702,6 +1723,79 @@ def label_distances(x, y, clusters: Clusters | None = None, counters: Counters |
                 break
         matrix[li, lj] = matrix[lj, li] = best
     return LabelDistances(matrix, counters)
+
+
+def replicate_label_distances(x, y, clusters: Clusters, keeps: Sequence[np.ndarray],
+                              counters: Counters | None = None) -> np.ndarray:
+    """The label-distance matrix (:func:`label_distances`) of each subset ``x[keep]`` for ``keep``
+    in ``keeps`` (a jackknife's replicates, :func:`harness.stats.jackknife_keep`), with each cluster
+    restricted to the rows kept: shape (replicates, L, L); NaN for a label with no row kept.
+
+    Where the space is linearly separable (one cluster per label, as the distance claims require)
+    this is the subset's own DirectProbe distance: a subset of a separable set is separable by the
+    same clusters. Elsewhere the clusters are held fixed (DirectProbe is not re-run on the subset).
+    Removing rows can only lengthen a hull distance, and leaves it as it is when the closest
+    points' support rows (:func:`hull_distance`'s ``support``) are all kept, so only the label pairs
+    whose support a replicate removes are computed again: about as many hull distances as the
+    support rows, not twenty times every pair."""
+    x, y, num_labels = _check_input(x, y)
+    counters = counters if counters is not None else Counters()
+    n = len(x)
+    groups = [clusters.members(k) for k in range(clusters.num_clusters)]
+    cents = np.stack([x[g].mean(0) for g in groups])
+    radii = np.array([np.sqrt(((x[g] - c) ** 2).sum(1).max()) for g, c in zip(groups, cents, strict=True)])
+    by_label = [np.flatnonzero(clusters.cluster_labels == lab) for lab in range(num_labels)]
+
+    def pair_distance(li: int, lj: int, kept: np.ndarray | None) -> tuple[float, np.ndarray]:
+        """The smallest hull distance between a cluster of ``li`` and one of ``lj`` over the rows
+        ``kept`` (all: None), and the rows supporting it. Bounds from the whole clusters are lower
+        bounds for their subsets too."""
+        order = sorted((max(0.0, float(np.linalg.norm(cents[a] - cents[b]) - radii[a] - radii[b])), a, b)
+                       for a in by_label[li] for b in by_label[lj])
+        best, rows = math.inf, np.empty(0, np.intp)
+        for bound, a, b in order:
+            if bound >= best:
+                break
+            ga, gb = groups[a], groups[b]
+            if kept is not None:
+                ga, gb = ga[kept[ga]], gb[kept[gb]]
+            if not (ga.size and gb.size):
+                continue
+            support: list = []
+            d = hull_distance(x[ga], x[gb], counters, known_separable=True, support=support)
+            if d < best:
+                best, rows = d, np.concatenate([ga[support[0]], gb[support[1]]])
+            if best == 0.0:
+                break
+        return best, rows
+
+    out = np.zeros((len(keeps), num_labels, num_labels))
+    masks = np.zeros((len(keeps), n), bool)
+    for r, keep in enumerate(keeps):
+        masks[r, np.asarray(keep, np.intp)] = True
+    present = np.stack([[bool(masks[r, y == lab].any()) for lab in range(num_labels)] for r in range(len(keeps))])
+    for li, lj in combinations(range(num_labels), 2):
+        full, rows = pair_distance(li, lj, None)
+        for r in range(len(keeps)):
+            if not (present[r, li] and present[r, lj]):
+                value = math.nan
+            elif masks[r, rows].all():
+                value = full  # the closest points survive: the same distance
+            else:
+                value = pair_distance(li, lj, masks[r])[0]
+            out[r, li, lj] = out[r, lj, li] = value
+    return out
+
+
+def min_per_label(matrices: np.ndarray) -> np.ndarray:
+    """Each label's minimum distance to any other label, for each matrix along the first axis
+    (NaN where a label, or every other label, has no distance)."""
+    m = np.array(matrices, float, copy=True)
+    idx = np.arange(m.shape[-1])
+    m[..., idx, idx] = np.inf
+    low = np.min(np.where(np.isnan(m), np.inf, m), axis=-1)
+    missing = np.isnan(m).sum(-1) >= m.shape[-1] - 1
+    return np.where(missing | ~np.isfinite(low), np.nan, low)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def test_a_liberal_test_fails_its_row():
 
 @pytest.mark.parametrize("case", cal.point_cases(), ids=case_id)
 def test_point_values_fail_where_the_jackknife_holds(case):
-    """The four judges fed point values at their boundaries (what the jackknife replaced): the
+    """The judges fed point values at their boundaries (what the jackknife replaced): the
     suite catches each (29-100% wrong where 5% is claimed)."""
     row = cal.run(case, 60)
     assert not row.holds, row.line()

@@ -522,6 +522,52 @@ def test_min_distance_per_label_and_vector():
     assert m[0, 2] > m[0, 1]  # the far slab is farther
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_replicates_equal_directprobe_run_again_on_each_subset(seed):
+    """The shortcut (a pair is computed again only where a replicate drops its support rows)
+    against the brute force: DirectProbe on each replicate's rows, from scratch; words grouped by
+    sentence as a token task's jackknife groups them."""
+    from harness import stats
+
+    rng = np.random.default_rng(seed)
+    n, labels, d = 90, 3, 20
+    y = np.arange(n) % labels
+    x = 5.0 * np.eye(labels, d)[y] + rng.standard_normal((n, d))
+    clusters = dp.cluster(x, y)
+    assert clusters.linearly_separable
+    sentences = None if seed == 0 else rng.integers(0, 30, n)
+    keeps = stats.jackknife_keep(n, clusters=sentences, seed=seed)
+    counters = dp.Counters()
+    got = dp.replicate_label_distances(x, y, clusters, keeps, counters)
+    brute = np.stack([dp.label_distances(x[k], y[k], dp.cluster(x[k], y[k])).matrix for k in keeps])
+    np.testing.assert_allclose(got, brute, rtol=1e-6)
+    full = dp.label_distances(x, y, clusters).matrix
+    assert (got >= full - 1e-9).all() and (np.abs(got - full) > 1e-9).any()  # leaving points out only lengthens
+    assert counters.distances < len(keeps) * 3  # fewer than every pair on every replicate
+
+
+def test_the_support_rows_alone_are_at_the_same_distance():
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((40, 8)), rng.standard_normal((30, 8)) + 4.0
+    support: list = []
+    d = dp.hull_distance(a, b, support=support)
+    assert 0 < len(support[0]) + len(support[1]) <= 8 + 1
+    assert dp.hull_distance(a[support[0]], b[support[1]]) == pytest.approx(d, rel=1e-6)
+    overlap: list = []
+    assert dp.hull_distance(a, a + 0.1, support=overlap) == 0.0 and overlap == [None, None]
+
+
+def test_a_label_missing_from_a_replicate_has_no_distance():
+    x, y = separable_by_construction(6, 3, 3, seed=0)
+    clusters = dp.cluster(x, y)
+    keeps = [np.flatnonzero(y != 2), np.arange(len(y))]
+    got = dp.replicate_label_distances(x, y, clusters, keeps)
+    assert np.isnan(got[0, 2, :2]).all() and np.isfinite(got[0, 0, 1]) and np.isfinite(got[1]).all()
+    mins = dp.min_per_label(got)
+    assert np.isnan(mins[0, 2]) and mins[0, 0] == pytest.approx(got[0, 0, 1])
+    np.testing.assert_allclose(mins[1], dp.label_distances(x, y, clusters).min_per_label())
+
+
 def test_identical_representations_have_similarity_one():
     x, y = separable_by_construction(8, 4, 3, seed=1)
     d = dp.label_distances(x, y)
@@ -595,6 +641,22 @@ def test_harness_probes_in_workers_and_caches_by_content(tmp_path, monkeypatch, 
     same_result(again[0], first[2])
     same_result(again[1], first[0])
     assert len(harness.store.stats.hits) == 2 + 1 and again[0].distances.counters == first[2].distances.counters
+
+
+def test_harness_caches_the_replicates_distances_by_content_and_sampling_unit(tmp_path, monkeypatch):
+    from harness import build, stats
+    from harness.store import ArtifactStore
+
+    harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
+    x, y = separable_by_construction(12, 3, 4, seed=2)
+    probed = dp.probe(x, y)
+    first = harness.directprobe_replicates(x, y, probed)
+    expected = dp.replicate_label_distances(x, y, probed.clusters, stats.jackknife_keep(len(y)))
+    np.testing.assert_array_equal(first, expected)
+    monkeypatch.setattr(dp, "replicate_label_distances", lambda *a, **k: pytest.fail("computed again"))
+    np.testing.assert_array_equal(harness.directprobe_replicates(x.copy(), y, probed), first)
+    with pytest.raises(pytest.fail.Exception):  # sentences are other sampling units: another artifact
+        harness.directprobe_replicates(x, y, probed, np.arange(len(y)) // 3)
 
 
 def test_other_points_or_labels_are_another_artifact(tmp_path):

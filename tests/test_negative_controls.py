@@ -504,6 +504,50 @@ def test_claim5_distances_undefined_where_a_space_is_not_separable():
     assert verdict.conclusion == INCONCLUSIVE and "not linearly separable" in verdict.details["notes"][0]
 
 
+def replicated_verdict(before, after, y, sentences=None, **overrides):
+    """The judge as the claim module calls it: DirectProbe on both spaces and on the jackknife's
+    replicates."""
+    from harness import directprobe, geometry
+
+    mins = [directprobe.label_distances(x, y).min_per_label() for x in (before, after)]
+    names = [f"l{k}" for k in range(int(np.max(y)) + 1)]
+    return judges.cross_task_distances("f", [0], names, [mins[0]], [mins[1]],
+                                       params("cross_task_distances", **overrides),
+                                       [(geometry.spread(before), geometry.spread(after))], [(True, True)],
+                                       replicates=[judges.DistanceReplicates.of(before, after, y, sentences)])
+
+
+def test_claim5_distances_jackknife_reproduces_labels_pulled_together_and_nothing_else():
+    from claims import calibration
+
+    rng = np.random.default_rng(0)
+    before, pulled, y, _ = calibration.exchangeable_spaces(rng, 30, shrink=0.4)
+    verdict = replicated_verdict(before, pulled, y)
+    assert verdict.conclusion == REPRODUCED, verdict.text()
+    assert verdict.intervals["mean_relative_change"][0][1] < 0 and "jackknife" in verdict.details["sampling"]
+    assert verdict.deciding["p"] < 0.05
+    assert replicated_verdict(pulled, before, y).conclusion == CONTRADICTED  # apart, where the paper says closer
+    for says in ("lower", "higher"):  # a translated copy: no label moved, exactly
+        verdict = replicated_verdict(before, before - 7.0, y, paper_says=says)
+        assert verdict.conclusion == INCONCLUSIVE, verdict.text()
+    # the same space, twice as wide: raw says higher, relative to the spread nothing moved
+    assert replicated_verdict(before, 2.0 * before, y, paper_says="higher", scale="raw").conclusion == REPRODUCED
+    assert replicated_verdict(before, 2.0 * before, y, paper_says="higher").conclusion == INCONCLUSIVE
+
+
+def test_claim5_distances_jackknife_leaves_out_a_label_held_by_one_sentence():
+    from claims import calibration
+
+    rng = np.random.default_rng(1)
+    before, after, y, _ = calibration.exchangeable_spaces(rng, 20, labels=3, shrink=0.4)
+    y = y.copy()
+    sentences = np.arange(len(y)) % 15 + 1
+    sentences[y == 2] = 0  # every item of label 2 in sentence 0: a replicate lacks the label
+    verdict = replicated_verdict(before, after, y, sentences)
+    assert any("left out" in n and "'l2'" in n for n in verdict.details["notes"]), verdict.details["notes"]
+    assert verdict.conclusion == REPRODUCED, verdict.text()
+
+
 def test_claim5_distances_an_encoder_that_was_never_trained_is_not_reproduced(pipeline):
     """Real pipeline: the other task's 'fine-tuning' at a learning rate too small to move anything."""
     from harness import directprobe, geometry
@@ -519,6 +563,7 @@ def test_claim5_distances_an_encoder_that_was_never_trained_is_not_reproduced(pi
         verdict = judges.cross_task_distances("f", [0], task.label_names, [dist[0]], [dist[1]],
                                               params("cross_task_distances", paper_says=says), norms)
         assert verdict.conclusion != REPRODUCED, verdict.text()
+        assert replicated_verdict(*xs, y, paper_says=says).conclusion != REPRODUCED
 
 
 # ---- layer-wise change ------------------------------------------------------------------------
