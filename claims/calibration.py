@@ -58,6 +58,7 @@ class Case:
     simulate: Callable[[np.random.Generator], str]
     wrong: tuple[str, ...] = ()
     right: str | None = None
+    slow: bool = False  # DirectProbe in every simulation (about 0.1 s): fewer simulations in CI
 
     @property
     def boundary(self) -> bool:
@@ -605,19 +606,19 @@ def cases() -> list[Case]:
     out.append(Case("cross_task_distances", f"Table 5 probe, higher: target-tuned - other-tuned = margin {mt:g}, "
                     "n = 300", a05, _table5_probe(300, mt, 0.0), (REPRODUCED,)))
     out.append(Case("label_distances", "every label grows, exchangeable checkpoints (min_growth 0), 30 texts per "
-                    "label, 2 labels, 64 wide", a05, _growth(30), (REPRODUCED,)))
+                    "label, 2 labels, 64 wide", a05, _growth(30), (REPRODUCED,), slow=True))
     out.append(Case("label_distances", "every label grows, exchangeable checkpoints (min_growth 0), words: 60 in 20 "
-                    "sentences (sentence effects)", a05, _growth(30, sentences=20), (REPRODUCED,)))
+                    "sentences (sentence effects)", a05, _growth(30, sentences=20), (REPRODUCED,), slow=True))
     out.append(Case("label_distances", "labels pushed apart (the first checkpoint's pulled 70% together), 30 texts "
                     "per label", a05, _growth(30, shrink=1 / 0.3), right=REPRODUCED))
     for scale in ("raw", "spread"):
         out.append(Case("cross_task_distances", f"lower, exchangeable spaces (min_change 0), 30 texts per label, "
-                        f"2 labels, 64 wide, scale {scale}", a05, _distances(30, "lower", scale), (REPRODUCED,)))
+                        f"2 labels, 64 wide, scale {scale}", a05, _distances(30, "lower", scale), (REPRODUCED,), slow=True))
     out.append(Case("cross_task_distances", "higher, exchangeable spaces (min_change 0), 30 texts per label, 2 labels, "
-                    "scale spread", a05, _distances(30, "higher", "spread"), (CONTRADICTED,)))
+                    "scale spread", a05, _distances(30, "higher", "spread"), (CONTRADICTED,), slow=True))
     out.append(Case("cross_task_distances", "lower, exchangeable spaces (min_change 0), words: 60 in 20 sentences "
                     "(sentence effects), scale spread", a05, _distances(30, "lower", "spread", sentences=20),
-                    (REPRODUCED,)))
+                    (REPRODUCED,), slow=True))
     out.append(Case("cross_task_distances", "lower, labels pulled 70% together, 30 texts per label, scale spread", a05,
                     _distances(30, "lower", "spread", shrink=0.3, min_change=0.01), right=REPRODUCED))
     tol = CLAIM_PARAMS["no_overfitting"]["tolerance"]
@@ -650,7 +651,7 @@ def cases() -> list[Case]:
                     (REPRODUCED, CONTRADICTED)))
     for transform in ("translation only (offset shrinks 30%)", "scaling about the centre",
                       "a label-independent direction removed", "clusters tightening about fixed centroids"):
-        out.append(Case("label_distances", transform, a05, _geometry(transform), (REPRODUCED,)))
+        out.append(Case("label_distances", transform, a05, _geometry(transform), (REPRODUCED,), slow=True))
     drop = CLAIM_PARAMS["layer_change"]["min_drop"]
     for n in (150, 500):
         out.append(Case("layer_change", f"drop = min_drop {drop:g} (CKA 0.95 -> {0.95 - drop:g} over 6 layers), n = {n}",
