@@ -1758,38 +1758,67 @@ def label_distances(x, y, clusters: Clusters | None = None, counters: Counters |
 
 def replicate_label_distances(x, y, clusters: Clusters, keeps: Sequence[np.ndarray],
                               counters: Counters | None = None) -> np.ndarray:
-    """The label-distance matrix (:func:`label_distances`) of each subset ``x[keep]`` for ``keep``
-    in ``keeps`` (a jackknife's replicates, :func:`harness.stats.jackknife_keep`), with each cluster
-    restricted to the rows kept: shape (replicates, L, L); NaN for a label with no row kept.
+    """The label distances (:func:`label_distances`) that decide each label's minimum on each
+    subset ``x[keep]`` for ``keep`` in ``keeps`` (a jackknife's replicates,
+    :func:`harness.stats.jackknife_keep`), with each cluster restricted to the rows kept: shape
+    (replicates, L, L); NaN for a label with no row kept.
 
     Where the space is linearly separable (one cluster per label, as the distance claims require)
     this is the subset's own DirectProbe distance: a subset of a separable set is separable by the
     same clusters. Elsewhere the clusters are held fixed (DirectProbe is not re-run on the subset).
-    Removing rows can only lengthen a hull distance, and leaves it as it is when the closest
-    points' support rows (:func:`hull_distance`'s ``support``) are all kept, so only the label pairs
-    whose support a replicate removes are computed again. In many dimensions the support spans
-    most groups and little is saved (3 labels in 20 dimensions: 111 hull distances for 126 pairs
-    and replicates)."""
+
+    Removing rows can only lengthen a hull distance, which gives two shortcuts that leave every
+    label's minimum as it is:
+
+    - a pair is computed again only where the replicate removes one of its closest points'
+      support rows (:func:`hull_distance`'s ``support``). In many dimensions the support spans
+      most groups and this saves little (3 labels in 20 dimensions: 111 hull distances for 126);
+    - a label's partners are tried in the order of their distance on all the rows, and once that
+      distance is no shorter than the label's minimum found on the replicate, the remaining
+      partners cannot be closer: they are not computed, and their entries are ``inf``. The
+      minima are exact over all the labels and over the labels that every replicate holds (the
+      ones the claims keep, :meth:`claims.judges.DistanceReplicates.kept`), not over other
+      subsets of labels.
+    """
     x, y, num_labels = _check_input(x, y)
     counters = counters if counters is not None else Counters()
-    n = len(x)
     geometry = _ClusterGeometry.of(x, clusters)
-
-    out = np.zeros((len(keeps), num_labels, num_labels))
-    masks = np.zeros((len(keeps), n), bool)
+    masks = np.zeros((len(keeps), len(x)), bool)
     for r, keep in enumerate(keeps):
         masks[r, np.asarray(keep, np.intp)] = True
     present = np.stack([[bool(masks[r, y == lab].any()) for lab in range(num_labels)] for r in range(len(keeps))])
+    held = present.all(axis=0)  # the labels every replicate holds
+
+    full = np.zeros((num_labels, num_labels))
+    support: dict[tuple[int, int], np.ndarray] = {}
     for li, lj in combinations(range(num_labels), 2):
-        full, rows = geometry.closest(li, lj, counters)
-        for r in range(len(keeps)):
-            if not (present[r, li] and present[r, lj]):
-                value = math.nan
-            elif masks[r, rows].all():
-                value = full  # the closest points survive: the same distance
-            else:
-                value = geometry.closest(li, lj, counters, masks[r])[0]
-            out[r, li, lj] = out[r, lj, li] = value
+        full[li, lj], support[li, lj] = geometry.closest(li, lj, counters)
+        full[lj, li] = full[li, lj]
+    partners = [[int(lj) for lj in np.argsort(full[li], kind="stable") if lj != li] for li in range(num_labels)]
+
+    out = np.full((len(keeps), num_labels, num_labels), math.inf)
+    for r in range(len(keeps)):
+        out[r, ~present[r], :] = math.nan
+        out[r, :, ~present[r]] = math.nan
+        np.fill_diagonal(out[r], 0.0)
+        done = np.eye(num_labels, dtype=bool)
+        for li in np.flatnonzero(present[r]):
+            shortest = math.inf  # the label's minimum so far, over the partners every replicate holds
+            for lj in partners[li]:
+                if not present[r, lj]:
+                    continue
+                if full[li, lj] >= shortest:
+                    break  # on the replicate, this partner and the rest are at least this far
+                if not done[li, lj]:
+                    pair = (min(li, lj), max(li, lj))
+                    if masks[r, support[pair]].all():
+                        value = full[pair]  # the closest points survive: the same distance
+                    else:
+                        value = geometry.closest(*pair, counters, masks[r])[0]
+                    out[r, li, lj] = out[r, lj, li] = value
+                    done[li, lj] = done[lj, li] = True
+                if held[lj]:
+                    shortest = min(shortest, out[r, li, lj])
     return out
 
 

@@ -540,10 +540,51 @@ def test_replicates_equal_directprobe_run_again_on_each_subset(seed):
     counters = dp.Counters()
     got = dp.replicate_label_distances(x, y, clusters, keeps, counters)
     brute = np.stack([dp.label_distances(x[k], y[k], dp.cluster(x[k], y[k])).matrix for k in keeps])
-    np.testing.assert_allclose(got, brute, rtol=1e-6)
+    computed = np.isfinite(got)
+    np.testing.assert_allclose(got[computed], brute[computed], rtol=1e-6)
+    assert (got[~computed] >= brute[~computed]).all()  # left out: no shorter than the minimum found
+    np.testing.assert_allclose(dp.min_per_label(got), dp.min_per_label(brute), rtol=1e-6)
     full = dp.label_distances(x, y, clusters).matrix
-    assert (got >= full - 1e-9).all() and (np.abs(got - full) > 1e-9).any()  # leaving points out only lengthens
+    assert (brute >= full - 1e-9).all() and (np.abs(got[computed] - full[None].repeat(len(keeps), 0)[computed])
+                                             > 1e-9).any()  # leaving points out only lengthens
     assert counters.distances < len(keeps) * 3  # fewer than every pair on every replicate
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_replicates_leave_out_the_pairs_that_cannot_be_a_labels_minimum(seed):
+    """Labels on a line (each close to its neighbours only): the far pairs are not computed, and
+    every label's minimum, over all the labels and over those every replicate holds, is the brute
+    force's. A label whose items all sit in one sentence is missing from one replicate."""
+    from harness import stats
+
+    rng = np.random.default_rng(seed)
+    labels, per, d = 8, 12, 6
+    y = np.repeat(np.arange(labels), per)
+    x = np.zeros((len(y), d))
+    x[:, 0] = 4.0 * y * (1 + 0.3 * rng.random(labels))[y]
+    x += rng.standard_normal(x.shape) * 0.5
+    clusters = dp.cluster(x, y)
+    assert clusters.linearly_separable
+    sentences = rng.integers(0, 40, len(y))
+    sentences[y == 5] = 99  # label 5: one sentence, so absent from one replicate
+    keeps = stats.jackknife_keep(len(y), clusters=sentences, seed=seed)
+    counters = dp.Counters()
+    got = dp.replicate_label_distances(x, y, clusters, keeps, counters)
+    brute = np.stack([dp.label_distances(x[k], y[k], dp.cluster(x[k], y[k])).matrix
+                      if len(np.unique(y[k])) == labels else np.full((labels, labels), np.nan) for k in keeps])
+    for r, k in enumerate(keeps):  # the replicate without label 5: brute force on the other labels
+        if len(np.unique(y[k])) < labels:
+            assert np.isnan(got[r, 5, [0, 1, 2, 3, 4, 6, 7]]).all()
+            rest = np.flatnonzero(np.arange(labels) != 5)
+            sub = dp.label_distances(x[k], y[k], dp.cluster(x[k], y[k])).matrix
+            brute[r][np.ix_(rest, rest)] = sub
+    held = ~(np.isnan(got).sum(-1) >= labels - 1).any(axis=0)
+    assert held.sum() == labels - 1
+    np.testing.assert_allclose(dp.min_per_label(got), dp.min_per_label(brute), rtol=1e-6)
+    np.testing.assert_allclose(dp.min_per_label(got[:, held][:, :, held]),
+                               dp.min_per_label(brute[:, held][:, :, held]), rtol=1e-6)
+    pairs = labels * (labels - 1) // 2
+    assert np.isinf(got).sum() > 0 and counters.distances < pairs * (1 + len(keeps)) / 2
 
 
 def test_the_support_rows_alone_are_at_the_same_distance():
@@ -562,7 +603,7 @@ def test_a_label_missing_from_a_replicate_has_no_distance():
     clusters = dp.cluster(x, y)
     keeps = [np.flatnonzero(y != 2), np.arange(len(y))]
     got = dp.replicate_label_distances(x, y, clusters, keeps)
-    assert np.isnan(got[0, 2, :2]).all() and np.isfinite(got[0, 0, 1]) and np.isfinite(got[1]).all()
+    assert np.isnan(got[0, 2, :2]).all() and np.isfinite(got[0, 0, 1]) and not np.isnan(got[1]).any()
     mins = dp.min_per_label(got)
     assert np.isnan(mins[0, 2]) and mins[0, 0] == pytest.approx(got[0, 0, 1])
     np.testing.assert_allclose(mins[1], dp.label_distances(x, y, clusters).min_per_label())
