@@ -51,9 +51,14 @@ def word_relevance(classifier: nn.Module, tokenizer, texts: Sequence[str], max_l
                  else LayerGradientXActivation(classifier, layer))
     special = set(tokenizer.all_special_ids)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    out: list[list[tuple[str, float]]] = []
+    # Texts are attributed in chunks of similar length (less padding; a text's relevance does not
+    # depend on the others in its chunk) and returned in input order.
+    lengths = [len(ids) for ids in tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]]
+    order = np.argsort(lengths, kind="stable")
+    out: list[list[tuple[str, float]]] = [[] for _ in texts]
     for start in range(0, len(texts), batch_size):
-        chunk = list(texts[start : start + batch_size])
+        rows = order[start : start + batch_size]
+        chunk = [texts[i] for i in rows]
         enc = tokenizer(chunk, truncation=True, max_length=max_length, padding=True,
                         return_offsets_mapping=True, return_tensors="pt")
         ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
@@ -67,7 +72,7 @@ def word_relevance(classifier: nn.Module, tokenizer, texts: Sequence[str], max_l
         else:
             attr = explainer.attribute(ids, additional_forward_args=(mask,), target=target)
         per_token = attr.sum(-1).detach().float().cpu().numpy()
-        for row, text in enumerate(chunk):
+        for row, (index, text) in enumerate(zip(rows, chunk, strict=True)):
             words: dict[int, list] = {}
             for pos, word_id in enumerate(enc.word_ids(row)):
                 if word_id is None:
@@ -76,7 +81,7 @@ def word_relevance(classifier: nn.Module, tokenizer, texts: Sequence[str], max_l
                 entry = words.setdefault(word_id, [lo, hi, 0.0])
                 entry[1] = max(entry[1], hi)
                 entry[2] += float(per_token[row, pos])
-            out.append([(text[lo:hi].lower(), rel) for lo, hi, rel in words.values()])
+            out[index] = [(text[lo:hi].lower(), rel) for lo, hi, rel in words.values()]
     return out
 
 

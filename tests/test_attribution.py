@@ -52,6 +52,19 @@ def test_integrated_gradients_are_complete(classifier):
         assert sum(r for _, r in text_words) == pytest.approx(change, rel=0.02, abs=1e-3)
 
 
+def test_texts_come_back_in_input_order_as_if_attributed_alone(classifier):
+    """Texts are attributed in chunks of similar length: each text's relevances are those it gets
+    alone (padding aside, to float precision), in the order the texts were given."""
+    model, tok = classifier
+    texts = ["a long and winding story that never quite finds its feet", "dull", "a fine cast",
+             "the best film of the year , by far , and a joy", "meh"]
+    together = word_relevance(model, tok, texts, 32, method="ig", n_steps=8, batch_size=2)
+    for text, got in zip(texts, together, strict=True):
+        (alone,) = word_relevance(model, tok, [text], 32, method="ig", n_steps=8, batch_size=1)
+        assert [w for w, _ in got] == [w for w, _ in alone]
+        np.testing.assert_allclose([r for _, r in got], [r for _, r in alone], rtol=1e-4, atol=1e-6)
+
+
 def test_sub_words_merge_into_words(classifier):
     model, tok = classifier
     text = "An unbelievably wonderful film, honestly."
