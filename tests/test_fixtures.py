@@ -142,3 +142,19 @@ def test_a_local_encoder_folder_that_does_not_exist_is_named(tmp_path):
     (tmp_path / "models" / "here").mkdir(parents=True)
     fx = load_fixture(write(tmp_path, MINIMAL.replace('name = "offline:minilm-l2"', 'name = "./models/here"')))
     assert fx.missing_paths == () and fx.encoder.name == str(tmp_path / "models" / "here") and not fx.needs_hub
+
+
+def test_the_token_fixtures_share_one_pud_fine_tuning_run():
+    """The PUD fixture's task and protocol are the STREUSLE fixture's other task and protocol, so
+    that a run fine-tunes PUD once for both (the first run's slowest step): the same artifact key."""
+    from harness.build import finetune_inputs
+    from harness.store import artifact_key
+
+    fixtures = {f.name: f for f in load_fixtures([ROOT / "fixtures" / "smoke"])}
+    pud, streusle = fixtures["minilm-pud-pos"], fixtures["minilm-streusle-psfxn"]
+    if pud.missing_paths or streusle.missing_paths:
+        pytest.skip(f"local input not found at {', '.join(pud.missing_paths + streusle.missing_paths)}")
+    tasks = [pud.task.load(), streusle.other_task.load()]
+    keys = [artifact_key("finetune", "v", finetune_inputs("offline:minilm-l6", task, fx.fine_tune, 0))
+            for task, fx in zip(tasks, (pud, streusle), strict=True)]
+    assert keys[0] == keys[1]
