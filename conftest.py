@@ -112,6 +112,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.log_cli_level = "INFO"
         config.option.log_cli_format = config.getoption("log_cli_format", None) or "%(asctime)s %(message)s"
         config.option.log_cli_date_format = config.getoption("log_cli_date_format", None) or "%H:%M:%S"
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if os.environ.get("PYTEST_XDIST_WORKER") and workers and workers.isdigit():  # pytest -n N: share the CPUs
+        from harness.runtime import share_cpus
+
+        share_cpus(int(workers))
     config.stash[VERDICTS_KEY] = []
     config.stash[STARTED_KEY] = time.time()
     config.stash[WORKER_PARTS_KEY] = []

@@ -199,7 +199,8 @@ def fixture_plan(h: Harness, fx, claims: Sequence[str], speed: Throughput) -> tu
         sizes = " / ".join(f"{s} {len(task[s]):,}" for s in ("train", "validation", "test") if s in task.splits)
         lines.append(f"  {table}: {task.name}: {sizes}  ({task.source})")
     steps: list[Step] = []
-    needs_cross = bool(CROSS_CLAIMS & set(claims)) or fx.claims.get("pca_variance", {}).get("cross_task_between")
+    needs_cross = bool(CROSS_CLAIMS & set(claims)) or (
+        "pca_variance" in claims and fx.claims["pca_variance"].get("cross_task_between"))
     partial = sorted(set(fx.claims.get("partial_finetuning", {}).get("trainable_layers", []))
                      | ({fx.claims["partial_finetuning"]["few"]} if "partial_finetuning" in fx.claims else set())
                      | {int(p[3:]) for p in (fx.claims.get("seed_welch", {}).get(k) for k in ("a", "b"))

@@ -9,33 +9,46 @@ import sys
 from pathlib import Path
 
 import pytest
-from tiny import tiny_fixture
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE = tiny_fixture("tiny-plan", "[claims.accuracy_gap]", n_validation=8, n_test=24,
-                       head='kind = "roberta"\nepochs = 2')
+SMOKE = ROOT / "fixtures" / "smoke" / "minilm-synthetic-reviews.toml"
+PLAN_FACTOR = 2.0  # the README: the plan's estimate is within this factor of the run's stage times
 
 
 def run(args, tmp_path):
     return subprocess.run([sys.executable, "-m", "pytest", "claims/test_accuracy_gap.py", "-m", "smoke", "-p",
-                           "no:randomly", "--claim-fixtures", str(tmp_path / "f.toml"),
-                           "--artifacts", str(tmp_path / "store"), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+                           "no:randomly", "--claim-fixtures", str(SMOKE), "--artifacts", str(tmp_path / "store"),
+                           *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.slow
-def test_the_plan_lists_what_will_be_built_and_then_what_is_cached(tmp_path):
-    (tmp_path / "f.toml").write_text(FIXTURE)
+def test_the_plan_lists_what_the_run_builds_and_about_how_long_it_takes(tmp_path):
+    """On a smoke fixture, one claim (accuracy_gap: a fine-tuning run and the frozen head): the
+    plan lists exactly what the run then builds, its estimate of fine-tuning and head training is
+    within PLAN_FACTOR of the run's stage times for them, and afterwards it finds them cached."""
+    import json
+
     before = run(["--plan"], tmp_path)
     out = before.stdout
     assert before.returncode == 0, out[-3000:] + before.stderr[-2000:]
-    assert "Plan: nothing is computed" in out and "fixture tiny-plan" in out and "claims: accuracy_gap" in out
-    assert re.search(r"to build\s+fine-tune on the target task \(synthetic-sentiment\), seed 0: 3 steps\s+about \d+ s", out)
-    assert re.search(r"to build\s+frozen roberta head \(synthetic-sentiment\), seed 0: 4 steps", out)
+    assert "Plan: nothing is computed" in out and "fixture minilm-synthetic-reviews" in out
+    assert "claims: accuracy_gap" in out
+    steps = re.findall(r"to build\s+(.+?): ([\d,]+) steps\s+about (\d+) s", out)
+    assert [(what, n) for what, n, _ in steps] == [
+        ("fine-tune on the target task (synthetic-sentiment), seed 0", "75"),  # 400 texts / 16, 3 epochs
+        ("frozen roberta head (synthetic-sentiment), seed 0", "260")], out  # 400 / 32, 20 epochs; no other task
     assert not list((tmp_path / "store").rglob("manifest.json"))  # nothing was built
-    # what 24 test texts can decide: 'finetuned_better' has no margin to certify; the line is there
     assert "what the test split can decide:" in out
-    assert run([], tmp_path).returncode in (0, 1)  # the run itself builds them
+
+    done = run(["--report", str(tmp_path / "report")], tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:]
+    ran = json.loads((tmp_path / "report" / "verdicts.json").read_text())["run"]
+    assert sorted(a.split("/")[0] for a in ran["cache_artifacts"]["built"] if a.split("/")[0] in ("finetune", "probe")) \
+        == ["finetune", "probe"]
+    planned = sum(int(seconds) for _, _, seconds in steps)
+    measured = ran["stage_times_s"]["fine-tune"] + ran["stage_times_s"]["probe"]
+    assert 1 / PLAN_FACTOR <= planned / measured <= PLAN_FACTOR, (planned, ran["stage_times_s"])
+
     after = run(["--plan"], tmp_path).stdout
     assert re.search(r"cached\s+fine-tune on the target task", after) and re.search(r"cached\s+frozen roberta head", after)
     assert "To build: 0 of these artifacts" in after
