@@ -54,11 +54,9 @@ def geometry_workers() -> int:
     may use, shared among pytest-xdist's workers and torchrun's ranks on this machine."""
     value = os.environ.get(GEOMETRY_WORKERS_ENV)
     if value is None:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-        for siblings in (os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"), os.environ.get("LOCAL_WORLD_SIZE", "1")):
-            if siblings.isdigit() and int(siblings) > 0:  # xdist workers, torchrun's ranks on this machine
-                cpus = max(1, cpus // int(siblings))
-        return cpus
+        from .runtime import cpu_share
+
+        return cpu_share()
     if not value.isdigit() or int(value) < 1:
         raise ConfigError(f"${GEOMETRY_WORKERS_ENV} must be a whole number of processes, at least 1; got {value!r}")
     return int(value)

@@ -75,17 +75,18 @@ def zhou_probe(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_va
             raise ConfigError(f"probe {name} split: {len(x)} vectors and {len(y)} labels")
     grid: Sequence[tuple[tuple[int, int], float]] = [((a, b), alpha) for a, b in itertools.product(config.hidden, repeat=2)
                                                      for alpha in config.alphas]
-    best, best_acc = None, -1.0
+    best, best_acc, best_model = None, -1.0, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # 1,000 iterations is the paper's cap
         for hidden, alpha in grid:
-            acc = float(_mlp(hidden, alpha, config.max_iter, seed).fit(x_train, y_train).score(x_val, y_val))
+            model = _mlp(hidden, alpha, config.max_iter, seed).fit(x_train, y_train)
+            acc = float(model.score(x_val, y_val))
             if acc > best_acc:  # ties: the first (smallest) setting in grid order
-                best, best_acc = (hidden, alpha), acc
+                best, best_acc, best_model = (hidden, alpha), acc, model
         hidden, alpha = best
         correct = []
-        for r in range(config.restarts):
-            pred = _mlp(hidden, alpha, config.max_iter, seed + r).fit(x_train, y_train).predict(x_test)
-            correct.append(np.asarray(pred) == np.asarray(y_test))
+        for r in range(config.restarts):  # the first restart is the grid's fit of the chosen setting (same seed)
+            model = best_model if r == 0 else _mlp(hidden, alpha, config.max_iter, seed + r).fit(x_train, y_train)
+            correct.append(np.asarray(model.predict(x_test)) == np.asarray(y_test))
     return ProbeResult(hidden, alpha, best_acc, tuple(float(c.mean()) for c in correct),
                        tuple(bool(v) for v in correct[0]))

@@ -67,6 +67,16 @@ def seeded(seed: int, deterministic: bool = True) -> Iterator[None]:
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
+def cpu_share() -> int:
+    """The CPUs this process may use, divided among the processes beside it on this machine that
+    share them: pytest-xdist's workers and torchrun's local ranks (at least 1)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    for siblings in (os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"), os.environ.get("LOCAL_WORLD_SIZE", "1")):
+        if siblings.isdigit() and int(siblings) > 0:
+            cpus = max(1, cpus // int(siblings))
+    return cpus
+
+
 def share_cpus(processes: int) -> int:
     """Limit this process, and the processes it starts, to its share of the CPUs where
     ``processes`` run side by side (pytest-xdist's workers): torch's threads, the BLAS and OpenMP

@@ -60,14 +60,20 @@ def check_folds(labels: np.ndarray, folds: int, label_names: Sequence[str] | Non
 
 def cross_validate_sparse(texts: Sequence[str], labels: np.ndarray, features: str, *, folds: int = 10,
                           seed: int = 0, C: float = 1.0, label_names: Sequence[str] | None = None) -> CVScores:
-    """Stratified ``folds``-fold CV (shuffled with ``seed``) of a sparse pipeline on ``texts``."""
+    """Stratified ``folds``-fold CV (shuffled with ``seed``) of a sparse pipeline on ``texts``, the
+    folds fitted side by side on this process's share of the CPUs (each fold's fit is the same
+    wherever it runs: the scores do not depend on it). On 2 cores the smoke fixtures' 60 fits
+    took 32 s one at a time."""
     from sklearn.model_selection import StratifiedKFold, cross_validate
+
+    from .runtime import cpu_share
 
     labels = np.asarray(labels, dtype=np.int64)
     check_folds(labels, folds, label_names)
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    jobs = min(folds, cpu_share())
     result = cross_validate(make_pipeline(features, C, seed), list(texts), labels, cv=splitter,
-                            scoring=("accuracy", "f1_macro"), n_jobs=None)
+                            scoring=("accuracy", "f1_macro"), n_jobs=jobs if jobs > 1 else None)
     return CVScores(np.asarray(result["test_accuracy"]), np.asarray(result["test_f1_macro"]))
 
 
