@@ -216,12 +216,20 @@ def zhou_probe(h: Harness, model, task: Task, params: dict, layer: int = -1):
     """Zhou and Srikumar's probe (harness/probes.py, the claim's grid) on ``model``'s ``layer``
     representation of the task's items (words, pairs, or texts' first token), on the rows of
     :func:`probe_rows` (cached in the store: ``Harness.zhou_probe``)."""
+    return zhou_probes(h, [model], task, params, layer)[0]
+
+
+def zhou_probes(h: Harness, models: list, task: Task, params: dict, layer: int = -1) -> list:
+    """:func:`zhou_probe` for each of ``models``, the probes trained side by side
+    (``Harness.zhou_probes``)."""
     from harness.probes import ProbeConfig
 
     config = ProbeConfig(hidden=tuple(params["hidden"]), alphas=tuple(float(a) for a in params["alphas"]),
                          max_iter=params["max_iter"], restarts=params["restarts"])
     rows = probe_rows(task, params["max_items"])
-    x = {s: h.embedding_matrix(model, task, s, layer=layer)[r] for s, r in rows.items()}
-    y = {s: task[s].labels[r] for s, r in rows.items()}
-    return h.zhou_probe(x["train"], y["train"], x["validation"], y["validation"], x["test"], y["test"], config,
-                        seed=0)
+    jobs = []
+    for model in models:
+        x = {s: h.embedding_matrix(model, task, s, layer=layer)[r] for s, r in rows.items()}
+        y = {s: task[s].labels[r] for s, r in rows.items()}
+        jobs.append((x["train"], y["train"], x["validation"], y["validation"], x["test"], y["test"], config, 0))
+    return h.zhou_probes(jobs)

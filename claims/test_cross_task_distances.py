@@ -36,10 +36,11 @@ def test_cross_task_distances(fx, harness, record_verdict):
     probed = probed[:len(xs) + 1]
     probes = None
     if params["probe"]:
-        probes = [(evidence.zhou_probe(harness, evidence.finetuned(harness, fx, seed), task, params).test_correct,
-                   evidence.zhou_probe(harness, harness.fine_tuned(fx.encoder, evidence.other_task(harness, fx),
-                                                                    fx.fine_tune, seed), task, params).test_correct)
-                  for seed in fx.seeds]
+        models = [(evidence.finetuned(harness, fx, seed),
+                   harness.fine_tuned(fx.encoder, evidence.other_task(harness, fx), fx.fine_tune, seed))
+                  for seed in fx.seeds]  # (target-tuned, other-tuned) per seed, probed side by side
+        results = evidence.zhou_probes(harness, [m for pair in models for m in pair], task, params)
+        probes = [(results[2 * i].test_correct, results[2 * i + 1].test_correct) for i in range(len(fx.seeds))]
     before = probed[0].distances.min_per_label()  # the pre-trained encoder does not depend on the seed
     befores = [before] * len(xs)
     afters = [p.distances.min_per_label() for p in probed[1:]]

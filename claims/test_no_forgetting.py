@@ -36,19 +36,18 @@ def test_no_forgetting(fx, harness, record_verdict):
     config = ProbeConfig(hidden=tuple(params["hidden"]), alphas=tuple(float(a) for a in params["alphas"]),
                          max_iter=params["max_iter"], restarts=params["restarts"])
     models = {"pre-trained": fx.encoder} | {f"seed {s}": evidence.finetuned(harness, fx, s) for s in fx.seeds}
-    layers = None
-    correct: dict[str, list[np.ndarray]] = {}
-    for name, model in models.items():
-        if layers is None:  # every layer of the fine-tuned encoder (the same shape as the pre-trained one)
-            layers = list(range(1, evidence.num_layers(models[f"seed {fx.seeds[0]}"]) + 1))
+    # every layer of the fine-tuned encoder (the same shape as the pre-trained one)
+    layers = list(range(1, evidence.num_layers(models[f"seed {fx.seeds[0]}"]) + 1))
+    y = {s: task[s].labels[rows[s]] for s in rows}
+    jobs = []  # (model, layer) in order; the probes are trained side by side
+    for model in models.values():
         reps = {s: harness.token_embeddings(model, task, s, layers=layers, max_length=512) for s in rows}
-        correct[name] = []
         for layer in layers:
             x = {s: reps[s].array(f"layer_{layer}.npy")[rows[s]] for s in rows}
-            y = {s: task[s].labels[rows[s]] for s in rows}
-            result = harness.zhou_probe(x["train"], y["train"], x["validation"], y["validation"], x["test"],
-                                        y["test"], config, seed=0)
-            correct[name].append(np.asarray(result.test_correct))
+            jobs.append((x["train"], y["train"], x["validation"], y["validation"], x["test"], y["test"], config, 0))
+    results = iter(harness.zhou_probes(jobs))
+    correct: dict[str, list[np.ndarray]] = {name: [np.asarray(next(results).test_correct) for _ in layers]
+                                            for name in models}
     chance = majority_share(task["test"].labels[rows["test"]])
     sentences = evidence.sentences_of(task, "test", rows["test"])  # the sampling unit: a sentence
     verdict = judges.no_forgetting(fx.name, fx.seeds, layers, correct["pre-trained"],

@@ -17,8 +17,8 @@ CLAIM = "probe_accuracy"
 def test_probe_accuracy(fx, harness, record_verdict):
     params = fx.claim(CLAIM)
     task = evidence.target_task(harness, fx)
-    pretrained = evidence.zhou_probe(harness, fx.encoder, task, params)
-    tuned = [evidence.zhou_probe(harness, evidence.finetuned(harness, fx, seed), task, params) for seed in fx.seeds]
+    pretrained, *tuned = evidence.zhou_probes(
+        harness, [fx.encoder, *(evidence.finetuned(harness, fx, seed) for seed in fx.seeds)], task, params)
     chance = majority_share(task["test"].labels[evidence.probe_rows(task, params["max_items"])["test"]])
     verdict = judges.probe_accuracy(fx.name, fx.seeds, pretrained.test_correct, [t.test_correct for t in tuned],
                                     chance, params, restarts={"pre-trained": [pretrained.test_accuracy],

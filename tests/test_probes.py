@@ -79,3 +79,23 @@ def test_the_harness_caches_a_probe_by_its_inputs(tmp_path, monkeypatch):
     assert h.zhou_probe(xt, yt, xv, yv, xs, ys, config) == first
     with pytest.raises(AssertionError, match="trained again"):
         h.zhou_probe(xt, yt, xv, yv, xs, (ys + 1) % 3, config)  # other test labels: another probe
+
+
+def test_probes_trained_side_by_side_equal_each_trained_alone(tmp_path, monkeypatch):
+    """Harness.zhou_probes: the probes not in the store go to worker processes (here 2, one BLAS
+    thread each) and give what each gives alone in this process; a cached one is read, not sent."""
+    import harness.build as build
+    from harness.build import Harness
+    from harness.store import ArtifactStore
+
+    monkeypatch.setattr("harness.runtime.cpu_share", lambda: 2)
+    h = Harness(ArtifactStore(tmp_path), device="cpu")
+    config = ProbeConfig(hidden=(8,), alphas=(1e-4, 1e-2), max_iter=100, restarts=2)
+    jobs = [(*blobs(120, s), *blobs(40, s + 10), *blobs(60, s + 20), config, s % 2) for s in range(3)]
+    h.zhou_probe(*jobs[0][:6], config, seed=0)  # cached before
+    sent = []  # what reaches the pool
+    pool = build._probe_pool
+    monkeypatch.setattr(build, "_probe_pool", lambda todo: sent.append(sorted(todo)) or pool(todo))
+    got = h.zhou_probes(jobs)
+    assert sent == [[1, 2]]
+    assert got == [zhou_probe(*job[:6], job[6], seed=job[7]) for job in jobs]
