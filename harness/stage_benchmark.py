@@ -7,8 +7,9 @@ Each run is ``python -m pytest claims -m smoke --report ...`` in its own fresh a
 cold store, as a new user's first run), then this tree once more on the same store (warm). Per
 run: the wall time, the CPU time of the run and everything it started (user + system), and the
 run's own ``stage_times_s`` from its ``verdicts.json``; then whether every verdict's conclusion is
-the same in both trees. The baseline runs from a ``git worktree`` of the commit (removed after),
-with this environment's packages. Runs go one after the other, never side by side, so that they
+the same in both trees (a verdict that only one run has counts as a difference). The baseline runs
+from a ``git worktree`` of the commit beside this one (so that the fixtures' relative paths to
+``../shared`` resolve the same; removed after), with this environment's packages. Runs go one after the other, never side by side, so that they
 share the machine the same way; the figures are only comparable within one invocation.
 
 The table is printed and written as JSON (``--out``) for the record; the README says which figures
@@ -86,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="stage-benchmark-") as tmp:
         work = Path(tmp)
-        if args.baseline:
-            tree = work / "baseline"
+        if args.baseline:  # beside this tree, so that the fixtures' ../shared paths resolve the same
+            tree = ROOT.parent / f".stage-benchmark-{os.getpid()}"
             subprocess.run(["git", "worktree", "add", "--detach", str(tree), args.baseline], cwd=ROOT, check=True,
                            capture_output=True)
             try:
