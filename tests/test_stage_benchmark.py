@@ -1,0 +1,29 @@
+"""``python -m harness.stage_benchmark``: its table and its comparison of conclusions (the runs
+themselves are the main job, timed in the README)."""
+
+from __future__ import annotations
+
+from harness.stage_benchmark import compare, table
+
+
+def run(wall, stages, conclusions):
+    return {"wall_s": wall, "cpu_s": 2 * wall, "stage_times_s": stages, "conclusions": conclusions}
+
+
+def test_a_changed_or_missing_conclusion_is_a_difference():
+    base = run(100.0, {"fine-tune": 60.0}, {"a / f": "reproduced", "b / f": "inconclusive", "c / g": "contradicted"})
+    same = run(50.0, {"fine-tune": 30.0}, dict(base["conclusions"]))
+    assert compare(base, same) == []
+    other = run(50.0, {}, {"a / f": "reproduced", "b / f": "contradicted"})
+    assert compare(base, other) == ["b / f: inconclusive -> contradicted", "c / g: contradicted -> (absent)"]
+
+
+def test_the_table_has_a_row_per_stage_of_any_run_and_a_column_per_run():
+    runs = {"before": run(100.0, {"fine-tune": 60.0, "sparse": 5.0}, {"a / f": "reproduced"}),
+            "after": run(50.0, {"fine-tune": 30.0, "zeta": 1.0}, {"a / f": "reproduced"})}
+    lines = table(runs).splitlines()
+    assert lines[0] == "| | before | after |"
+    assert "| wall (s) | 100.0 | 50.0 |" in lines and "| CPU, user + system (s) | 200.0 | 100.0 |" in lines
+    assert "| stage: fine-tune (s) | 60.0 | 30.0 |" in lines and "| stage: sparse (s) | 5.0 | 0.0 |" in lines
+    assert lines.index("| stage: sparse (s) | 5.0 | 0.0 |") < lines.index("| stage: zeta (s) | 0.0 | 1.0 |")
+    assert lines[-1] == "| verdicts | 1 | 1 |"
