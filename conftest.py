@@ -72,19 +72,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def _check_folder_option(config: pytest.Config, option: str) -> None:
     """``--report`` and ``--artifacts`` name folders: refuse, before anything runs, a path that is
-    a file or that cannot be created."""
+    a file, a folder that is not writable, or one that cannot be created (its nearest existing
+    parent is not a writable folder). Nothing is created here: the store makes its folder when a
+    claim first uses it, the report at the end, so a run of the unit tests leaves none behind."""
     value = config.getoption(option)
     if not value:
         return
-    path = Path(value).expanduser()
+    path = Path(value).expanduser().absolute()
     if path.exists() and not path.is_dir():
         raise pytest.UsageError(f"{option} {value}: a file is there; {option} takes a folder")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise pytest.UsageError(f"{option} {value}: cannot create that folder ({exc.strerror})") from None
-    if not os.access(path, os.W_OK):
-        raise pytest.UsageError(f"{option} {value}: the folder is not writable")
+    if path.is_dir():
+        if not os.access(path, os.W_OK):
+            raise pytest.UsageError(f"{option} {value}: the folder is not writable")
+        return
+    parent = next(p for p in path.parents if p.exists())
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise pytest.UsageError(f"{option} {value}: cannot create that folder ({parent} is not a writable folder)")
 
 
 def _only_claims(config: pytest.Config) -> bool:

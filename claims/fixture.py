@@ -55,10 +55,6 @@ CLAIM_PARAMS: dict[str, dict[str, Any]] = {name: s.defaults() for name, s in CLA
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class MissingInput(Exception):
-    """An input the fixture needs is not on this machine (an unset variable): skip, not fail."""
-
-
 def _expand(value: Any, missing: list[str]) -> Any:
     if isinstance(value, str):
         for var in _VAR.findall(value):

@@ -1864,32 +1864,3 @@ def spatial_similarity(first: LabelDistances | np.ndarray, second: LabelDistance
     if np.ptp(u) == 0 or np.ptp(v) == 0:
         raise ConfigError("a constant distance vector has no correlation (fewer than 3 labels?)")
     return float(pearsonr(u, v).statistic)
-
-
-@dataclass(frozen=True)
-class Movement:
-    before: np.ndarray  # (L, d) label centroids before fine-tuning
-    after: np.ndarray  # (L, d) after
-    displacement: np.ndarray  # after - before
-    pca2: np.ndarray  # (L, 2) displacement vectors projected on their first two PCs
-    explained: np.ndarray  # variance ratio of those two PCs
-
-
-def centroid_movement(before, after, y) -> Movement:
-    """Label centroids of the same points in two representations, and how they moved
-    (Zhou and Srikumar 2022, Fig. 3 and 5)."""
-    from sklearn.decomposition import PCA
-
-    before, y_, num_labels = _check_input(before, y)
-    after = np.asarray(after, np.float64)
-    if after.shape[0] != before.shape[0]:
-        raise ConfigError("before and after must hold the same points")
-    cb = np.stack([before[y_ == k].mean(0) for k in range(num_labels)])
-    ca = np.stack([after[y_ == k].mean(0) for k in range(num_labels)])
-    disp = ca - cb
-    n_comp = min(2, num_labels)
-    pca = PCA(n_components=n_comp).fit(disp)
-    proj = pca.transform(disp)
-    if n_comp < 2:
-        proj = np.hstack([proj, np.zeros((num_labels, 1))])
-    return Movement(cb, ca, disp, proj, pca.explained_variance_ratio_)

@@ -617,17 +617,6 @@ def test_identical_representations_have_similarity_one():
         dp.spatial_similarity(d.vector(), d.vector()[:-1])
 
 
-def test_centroid_movement():
-    rng = np.random.default_rng(0)
-    before = rng.normal(size=(60, 5))
-    y = np.repeat([0, 1, 2], 20)
-    shift = np.array([[1.0, 0, 0, 0, 0], [0, 2.0, 0, 0, 0], [0, 0, 0, 0, 0]])
-    after = before + shift[y]
-    move = dp.centroid_movement(before, after, y)
-    np.testing.assert_allclose(move.displacement, shift, atol=1e-12)
-    assert move.pca2.shape == (3, 2)
-
-
 def test_bad_input():
     with pytest.raises(ConfigError, match="at least two labels"):
         dp.cluster(np.zeros((3, 2)), [1, 1, 1])

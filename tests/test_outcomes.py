@@ -93,6 +93,21 @@ def test_a_folder_option_that_names_a_file_is_refused_before_anything_runs(tmp_p
     assert taken.read_text() == "a file the user made"  # nothing the user made is lost
 
 
+def test_a_run_without_claims_creates_no_store_and_an_impossible_folder_is_refused(tmp_path):
+    """The store's folder is made when a claim first uses it: a run of unit tests leaves none. A
+    folder that cannot be made (under a file) is refused before anything runs."""
+    store = tmp_path / "store"
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "tests/test_stage_benchmark.py",
+                          "--artifacts", str(store)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert not store.exists()
+    (tmp_path / "a-file").write_text("x")
+    bad = tmp_path / "a-file" / "store"
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "tests/test_stage_benchmark.py", "--artifacts", str(bad)],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 4 and f"--artifacts {bad}: cannot create that folder" in res.stderr, res.stderr[-2000:]
+
+
 def test_two_runs_writing_one_report_folder_do_not_collide(tmp_path):
     """Each write goes to a temporary file of its own, then one rename: two writers at once both
     finish and leave whole files (before, they shared '<file>.tmp' and 1 of 3 pairs crashed)."""
