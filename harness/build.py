@@ -45,7 +45,7 @@ from .errors import ConfigError, TrainingDiverged
 from .heads import HeadConfig, train_head
 from .protocols import FineTuneConfig, classifier_logits, fine_tune, key_fields
 from .runtime import Progress, resolve_device
-from .store import Artifact, ArtifactStore
+from .store import Artifact, ArtifactStore, canonical_json
 
 if TYPE_CHECKING:
     from .probes import ProbeConfig, ProbeResult
@@ -364,8 +364,12 @@ class Harness:
                    if self.store.find("zhou_probe", VERSIONS["zhou_probe"], inputs) is None]
         computed: dict[int, ProbeResult] = {}
         if len(missing) > 1 and not distributed.active():
+            first: dict[str, int] = {}  # a job given twice is trained once
+            for i in missing:
+                first.setdefault(canonical_json(keyed[i]), i)
             with self._stage("probe"):
-                computed = _probe_pool({i: jobs[i] for i in missing})
+                unique = _probe_pool({i: jobs[i] for i in first.values()})
+            computed = {i: unique[first[canonical_json(keyed[i])]] for i in missing}
         out = []
         for i, (job, inputs) in enumerate(zip(jobs, keyed, strict=True)):
             x_train, x_val, x_test = job[0], job[2], job[4]

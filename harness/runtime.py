@@ -67,10 +67,15 @@ def seeded(seed: int, deterministic: bool = True) -> Iterator[None]:
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the OS says, else the count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def cpu_share() -> int:
     """The CPUs this process may use, divided among the processes beside it on this machine that
     share them: pytest-xdist's workers and torchrun's local ranks (at least 1)."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpus = usable_cpus()
     for siblings in (os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"), os.environ.get("LOCAL_WORLD_SIZE", "1")):
         if siblings.isdigit() and int(siblings) > 0:
             cpus = max(1, cpus // int(siblings))
@@ -87,8 +92,7 @@ def share_cpus(processes: int) -> int:
     the unit tests in 9 min 55 s with 1,088 CPU-seconds spent, most of it threads waiting on each
     other, where one process needs about 600.
     """
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = max(1, cpus // max(1, processes))
+    threads = max(1, usable_cpus() // max(1, processes))
     for name in THREAD_VARIABLES:
         os.environ[name] = str(threads)
     torch.set_num_threads(threads)

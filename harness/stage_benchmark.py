@@ -9,8 +9,9 @@ run: the wall time, the CPU time of the run and everything it started (user + sy
 run's own ``stage_times_s`` from its ``verdicts.json``; then whether every verdict's conclusion is
 the same in both trees (a verdict that only one run has counts as a difference). The baseline runs
 from a ``git worktree`` of the commit beside this one (so that the fixtures' relative paths to
-``../shared`` resolve the same; removed after), with this environment's packages. Runs go one after the other, never side by side, so that they
-share the machine the same way; the figures are only comparable within one invocation.
+``../shared`` resolve the same; removed after), with this environment's packages. Runs go one
+after the other, never side by side, so that they share the machine the same way; the figures are
+only comparable within one invocation.
 
 The table is printed and written as JSON (``--out``) for the record; the README says which figures
 it gave and where.

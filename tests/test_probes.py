@@ -83,7 +83,8 @@ def test_the_harness_caches_a_probe_by_its_inputs(tmp_path, monkeypatch):
 
 def test_probes_trained_side_by_side_equal_each_trained_alone(tmp_path, monkeypatch):
     """Harness.zhou_probes: the probes not in the store go to worker processes (here 2, one BLAS
-    thread each) and give what each gives alone in this process; a cached one is read, not sent."""
+    thread each) and give what each gives alone in this process; a cached one is read, not sent,
+    and one given twice is sent once."""
     import harness.build as build
     from harness.build import Harness
     from harness.store import ArtifactStore
@@ -92,6 +93,7 @@ def test_probes_trained_side_by_side_equal_each_trained_alone(tmp_path, monkeypa
     h = Harness(ArtifactStore(tmp_path), device="cpu")
     config = ProbeConfig(hidden=(8,), alphas=(1e-4, 1e-2), max_iter=100, restarts=2)
     jobs = [(*blobs(120, s), *blobs(40, s + 10), *blobs(60, s + 20), config, s % 2) for s in range(3)]
+    jobs.append(jobs[1])  # the same probe twice: trained once
     h.zhou_probe(*jobs[0][:6], config, seed=0)  # cached before
     sent = []  # what reaches the pool
     pool = build._probe_pool
