@@ -1,6 +1,6 @@
 """Fixture files: encoder x task(s) x protocol x expected outcomes, declared in TOML.
 
-A user adds a fixture by writing a file (see ``fixtures/`` and the README), never code::
+A user adds a fixture by writing a file (see ``fixtures/`` and ``docs/fixtures.md``), never code::
 
     name = "minilm-synthetic-sentiment"
     profile = "smoke"                       # smoke | full

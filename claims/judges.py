@@ -13,26 +13,10 @@ Whether the fixture's own expectation held (``expect``, default ``reproduced``) 
 verdict's ``status``. Nothing here trains or loads a model, so tests feed judges broken evidence
 (the negative controls) directly.
 
-Rules shared by every judge (``../shared/DESIGN.md``, "From a paper's sentence to a verdict"):
-
-- "No difference" / "negligible loss" is reproduced only by equivalence: the (1 - 2 alpha)
-  interval of the difference inside (-margin, margin) (TOST), with both models above chance. It is
-  contradicted when the interval lies wholly outside the margin.
-- "Better than" is reproduced by the one-sided paired test in the claimed direction (McNemar across
-  texts; across seeds, Welch's variance plus the test split's); it is contradicted when the
-  interval shows the other direction or lies inside the margin (no advantage worth the name), even
-  where the advantage is significant.
-- Paired accuracies are compared by Tango's score interval, a gap between independent splits by
-  Newcombe's, a share of a gain exactly (nested outcomes) or by a score test (``harness/stats.py``);
-  each judge's rate of wrong conclusions at its boundary is measured in ``claims/calibration.py``.
-- Geometry is free of translation and of scale: a distance "grows" when it grows raw *and*
-  divided by the space's spread (the centred RMS distance to the mean), both shown, unless the
-  fixture asks for raw units alone; "decreases" means strictly fewer.
-- Several seeds: reproduced when every seed reproduces, contradicted when some seed contradicts and
-  none reproduces, inconclusive otherwise (the seeds disagree, or some cannot decide). Reproduced
-  needs every seed (an intersection-union test: each at alpha keeps the verdict at alpha); a
-  contradiction needs only one, so each seed (or layer, or model) contradicts at alpha / looks
-  (Bonferroni), or the verdict would contradict up to looks x alpha of the time at the boundary.
+The rules every judge follows (equivalence for "no difference", one-sided tests for "better
+than", the sampling unit, translation- and scale-free geometry, several seeds, Holm over the run)
+are written once, in ``docs/claims.md``; each judge's wrong-conclusion rate at its boundary is
+measured in ``claims/calibration.py``.
 """
 
 from __future__ import annotations

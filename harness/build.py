@@ -412,7 +412,7 @@ class Harness:
                 warnings.warn(f"DirectProbe on {len(x):,} points: where labels overlap this takes about "
                               f"{_duration(estimate)} on one core of a 2-core machine (measured: "
                               + ", ".join(f"{n:,} points {t:.0f} s" for n, t in directprobe.OVERLAP_TIMINGS)
-                              + "; README, DirectProbe benchmarks), seconds where they do not; a smaller "
+                              + "; docs/benchmarks.md, DirectProbe), seconds where they do not; a smaller "
                               "split (the claim's `split`) keeps it in minutes", RuntimeWarning, stacklevel=2)
         found = {i: self.store.find("directprobe", VERSIONS["directprobe"], k) for i, k in enumerate(keys)}
         missing = distributed.broadcast([i for i, art in found.items() if art is None])  # rank 0's view

@@ -144,7 +144,7 @@ HIGHS_BYTES_PER_ENTRY = 190  # HiGHS holds about 70 MiB per 1,000 rows of 384 di
 
 # Clustering time where labels overlap (SST-2 sentences: a stratified sample of the training set,
 # all of it, and every split; the offline encoder's 384-d first-token vectors, one core of the 2-core
-# development machine; README, DirectProbe benchmarks): (points, seconds). Where every pair of
+# development machine; docs/benchmarks.md, DirectProbe): (points, seconds). Where every pair of
 # labels is separable it takes seconds instead.
 OVERLAP_TIMINGS = ((1_500, 5.97), (3_000, 12.69), (6_920, 45.64), (9_613, 90.74))
 

@@ -7,7 +7,7 @@ folder is in the store) or *to build*, with an estimate of the time to build it.
 measured on this machine's device: a few fine-tuning steps of a randomly initialised encoder of
 the fixture's shape (its ``config.json``) at the fixture's batch size and maximum length, on the
 task's first training texts; heads are estimated from a few hundred steps of the head alone. Embeddings, maps, DirectProbe runs and sparse baselines are listed
-as not estimated (minutes at most at the papers' scales, README: benchmarks).
+as not estimated (minutes at most at the papers' scales, docs/benchmarks.md).
 
 And what the run *can* decide, from the test split's size alone (:func:`reach`): for each claim
 judged by equivalence, the smallest margin that many test texts could certify (where the two

@@ -13,7 +13,7 @@ from a ``git worktree`` of the commit beside this one (so that the fixtures' rel
 after the other, never side by side, so that they share the machine the same way; the figures are
 only comparable within one invocation.
 
-The table is printed and written as JSON (``--out``) for the record; the README says which figures
+The table is printed and written as JSON (``--out``) for the record; ``docs/benchmarks.md`` says which figures
 it gave and where.
 """
 

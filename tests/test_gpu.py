@@ -75,7 +75,7 @@ def test_a_head_trained_on_the_gpu_equals_the_cpu_one():
     assert next(gpu_head.module.parameters()).device.type == "cpu"
     np.testing.assert_allclose(gpu_head.logits(x), cpu, rtol=1e-3, atol=1e-3)
     assert ((cpu.argmax(1) == y).mean()) > 0.85
-    # Throughput of Bogaert's frozen protocol's steps (batch 32, 768 wide), for the README's estimate
+    # Throughput of Bogaert's frozen protocol's steps (batch 32, 768 wide), for docs/gpu.md's estimate
     big = rng.standard_normal((32_000, 768)).astype(np.float32)
     start = time.perf_counter()
     train_head(big, (big[:, 0] > 0).astype(np.int64), 2, HeadConfig(epochs=1), seed=0, device="cuda")

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "fixtures" / "smoke" / "minilm-synthetic-reviews.toml"
-PLAN_FACTOR = 2.0  # the README: the plan's estimate is within this factor of the run's stage times
+PLAN_FACTOR = 2.0  # README's options and docs/benchmarks.md: the plan's estimate is within this factor of the run's stage times
 
 
 def run(args, tmp_path):

@@ -1,4 +1,4 @@
-"""The claim specs are the one place a claim is declared: the README's tables, the test modules,
+"""The claim specs are the one place a claim is declared: the docs' tables, the test modules,
 the fixtures and the verdicts all agree with them."""
 
 from __future__ import annotations
@@ -12,16 +12,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from claims.fixture import load_fixtures
-from claims.spec import CLAIMS, Param, readme_parameters, readme_table
+from claims.spec import CLAIMS, GENERATED, Param, generated
 from harness.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_the_readme_tables_are_the_specs():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert readme_table() in readme, "README's claim table is stale: paste `python -m claims.spec`"
-    assert readme_parameters() in readme, "README's parameter table is stale: paste `python -m claims.spec`"
+@pytest.mark.parametrize("path", sorted(GENERATED))
+def test_the_docs_tables_are_the_specs(path):
+    text = (ROOT / path).read_text(encoding="utf-8")
+    assert generated(text, path) == text, f"{path}'s claim tables are stale: run `python -m claims.spec --write`"
+
+
+def test_a_stale_table_is_caught():
+    text = (ROOT / "docs/claims.md").read_text(encoding="utf-8")
+    stale = text.replace("| `no_overfitting` | `tolerance` | `0.05` |", "| `no_overfitting` | `tolerance` | `0.06` |")
+    assert stale != text
+    assert generated(stale, "docs/claims.md") == text
+    with pytest.raises(ConfigError, match="no generated part"):
+        generated("# a page without markers\n", "docs/claims.md")
 
 
 def test_every_claim_has_a_module_and_every_module_a_claim():

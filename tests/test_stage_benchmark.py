@@ -1,5 +1,5 @@
 """``python -m harness.stage_benchmark``: its table and its comparison of conclusions (the runs
-themselves are the main job, timed in the README)."""
+themselves are the main job, timed in docs/benchmarks.md)."""
 
 from __future__ import annotations
 
