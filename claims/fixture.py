@@ -31,12 +31,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from harness.data import TaskSpec
 from harness.encoders import OFFLINE_LAYERS, EncoderSpec
 from harness.errors import ConfigError
 from harness.heads import HeadConfig
 from harness.protocols import PRESETS, FineTuneConfig
 from harness.remote import is_remote
+from harness.tasks import TaskSpec
 
 from .spec import CLAIMS, spec
 

@@ -31,21 +31,20 @@ import re
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from . import data, directprobe, distributed, geometry_pool, stats
-from .data import TaskSpec
+from . import data, directprobe, distributed, geometry_pool, stats, tasks
 from .encoders import Encoder, EncoderSpec, encode, encoder_identity, load_encoder, resolve_layers
 from .errors import ConfigError, TrainingDiverged
 from .heads import HeadConfig, train_head
 from .protocols import FineTuneConfig, classifier_logits, fine_tune, key_fields
 from .runtime import Progress, resolve_device
-from .store import Artifact, ArtifactStore, canonical_json
+from .store import Artifact, ArtifactStore, Predictions, canonical_json
+from .tasks import TaskSpec
 
 if TYPE_CHECKING:
     from .probes import ProbeConfig, ProbeResult
@@ -112,7 +111,7 @@ class Harness:
             if hub_source:  # load_hub's "hub:<dataset>/<config>@<commit>", then what was done to it
                 self.resolved[f"data {hub_source['where'].rstrip('/')}"] = hub_source["commit"]
             if self.max_examples is not None:
-                task = data.resize(task, {name: min(self.max_examples, len(split))
+                task = tasks.resize(task, {name: min(self.max_examples, len(split))
                                           for name, split in task.splits.items()}, spec.split_seed)
             self._tasks[spec] = task
         return self._tasks[spec]
@@ -677,30 +676,6 @@ def _save_predictions(folder: Path, split: str, labels: np.ndarray, logits: np.n
     np.save(folder / f"pred_{split}.npy", pred.astype(np.int64), allow_pickle=False)
     np.save(folder / f"logits_{split}.npy", np.asarray(logits, dtype=np.float32), allow_pickle=False)
     return float((pred == labels).mean())
-
-
-@dataclass(frozen=True)
-class Predictions:
-    """Gold labels, predicted labels and logits of one split, read from an artifact."""
-
-    labels: np.ndarray
-    pred: np.ndarray
-    logits: np.ndarray
-
-    @property
-    def correct(self) -> np.ndarray:
-        return self.pred == self.labels
-
-    @property
-    def accuracy(self) -> float:
-        return float(self.correct.mean())
-
-    @classmethod
-    def of(cls, artifact: Artifact, split: str) -> Predictions:
-        if artifact.kind not in ("finetune", "probe", "sparse"):
-            raise ConfigError(f"{artifact.kind} artifacts hold no predictions")
-        return cls(artifact.array(f"labels_{split}"), artifact.array(f"pred_{split}"),
-                   artifact.array(f"logits_{split}"))
 
 
 __all__ = ["Harness", "TaskSpec", "Predictions", "resolve_layers"]

@@ -25,13 +25,18 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
+import tempfile
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
+from filelock import FileLock
 
+from . import store as _store_module
 from .errors import ConfigError
 
 RANK_WAIT_S = 60.0
@@ -196,3 +201,46 @@ def _rank_wait() -> float:
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
+
+
+def get_or_build(store, kind, key, version, inputs, build):
+    """The store's build under several processes: the build runs on every rank, since
+    it may hold collectives (DDP fine-tuning, sharded encoding); rank 0 decides, under the
+    key's lock, whether to build, and publishes its copy; the others build into a throw-away
+    folder. The store must be on a file system all ranks see. A build that fails on any rank
+    fails on every rank (:func:`end_step`), and the ranks stay in step."""
+    error: Exception | None = None
+    needed = False
+    try:
+        if is_main():
+            with FileLock(str(store.root / ".locks" / f"{key}.lock")):
+                needed = broadcast(store._open(kind, key, cache_hit=True) is None)
+                if needed:
+                    store._publish(kind, key, version, inputs, build)
+        else:
+            needed = broadcast(None)
+            if needed:
+                scratch = Path(tempfile.mkdtemp(prefix=f"claims-rank{rank()}-"))
+                try:
+                    build(scratch)
+                finally:
+                    shutil.rmtree(scratch, ignore_errors=True)
+    except Exception as exc:  # told to the other ranks first, then raised
+        error = exc
+    end_step(f"{kind}/{key[:12]}", error)
+    (store.stats.builds if needed else store.stats.hits).append(f"{kind}/{key}")
+    artifact = store._open(kind, key, cache_hit=not needed)
+    if artifact is None:
+        raise RuntimeError(f"{kind}/{key[:12]}: rank 0 published it, but rank {rank()} cannot "
+                           f"see it under {store.root}: the store must be on a file system every rank shares")
+    return artifact
+
+
+class _Ranks:
+    """What :mod:`harness.store` calls under several processes (it does not import this module)."""
+
+    active = staticmethod(active)
+    get_or_build = staticmethod(get_or_build)
+
+
+_store_module.RANKS = _Ranks()

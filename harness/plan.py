@@ -166,7 +166,7 @@ def needs_frozen_head(fx, claims: Sequence[str]) -> bool:
 def _measured_disagreement(h: Harness, fx, identity: str, target) -> float | None:
     """Where a run has been here before: the share of test texts on which the fine-tuned and the
     frozen model (first seed) disagree, from their cached predictions; None where either is not cached."""
-    from .build import Predictions
+    from .store import Predictions
 
     seed = fx.seeds[0]
     found = [h.store.find("finetune", VERSIONS["finetune"], finetune_inputs(identity, target, fx.fine_tune, seed)),

@@ -31,7 +31,6 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -42,12 +41,27 @@ from typing import Any
 import numpy as np
 from filelock import FileLock
 
-from . import distributed
 from .errors import ConfigError, IntegrityError
 
 MANIFEST = "manifest.json"
 STORE_FORMAT = 1  # artifact keys; the manifest's seal (below) came later and is checked on load
 DEFAULT_ROOT = ".artifacts"
+
+
+# Several processes under torchrun: :mod:`harness.distributed` builds an artifact on every rank and
+# publishes rank 0's copy. It holds torch, which a reader of the store (the report) does not need,
+# so it installs itself here when it is imported (the harness imports it), rather than this
+# module importing it.
+RANKS: Any = None
+
+
+def _on_ranks() -> bool:
+    if RANKS is not None:
+        return RANKS.active()
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ConfigError(f"WORLD_SIZE={os.environ['WORLD_SIZE']}: several processes share this store, but "
+                          "harness.distributed, which keeps their builds in step, was not imported")
+    return False
 
 
 def canonical_json(value: Any) -> str:
@@ -230,8 +244,8 @@ class ArtifactStore:
         """
         key = artifact_key(kind, version, inputs)
         build = _logged(build, f"{kind}/{key[:12]}" + (f" ({describe})" if describe else ""))
-        if distributed.active():
-            return self._get_or_build_ranks(kind, key, version, inputs, build)
+        if _on_ranks():
+            return RANKS.get_or_build(self, kind, key, version, inputs, build)
         found = self._open(kind, key, cache_hit=True)
         if found is not None:
             self.stats.hits.append(f"{kind}/{key}")
@@ -280,38 +294,6 @@ class ArtifactStore:
         final = self.path_for(kind, key)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(tmp, final)  # atomic on one file system; the artifact appears whole
-
-    def _get_or_build_ranks(self, kind, key, version, inputs, build) -> Artifact:
-        """One of several processes (harness/distributed.py): the build runs on every rank, since
-        it may hold collectives (DDP fine-tuning, sharded encoding); rank 0 decides, under the
-        key's lock, whether to build, and publishes its copy; the others build into a throw-away
-        folder. The store must be on a file system all ranks see. A build that fails on any rank
-        fails on every rank (:func:`harness.distributed.end_step`), and the ranks stay in step."""
-        error: Exception | None = None
-        needed = False
-        try:
-            if distributed.is_main():
-                with FileLock(str(self.root / ".locks" / f"{key}.lock")):
-                    needed = distributed.broadcast(self._open(kind, key, cache_hit=True) is None)
-                    if needed:
-                        self._publish(kind, key, version, inputs, build)
-            else:
-                needed = distributed.broadcast(None)
-                if needed:
-                    scratch = Path(tempfile.mkdtemp(prefix=f"claims-rank{distributed.rank()}-"))
-                    try:
-                        build(scratch)
-                    finally:
-                        shutil.rmtree(scratch, ignore_errors=True)
-        except Exception as exc:  # told to the other ranks first, then raised
-            error = exc
-        distributed.end_step(f"{kind}/{key[:12]}", error)
-        (self.stats.builds if needed else self.stats.hits).append(f"{kind}/{key}")
-        artifact = self._open(kind, key, cache_hit=not needed)
-        if artifact is None:
-            raise RuntimeError(f"{kind}/{key[:12]}: rank 0 published it, but rank {distributed.rank()} cannot "
-                               f"see it under {self.root}: the store must be on a file system every rank shares")
-        return artifact
 
     # ----------------------------------------------------------------------------------------
 
@@ -372,3 +354,27 @@ class ArtifactStore:
         """Remove temporary folders of this key left by killed builds (we hold its lock)."""
         for stale in (self.root / ".tmp").glob(f"{key}.*"):
             shutil.rmtree(stale, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Gold labels, predicted labels and logits of one split, read from an artifact."""
+
+    labels: np.ndarray
+    pred: np.ndarray
+    logits: np.ndarray
+
+    @property
+    def correct(self) -> np.ndarray:
+        return self.pred == self.labels
+
+    @property
+    def accuracy(self) -> float:
+        return float(self.correct.mean())
+
+    @classmethod
+    def of(cls, artifact: Artifact, split: str) -> Predictions:
+        if artifact.kind not in ("finetune", "probe", "sparse"):
+            raise ConfigError(f"{artifact.kind} artifacts hold no predictions")
+        return cls(artifact.array(f"labels_{split}"), artifact.array(f"pred_{split}"),
+                   artifact.array(f"logits_{split}"))

@@ -14,38 +14,14 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import figures as figs
+from .html import render_html
+from .markdown import render_markdown
+from .model import Figure, Report
 from .schema import load
-
-
-@dataclass
-class Figure:
-    verdict: int
-    title: str
-    png: Path | None = None
-    svg: Path | None = None
-    caption: str = ""
-    error: str | None = None
-    table: dict[str, Any] | None = None  # a "table" figure: laid out as a table, not drawn
-
-
-@dataclass
-class Report:
-    doc: dict[str, Any]
-    out: Path
-    figures: list[Figure] = field(default_factory=list)
-
-    def of(self, i: int) -> list[Figure]:
-        return [f for f in self.figures if f.verdict == i]
-
-    @property
-    def files(self) -> dict[str, Path]:
-        return {"verdicts": self.out / "verdicts.json", "markdown": self.out / "report.md",
-                "html": self.out / "report.html"}
 
 
 def _slug(text: str) -> str:
@@ -70,8 +46,6 @@ def _write(path: Path, text: str) -> None:
 def build_report(verdicts: str | Path | dict[str, Any], out: str | Path, store=None) -> Report:
     """Write the report into ``out``; ``verdicts`` is a verdicts file or its parsed content and
     ``store`` an ArtifactStore (or None: figures that need artifacts are listed as missing)."""
-    from .html import render_html
-    from .markdown import render_markdown
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -102,7 +102,7 @@ def _pca_curves(plt, spec, store):
 
 
 def _embedding_maps(plt, spec, store):
-    from harness.build import Predictions
+    from harness.store import Predictions
 
     panels = spec["panels"]
     fig, axes = plt.subplots(2, len(panels), figsize=(3.6 * len(panels), 6.6), squeeze=False, layout="constrained")

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import base64
 from html import escape
-from typing import TYPE_CHECKING
 
 from . import content
+from .model import Report
 from .schema import deciding_text, fmt
-
-if TYPE_CHECKING:
-    from .build import Report
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;

@@ -3,13 +3,9 @@ and the commands that reproduce the run."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from . import content
+from .model import Report
 from .schema import deciding_text, fmt
-
-if TYPE_CHECKING:
-    from .build import Report
 
 
 def _esc(text: str) -> str:

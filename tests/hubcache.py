@@ -21,8 +21,9 @@ import json
 from pathlib import Path
 
 from claims.fixture import Fixture
-from harness.data import PARQUET_EXPORT, TaskSpec, _thaw
+from harness.data import PARQUET_EXPORT
 from harness.encoders import OFFLINE_LAYERS, offline_model_dir
+from harness.tasks import TaskSpec, _thaw
 
 MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
                "special_tokens_map.json")

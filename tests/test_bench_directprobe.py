@@ -406,7 +406,7 @@ def test_bench_pud_words(benchmark, request):
     conllu = SHARED / "ud-english-pud" / "en_pud-ud-test.conllu"
     if not conllu.is_file():
         pytest.skip(f"{conllu} is absent")
-    from harness.data import TaskSpec
+    from harness.tasks import TaskSpec
 
     x, y = every_split(TaskSpec.from_dict({"source": "conllu", "path": str(conllu), "task": "pos"}).load())
     clusters = cluster_measured(benchmark, "directprobe-pud-words", "PUD words", x, y)

@@ -305,8 +305,8 @@ def test_sizes_larger_than_a_split_are_refused(tmp_path):
 
 def test_max_examples_cuts_every_split_for_a_dry_run(tmp_path):
     from harness.build import Harness
-    from harness.data import TaskSpec
     from harness.store import ArtifactStore
+    from harness.tasks import TaskSpec
 
     spec = TaskSpec.from_dict({"source": "synthetic", "kind": "sentiment", "n_train": 60, "n_validation": 8,
                                "n_test": 30, "seed": 0})

@@ -622,7 +622,7 @@ def test_layer_change_undefined_similarity_is_inconclusive():
 def test_layer_change_an_encoder_that_was_never_trained_is_contradicted(pipeline):
     from claims import evidence
     from claims.fixture import Fixture
-    from harness.data import TaskSpec
+    from harness.tasks import TaskSpec
 
     h, task = pipeline
     untrained = FineTuneConfig(epochs=1, lr=1e-12, batch_size=16, max_length=24, head_dropout=0.0)

@@ -10,9 +10,9 @@ import pytest
 import torch
 from tokendata import write_conllu, write_streusle
 
-from harness.data import TaskSpec
 from harness.errors import ConfigError, TrainingDiverged
 from harness.protocols import PRESETS, FineTuneConfig
+from harness.tasks import TaskSpec
 from harness.tokens import (
     TokenClassifier,
     _batch,
