@@ -290,6 +290,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 def _record_outcome(item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> None:
     from claims.verdict import outcome_row
+    from reports.schema import FIXTURE_FILE
 
     params = getattr(getattr(item, "callspec", None), "params", {})
     fx, broken = params.get("fx"), params.get("fixture_file")
@@ -313,7 +314,7 @@ def _record_outcome(item: pytest.Item, call: pytest.CallInfo, report: pytest.Tes
         row = outcome_row(claim, fx.name, status, message, profile=fx.profile, seeds=fx.seeds,
                           statement=statement)
     elif hasattr(broken, "message"):  # a fixture file that did not load
-        row = outcome_row("(fixture file)", broken.name, status, message)
+        row = outcome_row(FIXTURE_FILE, broken.name, status, message)
     else:  # a fixture file that loaded: its check passed or was skipped; nothing to report
         return
     item.config.stash[VERDICTS_KEY].append(row)

@@ -67,7 +67,8 @@ def _verdict(claim: str, fixture: str, seeds: Sequence[int], per_seed: Sequence[
     return Verdict(claim=claim, fixture=fixture, seeds=tuple(seeds), conclusion=combine(per_seed),
                    criterion=criterion, measured=measured, expected=params.get("expect", REPRODUCED),
                    statement=CLAIMS[claim].statement(params), paper=dict(params.get("paper", {})),
-                   details=details, intervals=intervals or {}, pvalues=pvalues or {}, deciding=decided)
+                   details=details, intervals=intervals or {}, pvalues=pvalues or {}, deciding=decided,
+                   headline=CLAIMS[claim].headline_keys(measured))
 
 
 def _value(values: Sequence[float]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ gathers the evidence from the harness's artifacts; see ``docs/adding-a-claim.md`
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 from collections.abc import Callable
@@ -190,6 +191,9 @@ class ClaimSpec:
     controls: tuple[str, ...] = ()  # negative controls, in words
     # a rule across parameters: (checked parameters, has [other_task]) -> what is wrong, or None
     check: Callable[[dict[str, Any], bool], str | None] | None = field(default=None, compare=False)
+    # the one or two measured keys the report's first table shows (shell patterns: a key that
+    # names a layer or a size); none found: the first two measured
+    headline: tuple[str, ...] = ()
 
     @property
     def module(self) -> str:
@@ -201,6 +205,11 @@ class ClaimSpec:
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.all_params}
+
+    def headline_keys(self, measured: dict[str, Any]) -> tuple[str, ...]:
+        """The measured keys the headline patterns name, in the patterns' order (two at most)."""
+        keys = [k for pattern in self.headline for k in measured if fnmatch.fnmatchcase(k, pattern)]
+        return tuple(dict.fromkeys(keys))[:2]
 
     def statement(self, params: dict[str, Any]) -> dict[str, str]:
         """The paper's sentence for this fixture's setting, and where it stands."""
@@ -302,6 +311,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             _floor(), _alpha(0.05),
         ),
         figures=("accuracy_bars",),
+        headline=('finetuned_gap', 'frozen_gap'),
         controls=("two chance-level models (inconclusive)", "a model scored on its own training texts",
                   "a real train - test gap (contradicted)"),
     ),
@@ -328,6 +338,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             _alpha(0.01), _margin(), _floor(),
         ),
         figures=("accuracy_bars",),
+        headline=('finetuned_accuracy', 'frozen_accuracy'),
         controls=("two coin-flip classifiers (never a reproduced 'no difference')",
                   "identical models for 'fine-tuned better'", "the wrong direction"),
     ),
@@ -363,6 +374,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                   "also require the encoder fine-tuned on [other_task] to lie in between"),
         ),
         figures=("pca_curves", "embedding_maps"),
+        headline=('finetuned_pcs', 'frozen_pcs'),
         controls=("an encoder 'fine-tuned' at lr 1e-12 (contradicted)",),
         check=_pca_check,
     ),
@@ -402,6 +414,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             _alpha(0.05),
         ),
         figures=("distance_trajectories", "centroid_paths"),
+        headline=('clusters_first', 'clusters_last'),
         needs=("snapshots",),
         controls=("a space scaled by 1.05 (not reproduced)", "a translated space", "a label-independent direction removed", "clusters tightened around fixed centroids", "an unchanged non-separable space",
                   "distances that shrink", "an encoder that was never trained"),
@@ -419,6 +432,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                  "Same-task fine-tuning is shown beside, with McNemar against cross-task"),
         params=(_alpha(0.05), _margin(), _floor()),
         figures=("accuracy_bars",),
+        headline=('cross_task_accuracy', 'frozen_accuracy'),
         needs=("other_task",),
         controls=("a cross-task encoder far below frozen (contradicted)",
                   "two coin-flip classifiers (not reproduced)"),
@@ -463,6 +477,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             *_probe_params(), _margin(), _alpha(0.05),
         ),
         figures=("distance_bars",),
+        headline=('mean_relative_change', 'mean_relative_change_raw'),
         needs=("other_task",),
         check=_alphas_check,
         controls=("nothing moved", "moved the wrong way", "a space that only grew", "a translated space",
@@ -495,6 +510,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             _alpha(0.05),
         ),
         figures=("layer_similarity",),
+        headline=('*_first_layer', '*_last_layer'),
         controls=("an encoder that was never trained", "a flat profile"),
     ),
     ClaimSpec(
@@ -523,6 +539,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("min_seeds", "int", 3, "seeds needed to judge", low=2),
         ),
         figures=("seed_boxes",),
+        headline=('finetuned_accuracy', 'frozen_accuracy'),
         controls=("two protocols at chance (never a reproduced 'no difference')",
                   "a real gap of one standard deviation with 3 seeds (not reproduced)"),
     ),
@@ -549,6 +566,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             _alpha(0.05),
         ),
         figures=("word_lists",),
+        headline=('finetuned_top*', 'frozen_top*'),
         controls=("two random word lists (not reproduced)", "lists swapped (contradicted)"),
         check=_words_check,
     ),
@@ -572,6 +590,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             _alpha(0.05),
         ),
         figures=("layer_similarity",),
+        headline=('gap',),
         needs=("other_task",),
         controls=("out-of-domain texts that are the in-domain ones (not reproduced)",),
     ),
@@ -599,6 +618,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             _alpha(0.01), _margin(),
         ),
         figures=("accuracy_bars",),
+        headline=('finetuned_accuracy', 'best_sparse_accuracy'),
         controls=("the fine-tuned model is the baseline itself (not reproduced)",),
     ),
     ClaimSpec(
@@ -622,6 +642,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             _alpha(0.05), _margin(), _floor(),
         ),
         figures=("layer_similarity",),
+        headline=('finetuned_accuracy_last_layer', 'pretrained_accuracy_last_layer'),
         controls=("representations destroyed by fine-tuning (contradicted)",
                   "probes at chance on both (inconclusive, never reproduced)"),
         check=_forgetting_check,
@@ -647,6 +668,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             *_probe_params(), _alpha(0.05), _margin(), _floor(),
         ),
         figures=("accuracy_bars",),
+        headline=('finetuned_accuracy', 'pretrained_accuracy'),
         controls=("the fine-tuned representation is the original one (never reproduced)",
                   "a probe that loses accuracy (contradicted)"),
         check=_alphas_check,
@@ -671,6 +693,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             _alpha(0.05),
         ),
         figures=("layer_similarity", "centroid_pca"),
+        headline=('depth_trend_movement', 'depth_trend_directions'),
         controls=("every label moves by the same shift at every layer (not reproduced)",
                   "movements that shrink with depth (contradicted)"),
     ),
@@ -697,6 +720,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             _alpha(0.05),
         ),
         figures=("accuracy_by_layers",),
+        headline=('recovery_cut_after_*', 'full_accuracy'),
         controls=("a cut model at chance (contradicted)", "a full model at chance (inconclusive)"),
     ),
     ClaimSpec(
@@ -722,6 +746,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             _alpha(0.05),
         ),
         figures=("accuracy_by_layers",),
+        headline=('recovery_top_*', 'full_accuracy'),
         controls=("no gain to recover (inconclusive)", "the top layers recover nothing (contradicted)"),
     ),
 )}

@@ -7,9 +7,10 @@ computes anything beyond formatting the verdicts file.
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from typing import Any
 
-from .schema import fmt, interval_text, value_text
+from .schema import FIXTURE_FILE, fmt, interval_text, value_text
 
 INSTALL = 'python3 -m venv .venv && .venv/bin/pip install -e ".[dev]"'
 
@@ -127,3 +128,81 @@ def reproduce_commands(run: dict[str, Any], verdicts_path: str, out_dir: str) ->
                  f"--artifacts {shlex.quote(str(run.get('artifacts', '.artifacts')))} --out {shlex.quote(out_dir)}"
                  "   # this report again, recomputing nothing")
     return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# The first screen: the papers' claims as rows, fixtures as columns
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One claim x fixture: what it says about the paper, its headline numbers, and the fixture's
+    expectation, apart."""
+
+    index: int  # the verdict's position in the file (its section's anchor)
+    state: str  # reproduced, contradicted, inconclusive, error, skipped (or "not judged")
+    numbers: tuple[str, ...]  # "key value (paper p)", one or two
+    expectation: str  # "as expected", "expected reproduced", or "" for an error or a skip
+    note: str = ""  # a reproduction that Holm's adjustment over the run would undo
+
+
+@dataclass(frozen=True)
+class Row:
+    claim: str
+    sentence: str
+    source: str
+    cells: dict[str, Cell]  # fixture -> cell
+
+
+def paper_of(source: str) -> str:
+    """The paper a claim's source names first: "Bogaert et al. 2023, Table 1" -> "Bogaert et al. 2023"."""
+    return (source or "").split(";")[0].split(",")[0].strip() or "(no paper)"
+
+
+def headline(v: dict[str, Any]) -> tuple[str, ...]:
+    """The verdict's one or two headline numbers: the measured keys its claim names (``headline``),
+    else its first two."""
+    measured = v.get("measured", {})
+    keys = [k for k in v.get("headline") or () if k in measured] or list(measured)[:2]
+    out = []
+    for k in keys[:2]:
+        paper = v.get("paper", {})
+        out.append(f"{k} {value_text(measured[k])}" + (f" (paper {value_text(paper[k])})" if k in paper else ""))
+    return tuple(out)
+
+
+def cell(i: int, v: dict[str, Any]) -> Cell:
+    status = v.get("status")
+    if status in ("error", "skipped"):
+        return Cell(i, status, (), "")
+    state = v.get("conclusion") or "not judged"
+    expectation = "as expected" if status == "passed" else f"expected {v.get('expected', '?')}"
+    note = "not after Holm's adjustment" if (v.get("deciding") or {}).get("holds_under_holm") is False else ""
+    return Cell(i, state, headline(v), expectation, note)
+
+
+def matrix(verdicts: list[dict[str, Any]]) -> tuple[list[str], list[tuple[str, list[Row]]]]:
+    """(fixtures, [(paper, rows)]): every verdict of a claim in one cell, a row per claim and
+    sentence (a claim whose fixtures test different findings of the paper has a row for each),
+    rows grouped by the paper they quote, in the order the file gives them. Fixture files that did
+    not load are not claims: :func:`unloaded`."""
+    fixtures: list[str] = []
+    rows: dict[tuple[str, str], Row] = {}
+    for i, v in enumerate(verdicts):
+        if v["claim"] == FIXTURE_FILE:
+            continue
+        if v["fixture"] not in fixtures:
+            fixtures.append(v["fixture"])
+        st = v.get("statement") or {}
+        key = (v["claim"], st.get("sentence", ""))
+        row = rows.setdefault(key, Row(v["claim"], st.get("sentence", ""), st.get("source", ""), {}))
+        row.cells[v["fixture"]] = cell(i, v)
+    groups: dict[str, list[Row]] = {}
+    for row in rows.values():
+        groups.setdefault(paper_of(row.source), []).append(row)
+    return fixtures, list(groups.items())
+
+
+def unloaded(verdicts: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """The fixture files that did not load, with their positions."""
+    return [(i, v) for i, v in enumerate(verdicts) if v["claim"] == FIXTURE_FILE]

@@ -11,7 +11,7 @@ from .model import Report
 from .schema import deciding_text, fmt
 
 STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1100px;margin:2em auto;
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:1280px;margin:2em auto;
 padding:0 1em;color:#222}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;margin:.6em 0;font-size:13px}td,th{border:1px solid #ddd;padding:4px 8px;
@@ -23,17 +23,71 @@ tr.failed td{background:#fff0f0}
 figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:12px;color:#555}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}pre{background:#f7f7f7;padding:.8em;
 overflow-x:auto}.missing{color:#8a6d00;font-style:italic}small{color:#666}
+table.matrix{width:100%}table.matrix td{min-width:7em}table.matrix td.claim{width:34%}table.matrix a{color:inherit}
+tr.paper th{background:#e9eef5;font-size:14px}
+.c-reproduced{background:#d7f0dc}.c-contradicted{background:#f9d3cf}.c-inconclusive{background:#fff1c2}
+.c-error{background:#b00020;color:#fff}.c-skipped,.c-not-judged{background:#eee;color:#555}.c-none{color:#aaa}
+.state{font-weight:700}.swatch{display:inline-block;padding:0 .5em;margin-right:.4em;border-radius:3px}
 """
+
+LEGEND = ("reproduced", "contradicted", "inconclusive", "error", "skipped")
 
 
 def _verdict_badge(v: dict) -> str:
-    cls = "pass" if v["passed"] else "fail"
-    return f'<span class="{cls}">{escape(content.conclusion_text(v))}</span>'
+    """The conclusion about the paper, coloured by what it says; the fixture's expectation apart."""
+    c = content.cell(0, v)
+    badge = f'<span class="swatch c-{c.state.replace(" ", "-")}">{escape(c.state)}</span>'
+    if c.expectation == "as expected":
+        return badge + "<small>&#10003; as the fixture expected</small>"
+    if c.expectation:
+        return badge + f'<span class="fail">{escape(c.expectation.upper())}</span>'
+    return badge
 
 
 def _img(path) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f'<img alt="" src="data:image/png;base64,{data}">'
+
+
+def _cell(c: content.Cell | None) -> str:
+    if c is None:
+        return '<td class="c-none" title="not run on this fixture">&middot;</td>'
+    state = f'<a class="state" href="#v{c.index}">{escape(c.state)}</a>'
+    numbers = "".join(f"<br><small>{escape(n)}</small>" for n in c.numbers)
+    if c.note:
+        numbers += f'<br><span class="fail">{escape(c.note)}</span>'
+    if not c.expectation:
+        expectation = ""
+    elif c.expectation == "as expected":
+        expectation = "<br><small>&#10003; as expected</small>"
+    else:
+        expectation = f'<br><span class="fail">{escape(c.expectation.upper())}</span>'
+    return f'<td class="c-{c.state.replace(" ", "-")}">{state}{numbers}{expectation}</td>'
+
+
+def _matrix(verdicts: list[dict]) -> list[str]:
+    """The first screen: the papers' claims (rows, grouped by paper) against the fixtures."""
+    fixtures, groups = content.matrix(verdicts)
+    legend = " ".join(f'<span class="swatch c-{s}">{s}</span>' for s in LEGEND)
+    h = ["<h2>The papers' claims, fixture by fixture</h2>",
+         f"<p><small>Each cell: what that fixture's evidence says about the paper's sentence, its headline "
+         f"numbers, and whether the fixture expected it (&#10003;); &middot;: not run on that fixture. {legend}</small></p>"]
+    if fixtures:
+        h.append('<table class="matrix"><tr><th>claim: the paper says</th>'
+                 + "".join(f"<th>{escape(f)}</th>" for f in fixtures) + "</tr>")
+        for paper, rows in groups:
+            h.append(f'<tr class="paper"><th colspan="{len(fixtures) + 1}">{escape(paper)}</th></tr>')
+            for row in rows:
+                h.append(f'<tr><td class="claim"><b>{escape(row.claim)}</b><br><small>{escape(row.sentence)} '
+                         f"({escape(row.source)})</small></td>"
+                         + "".join(_cell(row.cells.get(f)) for f in fixtures) + "</tr>")
+        h.append("</table>")
+    broken = content.unloaded(verdicts)
+    if broken:
+        h.append("<p class=\"fail\">Fixture files that did not load:</p><ul>"
+                 + "".join(f'<li><a href="#v{i}">{escape(v["fixture"])}</a>: {escape(v.get("message", ""))}</li>'
+                           for i, v in broken) + "</ul>")
+    return h
 
 
 def render_html(report: Report) -> str:
@@ -50,20 +104,8 @@ def render_html(report: Report) -> str:
         f"<p><small>Command <code>{escape(run.get('command', '?'))}</code> &middot; device "
         f"{escape(str(run.get('device', '?')))} &middot; commit {escape(str(run.get('git_commit') or 'unknown'))}"
         f" &middot; {escape(str(run.get('wall_time_s', '?')))} s</small></p>",
-        "<h2>Summary</h2>",
-        "<table><tr><th>claim</th><th>fixture</th><th>seeds</th><th>about the paper (fixture)</th>"
-        "<th>measured [CI] (paper)</th></tr>",
     ]
-    for i, v in enumerate(verdicts):
-        cells = "<br>".join(
-            f"{escape(k)}: <b>{escape(m)}</b>" + (f" {escape(ci)}" if ci else "") + (f" <small>(paper {escape(p)})</small>" if p else "")
-            for k, m, ci, p in content.measured_items(v)
-        ) or escape(v.get("message", ""))
-        h.append(f'<tr class="{"" if v["passed"] else "failed"}"><td><a href="#v{i}">{escape(v["claim"])}</a></td>'
-                 f"<td>{escape(v['fixture'])}<br><small>{escape(v.get('profile', ''))}</small></td>"
-                 f"<td>{escape(', '.join(map(str, v['seeds'])))}</td><td>{_verdict_badge(v)}</td>"
-                 f"<td>{cells}</td></tr>")
-    h.append("</table>")
+    h += _matrix(verdicts)
     for i, v in enumerate(verdicts):
         h.append(f'<h2 id="v{i}">{escape(v["claim"])} / {escape(v["fixture"])}: {_verdict_badge(v)}</h2>')
         if content.statement_text(v):

@@ -12,6 +12,43 @@ def _esc(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+MARK = {"reproduced": "✅", "contradicted": "❌", "inconclusive": "❔", "error": "⚠️", "skipped": "⏭️",
+        "not judged": "·"}
+
+
+def _cell(c: content.Cell | None) -> str:
+    if c is None:
+        return "not run"
+    parts = [f"{MARK.get(c.state, '')} **{c.state}**", *map(_esc, c.numbers)]
+    if c.note:
+        parts.append(f"**{c.note}**")
+    if c.expectation == "as expected":
+        parts.append("as the fixture expected")
+    elif c.expectation:
+        parts.append(f"**{c.expectation.upper()}**")
+    return "<br>".join(parts)
+
+
+def _matrix(verdicts: list[dict]) -> list[str]:
+    """The first table: the papers' claims (rows, grouped by paper) against the fixtures."""
+    fixtures, groups = content.matrix(verdicts)
+    lines = ["", "## The papers' claims, fixture by fixture", "",
+             "Each cell: what that fixture's evidence says about the paper's sentence, its headline numbers, "
+             "and whether the fixture expected it.", ""]
+    if fixtures:
+        lines += ["| claim: the paper says | " + " | ".join(fixtures) + " |", "|---" * (len(fixtures) + 1) + "|"]
+        for paper, rows in groups:
+            lines.append(f"| **{_esc(paper)}** |" + " |" * len(fixtures))
+            for row in rows:
+                lines.append(f"| `{row.claim}`: {_esc(row.sentence)} ({_esc(row.source)}) | "
+                             + " | ".join(_cell(row.cells.get(f)) for f in fixtures) + " |")
+    broken = content.unloaded(verdicts)
+    if broken:
+        lines += ["", "**Fixture files that did not load:**", ""]
+        lines += [f"- {v['fixture']}: {_esc(v.get('message', ''))}" for _, v in broken]
+    return lines
+
+
 def render_markdown(report: Report) -> str:
     doc, out = report.doc, report.out
     verdicts, run = doc["verdicts"], doc.get("run", {})
@@ -23,17 +60,8 @@ def render_markdown(report: Report) -> str:
         f"{run.get('device', '?')}; commit: {run.get('git_commit') or 'unknown'}; wall time: "
         f"{run.get('wall_time_s', '?')} s.",
         "",
-        "| claim | fixture | seeds | about the paper (fixture) | measured [CI] (paper) |",
-        "|---|---|---|---|---|",
     ]
-    for v in verdicts:
-        cells = "; ".join(
-            f"{k} {m}" + (f" {ci}" if ci else "") + (f" ({p})" if p else "")
-            for k, m, ci, p in content.measured_items(v)
-        ) or v.get("message", "")
-        verdict = content.conclusion_text(v)
-        lines.append(f"| {v['claim']} | {v['fixture']} | {', '.join(map(str, v['seeds']))} | "
-                     f"{verdict if v['passed'] else f'**{verdict}**'} | {_esc(cells)} |")
+    lines += _matrix(verdicts)
     for i, v in enumerate(verdicts):
         lines += ["", f"## {v['claim']} / {v['fixture']}: {content.conclusion_text(v)}", ""]
         if content.statement_text(v):

@@ -16,6 +16,8 @@ One row per claim x fixture that the run collected, whatever happened to it:
   ``p_holm`` (Holm-adjusted over those) and ``holds_under_holm`` (whether the verdict would still
   reproduce after the adjustment); ``pvalues_holm`` holds the same adjusted p under the test's
   key. Empty where no significance test decides (geometry, counts).
+- ``headline``: the one or two measured keys the report shows in its first table (the claim's
+  choice; empty: the first two).
 
 One value shape: every measured quantity is ``{"value": v, "sd": s, "per_seed": [...]}`` (the
 value is the mean over the seeds, ``sd`` is null for one seed, ``per_seed`` is null for a
@@ -24,8 +26,8 @@ quantity of the whole run, a test across seeds), and every interval is a list of
 
 Schema history: 1 (verdicts), 2 (+ intervals, figures), 3 (+ status, conclusion, expected,
 statement, pvalues, message; one value shape; strict JSON: NaN and infinities are written as
-null), 4 (+ deciding; Holm over one deciding p per verdict instead of every p). Files of
-schemas 1 to 3 still load: their ``passed`` becomes ``status`` and their conclusion is unknown
+null), 4 (+ deciding; Holm over one deciding p per verdict instead of every p), 5 (+ headline). Files
+of schemas 1 to 4 still load: their ``passed`` becomes ``status`` and their conclusion is unknown
 (``null``). This module is part of the installed package, so ``python -m reports build`` reads a
 verdicts file from any folder.
 """
@@ -38,7 +40,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+FIXTURE_FILE = "(fixture file)"  # the claim of a row for a fixture file that did not load
 CONCLUSIONS = ("reproduced", "contradicted", "inconclusive")
 STATUSES = ("passed", "failed", "error", "skipped")
 
@@ -111,6 +114,7 @@ class Verdict:
     deciding: dict[str, Any] = field(default_factory=dict)  # see the module docstring
     status: str = ""  # derived from conclusion and expected unless given (error, skipped)
     message: str = ""  # the error or the reason for a skip
+    headline: tuple[str, ...] = ()  # measured keys for the report's first table
 
     def __post_init__(self) -> None:
         if self.conclusion is not None and self.conclusion not in CONCLUSIONS:
@@ -160,12 +164,14 @@ class Verdict:
     def from_dict(cls, d: dict[str, Any]) -> Verdict:
         d = dict(d)
         d.pop("passed", None)  # derived
-        return cls(**{**d, "seeds": tuple(d["seeds"]), "figures": tuple(d.get("figures", ()))})
+        return cls(**{**d, "seeds": tuple(d["seeds"]), "figures": tuple(d.get("figures", ())),
+                      "headline": tuple(d.get("headline", ()))})
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["seeds"] = list(self.seeds)
         d["figures"] = list(self.figures)
+        d["headline"] = list(self.headline)
         d["passed"] = self.passed  # kept for readers of schemas 1 and 2
         return d
 
@@ -240,7 +246,7 @@ def _upgrade(v: dict[str, Any], schema: int) -> None:
 
 
 def load(path: str | Path) -> dict[str, Any]:
-    """Read and check a verdicts file (schema 1 to 4). Raises :class:`VerdictsFileError`
+    """Read and check a verdicts file (schema 1 to 5). Raises :class:`VerdictsFileError`
     naming the file, the verdict and the key."""
     path = Path(path)
     try:
@@ -252,8 +258,8 @@ def load(path: str | Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or "verdicts" not in doc:
         raise VerdictsFileError(f"{path}: expected an object with 'schema', 'run' and 'verdicts'")
     schema = doc.get("schema")
-    if schema not in (1, 2, 3, SCHEMA_VERSION):
-        raise VerdictsFileError(f"{path}: schema {schema!r} is not supported (allowed: 1, 2, 3, {SCHEMA_VERSION})")
+    if schema not in range(1, SCHEMA_VERSION + 1):
+        raise VerdictsFileError(f"{path}: schema {schema!r} is not supported (allowed: 1 to {SCHEMA_VERSION})")
     if not isinstance(doc["verdicts"], list):
         raise VerdictsFileError(f"{path}: 'verdicts' must be a list")
     required = REQUIRED | ({"passed": bool} if schema < 3 else {"status": str})
@@ -276,6 +282,7 @@ def load(path: str | Path) -> dict[str, Any]:
             v.setdefault(key, {})
         v.setdefault("profile", "")
         v.setdefault("message", "")
+        v.setdefault("headline", [])
         v["passed"] = v["status"] == "passed"
     doc.setdefault("run", {})
     return doc

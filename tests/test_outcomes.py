@@ -65,7 +65,7 @@ def test_errors_skips_and_bad_fixture_files_are_reported(tmp_path):
     assert res.returncode == 1, out[-3000:]
     assert out.count("epochs = '3'") == 1, out[-3000:]  # the bad file's error, once
     doc = _strict((report / "verdicts.json").read_text())
-    assert doc["schema"] == 4 and doc["run"]["exit_status"] == 1
+    assert doc["schema"] == 5 and doc["run"]["exit_status"] == 1
     rows = {(v["claim"], v["fixture"]): v for v in doc["verdicts"]}
     good = rows[("no_overfitting", "tiny-good")]
     assert good["conclusion"] in ("reproduced", "contradicted", "inconclusive")

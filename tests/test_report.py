@@ -112,12 +112,58 @@ def test_every_verdict_and_failure_is_in_the_report(run, tmp_path):
         assert "[0.88, 0.94]" in text  # the bootstrap interval
         assert "git checkout abc123" in text and "python -m reports build" in text
         assert "Test CPU" in text
-    assert md.count("**contradicted (EXPECTED reproduced)**") == 1 and "ATTENTION" in md
-    assert re.search(r'<tr class="failed">.*fx-fail', html)
-    assert html.count('<span class="fail">contradicted (EXPECTED reproduced)</span>') == 2  # summary, heading
+    assert md.count("**EXPECTED REPRODUCED**") == 1 and "ATTENTION" in md  # the first table's cell
+    assert html.count('<span class="fail">EXPECTED REPRODUCED</span>') == 2  # first table, heading
     assert 'class="banner bad"' in html
     assert json.loads((tmp_path / "out" / "verdicts.json").read_text()) == json.loads(path.read_text())
     assert [f.error for f in report.figures] == [None] * 6
+
+
+def _first_table(html: str) -> str:
+    return html.split('<table class="matrix">', 1)[1].split("</table>", 1)[0]
+
+
+def test_the_first_table_answers_which_claims_hold_where(tmp_path):
+    """The papers' claims as rows (grouped by paper, with the sentence), fixtures as columns; a cell
+    is coloured by what it says about the paper, never by the fixture's expectation (a contradiction
+    that the fixture expected is not green), with its headline numbers; errors, skips and fixture
+    files that did not load are there too."""
+    bogaert = {"sentence": "the loss is negligible", "source": "Bogaert et al. 2023, Table 3"}
+    zhou = {"sentence": "clusters move apart", "source": "Zhou and Srikumar 2022, section 4.3"}
+    verdicts = [
+        Verdict(claim="cross_task", fixture="fx-a", seeds=(0,), conclusion="contradicted", criterion="c",
+                expected="contradicted", statement=bogaert, measured={"frozen_accuracy": one(0.93),
+                "cross_task_accuracy": one(0.61), "difference": one(-0.32)},
+                headline=("cross_task_accuracy", "frozen_accuracy")),
+        Verdict(claim="label_distances", fixture="fx-b", seeds=(0,), conclusion="reproduced", criterion="c",
+                statement=zhou, measured={"clusters_first": one(6.0)}, paper={"clusters_first": 9.0},
+                deciding={"test": "t", "p": 0.01, "alpha": 0.05, "family": 3, "p_holm": 0.06,
+                          "holds_under_holm": False}),
+        outcome_row("cross_task", "fx-b", "error", "DataError: no column 'label'", statement=bogaert),
+        outcome_row("(fixture file)", "broken.toml", "error", "broken.toml: [fine_tune] epochs = '3'"),
+    ]
+    path = tmp_path / "verdicts.json"
+    path.write_text(dump(verdicts, {"command": "pytest claims"}))
+    build_report(path, tmp_path / "out")
+    html = (tmp_path / "out" / "report.html").read_text()
+    table = _first_table(html)
+    assert re.findall(r"<th>(fx-[ab])</th>", table) == ["fx-a", "fx-b"]
+    assert [p for p in re.findall(r'<tr class="paper"><th colspan="3">([^<]+)</th>', table)] == [
+        "Bogaert et al. 2023", "Zhou and Srikumar 2022"]
+    rows = table.split('<tr class="paper">')
+    bogaert_row, zhou_row = rows[1], rows[2]
+    assert "the loss is negligible" in bogaert_row and "clusters move apart" in zhou_row
+    assert re.search(r'<td class="c-contradicted"><a class="state" href="#v0">contradicted</a>'
+                     r"<br><small>cross_task_accuracy 0.61</small><br><small>frozen_accuracy 0.93</small>"
+                     r"<br><small>&#10003; as expected</small></td>", bogaert_row)
+    assert '<td class="c-error"><a class="state" href="#v2">error</a></td>' in bogaert_row
+    assert "clusters_first 6 (paper 9)" in zhou_row and "not after Holm" in zhou_row  # first two keys
+    assert 'title="not run on this fixture"' in zhou_row  # label_distances did not run on fx-a
+    assert "Fixture files that did not load" in html and "[fine_tune] epochs = &#x27;3&#x27;" in html
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert "| **Bogaert et al. 2023** | | |" in md
+    assert "❌ **contradicted**<br>cross_task_accuracy 0.61<br>frozen_accuracy 0.93<br>as the fixture expected" in md
+    assert "- broken.toml: broken.toml: [fine_tune] epochs = '3'" in md
 
 
 def test_figures_are_present_and_not_empty(run, tmp_path):

@@ -87,3 +87,13 @@ def test_numbers_in_range_are_kept(param: Param, value):
     else:
         with pytest.raises(ConfigError, match="must be"):
             param.check(value, "w")
+
+
+def test_every_claim_names_its_headline_numbers():
+    """The report's first table shows each verdict's headline: one or two measured keys."""
+    assert {name for name, s in CLAIMS.items() if not 1 <= len(s.headline) <= 2} == set()
+    s = CLAIMS["truncated_finetuning"]
+    measured = {"full_accuracy": 1, "chance": 1, "cut_after_3_accuracy": 1, "recovery_cut_after_3": 1}
+    assert s.headline_keys(measured) == ("recovery_cut_after_3", "full_accuracy")
+    assert CLAIMS["layer_change"].headline_keys({"cka_first_layer": 1, "drop": 1, "cka_last_layer": 1}) == (
+        "cka_first_layer", "cka_last_layer")
