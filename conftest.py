@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parent
 VERDICTS_KEY = pytest.StashKey[list]()
 STARTED_KEY = pytest.StashKey[float]()
 WORKER_PARTS_KEY = pytest.StashKey[list]()  # what pytest-xdist workers sent back
-RECORDED_KEY = pytest.StashKey[bool]()  # on a test item: its claim recorded a verdict
+RECORDED_KEY = pytest.StashKey[bool]()  # on a test item: its row (a verdict or an outcome) is recorded
+JUDGED_KEY = pytest.StashKey[bool]()  # on a test item: its claim reached a verdict
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -137,6 +138,16 @@ def _fixtures(config: pytest.Config):
             fixtures = load_fixtures(paths, errors)
         except ConfigError as exc:  # a path that does not exist: the command line is wrong
             raise pytest.UsageError(str(exc)) from None
+        # A file named on the command line is one the user means to run: inputs it lacks are an
+        # error of that file (its own failing test, exit status 1). A file found in a folder (the
+        # shipped fixtures, some of which read data beside the repository) is skipped instead.
+        from claims.fixture import FixtureError
+
+        named = {Path(p).resolve() for p in config.getoption("--claim-fixtures") or [] if Path(p).is_file()}
+        for fx in [fx for fx in fixtures if fx.missing_paths and fx.path.resolve() in named]:
+            fixtures.remove(fx)
+            errors.append(FixtureError(fx.path, f"{fx.path}: fixture {fx.name}: its inputs are not on this "
+                                                f"machine: {'; '.join(fx.missing_paths)}"))
         n = config.getoption("--seeds")
         config._claim_fixtures = [fx.with_seeds(n) for fx in fixtures]
         config._claim_fixture_errors = errors
@@ -238,7 +249,8 @@ def _fixture_prerequisites(request: pytest.FixtureRequest):
         pytest.skip(f"fixture {fx.name} needs the environment variable(s) "
                     f"{', '.join(fx.missing_variables)} (see {fx.path})")
     if fx.missing_paths:
-        pytest.skip(f"fixture {fx.name}: local input not found at {', '.join(fx.missing_paths)}")
+        pytest.skip(f"fixture {fx.name} ({fx.path}): its inputs are not on this machine: "
+                    f"{'; '.join(fx.missing_paths)}")
     if fx.needs_hub:
         from harness.errors import HubUnavailable
         from harness.hub import require_hub
@@ -280,6 +292,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.excinfo is not None and call.excinfo.typename == "RanksDiverged":
         item.session.shouldstop = f"the ranks of this run are out of step: {call.excinfo.value}"
     _record_outcome(item, call, report)
+    if item.stash.get(JUDGED_KEY, False):  # a verdict was reached (its expectation may have failed)
+        report.user_properties.append(("claims_judged", True))
     from harness.errors import HarnessError
 
     if report.failed and call.excinfo is not None and isinstance(call.excinfo.value, HarnessError):
@@ -331,6 +345,7 @@ def record_verdict(request: pytest.FixtureRequest):
 
         verdicts.append(replace(verdict, profile=fx.profile if fx else ""))
         request.node.stash[RECORDED_KEY] = True
+        request.node.stash[JUDGED_KEY] = True
         return verdict
 
     return record
@@ -442,6 +457,43 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     writer.line(f"claims report: {report.files['html']}: {banner(report.doc['verdicts'], run)[0]} "
                 f"({len(report.figures) - len(missing)} figures"
                 + (f", {len(missing)} not drawn" if missing else "") + ")")
+
+
+def _not_judged(stats: dict[str, list]) -> tuple[list[tuple[str, str, list[str]]], list[str]]:
+    """From pytest's reports of a run: ([(outcome, whole reason, [claim ids])] for every claim x
+    fixture skipped or in error, same reasons together; [claims no selected fixture declares])."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    undeclared = []
+    for outcome in ("error", "failed", "skipped"):
+        for rep in stats.get(outcome, []):
+            nodeid = getattr(rep, "nodeid", "")
+            if not nodeid.startswith("claims/") or ("claims_judged", True) in rep.user_properties:
+                continue
+            test = nodeid.rsplit("::", 1)[-1]
+            if test.endswith("[None]"):
+                undeclared.append(test.removeprefix("test_").removesuffix("[None]"))
+                continue
+            if rep.skipped and isinstance(rep.longrepr, tuple):
+                reason = rep.longrepr[2].removeprefix("Skipped: ")
+            else:
+                crash = getattr(rep.longrepr, "reprcrash", None)
+                reason = crash.message if crash is not None else str(rep.longrepr).strip().splitlines()[-1]
+            groups.setdefault(("skipped" if rep.skipped else "error", reason), []).append(test)
+    return [(outcome, reason, tests) for (outcome, reason), tests in groups.items()], undeclared
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """A claims run ends with every claim x fixture it could not judge and the whole reason (no
+    ``-rs`` needed, nothing cut), so a mistyped path or a missing variable is never hidden."""
+    groups, undeclared = _not_judged(terminalreporter.stats)
+    if not groups and not undeclared:
+        return
+    terminalreporter.section("claims not judged")
+    for outcome, reason, tests in groups:
+        terminalreporter.line(f"{outcome.upper()} {', '.join(tests)}:", red=outcome == "error", yellow=outcome != "error")
+        terminalreporter.line(f"    {reason}")
+    if undeclared:
+        terminalreporter.line(f"no selected fixture declares: {', '.join(sorted(undeclared))}")
 
 
 def with_holm(verdicts: list) -> list:

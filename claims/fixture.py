@@ -15,8 +15,10 @@ A user adds a fixture by writing a file (see ``fixtures/`` and ``docs/fixtures.m
 
 Values like ``"${INFOPINION_DIR}"`` are read from the environment; a fixture whose variable is
 unset is skipped with a reason that names it. A relative local ``path`` (and an encoder ``name``
-that starts with ``./``, ``../``, ``/`` or ``~``: a local folder) is relative to the fixture file;
-a fixture whose local data or encoder folder is absent is skipped with a reason that names the path.
+that starts with ``./``, ``../``, ``/`` or ``~``: a local folder) is relative to the fixture file.
+Where a local input is absent, :attr:`Fixture.missing_paths` names the table, the key, the value
+as written and the path looked at; the run (``conftest.py``) makes that an error of a file named
+on the command line and a skip of a file found in a folder.
 """
 
 from __future__ import annotations
@@ -133,7 +135,7 @@ class Fixture:
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)
     description: str = ""
     missing_variables: tuple[str, ...] = ()
-    missing_paths: tuple[str, ...] = ()
+    missing_paths: tuple[str, ...] = ()  # "[table] key = 'value': what is not there"
 
     @property
     def needs_hub(self) -> bool:
@@ -212,12 +214,13 @@ def load_fixture(path: str | Path) -> Fixture:
         for key in PATH_KEYS.get(spec_.get("source"), ()):
             if not isinstance(spec_.get(key), str) or is_remote(spec_[key]):
                 continue  # (a URL is fetched when the task loads: harness/remote.py)
-            local = Path(spec_[key]).expanduser()
+            written = spec_[key]
+            local = Path(written).expanduser()
             if not local.is_absolute():  # relative to the fixture file, not to the working directory
                 local = (path.parent / local).resolve()
             spec_[key] = str(local)
             if not local.exists() and not _VAR.search(str(local)):
-                missing_paths.append(str(local))
+                missing_paths.append(f"[{table}] {key} = {written!r}: nothing at {local}")
     encoder_name = raw["encoder"].get("name") if isinstance(raw["encoder"], dict) else None
     if isinstance(encoder_name, str) and encoder_name.startswith(("/", "./", "../", "~")):
         local = Path(encoder_name).expanduser()  # a local encoder folder, not a hub id
@@ -225,7 +228,7 @@ def load_fixture(path: str | Path) -> Fixture:
             local = (path.parent / local).resolve()
         raw["encoder"]["name"] = str(local)
         if not local.is_dir() and not _VAR.search(str(local)):
-            missing_paths.append(f"{local} (the [encoder] folder)")
+            missing_paths.append(f"[encoder] name = {encoder_name!r}: no folder at {local}")
     tasks = {}
     for table in ("task", "other_task"):
         if table in raw:

@@ -138,7 +138,7 @@ def test_one_bad_file_is_reported_and_the_others_load(tmp_path):
 def test_a_local_encoder_folder_that_does_not_exist_is_named(tmp_path):
     """Not 'needs the Hugging Face hub': the skip names the missing folder."""
     fx = load_fixture(write(tmp_path, MINIMAL.replace('name = "offline:minilm-l2"', 'name = "./models/none"')))
-    assert fx.missing_paths == (f"{tmp_path / 'models' / 'none'} (the [encoder] folder)",)
+    assert fx.missing_paths == (f"[encoder] name = './models/none': no folder at {tmp_path / 'models' / 'none'}",)
     (tmp_path / "models" / "here").mkdir(parents=True)
     fx = load_fixture(write(tmp_path, MINIMAL.replace('name = "offline:minilm-l2"', 'name = "./models/here"')))
     assert fx.missing_paths == () and fx.encoder.name == str(tmp_path / "models" / "here") and not fx.needs_hub

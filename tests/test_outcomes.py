@@ -63,7 +63,10 @@ def test_errors_skips_and_bad_fixture_files_are_reported(tmp_path):
     )
     out = res.stdout + res.stderr
     assert res.returncode == 1, out[-3000:]
-    assert out.count("epochs = '3'") == 1, out[-3000:]  # the bad file's error, once
+    run, summary = out.split("claims not judged", 1)
+    assert run.count("epochs = '3'") == 1, out[-3000:]  # the bad file's error, once
+    assert summary.count("epochs = '3'") == 1 and "no label column 'label'" in summary, summary  # and at the end
+    assert "tiny-good" not in summary  # judged: its expectation failed, but it is not "not judged"
     doc = _strict((report / "verdicts.json").read_text())
     assert doc["schema"] == 5 and doc["run"]["exit_status"] == 1
     rows = {(v["claim"], v["fixture"]): v for v in doc["verdicts"]}
@@ -179,3 +182,45 @@ def test_bad_options_are_one_usage_error_not_a_collection_error_per_module(args,
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 4 and res.stderr.count(message) == 1, res.stdout[-2000:] + res.stderr[-2000:]
     assert "errors during collection" not in res.stdout
+
+
+MISTYPED = GOOD.replace('name = "offline:minilm-l2"', 'name = "./my-encodr"')
+
+
+def _claims_run(tmp_path, fixture_arg: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "claims/test_no_overfitting.py",
+         "claims/test_accuracy_gap.py", "claims/test_fixture_files.py", "--claim-fixtures", str(fixture_arg),
+         "--artifacts", str(tmp_path / "store"), "--report", str(tmp_path / "report")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_a_named_fixture_file_whose_inputs_are_missing_fails_naming_the_key(tmp_path):
+    """Tried as a new user: a fixture file of one's own with a mistyped encoder folder. It is an
+    error of that file (exit status 1, a row in the report), and the end of the run gives the
+    whole reason, the key and the value as written first, without -rs."""
+    path = tmp_path / "mine.toml"
+    path.write_text(MISTYPED)
+    res = _claims_run(tmp_path, path)
+    assert res.returncode == 1, res.stdout[-3000:]
+    summary = res.stdout.split("claims not judged", 1)[1]
+    assert f"[encoder] name = './my-encodr': no folder at {tmp_path / 'my-encodr'}" in summary
+    assert "ERROR test_fixture_file[mine]" in summary
+    assert "no selected fixture declares: accuracy_gap" in summary
+    doc = json.loads((tmp_path / "report" / "verdicts.json").read_text())
+    [row] = doc["verdicts"]
+    assert row["claim"] == "(fixture file)" and row["status"] == "error" and "./my-encodr" in row["message"]
+
+
+def test_a_fixture_found_in_a_folder_whose_inputs_are_missing_is_skipped_with_the_whole_reason(tmp_path):
+    """The shipped fixtures read data beside the repository that a user may lack: found in a
+    folder, such a fixture is skipped, and the run's end says exactly what is missing."""
+    folder = tmp_path / "fixtures"
+    folder.mkdir()
+    (folder / "mine.toml").write_text(MISTYPED)
+    res = _claims_run(tmp_path, folder)
+    assert res.returncode == 0, res.stdout[-3000:]
+    summary = res.stdout.split("claims not judged", 1)[1]
+    assert "SKIPPED test_no_overfitting[tiny-good]:" in summary
+    assert (f"fixture tiny-good ({folder / 'mine.toml'}): its inputs are not on this machine: "
+            f"[encoder] name = './my-encodr': no folder at {folder / 'my-encodr'}") in summary

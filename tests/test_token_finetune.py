@@ -109,7 +109,7 @@ def test_the_zhou_preset_is_the_papers_protocol_and_a_fixture_can_override_it(tm
     path.write_text(base + 'preset = "zhou"\nepochs = 3\n')
     fx = load_fixture(path)
     assert (fx.fine_tune.lr, fx.fine_tune.epochs) == (3e-4, 3)
-    assert fx.missing_paths == (str(tmp_path / "t.conllu"),)  # relative to the fixture; absent: a skip
+    assert fx.missing_paths == (f"[task] path = 't.conllu': nothing at {tmp_path / 't.conllu'}",)  # relative to the fixture
     path.write_text(base + 'preset = "howard"\n')
     with pytest.raises(ConfigError, match=r"f.toml: \[fine_tune\] preset = 'howard'"):
         load_fixture(path)
