@@ -3,6 +3,7 @@ start from are listed as cached or to build, with a time measured on this device
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -13,6 +14,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "fixtures" / "smoke" / "minilm-synthetic-reviews.toml"
 PLAN_FACTOR = 2.0  # README's options and docs/benchmarks.md: the plan's estimate is within this factor of the run's stage times
+# Under pytest-xdist the other workers' tests load the CPUs unevenly between the plan's measurement
+# and the run (one failure in about ten there at factor 2, 2026-12-07): the bound is looser there.
+SHARED_FACTOR = 3.0
 
 
 def run(args, tmp_path):
@@ -47,7 +51,8 @@ def test_the_plan_lists_what_the_run_builds_and_about_how_long_it_takes(tmp_path
         == ["finetune", "probe"]
     planned = sum(int(seconds) for _, _, seconds in steps)
     measured = ran["stage_times_s"]["fine-tune"] + ran["stage_times_s"]["probe"]
-    assert 1 / PLAN_FACTOR <= planned / measured <= PLAN_FACTOR, (planned, ran["stage_times_s"])
+    factor = SHARED_FACTOR if os.environ.get("PYTEST_XDIST_WORKER") else PLAN_FACTOR
+    assert 1 / factor <= planned / measured <= factor, (planned, ran["stage_times_s"], factor)
 
     after = run(["--plan"], tmp_path).stdout
     assert re.search(r"cached\s+fine-tune on the target task", after) and re.search(r"cached\s+frozen roberta head", after)
