@@ -49,6 +49,8 @@ STARTED_KEY = pytest.StashKey[float]()
 WORKER_PARTS_KEY = pytest.StashKey[list]()  # what pytest-xdist workers sent back
 RECORDED_KEY = pytest.StashKey[bool]()  # on a test item: its row (a verdict or an outcome) is recorded
 JUDGED_KEY = pytest.StashKey[bool]()  # on a test item: its claim reached a verdict
+FIXTURES_KEY = pytest.StashKey[tuple]()  # (fixtures that loaded, FixtureErrors of those that did not)
+PIPELINE_KEY = pytest.StashKey[object]()  # the session's harness.build.Harness, once a claim asked for it
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -131,7 +133,7 @@ def _fixtures(config: pytest.Config):
     from claims.fixture import load_fixtures
     from harness.errors import ConfigError
 
-    if not hasattr(config, "_claim_fixtures"):
+    if FIXTURES_KEY not in config.stash:
         paths = config.getoption("--claim-fixtures") or [ROOT / "fixtures"]
         errors: list = []
         try:
@@ -149,15 +151,14 @@ def _fixtures(config: pytest.Config):
             errors.append(FixtureError(fx.path, f"{fx.path}: fixture {fx.name}: its inputs are not on this "
                                                 f"machine: {'; '.join(fx.missing_paths)}"))
         n = config.getoption("--seeds")
-        config._claim_fixtures = [fx.with_seeds(n) for fx in fixtures]
-        config._claim_fixture_errors = errors
-    return config._claim_fixtures
+        config.stash[FIXTURES_KEY] = ([fx.with_seeds(n) for fx in fixtures], errors)
+    return config.stash[FIXTURES_KEY][0]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "fixture_file" in metafunc.fixturenames:  # claims/test_fixture_files.py
         fixtures = _fixtures(metafunc.config)
-        broken = metafunc.config._claim_fixture_errors
+        broken = metafunc.config.stash[FIXTURES_KEY][1]
         metafunc.parametrize("fixture_file", [
             *(pytest.param(fx, id=fx.path.stem, marks=[getattr(pytest.mark, fx.profile)]) for fx in fixtures),
             # a broken file's profile is unknown: it shows in every run, whatever -m selects
@@ -224,14 +225,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 @pytest.fixture(scope="session")
-def harness(request: pytest.FixtureRequest):
+def pipeline(request: pytest.FixtureRequest):
+    """The session's :class:`harness.build.Harness`: every artifact a claim reads, built or found."""
     from harness.build import Harness
     from harness.store import ArtifactStore
 
     store = ArtifactStore(request.config.getoption("--artifacts"))
     h = Harness(store, device=request.config.getoption("--device"), max_examples=request.config.getoption("--max-examples"),
                 compile=request.config.getoption("--compile"))
-    request.config._claims_harness = h
+    request.config.stash[PIPELINE_KEY] = h
     return h
 
 
@@ -371,7 +373,7 @@ def _git_dirty() -> bool | None:
 
 def _local_part(config: pytest.Config) -> dict:
     """This process's verdicts, stage times and cache use, as JSON-able data."""
-    h = getattr(config, "_claims_harness", None)
+    h = config.stash.get(PIPELINE_KEY, None)
     stats = h.store.stats if h else None
     return {
         "verdicts": [v.to_dict() for v in config.stash[VERDICTS_KEY]],

@@ -58,7 +58,7 @@ def predictions(artifact: Artifact, split: str = "test") -> Predictions:
     return Predictions.of(artifact, split)
 
 
-def test_embeddings(h: Harness, fx: Fixture, model) -> np.ndarray:
+def last_layer_test_vectors(h: Harness, fx: Fixture, model) -> np.ndarray:
     """Last-layer first-token vectors of the target task's test texts under ``model`` (an
     EncoderSpec or a finetune artifact)."""
     return h.embedding_matrix(model, target_task(h, fx), "test", layer=-1, pooling="first",

@@ -1,6 +1,6 @@
 """Figure specifications: what a verdict asks the report to draw, as plain JSON data.
 
-Claims attach these to their verdicts (``Verdict.figures``); ``reports/figures.py`` draws them.
+Claims attach these to their verdicts (``Verdict.figures``); ``reports/draw.py`` draws them.
 Small data travel inline (accuracies, PCA curves, distance trajectories); large data stay in the
 artifact store and are referenced as ``"<kind>/<key>"`` (2-D maps of embeddings, predictions), so
 ``python -m reports build`` redraws every figure from a verdicts file and a store without

@@ -13,12 +13,12 @@ from claims import evidence, figures, judges
 CLAIM = "accuracy_gap"
 
 
-def test_accuracy_gap(fx, harness, record_verdict):
+def test_accuracy_gap(fx, pipeline, record_verdict):
     ft, fr = [], []
     for seed in fx.seeds:
-        ft.append(evidence.predictions(evidence.finetuned(harness, fx, seed)).correct)
-        fr.append(evidence.predictions(evidence.frozen(harness, fx, seed)).correct)
-    verdict = judges.accuracy_gap(fx.name, fx.seeds, ft, fr, evidence.chance(harness, fx), fx.claim(CLAIM))
+        ft.append(evidence.predictions(evidence.finetuned(pipeline, fx, seed)).correct)
+        fr.append(evidence.predictions(evidence.frozen(pipeline, fx, seed)).correct)
+    verdict = judges.accuracy_gap(fx.name, fx.seeds, ft, fr, evidence.chance(pipeline, fx), fx.claim(CLAIM))
     ci, paper = verdict.intervals, verdict.paper
     verdict = replace(verdict, figures=(figures.accuracy_bars(
         f"Test accuracy, fine-tuned vs frozen (seed {fx.seeds[0]})",

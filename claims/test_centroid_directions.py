@@ -21,17 +21,17 @@ from harness.build import is_token_task
 CLAIM = "centroid_directions"
 
 
-def test_centroid_directions(fx, harness, record_verdict):
+def test_centroid_directions(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
-    task, split = evidence.target_task(harness, fx), params["split"]
+    task, split = evidence.target_task(pipeline, fx), params["split"]
     y = task[split].labels
     present = np.unique(y)
-    tuned = [evidence.finetuned(harness, fx, seed) for seed in fx.seeds]
+    tuned = [evidence.finetuned(pipeline, fx, seed) for seed in fx.seeds]
     layers = list(range(0 if is_token_task(task) else 1, evidence.num_layers(tuned[0]) + 1))
     max_length = fx.fine_tune.max_length
 
     def reps(model):
-        art = harness.embeddings(model, task, split, layers=layers, pooling="first", max_length=max_length)
+        art = pipeline.embeddings(model, task, split, layers=layers, pooling="first", max_length=max_length)
         return [art.array(f"layer_{k}") for k in layers]
 
     before = reps(fx.encoder)

@@ -13,13 +13,13 @@ from claims import evidence, figures, judges
 CLAIM = "cross_task"
 
 
-def test_cross_task(fx, harness, record_verdict):
+def test_cross_task(fx, pipeline, record_verdict):
     same, cross, frozen_correct = [], [], []
     for seed in fx.seeds:
-        same.append(evidence.predictions(evidence.finetuned(harness, fx, seed)).correct)
-        cross.append(evidence.predictions(evidence.cross(harness, fx, seed)).correct)
-        frozen_correct.append(evidence.predictions(evidence.frozen(harness, fx, seed)).correct)
-    verdict = judges.cross_task(fx.name, fx.seeds, same, cross, frozen_correct, evidence.chance(harness, fx),
+        same.append(evidence.predictions(evidence.finetuned(pipeline, fx, seed)).correct)
+        cross.append(evidence.predictions(evidence.cross(pipeline, fx, seed)).correct)
+        frozen_correct.append(evidence.predictions(evidence.frozen(pipeline, fx, seed)).correct)
+    verdict = judges.cross_task(fx.name, fx.seeds, same, cross, frozen_correct, evidence.chance(pipeline, fx),
                                 fx.claim(CLAIM))
     ci = verdict.intervals
     one = len(fx.seeds) == 1

@@ -21,25 +21,25 @@ from harness import geometry
 CLAIM = "cross_task_distances"
 
 
-def test_cross_task_distances(fx, harness, record_verdict):
+def test_cross_task_distances(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
-    task, split = evidence.target_task(harness, fx), params["split"]
+    task, split = evidence.target_task(pipeline, fx), params["split"]
     y, max_length = task[split].labels, fx.fine_tune.max_length
-    x0 = harness.embedding_matrix(fx.encoder, task, split, max_length=max_length)
-    xs = [harness.embedding_matrix(harness.fine_tuned(fx.encoder, evidence.other_task(harness, fx), fx.fine_tune,
+    x0 = pipeline.embedding_matrix(fx.encoder, task, split, max_length=max_length)
+    xs = [pipeline.embedding_matrix(pipeline.fine_tuned(fx.encoder, evidence.other_task(pipeline, fx), fx.fine_tune,
                                                       seed), task, split, max_length=max_length)
           for seed in fx.seeds]
-    own = [harness.embedding_matrix(evidence.finetuned(harness, fx, seed), task, split, max_length=max_length)
+    own = [pipeline.embedding_matrix(evidence.finetuned(pipeline, fx, seed), task, split, max_length=max_length)
            for seed in fx.seeds[:1]]  # the target task's own fine-tuning, for Table 5's third column
-    probed = harness.directprobe_many([(x, y) for x in [x0, *xs, *own]])  # side by side
+    probed = pipeline.directprobe_many([(x, y) for x in [x0, *xs, *own]])  # side by side
     own_probed = probed[len(xs) + 1]
     probed = probed[:len(xs) + 1]
     probes = None
     if params["probe"]:
-        models = [(evidence.finetuned(harness, fx, seed),
-                   harness.fine_tuned(fx.encoder, evidence.other_task(harness, fx), fx.fine_tune, seed))
+        models = [(evidence.finetuned(pipeline, fx, seed),
+                   pipeline.fine_tuned(fx.encoder, evidence.other_task(pipeline, fx), fx.fine_tune, seed))
                   for seed in fx.seeds]  # (target-tuned, other-tuned) per seed, probed side by side
-        results = evidence.zhou_probes(harness, [m for pair in models for m in pair], task, params)
+        results = evidence.zhou_probes(pipeline, [m for pair in models for m in pair], task, params)
         probes = [(results[2 * i].test_correct, results[2 * i + 1].test_correct) for i in range(len(fx.seeds))]
     before = probed[0].distances.min_per_label()  # the pre-trained encoder does not depend on the seed
     befores = [before] * len(xs)
@@ -48,7 +48,7 @@ def test_cross_task_distances(fx, harness, record_verdict):
     separable = [(probed[0].clusters.linearly_separable, p.clusters.linearly_separable) for p in probed[1:]]
     names = evidence.present_labels(task, split)
     sentences = evidence.sentences_of(task, split)  # the sampling unit of a token task
-    replicates = [evidence.distance_replicates(harness, x0, x, y, probed[0], p, sentences)
+    replicates = [evidence.distance_replicates(pipeline, x0, x, y, probed[0], p, sentences)
                   for x, p in zip(xs, probed[1:], strict=True)]
     verdict = judges.cross_task_distances(fx.name, fx.seeds, names, befores, afters, params, norms,
                                           separable, probes,
@@ -58,7 +58,7 @@ def test_cross_task_distances(fx, harness, record_verdict):
     own_norm = geometry.spread(own[0])
     b0, a0 = (befores[0] / norms[0][0], afters[0] / norms[0][1]) if scaled else (befores[0], afters[0])
     t0 = own_probed.distances.min_per_label() / (own_norm if scaled else 1.0)
-    other_name = evidence.other_task(harness, fx).name
+    other_name = evidence.other_task(pipeline, fx).name
     table = {name: {"pre-trained": round(float(b), 4), f"fine-tuned on {task.name}": round(float(t), 4),
                     f"fine-tuned on {other_name}": round(float(a), 4)}
              for name, b, t, a in zip(names, b0, t0, a0, strict=True)}

@@ -21,17 +21,17 @@ from harness.attribution import discriminant_words, mutual_information
 CLAIM = "discriminant_words"
 
 
-def test_discriminant_words(fx, harness, record_verdict):
+def test_discriminant_words(fx, pipeline, record_verdict):
     pytest.importorskip("captum", reason="the discriminant-words claim needs Captum: pip install -e '.[attribution]'")
     params = fx.claim(CLAIM)
-    task = evidence.target_task(harness, fx)
+    task = evidence.target_task(pipeline, fx)
     common = dict(method=params["method"], n_steps=params["n_steps"], max_texts=params["max_texts"],
                   max_length=fx.fine_tune.max_length)
     ft_top, fr_top, related = [], [], []
     for seed in fx.seeds:
-        tuned = evidence.finetuned(harness, fx, seed)
-        ft = harness.relevance(tuned, None, task, params["split"], **common).json("words")
-        fr = harness.relevance(fx.encoder, evidence.frozen(harness, fx, seed), task, params["split"],
+        tuned = evidence.finetuned(pipeline, fx, seed)
+        ft = pipeline.relevance(tuned, None, task, params["split"], **common).json("words")
+        fr = pipeline.relevance(fx.encoder, evidence.frozen(pipeline, fx, seed), task, params["split"],
                                **common).json("words")
         a, b = discriminant_words(ft, fr, top_k=params["top_k"], min_count=params["min_count"])
         ft_top.append(a)

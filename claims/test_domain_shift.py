@@ -18,10 +18,10 @@ from claims import evidence, figures, judges
 CLAIM = "domain_shift"
 
 
-def test_domain_shift(fx, harness, record_verdict):
+def test_domain_shift(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
     split = params["split"]
-    tasks = {"in": evidence.target_task(harness, fx), "out": evidence.other_task(harness, fx)}
+    tasks = {"in": evidence.target_task(pipeline, fx), "out": evidence.other_task(pipeline, fx)}
     n = min(len(tasks["in"][split]), len(tasks["out"][split]), params["max_texts"])
     rows = {side: np.sort(np.random.default_rng(0).choice(len(t[split]), n, replace=False))
             for side, t in tasks.items()}
@@ -29,9 +29,9 @@ def test_domain_shift(fx, harness, record_verdict):
     replicates = {side: {"cka": [], "rsa": []} for side in tasks}
     layers = None
     for seed in fx.seeds:
-        tuned = evidence.finetuned(harness, fx, seed)
+        tuned = evidence.finetuned(pipeline, fx, seed)
         for side, task in tasks.items():
-            measured = evidence.layer_similarity(harness, fx, tuned, task, split, params["pooling"], rows=rows[side])
+            measured = evidence.layer_similarity(pipeline, fx, tuned, task, split, params["pooling"], rows=rows[side])
             layers = measured.layers
             for name in ("cka", "rsa"):
                 sims[side][name].append(measured.values[name])

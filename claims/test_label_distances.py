@@ -20,14 +20,14 @@ from harness import directprobe, geometry
 CLAIM = "label_distances"
 
 
-def test_label_distances(fx, harness, record_verdict):
+def test_label_distances(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
-    task = evidence.target_task(harness, fx)
+    task = evidence.target_task(pipeline, fx)
     y = task[fx.fine_tune.snapshot_split].labels
     # every DirectProbe run of the claim first, so that the harness runs them side by side
     jobs, checkpoints = [], {}
     for seed in fx.seeds:
-        art = evidence.finetuned(harness, fx, seed)
+        art = evidence.finetuned(pipeline, fx, seed)
         checkpoints[seed] = evidence.snapshots(art, fx.fine_tune.snapshot_layers[-1])
         jobs += [(x, y) for _, x in checkpoints[seed]]
         if params["train_test_similarity"]:
@@ -35,9 +35,9 @@ def test_label_distances(fx, harness, record_verdict):
             # label-pair distance vectors compare the same pairs
             shared = np.intersect1d(task["train"].labels, task["test"].labels)
             keep = {s: np.isin(task[s].labels, shared) for s in ("train", "test")}
-            jobs += [(harness.embedding_matrix(model, task, s, max_length=fx.fine_tune.max_length)[keep[s]],
+            jobs += [(pipeline.embedding_matrix(model, task, s, max_length=fx.fine_tune.max_length)[keep[s]],
                       task[s].labels[keep[s]]) for model in (fx.encoder, art) for s in ("train", "test")]
-    probed = iter(harness.directprobe_many(jobs))
+    probed = iter(pipeline.directprobe_many(jobs))
     sentences = evidence.sentences_of(task, fx.fine_tune.snapshot_split)  # the sampling unit of a token task
     trajectories, replicates, similarity = [], [], [] if params["train_test_similarity"] else None
     for seed in fx.seeds:
@@ -47,7 +47,7 @@ def test_label_distances(fx, harness, record_verdict):
             traj.append(judges.Snapshot.of(step, x, y, results[-1].clusters.num_clusters,
                                            results[-1].distances.min_per_label()))
         trajectories.append(traj)
-        replicates.append(evidence.distance_replicates(harness, checkpoints[seed][0][1], checkpoints[seed][-1][1], y,
+        replicates.append(evidence.distance_replicates(pipeline, checkpoints[seed][0][1], checkpoints[seed][-1][1], y,
                                                        results[0], results[-1], sentences)
                           if "distances" in params["parts"] else None)
         if similarity is not None:

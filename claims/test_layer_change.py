@@ -19,9 +19,9 @@ from harness.errors import ConfigError
 CLAIM = "layer_change"
 
 
-def test_layer_change(fx, harness, record_verdict):
+def test_layer_change(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
-    task, split = evidence.target_task(harness, fx), params["split"]
+    task, split = evidence.target_task(pipeline, fx), params["split"]
     spatial = params["measure"] == "spatial"
     if spatial and task.num_labels < 3:
         raise ConfigError(f"{fx.path}: [claims.layer_change] measure = 'spatial': needs a task with 3 or more "
@@ -30,8 +30,8 @@ def test_layer_change(fx, harness, record_verdict):
     replicates: dict[str, list] = {}
     layers = None
     for seed in fx.seeds:
-        tuned = evidence.finetuned(harness, fx, seed)
-        measured = evidence.layer_similarity(harness, fx, tuned, task, split, params["pooling"], spatial=spatial)
+        tuned = evidence.finetuned(pipeline, fx, seed)
+        measured = evidence.layer_similarity(pipeline, fx, tuned, task, split, params["pooling"], spatial=spatial)
         layers = measured.layers
         for name, values in measured.values.items():
             sims.setdefault(name, []).append(values)

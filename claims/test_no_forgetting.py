@@ -22,7 +22,7 @@ from harness.tokens import load_conllu
 CLAIM = "no_forgetting"
 
 
-def test_no_forgetting(fx, harness, record_verdict):
+def test_no_forgetting(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
     pytest.importorskip("conllu", reason="the no-forgetting claim reads CoNLL-U: pip install -e '.[tokens]'")
     corpus = Path(params["corpus"]).expanduser()
@@ -35,17 +35,17 @@ def test_no_forgetting(fx, harness, record_verdict):
             for s in ("train", "validation", "test")}
     config = ProbeConfig(hidden=tuple(params["hidden"]), alphas=tuple(float(a) for a in params["alphas"]),
                          max_iter=params["max_iter"], restarts=params["restarts"])
-    models = {"pre-trained": fx.encoder} | {f"seed {s}": evidence.finetuned(harness, fx, s) for s in fx.seeds}
+    models = {"pre-trained": fx.encoder} | {f"seed {s}": evidence.finetuned(pipeline, fx, s) for s in fx.seeds}
     # every layer of the fine-tuned encoder (the same shape as the pre-trained one)
     layers = list(range(1, evidence.num_layers(models[f"seed {fx.seeds[0]}"]) + 1))
     y = {s: task[s].labels[rows[s]] for s in rows}
     jobs = []  # (model, layer) in order; the probes are trained side by side
     for model in models.values():
-        reps = {s: harness.token_embeddings(model, task, s, layers=layers, max_length=512) for s in rows}
+        reps = {s: pipeline.token_embeddings(model, task, s, layers=layers, max_length=512) for s in rows}
         for layer in layers:
             x = {s: reps[s].array(f"layer_{layer}.npy")[rows[s]] for s in rows}
             jobs.append((x["train"], y["train"], x["validation"], y["validation"], x["test"], y["test"], config, 0))
-    results = iter(harness.zhou_probes(jobs))
+    results = iter(pipeline.zhou_probes(jobs))
     correct: dict[str, list[np.ndarray]] = {name: [np.asarray(next(results).test_correct) for _ in layers]
                                             for name in models}
     chance = majority_share(task["test"].labels[rows["test"]])

@@ -12,17 +12,17 @@ from claims import evidence, figures, judges
 CLAIM = "no_overfitting"
 
 
-def test_no_overfitting(fx, harness, record_verdict):
-    task = evidence.target_task(harness, fx)
+def test_no_overfitting(fx, pipeline, record_verdict):
+    task = evidence.target_task(pipeline, fx)
     outcomes = {"finetuned": [], "frozen": []}
     for seed in fx.seeds:
         for name, build in (("finetuned", evidence.finetuned), ("frozen", evidence.frozen)):
-            art = build(harness, fx, seed)
+            art = build(pipeline, fx, seed)
             outcomes[name].append(judges.SplitOutcomes(train=evidence.predictions(art, "train").correct,
                                                        test=evidence.predictions(art, "test").correct))
     verdict = judges.no_overfitting(
         fx.name, fx.seeds, outcomes["finetuned"], outcomes["frozen"],
-        judges.text_overlap(task["train"].texts, task["test"].texts), evidence.chance(harness, fx),
+        judges.text_overlap(task["train"].texts, task["test"].texts), evidence.chance(pipeline, fx),
         fx.claim(CLAIM),
     )
     intervals = dict(verdict.intervals)

@@ -12,9 +12,9 @@ from claims import evidence, figures, judges
 CLAIM = "partial_finetuning"
 
 
-def test_partial_finetuning(fx, harness, record_verdict):
+def test_partial_finetuning(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
-    task = evidence.target_task(harness, fx)
+    task = evidence.target_task(pipeline, fx)
     ks = sorted(set(params["trainable_layers"]) | {params["few"]})
     full, frozen, partial = [], [], {k: [] for k in ks}
 
@@ -22,11 +22,11 @@ def test_partial_finetuning(fx, harness, record_verdict):
         return evidence.predictions(art).correct
 
     for seed in fx.seeds:
-        full.append(correct(evidence.finetuned(harness, fx, seed)))
-        frozen.append(correct(evidence.frozen(harness, fx, seed)))
+        full.append(correct(evidence.finetuned(pipeline, fx, seed)))
+        frozen.append(correct(evidence.frozen(pipeline, fx, seed)))
         for k in ks:
             config = replace(fx.fine_tune, trainable_layers=k, snapshot_at=())
-            partial[k].append(correct(harness.fine_tuned(fx.encoder, task, config, seed)))
+            partial[k].append(correct(pipeline.fine_tuned(fx.encoder, task, config, seed)))
     verdict = judges.partial_finetuning(fx.name, fx.seeds, full, frozen, partial, params)
     verdict = replace(verdict, figures=(figures.accuracy_by_layers(
         f"Test accuracy with only the top k layers trained (seed {fx.seeds[0]})",

@@ -14,11 +14,11 @@ from harness.stats import majority_share
 CLAIM = "probe_accuracy"
 
 
-def test_probe_accuracy(fx, harness, record_verdict):
+def test_probe_accuracy(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
-    task = evidence.target_task(harness, fx)
+    task = evidence.target_task(pipeline, fx)
     pretrained, *tuned = evidence.zhou_probes(
-        harness, [fx.encoder, *(evidence.finetuned(harness, fx, seed) for seed in fx.seeds)], task, params)
+        pipeline, [fx.encoder, *(evidence.finetuned(pipeline, fx, seed) for seed in fx.seeds)], task, params)
     chance = majority_share(task["test"].labels[evidence.probe_rows(task, params["max_items"])["test"]])
     verdict = judges.probe_accuracy(fx.name, fx.seeds, pretrained.test_correct, [t.test_correct for t in tuned],
                                     chance, params, restarts={"pre-trained": [pretrained.test_accuracy],

@@ -15,25 +15,25 @@ from claims import evidence, figures, judges
 CLAIM = "seed_welch"
 
 
-def outcomes(harness, fx, protocol: str, seed: int):
+def outcomes(pipeline, fx, protocol: str, seed: int):
     """Per-text test outcomes of a protocol (``frozen``, ``finetuned`` or ``top<k>``, checked when
     the fixture was loaded), from the sealed prediction arrays."""
     if protocol == "frozen":
-        art = evidence.frozen(harness, fx, seed)
+        art = evidence.frozen(pipeline, fx, seed)
     elif protocol == "finetuned":
-        art = evidence.finetuned(harness, fx, seed)
+        art = evidence.finetuned(pipeline, fx, seed)
     else:
         config = replace(fx.fine_tune, trainable_layers=int(protocol[3:]), snapshot_at=())
-        art = harness.fine_tuned(fx.encoder, evidence.target_task(harness, fx), config, seed)
+        art = pipeline.fine_tuned(fx.encoder, evidence.target_task(pipeline, fx), config, seed)
     return evidence.predictions(art).correct
 
 
-def test_seed_welch(fx, harness, record_verdict):
+def test_seed_welch(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
     a, b = params["a"], params["b"]
-    correct = {p: [outcomes(harness, fx, p, seed) for seed in fx.seeds] for p in (a, b)}
+    correct = {p: [outcomes(pipeline, fx, p, seed) for seed in fx.seeds] for p in (a, b)}
     acc = {p: [float(c.mean()) for c in correct[p]] for p in (a, b)}
-    verdict = judges.seed_welch(fx.name, fx.seeds, a, b, correct[a], correct[b], evidence.chance(harness, fx),
+    verdict = judges.seed_welch(fx.name, fx.seeds, a, b, correct[a], correct[b], evidence.chance(pipeline, fx),
                                 params)
     verdict = replace(verdict, figures=(figures.seed_boxes(
         f"Test accuracy per seed ({len(fx.seeds)} seeds)", [(a, acc[a]), (b, acc[b])]),))

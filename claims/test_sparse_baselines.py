@@ -14,14 +14,14 @@ from harness.stats import bootstrap_accuracy
 CLAIM = "sparse_baselines"
 
 
-def test_sparse_baselines(fx, harness, record_verdict):
+def test_sparse_baselines(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
     kinds = list(params["features"])
-    task = evidence.target_task(harness, fx)
+    task = evidence.target_task(pipeline, fx)
     labels, pred_ft, pred_best, best, cv, first_runs = [], [], [], [], [], {}
     for seed in fx.seeds:
-        ft = evidence.predictions(evidence.finetuned(harness, fx, seed))
-        runs = {k: harness.sparse(task, k, folds=params["folds"], seed=seed) for k in kinds}
+        ft = evidence.predictions(evidence.finetuned(pipeline, fx, seed))
+        runs = {k: pipeline.sparse(task, k, folds=params["folds"], seed=seed) for k in kinds}
         table = {k: {"accuracy": float(a.array("cv_accuracy").mean()),
                      "accuracy_sd": float(a.array("cv_accuracy").std(ddof=1)),
                      "f1_macro": float(a.array("cv_f1_macro").mean()),
@@ -35,7 +35,7 @@ def test_sparse_baselines(fx, harness, record_verdict):
         pred_ft.append(ft.pred)
         pred_best.append(evidence.predictions(runs[chosen]).pred)
     verdict = judges.sparse_baselines(fx.name, fx.seeds, labels, pred_ft, pred_best, best, cv,
-                                      evidence.chance(harness, fx), params)
+                                      evidence.chance(pipeline, fx), params)
     ci = verdict.intervals
     bars = [("finetuned", float((pred_ft[0] == labels[0]).mean()),
              ci["finetuned_accuracy"][0] if len(fx.seeds) == 1 else None, verdict.paper.get("finetuned_accuracy"))]

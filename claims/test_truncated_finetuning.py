@@ -13,10 +13,10 @@ from claims import evidence, figures, judges
 CLAIM = "truncated_finetuning"
 
 
-def test_truncated_finetuning(fx, harness, record_verdict):
+def test_truncated_finetuning(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
-    task = evidence.target_task(harness, fx)
-    full = [evidence.finetuned(harness, fx, seed) for seed in fx.seeds]
+    task = evidence.target_task(pipeline, fx)
+    full = [evidence.finetuned(pipeline, fx, seed) for seed in fx.seeds]
     depth = evidence.num_layers(full[0])
     by_layer = params["by_layer"] or max(1, depth // 2)
     ks = sorted(set(params["layers"]) | {by_layer})
@@ -24,9 +24,9 @@ def test_truncated_finetuning(fx, harness, record_verdict):
     for seed in fx.seeds:
         for k in ks:
             config = replace(fx.fine_tune, truncate_layers=k, snapshot_at=())
-            truncated[k].append(evidence.predictions(harness.fine_tuned(fx.encoder, task, config, seed)).correct)
+            truncated[k].append(evidence.predictions(pipeline.fine_tuned(fx.encoder, task, config, seed)).correct)
     correct = [evidence.predictions(art).correct for art in full]  # per test text
-    chance = evidence.chance(harness, fx)
+    chance = evidence.chance(pipeline, fx)
     verdict = judges.truncated_finetuning(fx.name, fx.seeds, correct, truncated, chance, by_layer, params)
     verdict = replace(verdict, figures=(figures.accuracy_by_layers(
         f"Test accuracy of the encoder cut after layer k, fine-tuned (seed {fx.seeds[0]}; Merchant et al., Fig. 4); "

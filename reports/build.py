@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import figures as figs
+from . import draw
 from .html import render_html
 from .markdown import render_markdown
 from .model import Figure, Report
@@ -65,8 +65,8 @@ def build_report(verdicts: str | Path | dict[str, Any], out: str | Path, store=N
                 report.figures.append(Figure(i, title, table=spec))
                 continue
             try:
-                drawn = figs.draw(spec, stem, store)
-            except figs.MissingArtifact as exc:
+                drawn = draw.draw(spec, stem, store)
+            except draw.MissingArtifact as exc:
                 report.figures.append(Figure(i, title, error=f"artifacts not in the store: {exc}"))
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 report.figures.append(Figure(i, title, error=f"cannot draw: {type(exc).__name__}: {exc}"))

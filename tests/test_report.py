@@ -333,7 +333,7 @@ def test_report_renders_in_headless_chromium(run, tmp_path):
 def test_the_token_level_figures_draw(tmp_path):
     """Zhou and Srikumar's centroid paths (Fig. 3) and per-layer movements (Fig. 5), and Merchant
     et al.'s truncated models (Fig. 4), from the claims' figure specifications."""
-    from reports.figures import draw
+    from reports.draw import draw
 
     rng = np.random.default_rng(0)
     specs = [figures.centroid_paths("paths", ["NOUN", "VERB", "ADP"], [rng.normal(size=(3, 8)) for _ in range(4)]),
