@@ -212,6 +212,14 @@ def probe_sentences(task: Task, params: dict) -> np.ndarray | None:
     return sentences_of(task, "test", probe_rows(task, params["max_items"])["test"])
 
 
+def probe_config(params: dict):
+    """Zhou and Srikumar's probe as a claim's parameters set it (the grid, restarts, iterations)."""
+    from harness.probes import ProbeConfig
+
+    return ProbeConfig(hidden=tuple(params["hidden"]), alphas=tuple(float(a) for a in params["alphas"]),
+                       max_iter=params["max_iter"], restarts=params["restarts"])
+
+
 def zhou_probe(h: Harness, model, task: Task, params: dict, layer: int = -1):
     """Zhou and Srikumar's probe (harness/probes.py, the claim's grid) on ``model``'s ``layer``
     representation of the task's items (words, pairs, or texts' first token), on the rows of
@@ -222,10 +230,7 @@ def zhou_probe(h: Harness, model, task: Task, params: dict, layer: int = -1):
 def zhou_probes(h: Harness, models: list, task: Task, params: dict, layer: int = -1) -> list:
     """:func:`zhou_probe` for each of ``models``, the probes trained side by side
     (``Harness.zhou_probes``)."""
-    from harness.probes import ProbeConfig
-
-    config = ProbeConfig(hidden=tuple(params["hidden"]), alphas=tuple(float(a) for a in params["alphas"]),
-                         max_iter=params["max_iter"], restarts=params["restarts"])
+    config = probe_config(params)
     rows = probe_rows(task, params["max_items"])
     jobs = []
     for model in models:

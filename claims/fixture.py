@@ -17,7 +17,7 @@ Values like ``"${INFOPINION_DIR}"`` are read from the environment; a fixture who
 unset is skipped with a reason that names it. A relative local ``path`` (and an encoder ``name``
 that starts with ``./``, ``../``, ``/`` or ``~``: a local folder) is relative to the fixture file.
 Where a local input is absent, :attr:`Fixture.missing_paths` names the table, the key, the value
-as written and the path looked at; the run (``conftest.py``) makes that an error of a file named
+as written and the path looked at; the run (``claims/plugin.py``) makes that an error of a file named
 on the command line and a skip of a file found in a folder.
 """
 
@@ -136,6 +136,7 @@ class Fixture:
     description: str = ""
     missing_variables: tuple[str, ...] = ()
     missing_paths: tuple[str, ...] = ()  # "[table] key = 'value': what is not there"
+    missing_claim_inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # claim -> the same
 
     @property
     def needs_hub(self) -> bool:
@@ -206,6 +207,22 @@ def load_fixture(path: str | Path) -> Fixture:
         claims[claim] = spec(claim).validate(params, where, has_other_task="other_task" in raw,
                                              snapshots=len(fine_tune.snapshot_at))
 
+    missing_claim_inputs: dict[str, tuple[str, ...]] = {}
+    for claim, params in claims.items():  # a claim's own local files (kind "path"): the same rule
+        missing_here = []
+        for param in spec(claim).all_params:
+            written = params.get(param.name)
+            if param.kind != "path" or written is None:
+                continue
+            local = Path(written).expanduser()
+            if not local.is_absolute():
+                local = (path.parent / local).resolve()
+            params[param.name] = str(local)
+            if not local.exists() and not _VAR.search(str(local)):
+                missing_here.append(f"[claims.{claim}] {param.name} = {written!r}: nothing at {local}")
+        if missing_here:
+            missing_claim_inputs[claim] = tuple(missing_here)
+
     missing_paths = []
     for table in ("task", "other_task"):
         spec_ = raw.get(table)
@@ -250,6 +267,7 @@ def load_fixture(path: str | Path) -> Fixture:
         claims=claims,
         missing_variables=tuple(sorted(set(missing))),
         missing_paths=tuple(missing_paths),
+        missing_claim_inputs=missing_claim_inputs,
     )
 
 

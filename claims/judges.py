@@ -51,7 +51,7 @@ def _verdict(claim: str, fixture: str, seeds: Sequence[int], per_seed: Sequence[
              notes: Sequence[str] = (), deciding: bool = True) -> Verdict:
     """``deciding``: every p in ``pvalues`` is a test that must hold for the verdict to reproduce
     (one per seed or layer: the verdict's p is their largest, an intersection-union test), so the
-    largest is the verdict's deciding p, Holm-adjusted over the run (``conftest.with_holm``)."""
+    largest is the verdict's deciding p, Holm-adjusted over the run (``claims.plugin.with_holm``)."""
     details = dict(details or {})
     decided: dict[str, Any] = {}
     finite = {k: p for k, p in (pvalues or {}).items() if p == p}

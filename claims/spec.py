@@ -3,7 +3,7 @@ ranges and defaults, the evidence it needs, its test module and its figures.
 
 Everything else derives from :data:`CLAIMS`: fixture validation (``claims/fixture.py`` checks
 every ``[claims.NAME]`` table against it when the fixture is loaded, before anything trains), the
-test parametrization (``conftest.py`` runs a claim module over the fixtures that list its claim),
+test parametrization (``claims/plugin.py`` runs a claim module over the fixtures that list its claim),
 the claim tables in the docs (:data:`GENERATED`; a test checks that they agree) and the paper's
 sentence that each verdict carries into the report.
 
@@ -36,10 +36,12 @@ _NUMBER = "a number"
 class Param:
     """One parameter of a claim: its type, default, and what values are allowed.
 
-    ``kind``: ``float``, ``int``, ``bool``, ``str``, ``str_list``, ``int_list`` or ``table``;
-    ``choices`` (for ``str`` and the items of ``str_list``), ``low``/``high`` (bounds, open where
-    ``low_open``/``high_open``), ``optional`` (``None``, i.e. the key left out, is allowed),
-    ``pattern`` (a regular expression a ``str`` must match in full)."""
+    ``kind``: ``float``, ``int``, ``bool``, ``str``, ``path`` (a local file, relative to the fixture
+    file: the fixture loader resolves it and names it where it is missing), ``str_list``,
+    ``int_list`` or ``table``; ``choices`` (for ``str`` and the items of ``str_list``),
+    ``low``/``high`` (bounds, open where ``low_open``/``high_open``), ``optional`` (``None``, i.e.
+    the key left out, is allowed), ``required`` (the key must be given: no default), ``pattern`` (a
+    regular expression a ``str`` must match in full)."""
 
     name: str
     kind: str
@@ -52,6 +54,7 @@ class Param:
     high_open: bool = False
     optional: bool = False
     pattern: str | None = None
+    required: bool = False
 
     def allowed(self) -> str:
         """What is allowed, in words (the second half of every error message)."""
@@ -60,6 +63,8 @@ class Param:
             what = f"a list of {what}" if self.kind == "str_list" else what
         elif self.kind == "str":
             what = f"a string matching {self.pattern!r}" if self.pattern else "a string"
+        elif self.kind == "path":
+            what = "a path to a local file (relative to the fixture file)"
         elif self.kind == "bool":
             what = "true or false"
         elif self.kind == "table":
@@ -108,6 +113,10 @@ class Param:
             if not numeric or (kind == "int" and not isinstance(value, int)) or not self._in_range(value):
                 raise bad()
             return float(value) if kind == "float" else int(value)
+        if kind == "path":
+            if not isinstance(value, str) or not value.strip():
+                raise bad()
+            return value
         if kind == "str":
             if not isinstance(value, str) or (self.choices and value not in self.choices):
                 raise bad()
@@ -231,6 +240,8 @@ class ClaimSpec:
             raise ConfigError(f"{at} unknown key(s) {unknown}; allowed: {sorted(known)}")
         out = {}
         for name, param in known.items():
+            if param.required and name not in table:
+                raise ConfigError(f"{at} {name}: required ({param.help}); must be {param.allowed()}")
             value = table.get(name, param.default)
             if name == "expect" and isinstance(value, str) and value in LEGACY_EXPECT:
                 raise ConfigError(f"{at} expect = {value!r}: must be {param.allowed()} (the conclusion "
@@ -280,12 +291,6 @@ def _alphas_check(p: dict[str, Any], has_other_task: bool) -> str | None:
         except ValueError:
             return f"alphas = {p['alphas']!r}: each must be a non-negative number written as a string (\"1e-5\")"
     return None
-
-
-def _forgetting_check(p: dict[str, Any], has_other_task: bool) -> str | None:
-    if not p["corpus"]:
-        return "needs `corpus`: the CoNLL-U treebank to probe"
-    return _alphas_check(p, has_other_task)
 
 
 PROTOCOL = r"frozen|finetuned|top[1-9][0-9]*"
@@ -635,7 +640,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                  "`margin`) with both probes above chance, **contradicted** when at some layer it lies "
                  "wholly outside, **inconclusive** otherwise"),
         params=(
-            Param("corpus", "str", "", "a CoNLL-U treebank (relative to the fixture file)"),
+            Param("corpus", "path", None, "the CoNLL-U treebank to probe", required=True),
             Param("task", "str", "pos", "what each item's label is", choices=("pos", "dep")),
             Param("layers", "str", "all", "the layers judged", choices=("all", "last")),
             *_probe_params(),
@@ -645,7 +650,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         headline=('finetuned_accuracy_last_layer', 'pretrained_accuracy_last_layer'),
         controls=("representations destroyed by fine-tuning (contradicted)",
                   "probes at chance on both (inconclusive, never reproduced)"),
-        check=_forgetting_check,
+        check=_alphas_check,
     ),
     ClaimSpec(
         name="probe_accuracy",
@@ -782,7 +787,7 @@ def parameter_table() -> str:
     rows = ["| claim | parameter | default | allowed | meaning |", "|---|---|---|---|---|"]
     for s in CLAIMS.values():
         for p in s.params:
-            default = "(none)" if p.default is None else repr(p.default).replace("'", '"')
+            default = "(required)" if p.required else "(none)" if p.default is None else repr(p.default).replace("'", '"')
             rows.append(f"| `{s.name}` | `{p.name}` | `{default}` | {p.allowed()} | {p.help} |")
     return "\n".join(rows)
 

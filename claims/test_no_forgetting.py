@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 
 from claims import evidence, figures, judges
-from harness.probes import ProbeConfig
 from harness.stats import majority_share
 from harness.tokens import load_conllu
 
@@ -25,16 +24,10 @@ CLAIM = "no_forgetting"
 def test_no_forgetting(fx, pipeline, record_verdict):
     params = fx.claim(CLAIM)
     pytest.importorskip("conllu", reason="the no-forgetting claim reads CoNLL-U: pip install -e '.[tokens]'")
-    corpus = Path(params["corpus"]).expanduser()
-    corpus = corpus if corpus.is_absolute() else (Path(fx.path).parent / corpus).resolve()
-    if not corpus.exists():
-        pytest.skip(f"fixture {fx.name}: local input not found at {corpus} (claims.no_forgetting corpus)")
+    corpus = Path(params["corpus"])  # resolved (and, where absent, the run skipped) by the fixture loader
     task = load_conllu(corpus, params["task"], seed=0)
-    rng = np.random.default_rng(0)
-    rows = {s: np.sort(rng.choice(len(task[s]), min(len(task[s]), params["max_items"]), replace=False))
-            for s in ("train", "validation", "test")}
-    config = ProbeConfig(hidden=tuple(params["hidden"]), alphas=tuple(float(a) for a in params["alphas"]),
-                         max_iter=params["max_iter"], restarts=params["restarts"])
+    rows = evidence.probe_rows(task, params["max_items"])
+    config = evidence.probe_config(params)
     models = {"pre-trained": fx.encoder} | {f"seed {s}": evidence.finetuned(pipeline, fx, s) for s in fx.seeds}
     # every layer of the fine-tuned encoder (the same shape as the pre-trained one)
     layers = list(range(1, evidence.num_layers(models[f"seed {fx.seeds[0]}"]) + 1))

@@ -13,7 +13,7 @@ on CPUs) and:
   (:func:`agree`), so that a failure on one rank fails the step on all of them instead of leaving
   the others waiting in a collective (the run goes on with the next test). Where a rank failed while the others wait
   inside a collective it left, they can no longer run in step: :class:`RanksDiverged` is raised,
-  the session stops (``conftest.py``) and torchrun ends the other ranks, in about
+  the session stops (``claims/plugin.py``) and torchrun ends the other ranks, in about
   ``CLAIMS_RANK_WAIT`` seconds (default 60) instead of the process group's timeout.
 
 Nothing changes for fixtures or claims: ``torchrun --nproc_per_node 8 -m pytest claims -m full``

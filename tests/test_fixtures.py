@@ -73,7 +73,7 @@ def test_minimal_fixture_gets_defaults(tmp_path):
         (lambda t: t + "\n[claims.discriminant_words]\nrelatedness = \"lexicon\"\n",
          r"relatedness = 'lexicon' needs a non-empty `lexicon`"),
         (lambda t: t + "\n[claims.seed_welch]\na = \"top-two\"\n", r"a = 'top-two': must be a string matching"),
-        (lambda t: t + "\n[claims.no_forgetting]\n", r"\[claims.no_forgetting\] needs `corpus`"),
+        (lambda t: t + "\n[claims.no_forgetting]\n", r"\[claims.no_forgetting\] corpus: required \(the CoNLL-U treebank to probe\); must be a path"),
         (lambda t: t + "\n[claims.no_forgetting]\ncorpus = \"pud.conllu\"\nalphas = [\"small\"]\n",
          r"alphas = \['small'\]: each must be a non-negative number"),
         (lambda t: t + "\n[claims.sparse_baselines]\nfeatures = [\"bert\"]\n",
@@ -142,6 +142,20 @@ def test_a_local_encoder_folder_that_does_not_exist_is_named(tmp_path):
     (tmp_path / "models" / "here").mkdir(parents=True)
     fx = load_fixture(write(tmp_path, MINIMAL.replace('name = "offline:minilm-l2"', 'name = "./models/here"')))
     assert fx.missing_paths == () and fx.encoder.name == str(tmp_path / "models" / "here") and not fx.needs_hub
+
+
+def test_a_claims_own_file_is_resolved_and_named_where_missing(tmp_path):
+    """A claim parameter of kind path (no_forgetting's corpus) is relative to the fixture file, like
+    a task's; where it is absent only that claim is held back, named by table, key and value."""
+    text = MINIMAL + '\n[claims.no_forgetting]\ncorpus = "treebanks/pud.conllu"\n'
+    fx = load_fixture(write(tmp_path, text))
+    assert fx.claims["no_forgetting"]["corpus"] == str(tmp_path / "treebanks" / "pud.conllu")
+    assert fx.missing_paths == ()
+    assert fx.missing_claim_inputs == {"no_forgetting": (
+        f"[claims.no_forgetting] corpus = 'treebanks/pud.conllu': nothing at {tmp_path / 'treebanks' / 'pud.conllu'}",)}
+    (tmp_path / "treebanks").mkdir()
+    (tmp_path / "treebanks" / "pud.conllu").write_text("")
+    assert load_fixture(write(tmp_path, text)).missing_claim_inputs == {}
 
 
 def test_the_token_fixtures_share_one_pud_fine_tuning_run():

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from tiny import tiny_fixture
 
-from conftest import selects_full
+from claims.plugin import selects_full
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,6 +67,7 @@ def test_errors_skips_and_bad_fixture_files_are_reported(tmp_path):
     assert run.count("epochs = '3'") == 1, out[-3000:]  # the bad file's error, once
     assert summary.count("epochs = '3'") == 1 and "no label column 'label'" in summary, summary  # and at the end
     assert "tiny-good" not in summary  # judged: its expectation failed, but it is not "not judged"
+    assert "claim no_overfitting on fixture tiny-good: FAILED" in run and "Verdict(" not in run  # its text, no repr
     doc = _strict((report / "verdicts.json").read_text())
     assert doc["schema"] == 5 and doc["run"]["exit_status"] == 1
     rows = {(v["claim"], v["fixture"]): v for v in doc["verdicts"]}
@@ -139,7 +140,7 @@ def test_holm_adjusts_one_deciding_p_per_verdict_over_the_run():
 
     from claims import judges
     from claims.fixture import CLAIM_PARAMS
-    from conftest import with_holm
+    from claims.plugin import with_holm
 
     rng = np.random.default_rng(0)
     ps = dict(CLAIM_PARAMS["accuracy_gap"], alpha=0.05)
@@ -160,8 +161,8 @@ def test_holm_adjusts_one_deciding_p_per_verdict_over_the_run():
 
 
 def test_a_reproduction_that_holm_would_undo_is_marked():
+    from claims.plugin import with_holm
     from claims.verdict import Verdict
-    from conftest import with_holm
 
     def v(name, p, conclusion="reproduced"):
         return Verdict(claim=name, fixture="f", seeds=(0,), conclusion=conclusion, criterion="x", measured={},
@@ -224,3 +225,22 @@ def test_a_fixture_found_in_a_folder_whose_inputs_are_missing_is_skipped_with_th
     assert "SKIPPED test_no_overfitting[tiny-good]:" in summary
     assert (f"fixture tiny-good ({folder / 'mine.toml'}): its inputs are not on this machine: "
             f"[encoder] name = './my-encodr': no folder at {folder / 'my-encodr'}") in summary
+
+
+@pytest.mark.slow
+def test_an_installed_copy_runs_a_fixture_of_ones_own_from_any_folder(tmp_path):
+    """The README's way: the package (claims and their plugin included) installed, a fixture file in
+    a folder of one's own, ``pytest --pyargs claims``, no repository in sight."""
+    from importlib.metadata import entry_points
+
+    if not any(ep.value == "claims.plugin" for ep in entry_points(group="pytest11")):
+        pytest.skip("the package is not installed (pip install -e .): no pytest11 entry point")
+    (tmp_path / "mine.toml").write_text(GOOD.replace("tolerance = 1.0", 'tolerance = 1.0\nexpect = "inconclusive"'))
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "--pyargs", "claims", "-m", "smoke",
+                          "--claim-fixtures", "mine.toml", "--artifacts", "store", "--report", "rep"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
+    assert "PytestUnknownMarkWarning" not in res.stdout  # the plugin registers the profiles' markers
+    doc = json.loads((tmp_path / "rep" / "verdicts.json").read_text())
+    assert [(v["claim"], v["fixture"], v["status"]) for v in doc["verdicts"]] == [
+        ("no_overfitting", "tiny-good", "passed")]

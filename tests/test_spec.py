@@ -55,7 +55,8 @@ def test_every_spec_is_complete_and_its_defaults_are_valid(name):
     assert spec.source and spec.sentence and spec.decides and spec.figures and spec.controls
     required = {"no_forgetting": {"corpus": "pud.conllu"}}.get(name, {})  # no default can name the user's file
     params = spec.validate(required, "f.toml", has_other_task=True, snapshots=3)
-    assert params == {p.name: p.check(p.default, "f.toml") for p in spec.all_params} | required
+    assert params == {p.name: p.check(p.default, "f.toml") for p in spec.all_params if not p.required} | required
+    assert {p.name for p in spec.all_params if p.required} == set(required)
     if isinstance(spec.sentence, dict):  # one sentence for each setting the paper reports
         assert set(spec.sentence) == set(next(p for p in spec.params if p.name == "paper_says").choices)
     assert spec.statement(params)["source"] == spec.source
