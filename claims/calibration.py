@@ -204,7 +204,7 @@ def encoder_pair(rng: np.random.Generator, n: int, cka: Sequence[float], dim: in
 def similarities(pairs, measure: str, groups: np.ndarray | None = None) -> tuple[list[float], np.ndarray]:
     """Per layer, ``measure`` (cka or rsa) on all the texts and on the jackknife's replicates (the
     claim's evidence, ``evidence.LayerSimilarity``)."""
-    from harness import similarity, stats
+    from harness.analysis import similarity, stats
 
     keep = stats.jackknife_keep(len(pairs[0][0]), clusters=groups)
     full = {"cka": similarity.linear_cka, "rsa": similarity.rsa}[measure]
@@ -375,7 +375,8 @@ def _replicated(rng: np.random.Generator, before: np.ndarray, after: np.ndarray,
     """Two separable spaces' :class:`claims.judges.DistanceReplicates` as the claim modules compute
     them (one cluster per label: the spaces are separable by construction), on a random deal of the
     jackknife's groups."""
-    from harness import directprobe, geometry, stats
+    from harness import directprobe
+    from harness.analysis import geometry, stats
 
     labels = int(y.max()) + 1
     clusters = directprobe.Clusters(y.copy(), np.arange(labels), labels, directprobe.Counters())
@@ -390,7 +391,8 @@ def _distances(per_label: int, paper_says: str, scale: str, sentences: int | Non
                min_change: float = 0.0, point: bool = False):
     """``cross_task_distances`` on :func:`exchangeable_spaces` with the jackknife's replicates
     (``point``: without, the judge's point-value path)."""
-    from harness import directprobe, geometry
+    from harness import directprobe
+    from harness.analysis import geometry
 
     def sim(rng):
         before, after, y, sent = exchangeable_spaces(rng, per_label, sentences=sentences, shrink=shrink)
@@ -468,7 +470,8 @@ def _words(k: int, shift: float):
 def _geometry(transform: str):
     """``label_distances`` on three separable clouds moved by ``transform``: none of these moves
     the labels apart, so 'reproduced' is wrong every time it comes out."""
-    from harness import directprobe, geometry
+    from harness import directprobe
+    from harness.analysis import geometry
 
     def snapshot(step, x, y):
         clusters = directprobe.cluster(x, y)
@@ -536,7 +539,7 @@ def _domain(n: int, cka_in: Sequence[float], cka_out: Sequence[float], measure: 
 
 def _centroids(n: int, movement: Sequence[float], span: Sequence[int], sentences: int | None = None,
                point: bool = False):
-    from harness import geometry
+    from harness.analysis import geometry
 
     def sim(rng):
         before, after, y, groups = moved_centroids(rng, n, movement, span, sentences=sentences)
@@ -550,7 +553,7 @@ def _centroids(n: int, movement: Sequence[float], span: Sequence[int], sentences
 
 def _pca(n: int, frozen: int | np.ndarray, finetuned: int | np.ndarray, cross: int | np.ndarray | None = None,
          dim: int = 48, point: bool = False, **overrides):
-    from harness import geometry, stats
+    from harness.analysis import geometry, stats
 
     shares = [s if isinstance(s, np.ndarray) else spectrum(s, dim)
               for s in (frozen, finetuned, cross) if s is not None]

@@ -73,7 +73,7 @@ def present_labels(task: Task, split: str) -> list[str]:
 
 def chance(h: Harness, fx: Fixture, split: str = "test") -> float:
     """What a constant classifier scores on the target task's ``split``: the majority share."""
-    from harness.stats import majority_share
+    from harness.analysis.stats import majority_share
 
     return majority_share(target_task(h, fx)[split].labels)
 
@@ -124,16 +124,16 @@ def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split
     similarity that is undefined on a layer (a representation without variance, a space that is
     not linearly separable) is NaN, which the judge reads as inconclusive."""
     from harness import directprobe
-    from harness.build import is_token_task
-    from harness.errors import ConfigError
-    from harness.similarity import (
+    from harness.analysis.similarity import (
         linear_cka,
         linear_cka_replicates,
         rsa,
         rsa_points,
         rsa_replicates,
     )
-    from harness.stats import jackknife_keep
+    from harness.analysis.stats import jackknife_keep
+    from harness.build import is_token_task
+    from harness.errors import ConfigError
 
     def defined(measure, *args):
         try:
@@ -195,8 +195,8 @@ def distance_replicates(h: Harness, before: np.ndarray, after: np.ndarray, y: np
     :class:`claims.judges.DistanceReplicates` that the distance judges test. None where either
     space is not linearly separable (its distances are not judged)."""
     from claims.judges import DistanceReplicates
-    from harness.geometry import spread
-    from harness.stats import jackknife_keep
+    from harness.analysis.geometry import spread
+    from harness.analysis.stats import jackknife_keep
 
     if not (probed_before.clusters.linearly_separable and probed_after.clusters.linearly_separable):
         return None
@@ -214,14 +214,14 @@ def probe_sentences(task: Task, params: dict) -> np.ndarray | None:
 
 def probe_config(params: dict):
     """Zhou and Srikumar's probe as a claim's parameters set it (the grid, restarts, iterations)."""
-    from harness.probes import ProbeConfig
+    from harness.analysis.probes import ProbeConfig
 
     return ProbeConfig(hidden=tuple(params["hidden"]), alphas=tuple(float(a) for a in params["alphas"]),
                        max_iter=params["max_iter"], restarts=params["restarts"])
 
 
 def zhou_probe(h: Harness, model, task: Task, params: dict, layer: int = -1):
-    """Zhou and Srikumar's probe (harness/probes.py, the claim's grid) on ``model``'s ``layer``
+    """Zhou and Srikumar's probe (harness/analysis/probes.py, the claim's grid) on ``model``'s ``layer``
     representation of the task's items (words, pairs, or texts' first token), on the rows of
     :func:`probe_rows` (cached in the store: ``Harness.zhou_probe``)."""
     return zhou_probes(h, [model], task, params, layer)[0]

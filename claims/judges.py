@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import geometry, stats
+from harness.analysis import geometry, stats
 
 from .spec import CLAIMS
 from .verdict import Verdict
@@ -392,7 +392,7 @@ def pca_variance(fixture: str, seeds: Sequence[int], finetuned: Sequence[int | g
       the population's below it: where the cap is at or under ``min_frozen`` the paper's figure
       cannot be seen (inconclusive).
 
-    Counts given as :class:`~harness.geometry.ComponentCount` (with the jackknife's replicates
+    Counts given as :class:`~harness.analysis.geometry.ComponentCount` (with the jackknife's replicates
     over the test texts, the same groups for every space) are tested through the share of the
     variance their top k components hold (:func:`_component_checks`): each condition shown at
     ``alpha`` (reproduced when all are); contradicted when one is shown to fail at ``alpha`` /
@@ -499,9 +499,9 @@ def _component_checks(ft: geometry.ComponentCount, fr: geometry.ComponentCount, 
 @dataclass(frozen=True)
 class Snapshot:
     """DirectProbe on one checkpoint's embeddings: clusters, each label's minimum distance to the
-    other labels (raw), the space's spread (``harness.geometry.spread``: the centred RMS distance
+    other labels (raw), the space's spread (``harness.analysis.geometry.spread``: the centred RMS distance
     to the mean, free of translation) and each label's centroid distance to the nearest other
-    label's centroid (raw; ``harness.geometry.nearest_centroid_gap``)."""
+    label's centroid (raw; ``harness.analysis.geometry.nearest_centroid_gap``)."""
 
     step: int
     num_clusters: int
@@ -1334,7 +1334,7 @@ def probe_accuracy(fixture: str, seeds: Sequence[int], correct_pretrained: np.nd
 # Zhou and Srikumar, section 4.5 (Fig. 5): how the label centroids move, layer by layer
 
 
-participation_ratio = geometry.participation_ratio  # moved to harness/geometry.py; the name is kept
+participation_ratio = geometry.participation_ratio  # moved to harness/analysis/geometry.py; the name is kept
 
 
 def centroid_measures(movements: Sequence[np.ndarray], spreads: Sequence[float]) -> tuple[list[float], list[float]]:
@@ -1356,7 +1356,7 @@ def centroid_directions(fixture: str, seeds: Sequence[int], layers: Sequence[int
 
     ``replicates[seed]``: the movement and the directions (groups x layers) on each
     leave-a-group-out sample of the items (sentences, for a token task;
-    ``harness.geometry.centroid_movement``). With them each trend is a one-sided jackknife test: reproduced
+    ``harness.analysis.geometry.centroid_movement``). With them each trend is a one-sided jackknife test: reproduced
     when both are shown above ``min_trend`` at ``alpha``, contradicted when either is shown at or
     below 0 at ``alpha / (2 x seeds)``; without, the point values decide (the verdict says so)."""
     least, alpha = params["min_trend"], params["alpha"]

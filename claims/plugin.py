@@ -526,7 +526,7 @@ def with_holm(verdicts: list) -> list:
     (``-k``, ``-m``): its size is shown with every adjusted p."""
     from dataclasses import replace
 
-    from harness.stats import holm
+    from harness.analysis.stats import holm
 
     members = [i for i, v in enumerate(verdicts) if v.deciding]
     if not members:

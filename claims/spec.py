@@ -272,7 +272,7 @@ def _words_check(p: dict[str, Any], has_other_task: bool) -> str | None:
 
 
 def _probe_params(max_items: int = 3000) -> tuple[Param, ...]:
-    """Zhou and Srikumar's probe (harness/probes.py), as claims that train it declare it."""
+    """Zhou and Srikumar's probe (harness/analysis/probes.py), as claims that train it declare it."""
     return (
         Param("max_items", "int", max_items, "items per split at most (seeded sample; the probe's cost)", low=10),
         Param("hidden", "int_list", [32, 64, 128, 256], "the probe's hidden sizes (both layers)", low=1),

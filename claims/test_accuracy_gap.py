@@ -2,7 +2,7 @@
 
 Both models are scored on the same test texts, so the verdict uses paired tests: one-sided
 McNemar where the paper found a model better, equivalence (TOST) where it found no difference;
-the paper's own z formula and the textbook pooled z test are reported beside (harness/stats.py).
+the paper's own z formula and the textbook pooled z test are reported beside (harness/analysis/stats.py).
 Bogaert et al.: Allocine significant (p << 0.01), InfOpinion not (p = 0.34 with their formula).
 """
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from claims import evidence, figures, judges
-from harness import geometry
+from harness.analysis import geometry
 from harness.build import is_token_task
 
 CLAIM = "centroid_directions"

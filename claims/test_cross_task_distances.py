@@ -1,7 +1,7 @@
 """Claim 5, geometric part (Zhou and Srikumar 2022, Table 5): fine-tuning on another task moves
 the target task's label clusters; an opposing task brings them closer.
 
-DirectProbe (harness/directprobe.py) on the target task's texts (``split``, default train), last
+DirectProbe (harness/directprobe/engine.py) on the target task's texts (``split``, default train), last
 layer, first token, under the pre-trained encoder and under the encoder fine-tuned on the other
 task: each label's minimum distance to the other labels, before and after, on all the items and
 on each replicate of a delete-a-group jackknife over them (the sentences of a token task). Zhou and Srikumar:
@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from claims import evidence, figures, judges
-from harness import geometry
+from harness.analysis import geometry
 
 CLAIM = "cross_task_distances"
 

@@ -4,7 +4,7 @@ more task-related words than the frozen one.
 Token relevance of both classifiers (the fine-tuned encoder with its head; the pre-trained
 encoder with the frozen protocol's head) on the first ``max_texts`` texts of ``split``, by
 Integrated Gradients (``method = "ig"``) or gradient x input (``"gradxinput"``) through Captum
-(harness/attribution.py); sub-words merged into words, averaged per word over the words both
+(harness/analysis/attribution.py); sub-words merged into words, averaged per word over the words both
 models saw at least ``min_count`` times, ranked by the difference of absolute mean relevance.
 "Task-related" is measured by ``relatedness``: ``mutual_information`` (each word's presence
 against the label, on the train split) or ``lexicon`` (membership of the fixture's ``lexicon``);
@@ -16,7 +16,7 @@ from dataclasses import replace
 import pytest
 
 from claims import evidence, figures, judges
-from harness.attribution import discriminant_words, mutual_information
+from harness.analysis.attribution import discriminant_words, mutual_information
 
 CLAIM = "discriminant_words"
 

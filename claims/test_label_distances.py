@@ -1,6 +1,6 @@
 """Claim 4 (Zhou and Srikumar 2022, sections 4.2 and 4.3): fine-tuning pushes label clusters apart.
 
-DirectProbe (harness/directprobe.py) on the embeddings recorded at the fine-tuning checkpoints
+DirectProbe (harness/directprobe/engine.py) on the embeddings recorded at the fine-tuning checkpoints
 (``snapshot_at`` in the fixture's [fine_tune]): where the first space is not linearly separable
 the number of clusters strictly decreases, and where the spaces are separable each label's
 minimum distance to the other labels grows, raw and divided by the space's spread (the centred RMS
@@ -15,7 +15,8 @@ from dataclasses import replace
 import numpy as np
 
 from claims import evidence, figures, judges
-from harness import directprobe, geometry
+from harness import directprobe
+from harness.analysis import geometry
 
 CLAIM = "label_distances"
 

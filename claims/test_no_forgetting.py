@@ -1,7 +1,7 @@
 """No forgetting (Merchant et al. 2020, section 4): linguistic probes trained on the fine-tuned
 encoder score close to the same probes on the pre-trained one.
 
-Zhou and Srikumar's MLP probe (harness/probes.py) on each word (part of speech) or each
+Zhou and Srikumar's MLP probe (harness/analysis/probes.py) on each word (part of speech) or each
 head-dependent pair (dependency relation) of a CoNLL-U treebank (harness/tokens.py: words as the
 average of their sub-word vectors, pairs as head then dependent), at each layer, under the
 pre-trained encoder and under the encoder fine-tuned on the fixture's (sentence) task; the same
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from claims import evidence, figures, judges
-from harness.stats import majority_share
+from harness.analysis.stats import majority_share
 from harness.tokens import load_conllu
 
 CLAIM = "no_forgetting"

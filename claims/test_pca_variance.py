@@ -10,8 +10,8 @@ tests.
 from dataclasses import replace
 
 from claims import evidence, figures, judges
-from harness.geometry import component_count
-from harness.stats import jackknife_keep
+from harness.analysis.geometry import component_count
+from harness.analysis.stats import jackknife_keep
 
 CLAIM = "pca_variance"
 

@@ -1,6 +1,6 @@
 """Zhou and Srikumar (2022, section 4.1): fine-tuning improves the probe accuracy.
 
-Their MLP probe (harness/probes.py: hidden sizes and L2 weight grid-searched on validation accuracy,
+Their MLP probe (harness/analysis/probes.py: hidden sizes and L2 weight grid-searched on validation accuracy,
 the best setting trained from several initialisations) on the last layer of the pre-trained and
 of the fine-tuned encoder, on the same items: words (POS, PS-role, PS-fxn), head-dependent pairs
 (DEP) or, for a text task (TREC-50), each text's first token.
@@ -9,7 +9,7 @@ of the fine-tuned encoder, on the same items: words (POS, PS-role, PS-fxn), head
 from dataclasses import replace
 
 from claims import evidence, figures, judges
-from harness.stats import majority_share
+from harness.analysis.stats import majority_share
 
 CLAIM = "probe_accuracy"
 

@@ -9,7 +9,7 @@ are then compared on the same test texts with McNemar's paired test (as claim 2 
 from dataclasses import replace
 
 from claims import evidence, figures, judges
-from harness.stats import bootstrap_accuracy
+from harness.analysis.stats import bootstrap_accuracy
 
 CLAIM = "sparse_baselines"
 

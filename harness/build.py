@@ -37,7 +37,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from . import data, directprobe, distributed, geometry_pool, stats, tasks
+from . import data, directprobe, distributed, tasks
+from .analysis import stats
+from .directprobe import pool as geometry_pool
 from .encoders import Encoder, EncoderSpec, encode, encoder_identity, load_encoder, resolve_layers
 from .errors import ConfigError, TrainingDiverged
 from .heads import HeadConfig, train_head
@@ -47,14 +49,14 @@ from .store import Artifact, ArtifactStore, Predictions, canonical_json
 from .tasks import TaskSpec
 
 if TYPE_CHECKING:
-    from .probes import ProbeConfig, ProbeResult
+    from .analysis.probes import ProbeConfig, ProbeResult
 
 # Code versions of the steps: bump one when its output changes for the same inputs.
 VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
             "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1",
-            "directprobe": "2",  # bump when harness/directprobe.py's results change (2: overlap witnesses)
+            "directprobe": "2",  # bump when harness/directprobe/engine.py's results change (2: overlap witnesses)
             "token_embeddings": "1",
-            "zhou_probe": "1",  # bump when harness/probes.py's results change
+            "zhou_probe": "1",  # bump when harness/analysis/probes.py's results change
             "directprobe_replicates": "1"}
 DIRECTPROBE_WARN_SECONDS = 600  # a DirectProbe run estimated longer than this where labels overlap: a warning
 EMBEDDING_DTYPES = ("float32", "float16")
@@ -317,7 +319,7 @@ class Harness:
     def map2d(self, source: ModelSource, task: data.Task, split: str, *, seed: int = 0,
               layer: int = -1, pooling: str = "first", max_length: int = 128) -> Artifact:
         """A t-SNE map of one split's embeddings (``coords.npy``, ``labels.npy``), for the report."""
-        from .maps import available_method, tsne_2d
+        from .analysis.maps import available_method, tsne_2d
 
         method = available_method(len(task[split]))
         inputs = {"model": self.identity(source), "task": task.fingerprint(), "split": split,
@@ -338,7 +340,7 @@ class Harness:
 
     def zhou_probe(self, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
                    x_test: np.ndarray, y_test: np.ndarray, config: ProbeConfig, seed: int = 0) -> ProbeResult:
-        """Zhou and Srikumar's probe (:func:`harness.probes.zhou_probe`) on these splits, cached in
+        """Zhou and Srikumar's probe (:func:`harness.analysis.probes.zhou_probe`) on these splits, cached in
         the store by the content of the vectors and labels, the grid and the seed: a warm re-run
         of a claim reads it instead of training the grid again (the probes were most of a warm
         run's time)."""
@@ -351,7 +353,7 @@ class Harness:
         is a sequence of small matrix products that one core runs as fast as two (measured on 2
         cores: 1.24 s and 1.28 s, the same predictions), so the pool is what uses the other cores:
         the no-forgetting claim's 12 probes took 30 s one after the other."""
-        from .probes import ProbeResult
+        from .analysis.probes import ProbeResult
 
         keyed = []
         for x_train, y_train, x_val, y_val, x_test, y_test, config, seed in jobs:
@@ -374,7 +376,7 @@ class Harness:
             x_train, x_val, x_test = job[0], job[2], job[4]
 
             def build(folder: Path, i=i, job=job) -> dict[str, Any]:
-                from .probes import zhou_probe as fit
+                from .analysis.probes import zhou_probe as fit
 
                 if i in computed:
                     result = computed[i]
@@ -446,7 +448,7 @@ class Harness:
     def directprobe_replicates(self, x: np.ndarray, y: np.ndarray, probed: directprobe.Probed,
                                clusters: np.ndarray | None = None) -> np.ndarray:
         """DirectProbe's label-distance matrix on each replicate of the delete-a-group jackknife
-        over these points (:func:`harness.stats.jackknife_keep`; ``clusters``: the sentence of each
+        over these points (:func:`harness.analysis.stats.jackknife_keep`; ``clusters``: the sentence of each
         word, the sampling unit of a token task), with ``probed``'s clusters restricted to the rows
         kept (:func:`harness.directprobe.replicate_label_distances`): shape (replicates, L, L).
         Cached in the store by the points', labels' and sampling units' content."""
@@ -516,8 +518,8 @@ class Harness:
                   method: str = "ig", n_steps: int = 16, max_texts: int | None = None,
                   max_length: int = 128) -> Artifact:
         """Word relevance of a classifier (:meth:`classifier`) on the first ``max_texts`` texts of
-        a split: ``words.json`` maps each word to ``[count, mean relevance]`` (harness/attribution.py)."""
-        from .attribution import METHODS, word_relevance, word_table
+        a split: ``words.json`` maps each word to ``[count, mean relevance]`` (harness/analysis/attribution.py)."""
+        from .analysis.attribution import METHODS, word_relevance, word_table
 
         if method not in METHODS:
             raise ConfigError(f"unknown attribution method {method!r}; allowed: {list(METHODS)}")
@@ -545,7 +547,7 @@ class Harness:
         its predictions on every split."""
         import sklearn
 
-        from . import sparse
+        from .analysis import sparse
 
         inputs = {"task": task.fingerprint(), "features": features, "folds": folds, "seed": seed, "C": C,
                   "sklearn": sklearn.__version__}
@@ -610,7 +612,7 @@ def _one_blas_thread() -> None:
 def _probe_pool(jobs: dict[int, tuple]) -> dict[int, ProbeResult]:
     """Zhou's probe on each job, in worker processes (spawned: no forked torch threads), each
     with one BLAS thread; in this process where the share of CPUs is one."""
-    from .probes import zhou_probe
+    from .analysis.probes import zhou_probe
     from .runtime import cpu_share
 
     workers = min(cpu_share(), len(jobs))

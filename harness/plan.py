@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import stats
+from .analysis import stats
 from .build import VERSIONS, Harness, finetune_inputs, probe_inputs
 from .encoders import OFFLINE_LAYERS, EncoderSpec, encoder_identity, offline_model_dir
 from .errors import HarnessError

@@ -74,7 +74,9 @@ def probe_shared(out: Path, store_root: Path) -> None:
     a job that fails on rank 1 fails on both ranks, and the ranks stay in step."""
     import numpy as np
 
-    from harness import build, directprobe, distributed, geometry_pool
+    from harness import build, distributed
+    from harness.directprobe import engine as directprobe  # the worker pool calls the engine
+    from harness.directprobe import pool as geometry_pool
     from harness.store import ArtifactStore
 
     me = distributed.rank()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from harness.attribution import (
+from harness.analysis.attribution import (
     discriminant_words,
     mutual_information,
     word_relevance,

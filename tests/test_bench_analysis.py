@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.geometry import explained_variance_ratio
-from harness.maps import tsne_2d
+from harness.analysis.geometry import explained_variance_ratio
+from harness.analysis.maps import tsne_2d
 
 ROOT = Path(__file__).resolve().parents[1]
 ROWS, DIM = 20_000, 768

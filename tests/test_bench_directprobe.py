@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness import directprobe as dp
+from harness.directprobe import engine as dp
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -281,7 +281,8 @@ def test_bench_directprobe_jobs_side_by_side(benchmark, request, vectors, tmp_pa
     """Four DirectProbe runs (clusters and label distances) of TREC-50's first 1,000 questions
     under four perturbations, as a claim hands them over (checkpoints, layers): in this process
     against one worker per CPU. A fresh store each time: nothing is found."""
-    from harness import build, geometry_pool
+    from harness import build
+    from harness.directprobe import pool as geometry_pool
     from harness.store import ArtifactStore
 
     if not enabled(request.config):
@@ -340,7 +341,7 @@ def cluster_measured(benchmark, group: str, name: str, x: np.ndarray, y: np.ndar
     gives a run alone (``geometry_workers``: the CPUs): wall time, peak memory and where the LP work
     went (kept-LP solves, simplex pivots, starts from HiGHS's basis, hand-overs to HiGHS, merges),
     recorded and printed. Returns the clusters."""
-    from harness.geometry_pool import geometry_workers
+    from harness.directprobe.pool import geometry_workers
 
     threads = geometry_workers()
     benchmark.group = group

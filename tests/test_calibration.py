@@ -12,7 +12,7 @@ import pytest
 from claims import calibration as cal
 from claims import judges
 from claims.spec import CLAIMS
-from harness import stats
+from harness.analysis import stats
 
 SIMS = 150  # per case in CI: a 19% rate where 5% is claimed fails with certainty; docs/ has 2,000
 SLOW_SIMS = 60  # cases that run DirectProbe in every simulation (a 50% rate fails with certainty)

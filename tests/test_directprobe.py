@@ -14,7 +14,7 @@ from scipy.optimize import linprog
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import SVC
 
-from harness import directprobe as dp
+from harness.directprobe import engine as dp
 from harness.errors import ConfigError
 
 
@@ -527,7 +527,7 @@ def test_replicates_equal_directprobe_run_again_on_each_subset(seed):
     """The shortcut (a pair is computed again only where a replicate drops its support rows)
     against the brute force: DirectProbe on each replicate's rows, from scratch; words grouped by
     sentence as a token task's jackknife groups them."""
-    from harness import stats
+    from harness.analysis import stats
 
     rng = np.random.default_rng(seed)
     n, labels, d = 90, 3, 20
@@ -555,7 +555,7 @@ def test_replicates_leave_out_the_pairs_that_cannot_be_a_labels_minimum(seed):
     """Labels on a line (each close to its neighbours only): the far pairs are not computed, and
     every label's minimum, over all the labels and over those every replicate holds, is the brute
     force's. A label whose items all sit in one sentence is missing from one replicate."""
-    from harness import stats
+    from harness.analysis import stats
 
     rng = np.random.default_rng(seed)
     labels, per, d = 8, 12, 6
@@ -644,7 +644,8 @@ def same_result(got: dp.Probed, want: dp.Probed) -> None:
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_harness_probes_in_workers_and_caches_by_content(tmp_path, monkeypatch, workers):
-    from harness import build, geometry_pool
+    from harness import build
+    from harness.directprobe import pool as geometry_pool
     from harness.store import ArtifactStore
 
     monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, workers)
@@ -674,7 +675,8 @@ def test_harness_probes_in_workers_and_caches_by_content(tmp_path, monkeypatch, 
 
 
 def test_harness_caches_the_replicates_distances_by_content_and_sampling_unit(tmp_path, monkeypatch):
-    from harness import build, stats
+    from harness import build
+    from harness.analysis import stats
     from harness.store import ArtifactStore
 
     harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
@@ -683,14 +685,16 @@ def test_harness_caches_the_replicates_distances_by_content_and_sampling_unit(tm
     first = harness.directprobe_replicates(x, y, probed)
     expected = dp.replicate_label_distances(x, y, probed.clusters, stats.jackknife_keep(len(y)))
     np.testing.assert_array_equal(first, expected)
-    monkeypatch.setattr(dp, "replicate_label_distances", lambda *a, **k: pytest.fail("computed again"))
+    from harness import directprobe  # the public API, through which the harness calls it
+
+    monkeypatch.setattr(directprobe, "replicate_label_distances", lambda *a, **k: pytest.fail("computed again"))
     np.testing.assert_array_equal(harness.directprobe_replicates(x.copy(), y, probed), first)
     with pytest.raises(pytest.fail.Exception):  # sentences are other sampling units: another artifact
         harness.directprobe_replicates(x, y, probed, np.arange(len(y)) // 3)
 
 
 def test_other_points_or_labels_are_another_artifact(tmp_path):
-    from harness.geometry_pool import directprobe_inputs as _directprobe_inputs
+    from harness.directprobe.pool import directprobe_inputs as _directprobe_inputs
 
     x, y = probe_jobs()[0]
     key = _directprobe_inputs(x, y)
@@ -706,7 +710,8 @@ def test_other_points_or_labels_are_another_artifact(tmp_path):
 
 
 def test_a_bad_job_fails_with_the_engines_message_and_stores_nothing(tmp_path, monkeypatch):
-    from harness import build, geometry_pool
+    from harness import build
+    from harness.directprobe import pool as geometry_pool
     from harness.store import ArtifactStore
 
     monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, "2")
@@ -729,7 +734,8 @@ def _die(x, y, threads=1):
 
 
 def test_a_worker_that_dies_is_reported_with_what_to_do(tmp_path, monkeypatch):
-    from harness import build, geometry_pool
+    from harness import build
+    from harness.directprobe import pool as geometry_pool
     from harness.store import ArtifactStore
 
     monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, "2")
@@ -770,7 +776,7 @@ def test_the_time_estimate_goes_through_the_measured_timings():
 def test_a_run_alone_gets_the_cpus_for_its_label_level(monkeypatch):
     """In-process runs (one job, or small ones): each run's label level gets the CPUs the pool's
     share leaves it, one job all of them."""
-    from harness import geometry_pool
+    from harness.directprobe import pool as geometry_pool
 
     asked = []
     monkeypatch.setattr(geometry_pool, "geometry_workers", lambda: 4)
@@ -785,7 +791,7 @@ def test_a_run_alone_gets_the_cpus_for_its_label_level(monkeypatch):
 def test_geometry_workers_share_the_cpus_among_xdist_workers(monkeypatch):
     import os
 
-    from harness import geometry_pool
+    from harness.directprobe import pool as geometry_pool
 
     cpus = len(os.sched_getaffinity(0))
     monkeypatch.delenv(geometry_pool.GEOMETRY_WORKERS_ENV, raising=False)

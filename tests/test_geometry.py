@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from harness import geometry
+from harness.analysis import geometry
+from harness.analysis.geometry import components_for_variance, explained_variance_ratio
 from harness.errors import ConfigError
-from harness.geometry import components_for_variance, explained_variance_ratio
 
 
 def brute_force_components(x: np.ndarray, threshold: float) -> int:
@@ -129,7 +129,7 @@ def test_component_count_against_scikit_learn_and_a_brute_force_held_out_share()
     the other half's centred covariance, averaged; recomputed from scratch per replicate."""
     from sklearn.decomposition import PCA
 
-    from harness import geometry, stats
+    from harness.analysis import geometry, stats
 
     rng = np.random.default_rng(2)
     x = rng.standard_normal((120, 10)) * np.linspace(3, 0.3, 10) + 7.0
@@ -158,7 +158,7 @@ def test_held_out_share_falls_below_and_in_sample_share_above_the_population():
     """The two biases the tests lean on, on a known spectrum (a power law over 40 dimensions,
     80 texts): averaged over draws, the in-sample top-k share exceeds the population's and the
     held-out share falls short of it."""
-    from harness import geometry, stats
+    from harness.analysis import geometry, stats
 
     shares = np.arange(1, 41) ** -1.0
     shares /= shares.sum()
@@ -176,7 +176,7 @@ def test_held_out_share_falls_below_and_in_sample_share_above_the_population():
 def test_component_count_bounds_bracket_nested_tests(seed, alpha):
     """Each bound is the edge of its nested tests: more_than is shown short and the next is not;
     at_most is the first k shown to hold."""
-    from harness import geometry, stats
+    from harness.analysis import geometry, stats
 
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((150, 12)) * np.linspace(2, 0.1, 12)

@@ -1,4 +1,4 @@
-"""DirectProbe's compiled logistic search (harness/logistic.py) against SciPy.
+"""DirectProbe's compiled logistic search (harness/directprobe/logistic.py) against SciPy.
 
 The loss and its gradient against SciPy's ``log_expit``/``expit`` and finite differences; the
 L-BFGS minimiser against SciPy's L-BFGS-B on sets that overlap (where the search finds no plane
@@ -17,8 +17,8 @@ from scipy.special import expit, log_expit
 from test_directprobe import brute_force_separable as separable_by_lp
 from test_directprobe import make_pair
 
-from harness import directprobe as dp
-from harness import logistic
+from harness.directprobe import engine as dp
+from harness.directprobe import logistic
 
 LAM = 1e-6
 

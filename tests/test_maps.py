@@ -7,8 +7,8 @@ import importlib.util
 import numpy as np
 import pytest
 
+from harness.analysis.maps import MULTISCALE_MAX, available_method, tsne_2d
 from harness.errors import ConfigError
-from harness.maps import MULTISCALE_MAX, available_method, tsne_2d
 
 HAS_OPENTSNE = importlib.util.find_spec("openTSNE") is not None
 

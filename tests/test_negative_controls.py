@@ -14,7 +14,7 @@ import pytest
 
 from claims import judges
 from claims.fixture import CLAIM_PARAMS
-from harness import geometry, stats
+from harness.analysis import geometry, stats
 from harness.build import Harness, Predictions
 from harness.encoders import EncoderSpec
 from harness.heads import HeadConfig
@@ -165,7 +165,7 @@ def pipeline(tmp_path_factory):
 
 def pcs(h, model, task, max_length):
     """The model's test-set component count with the jackknife's replicates (the claim's path)."""
-    from harness.stats import jackknife_keep
+    from harness.analysis.stats import jackknife_keep
 
     x = h.embedding_matrix(model, task, "test", max_length=max_length)
     return geometry.component_count(x, 0.95, jackknife_keep(len(x))), x.shape[1]
@@ -175,7 +175,7 @@ def sampled_pca_verdict(frozen: int, finetuned, n: int, dim: int = 48, seed: int
     """The judge on simulated test sets whose population spectra need ``frozen`` and ``finetuned``
     components (``calibration.spectrum``), with the jackknife's replicates."""
     from claims import calibration
-    from harness.stats import jackknife_keep
+    from harness.analysis.stats import jackknife_keep
 
     shares = [calibration.spectrum(frozen, dim),
               finetuned if isinstance(finetuned, np.ndarray) else calibration.spectrum(finetuned, dim)]
@@ -267,7 +267,7 @@ def test_claim3_sampled_a_count_the_split_cannot_pin_is_inconclusive():
 
 def test_claim3_sampled_a_collapsed_encoder_is_not_a_reproduction():
     from claims import calibration
-    from harness.stats import jackknife_keep
+    from harness.analysis.stats import jackknife_keep
 
     n, keep = 500, jackknife_keep(500)
     fr, ft = (geometry.component_count(x, 0.95, keep) for x in calibration.pca_spaces(
@@ -356,7 +356,7 @@ def real_snap(step, x, y):
 def moved(x, y, between: float = 1.0, within: float = 1.0):
     """Label centroids pushed ``between`` x further from the global mean, each cloud ``within`` x
     as wide about its centroid."""
-    from harness import geometry
+    from harness.analysis import geometry
 
     c = geometry.centroids(x, y)[y]
     m = x.mean(axis=0)
@@ -445,7 +445,8 @@ def test_claim4_separable_then_not_is_inconclusive():
 def test_claim4_an_encoder_that_was_never_trained_is_not_reproduced(pipeline):
     """Real pipeline: snapshots of a fine-tuning run at a learning rate too small to move anything."""
     from claims import evidence
-    from harness import directprobe, geometry
+    from harness import directprobe
+    from harness.analysis import geometry
 
     h, task = pipeline
     frozen_run = FineTuneConfig(epochs=1, lr=1e-12, batch_size=16, max_length=24, snapshot_at=(0, 1))
@@ -507,7 +508,8 @@ def test_claim5_distances_undefined_where_a_space_is_not_separable():
 def replicated_verdict(before, after, y, sentences=None, **overrides):
     """The judge as the claim module calls it: DirectProbe on both spaces and on the jackknife's
     replicates."""
-    from harness import directprobe, geometry
+    from harness import directprobe
+    from harness.analysis import geometry
 
     mins = [directprobe.label_distances(x, y).min_per_label() for x in (before, after)]
     names = [f"l{k}" for k in range(int(np.max(y)) + 1)]
@@ -550,7 +552,8 @@ def test_claim5_distances_jackknife_leaves_out_a_label_held_by_one_sentence():
 
 def test_claim5_distances_an_encoder_that_was_never_trained_is_not_reproduced(pipeline):
     """Real pipeline: the other task's 'fine-tuning' at a learning rate too small to move anything."""
-    from harness import directprobe, geometry
+    from harness import directprobe
+    from harness.analysis import geometry
 
     h, task = pipeline
     other = generate_task("topic", n_train=160, n_validation=16, n_test=40, seed=1)
@@ -731,7 +734,7 @@ def test_seed_welch_a_real_one_sd_gap_with_three_seeds_is_not_reproduced():
 
 
 def stats_not_significant_rate(rng) -> float:
-    from harness import stats as hstats
+    from harness.analysis import stats as hstats
 
     hits = 0
     for _ in range(200):
@@ -819,7 +822,7 @@ def test_sparse_baselines_an_f1_loss_shown_at_alpha_but_not_at_alpha_over_looks_
 def test_sparse_baselines_not_reproduced_when_the_fine_tuned_model_is_the_baseline_itself():
     """The premise broken in the pipeline: the "fine-tuned" predictions are the baseline's own
     (what a wiring mistake would produce). Identical answers cannot be better."""
-    from harness.sparse import fit_sparse
+    from harness.analysis.sparse import fit_sparse
 
     task = generate_task("sentiment", n_train=120, n_test=200, signal=0.7, seed=2)
     model = fit_sparse(task["train"].texts, task["train"].labels, "tfidf")
@@ -874,10 +877,10 @@ def test_domain_shift_a_gap_of_min_gap_is_not_reproduced():
 def test_domain_shift_not_reproduced_when_the_out_of_domain_texts_are_the_in_domain_ones():
     """The premise broken: "out-of-domain" texts that are the task's own. Real encoders: the
     pre-trained offline MiniLM-L2 against a copy of it fine-tuned on generated sentiment."""
-    from harness import stats
+    from harness.analysis import stats
+    from harness.analysis.similarity import linear_cka, linear_cka_replicates
     from harness.encoders import encode, load_encoder
     from harness.protocols import fine_tune
-    from harness.similarity import linear_cka, linear_cka_replicates
 
     task = generate_task("sentiment", n_train=64, n_test=48, signal=1.0, seed=4)
     base, tuned = load_encoder(TINY), load_encoder(TINY)

@@ -65,7 +65,8 @@ def test_the_plan_lists_what_the_run_builds_and_about_how_long_it_takes(tmp_path
 ])
 def test_the_plan_says_which_margins_a_test_split_can_certify(n, margin, expected):
     """Tango's interval at the split's size: the smallest margin certifiable, and the items needed."""
-    from harness import plan, stats
+    from harness import plan
+    from harness.analysis import stats
 
     class Fx:
         claims = {"cross_task": {"margin": margin, "alpha": 0.05}}

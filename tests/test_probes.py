@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.analysis.probes import PAPER_ALPHAS, PAPER_HIDDEN, ProbeConfig, zhou_probe
 from harness.errors import ConfigError
-from harness.probes import PAPER_ALPHAS, PAPER_HIDDEN, ProbeConfig, zhou_probe
 
 
 def blobs(n: int, seed: int, noise: float = 1.0):
@@ -62,7 +62,7 @@ def test_bad_configurations_are_named():
 def test_the_harness_caches_a_probe_by_its_inputs(tmp_path, monkeypatch):
     """Harness.zhou_probe: the same vectors, labels, grid and seed are read from the store (the
     grid is not trained again) with the same result; other labels are another probe."""
-    from harness import probes
+    from harness.analysis import probes
     from harness.build import Harness
     from harness.store import ArtifactStore
 

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from harness.analysis.similarity import linear_cka, rsa
 from harness.errors import ConfigError
-from harness.similarity import linear_cka, rsa
 
 
 def cka_by_hsic(x, y):
@@ -91,8 +91,8 @@ def test_unrelated_representations_are_dissimilar_and_bad_input_is_named():
 def test_replicates_are_the_measures_on_the_kept_rows():
     """The jackknife's replicates, computed from the whole sample's products and distances, equal
     the measures recomputed on each replicate's rows (with a large common offset: precision)."""
-    from harness import stats
-    from harness.similarity import linear_cka_replicates, rsa_replicates
+    from harness.analysis import stats
+    from harness.analysis.similarity import linear_cka_replicates, rsa_replicates
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((90, 12)) + 40.0

@@ -1,4 +1,4 @@
-"""The compiled simplex walk (harness/simplex.py) against the NumPy walk it replaced.
+"""The compiled simplex walk (harness/directprobe/simplex.py) against the NumPy walk it replaced.
 
 ``reference_walk`` is ``_WarmLP._iterate`` as it was in NumPy before the walk was compiled (commit
 632a426), with NumPy's outer product for BLAS's rank-one update and SciPy's inverse: the same
@@ -16,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.linalg import inv
 
-from harness import directprobe as dp
-from harness import simplex
+from harness.directprobe import engine as dp
+from harness.directprobe import simplex
 
 
 def reference_factor(lp) -> None:

@@ -5,9 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from harness.analysis.sparse import (
+    FEATURES,
+    cross_validate_sparse,
+    fit_sparse,
+    make_pipeline,
+    scores,
+)
 from harness.build import Harness, Predictions
 from harness.errors import ConfigError
-from harness.sparse import FEATURES, cross_validate_sparse, fit_sparse, make_pipeline, scores
 from harness.store import ArtifactStore
 from harness.synthetic import generate_task
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sp_stats
 
-from harness import stats
+from harness.analysis import stats
 from harness.errors import ConfigError
 
 sm_contingency = pytest.importorskip("statsmodels.stats.contingency_tables")

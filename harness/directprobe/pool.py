@@ -1,6 +1,6 @@
 """DirectProbe runs side by side: the worker pool, its size, and the content key of a run.
 
-The engine (``harness/directprobe.py``) is sequential CPU work, so the runs a claim hands over at
+The engine (``harness/directprobe/engine.py``) is sequential CPU work, so the runs a claim hands over at
 once (``Harness.directprobe_many``) go to worker processes, one per CPU this process may use
 (``$CLAIMS_GEOMETRY_WORKERS`` sets the number; the CPUs are shared among pytest-xdist's workers
 and torchrun's ranks on a machine). Small batches of runs stay in this process, where a run
@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from . import directprobe
-from .errors import ConfigError
+from ..errors import ConfigError
+from . import engine as directprobe
 
 GEOMETRY_WORKERS_ENV = "CLAIMS_GEOMETRY_WORKERS"  # processes for DirectProbe (default: the CPUs)
 POOL_MIN_POINTS = 2_000  # fewer points in all than this: DirectProbe runs in this process (each
@@ -54,7 +54,7 @@ def geometry_workers() -> int:
     may use, shared among pytest-xdist's workers and torchrun's ranks on this machine."""
     value = os.environ.get(GEOMETRY_WORKERS_ENV)
     if value is None:
-        from .runtime import cpu_share
+        from ..runtime import cpu_share
 
         return cpu_share()
     if not value.isdigit() or int(value) < 1:

@@ -26,7 +26,7 @@ runs only when it must:
 3. a known separating hyperplane of a cluster (kept from earlier checks while the cluster lives);
 4. candidate hyperplanes, each checked on every point: the centroids' bisector, then the iterates
    of L-BFGS on a logistic loss (started from the cluster's best kept hyperplane; compiled with
-   Numba, ``harness/logistic.py``), stopped at the first that separates. A hyperplane that
+   Numba, ``harness/directprobe/logistic.py``), stopped at the first that separates. A hyperplane that
    separates is a certificate; only when none is found does the LP run. Its optimum ``t* = 0`` says "overlap", and the LP's duals carry the
    certificate: a convex combination of each set, and the two must coincide (to ``WITNESS_TOL``,
    checked on the points). Where they do not, the answer rested on HiGHS's tolerance (1e-7): the
@@ -41,7 +41,7 @@ runs only when it must:
    weights, whose dense basis inverse is updated in place at each pivot, so that a re-solve
    costs milliseconds where HiGHS re-factorised its basis every time (about 0.1 s on 1,500 SST-2
    sentences; ``KEPT_LP = _SlabLP`` puts HiGHS back). Its simplex walk is compiled with Numba
-   (``harness/simplex.py``), the same pivots as the NumPy walk before it. A large pair's first
+   (``harness/directprobe/simplex.py``), the same pivots as the NumPy walk before it. A large pair's first
    solve comes after the logistic search from a start failed: the search runs again from 0, longer, and where it finds a
    plane, our simplex solves on the points nearest that plane first, then on all
    (``WORKING_SET``). Otherwise it is HiGHS's (in many dimensions by its interior point method,
@@ -85,8 +85,8 @@ import numpy as np
 from scipy.linalg.lapack import dpotrf as _potrf
 from scipy.linalg.lapack import dpotrs as _potrs
 
+from ..errors import ConfigError
 from . import logistic, simplex
-from .errors import ConfigError
 
 LOGISTIC_STEPS = 150  # most L-BFGS steps spent looking for a cheap separating hyperplane
 LABEL_LOGISTIC_STEPS = 1000  # the same for two whole labels, where the LP after a failed search is
@@ -394,7 +394,7 @@ class _WarmLP:
     A point is a column, so a cluster that grows adds columns and the last optimal basis stays
     feasible: the revised primal simplex goes on from it, with the dense basis inverse (``d + 2``
     square) updated in place at each pivot and refactorised every ``REFACTOR`` pivots (the walk
-    is compiled with Numba: ``harness/simplex.py``). HiGHS re-factorises its basis on every run
+    is compiled with Numba: ``harness/directprobe/simplex.py``). HiGHS re-factorises its basis on every run
     instead (about 0.1 s a re-solve on 1,500 SST-2 sentences, where this takes milliseconds).
 
     Nothing rests on this solver's tolerances: a hyperplane is returned only if it separates every
@@ -779,7 +779,7 @@ def _exact_hyperplane(lp: _SlabLP, a: np.ndarray, b: np.ndarray) -> tuple[np.nda
 
 def _logistic_candidate(a: np.ndarray, b: np.ndarray, reach: float, start: tuple[np.ndarray, float] | None = None,
                         steps: int = LOGISTIC_STEPS, frame: tuple[np.ndarray, float] | None = None):
-    """Minimise a weakly regularised logistic loss by L-BFGS (``harness/logistic.py``, compiled),
+    """Minimise a weakly regularised logistic loss by L-BFGS (``harness/directprobe/logistic.py``, compiled),
     checking after every step whether the current hyperplane separates every point with a gap above
     rounding (``reach``: the largest point norm); return the first that does, as ``(w, c)`` with
     ``a`` on ``w.x > c``, or None after ``steps``. The loss sees the points centred and scaled
@@ -1760,7 +1760,7 @@ def replicate_label_distances(x, y, clusters: Clusters, keeps: Sequence[np.ndarr
                               counters: Counters | None = None) -> np.ndarray:
     """The label distances (:func:`label_distances`) that decide each label's minimum on each
     subset ``x[keep]`` for ``keep`` in ``keeps`` (a jackknife's replicates,
-    :func:`harness.stats.jackknife_keep`), with each cluster restricted to the rows kept: shape
+    :func:`harness.analysis.stats.jackknife_keep`), with each cluster restricted to the rows kept: shape
     (replicates, L, L); NaN for a label with no row kept.
 
     Where the space is linearly separable (one cluster per label, as the distance claims require)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 FEATURES = ("tfidf", "counts", "hashing")
 
@@ -66,7 +66,7 @@ def cross_validate_sparse(texts: Sequence[str], labels: np.ndarray, features: st
     took 32 s one at a time."""
     from sklearn.model_selection import StratifiedKFold, cross_validate
 
-    from .runtime import cpu_share
+    from ..runtime import cpu_share
 
     labels = np.asarray(labels, dtype=np.int64)
     check_folds(labels, folds, label_names)

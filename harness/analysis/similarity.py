@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def _pair(x, y) -> tuple[np.ndarray, np.ndarray]:
@@ -62,7 +62,7 @@ def rsa_points(n: int, max_points: int = 2000, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
 
 
-# The jackknife's replicates (harness/stats.py, ``jackknife_keep``): each measure on the texts a
+# The jackknife's replicates (harness/analysis/stats.py, ``jackknife_keep``): each measure on the texts a
 # replicate keeps, computed from what the whole sample shares instead of from scratch.
 
 

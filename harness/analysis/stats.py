@@ -57,7 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 EXACT_BELOW = 25  # discordant pairs under which McNemar's exact binomial test is used
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 METHODS = ("ig", "gradxinput")
 WORD = re.compile(r"^\w+$")

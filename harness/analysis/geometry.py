@@ -4,7 +4,7 @@ sit (free of translation), and how label centroids move.
 Bogaert et al. (2023, section 3.3) count the principal components needed for 95% of the variance
 of test-set first-token vectors: a fine-tuned space needs very few, a frozen one hundreds. Zhou
 and Srikumar (2022, section 4.5) follow the label centroids from layer to layer. The quantities a
-judge tests come with their delete-a-group jackknife replicates (``harness/stats.py``).
+judge tests come with their delete-a-group jackknife replicates (``harness/analysis/stats.py``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from functools import cached_property
 
 import numpy as np
 
+from ..errors import ConfigError
 from . import stats
-from .errors import ConfigError
 from .stats import jackknife_keep
 
 
@@ -77,7 +77,7 @@ class ComponentCount:
     @staticmethod
     def _p_top(shares: np.ndarray, replicates: np.ndarray, threshold: float, above: bool) -> np.ndarray:
         """For every k, the one-sided jackknife p that the top k components' share is above (or
-        below) ``threshold``, without the bias correction (:func:`harness.stats.jackknife` with
+        below) ``threshold``, without the bias correction (:func:`harness.analysis.stats.jackknife` with
         ``correct_bias=False``), all k at once."""
         value = np.cumsum(shares)
         reps = np.cumsum(replicates, axis=1)
