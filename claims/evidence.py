@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.build import Harness, Predictions
 from harness.data import Task
+from harness.pipeline.build import Harness, Predictions
 from harness.store import Artifact
 
 from .fixture import Fixture
@@ -132,8 +132,8 @@ def layer_similarity(h: Harness, fx: Fixture, tuned: Artifact, task: Task, split
         rsa_replicates,
     )
     from harness.analysis.stats import jackknife_keep
-    from harness.build import is_token_task
     from harness.errors import ConfigError
+    from harness.pipeline.build import is_token_task
 
     def defined(measure, *args):
         try:

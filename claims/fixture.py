@@ -8,8 +8,8 @@ A user adds a fixture by writing a file (see ``fixtures/`` and ``docs/fixtures.m
     [encoder]   name = "offline:minilm-l6"  # hub id, local folder, or offline:minilm-l6 / -l2
     [task]      source = "synthetic" ...    # the target task (synthetic | local | hub | conllu | streusle)
     [other_task] ...                        # task B, for the cross-task claims (optional)
-    [fine_tune] epochs = 2 ...              # harness.protocols.FineTuneConfig
-    [frozen_head] kind = "roberta" ...      # harness.heads.HeadConfig
+    [fine_tune] epochs = 2 ...              # harness.training.protocols.FineTuneConfig
+    [frozen_head] kind = "roberta" ...      # harness.models.heads.HeadConfig
     [claims.no_overfitting] tolerance = 0.05
     [claims.no_overfitting.paper] ...       # the paper's figures, shown beside the measured ones
 
@@ -33,12 +33,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from harness.encoders import OFFLINE_LAYERS, EncoderSpec
+from harness.data.remote import is_remote
+from harness.data.tasks import TaskSpec
 from harness.errors import ConfigError
-from harness.heads import HeadConfig
-from harness.protocols import PRESETS, FineTuneConfig
-from harness.remote import is_remote
-from harness.tasks import TaskSpec
+from harness.models.encoders import OFFLINE_LAYERS, EncoderSpec
+from harness.models.heads import HeadConfig
+from harness.training.protocols import PRESETS, FineTuneConfig
 
 from .spec import CLAIMS, spec
 
@@ -230,7 +230,7 @@ def load_fixture(path: str | Path) -> Fixture:
             continue
         for key in PATH_KEYS.get(spec_.get("source"), ()):
             if not isinstance(spec_.get(key), str) or is_remote(spec_[key]):
-                continue  # (a URL is fetched when the task loads: harness/remote.py)
+                continue  # (a URL is fetched when the task loads: harness/data/remote.py)
             written = spec_[key]
             local = Path(written).expanduser()
             if not local.is_absolute():  # relative to the fixture file, not to the working directory

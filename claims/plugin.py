@@ -54,7 +54,7 @@ WORKER_PARTS_KEY = pytest.StashKey[list]()  # what pytest-xdist workers sent bac
 RECORDED_KEY = pytest.StashKey[bool]()  # on a test item: its row (a verdict or an outcome) is recorded
 JUDGED_KEY = pytest.StashKey[object]()  # on a test item: the verdict its claim reached
 FIXTURES_KEY = pytest.StashKey[tuple]()  # (fixtures that loaded, FixtureErrors of those that did not)
-PIPELINE_KEY = pytest.StashKey[object]()  # the session's harness.build.Harness, once a claim asked for it
+PIPELINE_KEY = pytest.StashKey[object]()  # the session's harness.pipeline.build.Harness, once a claim asked for it
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -222,8 +222,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if not config.getoption("--plan"):
         return
-    from harness.build import Harness
-    from harness.plan import Throughput, render
+    from harness.pipeline.build import Harness
+    from harness.pipeline.plan import Throughput, render
     from harness.store import ArtifactStore
 
     selected: dict = {}  # fixture name -> (fixture, [claims])
@@ -241,8 +241,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def pipeline(request: pytest.FixtureRequest):
-    """The session's :class:`harness.build.Harness`: every artifact a claim reads, built or found."""
-    from harness.build import Harness
+    """The session's :class:`harness.pipeline.build.Harness`: every artifact a claim reads, built or found."""
+    from harness.pipeline.build import Harness
     from harness.store import ArtifactStore
 
     store = ArtifactStore(request.config.getoption("--artifacts"))
@@ -269,8 +269,8 @@ def _fixture_prerequisites(request: pytest.FixtureRequest):
     if missing:
         pytest.skip(f"fixture {fx.name} ({fx.path}): its inputs are not on this machine: {'; '.join(missing)}")
     if fx.needs_hub:
+        from harness.data.hub import require_hub
         from harness.errors import HubUnavailable
-        from harness.hub import require_hub
 
         try:
             require_hub(f"fixture {fx.name}")
@@ -510,7 +510,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         return
     terminalreporter.section("claims not judged")
     for outcome, reason, tests in groups:
-        terminalreporter.line(f"{outcome.upper()} {', '.join(tests)}:", red=outcome == "error", yellow=outcome != "error")
+        if len(tests) > 6:  # many claims of the same fixtures (the full profile, say): the fixtures
+            fixtures = sorted({t.rsplit("[", 1)[-1].rstrip("]") for t in tests})
+            what = f"{len(tests)} claims of {len(fixtures)} fixtures ({', '.join(fixtures)})"
+        else:
+            what = ", ".join(tests)
+        terminalreporter.line(f"{outcome.upper()} {what}:", red=outcome == "error", yellow=outcome != "error")
         terminalreporter.line(f"    {reason}")
     if undeclared:
         terminalreporter.line(f"no selected fixture declares: {', '.join(sorted(undeclared))}")

@@ -16,7 +16,7 @@ import numpy as np
 
 from claims import evidence, figures, judges
 from harness.analysis import geometry
-from harness.build import is_token_task
+from harness.pipeline.build import is_token_task
 
 CLAIM = "centroid_directions"
 

@@ -2,7 +2,7 @@
 encoder score close to the same probes on the pre-trained one.
 
 Zhou and Srikumar's MLP probe (harness/analysis/probes.py) on each word (part of speech) or each
-head-dependent pair (dependency relation) of a CoNLL-U treebank (harness/tokens.py: words as the
+head-dependent pair (dependency relation) of a CoNLL-U treebank (harness/data/tokens.py; words as the
 average of their sub-word vectors, pairs as head then dependent), at each layer, under the
 pre-trained encoder and under the encoder fine-tuned on the fixture's (sentence) task; the same
 test items for both, compared by equivalence within the fixture's margin (claims/judges.py).
@@ -16,7 +16,7 @@ import pytest
 
 from claims import evidence, figures, judges
 from harness.analysis.stats import majority_share
-from harness.tokens import load_conllu
+from harness.data.tokens import load_conllu
 
 CLAIM = "no_forgetting"
 

@@ -2,7 +2,7 @@
 approaches the full model's score by the middle layers.
 
 The fixture's [fine_tune] protocol on the encoder cut after each layer k in ``layers`` (the top
-layers dropped: harness.protocols.truncate_after), test accuracy against the full model's and
+layers dropped: harness.training.protocols.truncate_after), test accuracy against the full model's and
 chance (the majority class).
 """
 

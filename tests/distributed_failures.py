@@ -74,9 +74,10 @@ def probe_shared(out: Path, store_root: Path) -> None:
     a job that fails on rank 1 fails on both ranks, and the ranks stay in step."""
     import numpy as np
 
-    from harness import build, distributed
+    from harness import distributed
     from harness.directprobe import engine as directprobe  # the worker pool calls the engine
     from harness.directprobe import pool as geometry_pool
+    from harness.pipeline import build
     from harness.store import ArtifactStore
 
     me = distributed.rank()

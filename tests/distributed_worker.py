@@ -12,9 +12,9 @@ import torch
 
 def run(out: Path, store_root: Path | None) -> dict:
     from harness import distributed
-    from harness.encoders import EncoderSpec, encode, load_encoder
-    from harness.protocols import FineTuneConfig, fine_tune
-    from harness.synthetic import generate_task
+    from harness.data.synthetic import generate_task
+    from harness.models.encoders import EncoderSpec, encode, load_encoder
+    from harness.training.protocols import FineTuneConfig, fine_tune
 
     task = generate_task("sentiment", n_train=43, n_validation=8, n_test=21, signal=1.0, seed=5)
     enc = load_encoder(EncoderSpec("offline:minilm-l2"))

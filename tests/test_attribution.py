@@ -15,13 +15,13 @@ from harness.analysis.attribution import (
     word_relevance,
     word_table,
 )
-from harness.build import Harness
-from harness.encoders import EncoderSpec, load_encoder
+from harness.data.synthetic import generate_task
 from harness.errors import ConfigError
-from harness.heads import HeadConfig, RobertaStyleHead
-from harness.protocols import FineTuneConfig, SequenceClassifier
+from harness.models.encoders import EncoderSpec, load_encoder
+from harness.models.heads import HeadConfig, RobertaStyleHead
+from harness.pipeline.build import Harness
 from harness.store import ArtifactStore
-from harness.synthetic import generate_task
+from harness.training.protocols import FineTuneConfig, SequenceClassifier
 
 pytest.importorskip("captum", reason="attribution needs Captum: pip install -e '.[attribution]'")
 TINY = EncoderSpec("offline:minilm-l2")

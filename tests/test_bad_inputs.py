@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.build import Harness
-from harness.encoders import EncoderSpec
+from harness.data.synthetic import generate_task
 from harness.errors import TrainingDiverged
-from harness.heads import HeadConfig, train_head
-from harness.protocols import FineTuneConfig
+from harness.models.encoders import EncoderSpec
+from harness.models.heads import HeadConfig, train_head
+from harness.pipeline.build import Harness
 from harness.store import ArtifactStore
-from harness.synthetic import generate_task
+from harness.training.protocols import FineTuneConfig
 
 TINY = EncoderSpec("offline:minilm-l2")
 
@@ -42,7 +42,7 @@ def test_a_head_that_diverges_is_refused():
 @pytest.mark.slow
 @pytest.mark.parametrize("every", [1, 2, 50])
 def test_the_first_bad_step_is_named_whatever_the_check_interval(tmp_path, monkeypatch, every):
-    from harness import protocols
+    from harness.training import protocols
 
     monkeypatch.setattr(protocols, "DIVERGENCE_CHECK_EVERY", every)
     h = Harness(ArtifactStore(tmp_path / "store"), device="cpu")

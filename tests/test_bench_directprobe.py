@@ -45,9 +45,9 @@ def vectors(request):
             return cache[num_labels, n]
         folder = SHARED / SETS[num_labels]
         if folder.is_dir():
-            from harness.build import Harness
             from harness.data import load_local, resize
-            from harness.encoders import EncoderSpec
+            from harness.models.encoders import EncoderSpec
+            from harness.pipeline.build import Harness
             from harness.store import ArtifactStore
 
             task = load_local(folder)
@@ -281,8 +281,8 @@ def test_bench_directprobe_jobs_side_by_side(benchmark, request, vectors, tmp_pa
     """Four DirectProbe runs (clusters and label distances) of TREC-50's first 1,000 questions
     under four perturbations, as a claim hands them over (checkpoints, layers): in this process
     against one worker per CPU. A fresh store each time: nothing is found."""
-    from harness import build
     from harness.directprobe import pool as geometry_pool
+    from harness.pipeline import build
     from harness.store import ArtifactStore
 
     if not enabled(request.config):
@@ -361,8 +361,8 @@ def cluster_measured(benchmark, group: str, name: str, x: np.ndarray, y: np.ndar
 def every_split(task, **kwargs) -> tuple[np.ndarray, np.ndarray]:
     """The offline encoder's vectors and the labels of every split of ``task``, one after another
     (cached in the benchmarks' artifact store)."""
-    from harness.build import Harness
-    from harness.encoders import EncoderSpec
+    from harness.models.encoders import EncoderSpec
+    from harness.pipeline.build import Harness
     from harness.store import ArtifactStore
 
     harness = Harness(ArtifactStore(ROOT / ".benchmarks" / "store"), device="cpu")
@@ -407,7 +407,7 @@ def test_bench_pud_words(benchmark, request):
     conllu = SHARED / "ud-english-pud" / "en_pud-ud-test.conllu"
     if not conllu.is_file():
         pytest.skip(f"{conllu} is absent")
-    from harness.tasks import TaskSpec
+    from harness.data.tasks import TaskSpec
 
     x, y = every_split(TaskSpec.from_dict({"source": "conllu", "path": str(conllu), "task": "pos"}).load())
     clusters = cluster_measured(benchmark, "directprobe-pud-words", "PUD words", x, y)

@@ -4,14 +4,14 @@
 
 They skip without a CUDA GPU. Each measures the harness's own code path (``fine_tune``,
 ``encode``) on a ``bert-base-uncased``-shaped encoder (random weights: throughput does not depend
-on them; see :mod:`harness.throughput`), on texts that all fill the maximum length, against a
+on them; see :mod:`harness.pipeline.throughput`), on texts that all fill the maximum length, against a
 plain Hugging Face-style loop with the same model, data and batch size (float32, default AdamW,
 ``padding="max_length"``, the loss read back every step). The card's bf16 rate is measured in the
 same run; MFU, examples/s and tokens/s go into each benchmark's ``extra_info`` (and the JSON).
 ``docs/gpu-throughput.md`` keeps the figures of each version.
 
 ``test_bench_gpu_finetune_group_by_length`` fine-tunes on texts of varied lengths instead (SST-2's
-length distribution, :func:`harness.throughput.varied_length_texts`), with and without
+length distribution, :func:`harness.pipeline.throughput.varied_length_texts`), with and without
 ``group_by_length``; its MFU counts the real tokens, not the padding.
 """
 
@@ -23,9 +23,8 @@ import torch
 from torch import nn
 
 from harness.data import make_task
-from harness.encoders import encode
-from harness.protocols import FineTuneConfig, SequenceClassifier, fine_tune
-from harness.throughput import (
+from harness.models.encoders import encode
+from harness.pipeline.throughput import (
     benchmark_tokenizer,
     full_length_texts,
     measured_bf16_tflops,
@@ -34,6 +33,7 @@ from harness.throughput import (
     shaped_encoder,
     varied_length_texts,
 )
+from harness.training.protocols import FineTuneConfig, SequenceClassifier, fine_tune
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -207,7 +207,7 @@ def test_bench_gpu_finetune_divergence_check(benchmark, device, tokenizer, texts
                                              every):
     """What the finite-loss check costs at Bogaert's batch 16: one host synchronisation per 50
     steps against one at the end (the loop before the check, which read the losses once)."""
-    from harness import protocols
+    from harness.training import protocols
 
     monkeypatch.setattr(protocols, "DIVERGENCE_CHECK_EVERY", every)
     train_texts = texts[:TRAIN_EXAMPLES]

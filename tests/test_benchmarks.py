@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 import torch
 
-from harness.encoders import EncoderSpec, encode, load_encoder
-from harness.synthetic import generate_texts
+from harness.data.synthetic import generate_texts
+from harness.models.encoders import EncoderSpec, encode, load_encoder
 
 SHARED_SST2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2" / "test.jsonl"
 SHARED_SST2_TRAIN = SHARED_SST2.with_name("train.jsonl")
@@ -96,7 +96,7 @@ def train_task(request):
 @pytest.mark.parametrize("grouped", [False, True], ids=["shuffled-batches", "group-by-length"])
 def test_bench_fine_tune_group_by_length(benchmark, train_task, grouped):
     """One epoch of the harness's fine-tuning, a fresh encoder each round (loading not timed)."""
-    from harness.protocols import FineTuneConfig, fine_tune
+    from harness.training.protocols import FineTuneConfig, fine_tune
 
     config = FineTuneConfig(epochs=1, batch_size=FT_BATCH, max_length=FT_MAX_LENGTH, group_by_length=grouped)
 

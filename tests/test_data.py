@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from harness import data, hub
-from harness.build import TaskSpec
+from harness import data
+from harness.data import hub
 from harness.errors import ConfigError, DataError, HubUnavailable
+from harness.pipeline.build import TaskSpec
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -304,9 +305,9 @@ def test_sizes_larger_than_a_split_are_refused(tmp_path):
 
 
 def test_max_examples_cuts_every_split_for_a_dry_run(tmp_path):
-    from harness.build import Harness
+    from harness.data.tasks import TaskSpec
+    from harness.pipeline.build import Harness
     from harness.store import ArtifactStore
-    from harness.tasks import TaskSpec
 
     spec = TaskSpec.from_dict({"source": "synthetic", "kind": "sentiment", "n_train": 60, "n_validation": 8,
                                "n_test": 30, "seed": 0})

@@ -626,7 +626,7 @@ def test_bad_input():
         dp.cluster(np.zeros((3, 2)), [0, 1])
 
 
-# ---- the cached, parallel step (harness.build.Harness.directprobe_many) ---------------------
+# ---- the cached, parallel step (harness.pipeline.build.Harness.directprobe_many) ---------------------
 
 
 def probe_jobs():
@@ -644,8 +644,8 @@ def same_result(got: dp.Probed, want: dp.Probed) -> None:
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_harness_probes_in_workers_and_caches_by_content(tmp_path, monkeypatch, workers):
-    from harness import build
     from harness.directprobe import pool as geometry_pool
+    from harness.pipeline import build
     from harness.store import ArtifactStore
 
     monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, workers)
@@ -675,8 +675,8 @@ def test_harness_probes_in_workers_and_caches_by_content(tmp_path, monkeypatch, 
 
 
 def test_harness_caches_the_replicates_distances_by_content_and_sampling_unit(tmp_path, monkeypatch):
-    from harness import build
     from harness.analysis import stats
+    from harness.pipeline import build
     from harness.store import ArtifactStore
 
     harness = build.Harness(ArtifactStore(tmp_path / "store"), device="cpu")
@@ -710,8 +710,8 @@ def test_other_points_or_labels_are_another_artifact(tmp_path):
 
 
 def test_a_bad_job_fails_with_the_engines_message_and_stores_nothing(tmp_path, monkeypatch):
-    from harness import build
     from harness.directprobe import pool as geometry_pool
+    from harness.pipeline import build
     from harness.store import ArtifactStore
 
     monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, "2")
@@ -734,8 +734,8 @@ def _die(x, y, threads=1):
 
 
 def test_a_worker_that_dies_is_reported_with_what_to_do(tmp_path, monkeypatch):
-    from harness import build
     from harness.directprobe import pool as geometry_pool
+    from harness.pipeline import build
     from harness.store import ArtifactStore
 
     monkeypatch.setenv(geometry_pool.GEOMETRY_WORKERS_ENV, "2")
@@ -748,7 +748,7 @@ def test_a_worker_that_dies_is_reported_with_what_to_do(tmp_path, monkeypatch):
 
 
 def test_a_large_run_is_warned_about(tmp_path, monkeypatch):
-    from harness import build
+    from harness.pipeline import build
     from harness.store import ArtifactStore
 
     monkeypatch.setattr(build, "DIRECTPROBE_WARN_SECONDS", 0.001)

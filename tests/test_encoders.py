@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from harness import encoders, hub
-from harness.encoders import EncoderSpec, encode, in_batches, load_encoder, resolve_layers
+from harness.data import hub
 from harness.errors import ConfigError, HubUnavailable, IntegrityError
+from harness.models import encoders
+from harness.models.encoders import EncoderSpec, encode, in_batches, load_encoder, resolve_layers
 
 TEXTS = [
     "a very long sentence about a film that goes on and on with many words in it",
@@ -185,7 +186,7 @@ def test_empty_input_and_training_mode_restored(tiny):
 
 
 def test_packed_tokens_pad_like_the_tokenizer_and_are_reused(tiny):
-    from harness.encoders import tokenize
+    from harness.models.encoders import tokenize
 
     texts = ["a much longer text than the others, truncated at sixteen tokens " * 3, "short one", "a", "b c"]
     tokens = tokenize(tiny.tokenizer, texts, 16)

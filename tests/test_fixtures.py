@@ -161,7 +161,7 @@ def test_a_claims_own_file_is_resolved_and_named_where_missing(tmp_path):
 def test_the_token_fixtures_share_one_pud_fine_tuning_run():
     """The PUD fixture's task and protocol are the STREUSLE fixture's other task and protocol, so
     that a run fine-tunes PUD once for both (the first run's slowest step): the same artifact key."""
-    from harness.build import finetune_inputs
+    from harness.pipeline.build import finetune_inputs
     from harness.store import artifact_key
 
     fixtures = {f.name: f for f in load_fixtures([ROOT / "fixtures" / "smoke"])}

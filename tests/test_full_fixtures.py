@@ -23,7 +23,7 @@ LOAD = """
 import json, sys
 from pathlib import Path
 from claims.fixture import load_fixture
-from harness.build import Harness
+from harness.pipeline.build import Harness
 from harness.store import ArtifactStore
 
 out = {}

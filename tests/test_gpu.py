@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from harness.data import make_task
-from harness.encoders import encode
-from harness.protocols import FineTuneConfig, fine_tune
-from harness.synthetic import generate_texts
-from harness.throughput import benchmark_tokenizer, shaped_encoder
+from harness.data.synthetic import generate_texts
+from harness.models.encoders import encode
+from harness.pipeline.throughput import benchmark_tokenizer, shaped_encoder
+from harness.training.protocols import FineTuneConfig, fine_tune
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -64,7 +64,7 @@ def test_a_head_trained_on_the_gpu_equals_the_cpu_one():
     gives the CPU's logits up to float rounding, and comes back on the CPU."""
     import time
 
-    from harness.heads import HeadConfig, train_head
+    from harness.models.heads import HeadConfig, train_head
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2000, 64)).astype(np.float32)
@@ -88,9 +88,9 @@ def test_gpu_fine_tuning_that_diverges_is_refused(tokenizer, monkeypatch, every)
     (every = 1: the lagged reads; 50: only the last step's check); either way a diverged run
     stops, naming its first bad step (the first step's loss is finite, the second is not), the
     seed and the learning rate."""
-    from harness import protocols
     from harness.errors import TrainingDiverged
-    from harness.heads import HeadConfig, train_head
+    from harness.models.heads import HeadConfig, train_head
+    from harness.training import protocols
 
     monkeypatch.setattr(protocols, "DIVERGENCE_CHECK_EVERY", every)
     texts, labels, _ = generate_texts(96, 1.0, seed=1)

@@ -15,12 +15,12 @@ import pytest
 from claims import judges
 from claims.fixture import CLAIM_PARAMS
 from harness.analysis import geometry, stats
-from harness.build import Harness, Predictions
-from harness.encoders import EncoderSpec
-from harness.heads import HeadConfig
-from harness.protocols import FineTuneConfig
+from harness.data.synthetic import generate_task
+from harness.models.encoders import EncoderSpec
+from harness.models.heads import HeadConfig
+from harness.pipeline.build import Harness, Predictions
 from harness.store import ArtifactStore
-from harness.synthetic import generate_task
+from harness.training.protocols import FineTuneConfig
 
 TINY = EncoderSpec("offline:minilm-l2")
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = "reproduced", "contradicted", "inconclusive"
@@ -625,7 +625,7 @@ def test_layer_change_undefined_similarity_is_inconclusive():
 def test_layer_change_an_encoder_that_was_never_trained_is_contradicted(pipeline):
     from claims import evidence
     from claims.fixture import Fixture
-    from harness.tasks import TaskSpec
+    from harness.data.tasks import TaskSpec
 
     h, task = pipeline
     untrained = FineTuneConfig(epochs=1, lr=1e-12, batch_size=16, max_length=24, head_dropout=0.0)
@@ -879,8 +879,8 @@ def test_domain_shift_not_reproduced_when_the_out_of_domain_texts_are_the_in_dom
     pre-trained offline MiniLM-L2 against a copy of it fine-tuned on generated sentiment."""
     from harness.analysis import stats
     from harness.analysis.similarity import linear_cka, linear_cka_replicates
-    from harness.encoders import encode, load_encoder
-    from harness.protocols import fine_tune
+    from harness.models.encoders import encode, load_encoder
+    from harness.training.protocols import fine_tune
 
     task = generate_task("sentiment", n_train=64, n_test=48, signal=1.0, seed=4)
     base, tuned = load_encoder(TINY), load_encoder(TINY)

@@ -63,7 +63,7 @@ def test_the_harness_caches_a_probe_by_its_inputs(tmp_path, monkeypatch):
     """Harness.zhou_probe: the same vectors, labels, grid and seed are read from the store (the
     grid is not trained again) with the same result; other labels are another probe."""
     from harness.analysis import probes
-    from harness.build import Harness
+    from harness.pipeline.build import Harness
     from harness.store import ArtifactStore
 
     h = Harness(ArtifactStore(tmp_path), device="cpu")
@@ -85,8 +85,8 @@ def test_probes_trained_side_by_side_equal_each_trained_alone(tmp_path, monkeypa
     """Harness.zhou_probes: the probes not in the store go to worker processes (here 2, one BLAS
     thread each) and give what each gives alone in this process; a cached one is read, not sent,
     and one given twice is sent once."""
-    import harness.build as build
-    from harness.build import Harness
+    import harness.pipeline.build as build
+    from harness.pipeline.build import Harness
     from harness.store import ArtifactStore
 
     monkeypatch.setattr("harness.runtime.cpu_share", lambda: 2)

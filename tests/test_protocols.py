@@ -12,13 +12,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from harness.build import Harness, Predictions
-from harness.encoders import EncoderSpec, load_encoder
+from harness.data.synthetic import generate_task
 from harness.errors import ConfigError
-from harness.heads import HeadConfig, train_head
-from harness.protocols import FineTuneConfig, snapshot_steps
+from harness.models.encoders import EncoderSpec, load_encoder
+from harness.models.heads import HeadConfig, train_head
+from harness.pipeline.build import Harness, Predictions
 from harness.store import ArtifactStore
-from harness.synthetic import generate_task
+from harness.training.protocols import FineTuneConfig, snapshot_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = EncoderSpec("offline:minilm-l2")
@@ -87,11 +87,11 @@ def test_cross_task_uses_the_encoder_tuned_on_the_other_task(harness, task, tune
 def test_same_seed_same_predictions_bit_for_bit_across_processes(tmp_path, tuned):
     script = textwrap.dedent(f"""
         import sys
-        from harness.build import Harness
-        from harness.encoders import EncoderSpec
-        from harness.protocols import FineTuneConfig
+        from harness.pipeline.build import Harness
+        from harness.models.encoders import EncoderSpec
+        from harness.training.protocols import FineTuneConfig
         from harness.store import ArtifactStore
-        from harness.synthetic import generate_task
+        from harness.data.synthetic import generate_task
         task = generate_task("sentiment", n_train=48, n_validation=16, n_test=24, seed=0)
         art = Harness(ArtifactStore(sys.argv[1]), device="cpu").fine_tuned(
             EncoderSpec("offline:minilm-l2"), task, {CONFIG!r}, seed=0)
@@ -141,9 +141,9 @@ def test_trainable_layers_trains_only_the_top_layers():
     the top layer moves. An architecture without a known layer stack is refused by name."""
     import torch
 
-    from harness.encoders import EncoderSpec, load_encoder
-    from harness.protocols import FineTuneConfig, fine_tune, transformer_layers
-    from harness.synthetic import generate_task
+    from harness.data.synthetic import generate_task
+    from harness.models.encoders import EncoderSpec, load_encoder
+    from harness.training.protocols import FineTuneConfig, fine_tune, transformer_layers
 
     task = generate_task("sentiment", n_train=32, n_validation=8, n_test=8, seed=0)
     enc = load_encoder(EncoderSpec("offline:minilm-l2"))
@@ -163,7 +163,7 @@ def test_out_of_memory_in_a_step_accumulates_micro_batches_with_the_same_gradien
     """A step that runs out of accelerator memory is retried as accumulated micro-batches: the
     batch size, and so the trained model, stay those of the protocol (dropout off, so that the
     two runs draw no different masks)."""
-    from harness.protocols import fine_tune
+    from harness.training.protocols import fine_tune
     from tests.test_encoders import fail_above
 
     task = generate_task("sentiment", n_train=24, n_validation=8, n_test=8, seed=0)
@@ -197,7 +197,7 @@ def test_length_grouped_batches_cover_every_example_once_and_pad_less():
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from harness.protocols import MEGABATCH, key_fields, length_grouped
+    from harness.training.protocols import MEGABATCH, key_fields, length_grouped
 
     @settings(max_examples=60, deadline=None)
     @given(st.integers(1, 900), st.integers(1, 40), st.integers(0, 2**16))
@@ -224,7 +224,7 @@ def test_length_grouped_batches_cover_every_example_once_and_pad_less():
 
 
 def test_fine_tuning_with_length_grouped_batches_runs_every_step():
-    from harness.protocols import fine_tune
+    from harness.training.protocols import fine_tune
 
     task = generate_task("sentiment", n_train=40, n_validation=8, n_test=8, seed=1)
     config = FineTuneConfig(epochs=1, lr=1e-4, batch_size=8, max_length=16, group_by_length=True)

@@ -12,10 +12,10 @@ from harness.analysis.sparse import (
     make_pipeline,
     scores,
 )
-from harness.build import Harness, Predictions
+from harness.data.synthetic import generate_task
 from harness.errors import ConfigError
+from harness.pipeline.build import Harness, Predictions
 from harness.store import ArtifactStore
-from harness.synthetic import generate_task
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,9 @@
-"""``python -m harness.stage_benchmark``: its table and its comparison of conclusions (the runs
+"""``python -m harness.pipeline.stage_benchmark``: its table and its comparison of conclusions (the runs
 themselves are the main job, timed in docs/benchmarks.md)."""
 
 from __future__ import annotations
 
-from harness.stage_benchmark import compare, table
+from harness.pipeline.stage_benchmark import compare, table
 
 
 def run(wall, stages, conclusions):
@@ -27,3 +27,20 @@ def test_the_table_has_a_row_per_stage_of_any_run_and_a_column_per_run():
     assert "| stage: fine-tune (s) | 60.0 | 30.0 |" in lines and "| stage: sparse (s) | 5.0 | 0.0 |" in lines
     assert lines.index("| stage: sparse (s) | 5.0 | 0.0 |") < lines.index("| stage: zeta (s) | 0.0 | 1.0 |")
     assert lines[-1] == "| verdicts | 1 | 1 |"
+
+
+def test_it_runs_from_the_repository_with_each_trees_own_plugin(tmp_path, monkeypatch):
+    """ROOT is the repository (the module sits two folders down); a tree's run loads that tree's
+    claims plugin, or none beside its conftest.py for a tree from before claims/plugin.py."""
+    from harness.pipeline import stage_benchmark
+
+    assert (stage_benchmark.ROOT / "pyproject.toml").exists() and (stage_benchmark.ROOT / "claims").is_dir()
+    seen = []
+    monkeypatch.setattr(stage_benchmark.subprocess, "run", lambda cmd, **kw: seen.append(cmd) or
+                        stage_benchmark.subprocess.CompletedProcess(cmd, 0, stdout="done\n"))
+    old = tmp_path / "old"
+    (old / "claims").mkdir(parents=True)
+    stage_benchmark.run_main_job(old, tmp_path / "s1", tmp_path / "r1", [])
+    stage_benchmark.run_main_job(stage_benchmark.ROOT, tmp_path / "s2", tmp_path / "r2", [])
+    assert "no:finetune_claims" in seen[0] and "claims.plugin" not in seen[0]
+    assert seen[1][seen[1].index("no:finetune_claims") + 2] == "claims.plugin"

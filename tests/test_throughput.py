@@ -1,16 +1,16 @@
-"""The benchmark texts of harness/throughput.py: exact token counts, and padding like real text."""
+"""The benchmark texts of harness/pipeline/throughput.py: exact token counts, and padding like real text."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from harness.protocols import length_grouped
-from harness.throughput import (
+from harness.pipeline.throughput import (
     SST2_LOG_LENGTH,
     benchmark_tokenizer,
     full_length_texts,
     varied_length_texts,
 )
+from harness.training.protocols import length_grouped
 
 
 def padded_positions(lengths: np.ndarray, order: np.ndarray, batch: int) -> int:

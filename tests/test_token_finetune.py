@@ -1,4 +1,4 @@
-"""Fine-tuning on token tasks (harness/tokens.py) and the protocol knobs that came with it: the
+"""Fine-tuning on token tasks (harness/training/tokens.py) and the protocol knobs that came with it: the
 `zhou` preset, truncated encoders, token tasks in fixtures."""
 
 from __future__ import annotations
@@ -10,27 +10,19 @@ import pytest
 import torch
 from tokendata import write_conllu, write_streusle
 
+from harness.data.tasks import TaskSpec
+from harness.data.tokens import load_conllu, resize, with_validation
 from harness.errors import ConfigError, TrainingDiverged
-from harness.protocols import PRESETS, FineTuneConfig
-from harness.tasks import TaskSpec
-from harness.tokens import (
-    TokenClassifier,
-    _batch,
-    _tokenize,
-    encode_words,
-    fine_tune_tokens,
-    item_vectors,
-    load_conllu,
-    resize,
-    with_validation,
-)
+from harness.models.words import encode_words, item_vectors
+from harness.training.protocols import PRESETS, FineTuneConfig
+from harness.training.tokens import TokenClassifier, _batch, _tokenize, fine_tune_tokens
 
 pytest.importorskip("conllu")
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    from harness.encoders import EncoderSpec, load_encoder
+    from harness.models.encoders import EncoderSpec, load_encoder
 
     return load_encoder(EncoderSpec("offline:minilm-l2"))
 
@@ -75,8 +67,8 @@ def test_fine_tuning_on_words_learns_is_seeded_and_checks_its_loss(tiny, tmp_pat
 
 
 def test_a_token_fine_tune_is_a_cached_artifact_with_item_predictions(tmp_path):
-    from harness.build import Harness, Predictions
-    from harness.encoders import EncoderSpec
+    from harness.models.encoders import EncoderSpec
+    from harness.pipeline.build import Harness, Predictions
     from harness.store import ArtifactStore
 
     spec = TaskSpec.from_dict({"source": "conllu", "path": str(write_conllu(tmp_path / "t.conllu", 30)), "task": "dep"})
@@ -118,7 +110,7 @@ def test_the_zhou_preset_is_the_papers_protocol_and_a_fixture_can_override_it(tm
 def test_truncation_is_checked_against_the_encoder(tiny):
     from copy import deepcopy
 
-    from harness.protocols import truncate_after
+    from harness.training.protocols import truncate_after
 
     model = deepcopy(tiny.model)
     truncate_after(model, 1)
@@ -148,8 +140,8 @@ def test_a_corpus_at_a_url_is_fetched_once_pinned_and_fails_fast(tmp_path, monke
     import hashlib
     import time
 
+    from harness.data.remote import local_copy
     from harness.errors import DataError
-    from harness.remote import local_copy
 
     monkeypatch.setenv("CLAIMS_DATA_CACHE", str(tmp_path / "cache"))
     source = write_conllu(tmp_path / "t.conllu", 20)
@@ -175,7 +167,7 @@ def test_out_of_memory_in_a_token_step_accumulates_micro_batches_with_the_same_g
     batch's items, so the trained model is the protocol's (dropout off: no different masks)."""
     from copy import deepcopy
 
-    from harness.encoders import EncoderSpec, load_encoder
+    from harness.models.encoders import EncoderSpec, load_encoder
     from tests.test_encoders import fail_above
 
     task = load_conllu(write_conllu(tmp_path / "t.conllu", 40), "pos")

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from harness.data.tokens import load_conllu, load_streusle, split_sentences
 from harness.errors import DataError
-from harness.tokens import load_conllu, load_streusle, split_sentences
 
 pytest.importorskip("conllu")
 
@@ -146,7 +146,7 @@ def test_streusle_counts_are_the_corpus():
 
 @pytest.fixture(scope="module")
 def tiny():
-    from harness.encoders import EncoderSpec, load_encoder
+    from harness.models.encoders import EncoderSpec, load_encoder
 
     return load_encoder(EncoderSpec("offline:minilm-l2"))
 
@@ -173,7 +173,7 @@ def one_by_one(enc, words, layer, pooling):
 @pytest.mark.slow
 @pytest.mark.parametrize("pooling", ["mean", "first"])
 def test_word_vectors_equal_each_sentence_alone(tiny, pooling):
-    from harness.tokens import encode_words
+    from harness.models.words import encode_words
 
     got = encode_words(tiny.model, tiny.tokenizer, SENTENCES, layers=(0, 2), pooling=pooling, batch_size=2)
     for layer in (0, 2):
@@ -189,7 +189,7 @@ def test_word_vectors_equal_each_sentence_alone(tiny, pooling):
 
 @pytest.mark.slow
 def test_a_pair_is_the_head_then_the_dependent(tiny, tmp_path):
-    from harness.tokens import encode_words, item_vectors
+    from harness.models.words import encode_words, item_vectors
 
     task = load_conllu(corpus(tmp_path), "dep", fractions=(0.5, 0.25, 0.25))
     split = task["train"]
@@ -202,7 +202,7 @@ def test_a_pair_is_the_head_then_the_dependent(tiny, tmp_path):
 
 def test_a_sentence_longer_than_max_length_is_refused(tiny):
     from harness.errors import ConfigError
-    from harness.tokens import encode_words
+    from harness.models.words import encode_words
 
     with pytest.raises(ConfigError, match=r"sentence 0 .* has \d+ sub-words, more than max_length = 4"):
         encode_words(tiny.model, tiny.tokenizer, SENTENCES[:1], max_length=4)
@@ -210,10 +210,10 @@ def test_a_sentence_longer_than_max_length_is_refused(tiny):
 
 @pytest.mark.slow
 def test_token_embeddings_are_a_cached_artifact(tmp_path):
-    from harness.build import Harness
-    from harness.encoders import EncoderSpec, load_encoder
+    from harness.models.encoders import EncoderSpec, load_encoder
+    from harness.models.words import encode_words, item_vectors
+    from harness.pipeline.build import Harness
     from harness.store import ArtifactStore
-    from harness.tokens import encode_words, item_vectors
 
     task = load_conllu(corpus(tmp_path), "pos", fractions=(0.5, 0.25, 0.25))
     h = Harness(ArtifactStore(tmp_path / "store"), device="cpu")

@@ -13,8 +13,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
 from harness.data import make_task  # noqa: E402
-from harness.protocols import FineTuneConfig, SequenceClassifier, fine_tune  # noqa: E402
-from harness.throughput import (  # noqa: E402
+from harness.pipeline.throughput import (
     benchmark_tokenizer,
     full_length_texts,
     measured_bf16_tflops,
@@ -22,6 +21,7 @@ from harness.throughput import (  # noqa: E402
     parameter_count,
     shaped_encoder,
 )
+from harness.training.protocols import FineTuneConfig, SequenceClassifier, fine_tune  # noqa: E402
 
 N, LENGTH, BATCH = 2048, 512, 16
 

@@ -24,9 +24,8 @@ from torch import nn
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 
 from harness.data import make_task  # noqa: E402
-from harness.encoders import encode  # noqa: E402
-from harness.protocols import FineTuneConfig, SequenceClassifier, fine_tune  # noqa: E402
-from harness.throughput import (  # noqa: E402
+from harness.models.encoders import encode  # noqa: E402
+from harness.pipeline.throughput import (
     benchmark_tokenizer,
     full_length_texts,
     measured_bf16_tflops,
@@ -34,6 +33,7 @@ from harness.throughput import (  # noqa: E402
     parameter_count,
     shaped_encoder,
 )
+from harness.training.protocols import FineTuneConfig, SequenceClassifier, fine_tune  # noqa: E402
 
 L = 128
 rows: list[dict] = []
@@ -86,7 +86,7 @@ def main() -> None:
     mask = torch.ones_like(ids)
 
     # --- encoding
-    import harness.encoders as he
+    import harness.models.encoders as he
 
     def cold(bs):
         he._TOKEN_CACHE.clear()

@@ -49,7 +49,7 @@ def prepare(out: Path) -> None:
     sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
     from hubcache import snapshot_folder
 
-    from harness.encoders import offline_model_dir
+    from harness.models.encoders import offline_model_dir
 
     home = out / "hf_home"
     shutil.rmtree(home, ignore_errors=True)

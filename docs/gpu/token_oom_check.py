@@ -28,8 +28,9 @@ import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 sys.path.insert(0, ".")
-from harness.protocols import FineTuneConfig  # noqa: E402
-from harness.tokens import _task, fine_tune_tokens  # noqa: E402
+from harness.data.tokens import _task
+from harness.training.protocols import FineTuneConfig  # noqa: E402
+from harness.training.tokens import fine_tune_tokens  # noqa: E402
 from tests.test_encoders import fail_above  # noqa: E402
 
 dev = torch.device(os.environ.get("DEV", "cuda"))

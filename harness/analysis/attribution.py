@@ -36,7 +36,7 @@ def word_relevance(classifier: nn.Module, tokenizer, texts: Sequence[str], max_l
                    ) -> list[list[tuple[str, float]]]:
     """Per text, ``(word, relevance)`` for each word, in order (special tokens left out).
 
-    ``classifier``: a :class:`harness.protocols.SequenceClassifier` (``.encoder`` a Hugging Face
+    ``classifier``: a :class:`harness.training.protocols.SequenceClassifier` (``.encoder`` a Hugging Face
     encoder, called with ``(input_ids, attention_mask)``, returning logits)."""
     from captum.attr import LayerGradientXActivation, LayerIntegratedGradients
 

@@ -1844,7 +1844,7 @@ class Probed:
 
 def probe(x, y, threads: int = 1) -> Probed:
     """Clusters and label distances of ``(x, y)``: the whole of DirectProbe, as a claim uses it
-    (and as :meth:`harness.build.Harness.directprobe` runs it in worker processes); ``threads``
+    (and as :meth:`harness.pipeline.build.Harness.directprobe` runs it in worker processes); ``threads``
     as for ``cluster``."""
     start = time.perf_counter()
     counters = Counters()

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from .errors import ConfigError, DataError
+from ..errors import ConfigError, DataError
 
 KINDS = ("word", "pair")
+WORD_POOLINGS = ("mean", "first")  # a word's sub-words: averaged (the paper's choice) or the first
 # STREUSLE's lexical categories that carry preposition supersenses: prepositions, infinitival "to",
 # possessive pronouns and the possessive clitic
 PREPOSITION_LEXCATS = ("P", "INF.P", "PRON.POSS", "POSS")
@@ -236,7 +236,7 @@ def with_validation(task: TokenTask, fraction: float = 0.1, seed: int = 0) -> To
 def resize(task: TokenTask, sizes: Mapping[str, int | None], seed: int = 0) -> TokenTask:
     """The task with each split named in ``sizes`` cut to that many items (stratified by label,
     seeded); sentences keep all their words as context, only the labelled items are fewer."""
-    from .data import SPLITS, stratified_indices
+    from . import SPLITS, stratified_indices
 
     unknown = set(sizes) - set(SPLITS)
     if unknown:
@@ -263,7 +263,7 @@ def load(source: str, params: Mapping, seed: int = 0) -> TokenTask:
 
     Both take ``word_pooling`` (mean | first) and ``name``. A file may be a local path, an
     ``http(s)://`` or ``file://`` URL or ``hf://datasets/<owner>/<name>[@<revision>]/<file>``
-    (:mod:`harness.remote`), pinned by ``sha256`` (a string for ``path``, a table keyed like the
+    (:mod:`harness.data.remote`), pinned by ``sha256`` (a string for ``path``, a table keyed like the
     files for STREUSLE)."""
     from .remote import local_copy
 
@@ -294,286 +294,3 @@ def load(source: str, params: Mapping, seed: int = 0) -> TokenTask:
             raise ConfigError(f"a streusle task needs `train` and `test` (JSON files), got {sorted(files)}")
         task = load_streusle(files, params.pop("target", "ss"), name=params.pop("name", None))
     return replace(task, pooling=pooling)
-
-
-# ---------------------------------------------------------------------------------------------
-# Word and pair representations
-
-WORD_POOLINGS = ("mean", "first")  # a word's sub-words: averaged (the paper's choice) or the first
-
-
-def encode_words(model: torch.nn.Module, tokenizer, sentences: Sequence[Sequence[str]], *, layers: Sequence[int] = (-1,),
-                 pooling: str = "mean", max_length: int = 512, batch_size: int = 32) -> dict[int, list[np.ndarray]]:
-    """Each word's vector in its sentence, ``{layer: [(n_words, dim) per sentence]}``: the average
-    of the word's sub-word vectors (``pooling="mean"``, Zhou and Srikumar's choice) or its first
-    sub-word's. Sentences go through the encoder in length-sorted batches, each padded to its own
-    longest; a sentence longer than ``max_length`` sub-words is refused (its last words would have
-    no vector), naming it. Out of accelerator memory, the batch is halved (as ``encode`` does)."""
-    from .encoders import autocast_for, in_batches, resolve_layers
-
-    if pooling not in WORD_POOLINGS:
-        raise ConfigError(f"word pooling must be one of {list(WORD_POOLINGS)}, got {pooling!r}")
-    wanted = resolve_layers(layers, int(model.config.num_hidden_layers))
-    device = next(model.parameters()).device
-    encoded = [tokenizer(list(words), is_split_into_words=True, truncation=False) for words in sentences]
-    for i, enc in enumerate(encoded):
-        if len(enc["input_ids"]) > max_length:
-            raise ConfigError(f"sentence {i} ({' '.join(sentences[i])[:60]}...) has {len(enc['input_ids'])} sub-words, "
-                              f"more than max_length = {max_length}: raise max_length")
-        if set(range(len(sentences[i]))) - {w for w in enc.word_ids() if w is not None}:
-            raise DataError(f"sentence {i}: a word became no sub-word at all in the tokenizer "
-                            f"({[w for k, w in enumerate(sentences[i]) if k not in set(enc.word_ids())]})")
-    out: dict[int, list[np.ndarray | None]] = {layer: [None] * len(sentences) for layer in wanted}
-    order = np.argsort([-len(e["input_ids"]) for e in encoded], kind="stable")
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    was_training = model.training
-    model.eval()
-
-    def step(batch: np.ndarray, start: int) -> None:
-        width = max(len(encoded[i]["input_ids"]) for i in batch)
-        ids = torch.full((len(batch), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, i in enumerate(batch):
-            n = len(encoded[i]["input_ids"])
-            ids[row, :n] = torch.tensor(encoded[i]["input_ids"])
-            mask[row, :n] = 1
-        hidden = model(input_ids=ids.to(device), attention_mask=mask.to(device), output_hidden_states=True).hidden_states
-        for row, i in enumerate(batch):
-            word_ids = np.array([-1 if w is None else w for w in encoded[i].word_ids()])
-            for layer in wanted:
-                h = hidden[layer][row, : len(word_ids)].float().cpu().numpy()
-                out[layer][i] = _pool_words(h, word_ids, len(sentences[i]), pooling)
-
-    try:
-        with torch.inference_mode(), autocast_for(device):
-            in_batches(order, batch_size, device, "encode_words", step)
-    finally:
-        model.train(was_training)
-    return out  # type: ignore[return-value]
-
-
-def _pool_words(hidden: np.ndarray, word_ids: np.ndarray, n_words: int, pooling: str) -> np.ndarray:
-    """(n_words, dim) from one sentence's sub-word rows: each word's mean or first sub-word."""
-    keep = word_ids >= 0
-    if pooling == "first":
-        first = np.full(n_words, -1)
-        for pos in np.flatnonzero(keep)[::-1]:
-            first[word_ids[pos]] = pos
-        return hidden[first]
-    sums = np.zeros((n_words, hidden.shape[1]), dtype=np.float64)
-    np.add.at(sums, word_ids[keep], hidden[keep])
-    counts = np.bincount(word_ids[keep], minlength=n_words)[:, None]
-    return (sums / counts).astype(np.float32)
-
-
-def item_vectors(words: Sequence[np.ndarray], split: TokenSplit, kind: str) -> np.ndarray:
-    """The representation of every item of ``split``: its word's vector, or for a pair the
-    concatenation of the head's and the dependent's (``(n, 2 * dim)``)."""
-    s, w, h = split.items[:, 0], split.items[:, 1], split.items[:, 2]
-    dep = np.stack([words[i][j] for i, j in zip(s, w, strict=True)])
-    if kind == "word":
-        return dep
-    head = np.stack([words[i][j] for i, j in zip(s, h, strict=True)])
-    return np.concatenate([head, dep], axis=1)
-
-
-# ---------------------------------------------------------------------------------------------
-# Fine-tuning on token tasks
-
-
-class TokenClassifier(torch.nn.Module):
-    """An encoder with a linear head (after dropout, as Hugging Face's token classification) on
-    each item's representation: its word's vector (the sub-words averaged, or the first) or the
-    concatenation of the head's and the dependent's, from the last layer. The same representation
-    as :func:`encode_words` and :func:`item_vectors`, computed differentiably."""
-
-    def __init__(self, encoder: torch.nn.Module, num_labels: int, kind: str, pooling: str = "mean",
-                 dropout: float = 0.1):
-        super().__init__()
-        if kind not in KINDS:
-            raise ConfigError(f"token task kind must be one of {list(KINDS)}, got {kind!r}")
-        self.encoder, self.kind, self.pooling = encoder, kind, pooling
-        width = int(encoder.config.hidden_size) * (2 if kind == "pair" else 1)
-        self.head = torch.nn.Sequential(torch.nn.Dropout(dropout), torch.nn.Linear(width, num_labels))
-
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, word_of: torch.Tensor,
-                n_words: int, dep: torch.Tensor, head: torch.Tensor | None) -> torch.Tensor:
-        """``word_of``: for each sub-word position of the flattened batch, its word's index among
-        the batch's ``n_words`` words (-1: special tokens, padding, or not the first sub-word
-        when pooling the first); ``dep`` / ``head``: each item's word indices."""
-        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        flat = hidden.reshape(-1, hidden.shape[-1]).float()
-        keep = word_of >= 0
-        sums = torch.zeros(n_words, flat.shape[1], device=flat.device).index_add(0, word_of[keep], flat[keep])
-        counts = torch.zeros(n_words, device=flat.device).index_add(0, word_of[keep], torch.ones_like(word_of[keep],
-                                                                                                   dtype=torch.float))
-        words = sums / counts.clamp(min=1)[:, None]
-        item = words[dep] if head is None else torch.cat([words[head], words[dep]], dim=1)
-        return self.head(item)
-
-
-@dataclass(frozen=True)
-class _Tokenized:
-    ids: list[list[int]]
-    word_ids: list[np.ndarray]  # per sub-word: its word's index in the sentence, -1 for special tokens
-
-
-def _tokenize(tokenizer, sentences: Sequence[Sequence[str]], pooling: str) -> _Tokenized:
-    ids, word_ids = [], []
-    for words in sentences:
-        enc = tokenizer(list(words), is_split_into_words=True, truncation=False)
-        w = np.array([-1 if v is None else v for v in enc.word_ids()], dtype=np.int64)
-        if pooling == "first":  # only each word's first sub-word counts
-            seen = set()
-            for pos, v in enumerate(w):
-                if v >= 0 and v in seen:
-                    w[pos] = -1
-                seen.add(int(v))
-        ids.append(enc["input_ids"])
-        word_ids.append(w)
-    return _Tokenized(ids, word_ids)
-
-
-def _batch(tok: _Tokenized, split: TokenSplit, sentences: np.ndarray, items: np.ndarray, pad: int,
-           device: torch.device):
-    """Tensors for ``sentences`` (indices into the split) and the ``items`` that lie in them."""
-    width = max(len(tok.ids[i]) for i in sentences)
-    ids = torch.full((len(sentences), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(sentences), width), dtype=torch.long)
-    word_of = np.full((len(sentences), width), -1, dtype=np.int64)
-    offset = {}
-    n_words = 0
-    for row, i in enumerate(sentences):
-        n = len(tok.ids[i])
-        ids[row, :n] = torch.tensor(tok.ids[i])
-        mask[row, :n] = 1
-        w = tok.word_ids[i]
-        word_of[row, :n] = np.where(w >= 0, w + n_words, -1)
-        offset[int(i)] = n_words
-        n_words += len(split.sentences[i])
-    base = np.array([offset[int(s)] for s in split.items[items, 0]], dtype=np.int64)
-    dep = torch.from_numpy(base + split.items[items, 1])
-    head = torch.from_numpy(base + split.items[items, 2]) if split.items[items, 2].min() >= 0 else None
-    return (ids.to(device), mask.to(device), torch.from_numpy(word_of.reshape(-1)).to(device), n_words,
-            dep.to(device), None if head is None else head.to(device))
-
-
-@dataclass
-class TokenFineTuneResult:
-    classifier: TokenClassifier
-    losses: list[float]
-    snapshots: dict[int, dict[int, np.ndarray]] = field(default_factory=dict)  # step -> layer -> items x dim
-    total_steps: int = 0
-
-
-def fine_tune_tokens(encoder, task: TokenTask, config, seed: int, progress=None) -> TokenFineTuneResult:
-    """Fine-tune ``encoder`` (changed in place) with a :class:`TokenClassifier` on the task's train
-    items; a batch is ``config.batch_size`` sentences with all their labelled items (Zhou and
-    Srikumar's protocol is the ``zhou`` preset of :class:`harness.protocols.FineTuneConfig`).
-    Sentences are never truncated (``config.max_length`` applies to sentence tasks only).
-    Snapshots: the item vectors of ``config.snapshot_split`` at ``config.snapshot_layers``.
-    Deterministic for a given seed on the CPU; one process (no data parallelism)."""
-    import math
-
-    from .protocols import (
-        FiniteLossCheck,
-        MicroBatches,
-        adamw,
-        linear_schedule,
-        prepare,
-        snapshot_steps,
-    )
-    from .runtime import seeded
-
-    model, tokenizer = encoder.model, encoder.tokenizer
-    device = next(model.parameters()).device
-    train = task["train"]
-    tok = _tokenize(tokenizer, train.sentences, task.pooling)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    limit = int(getattr(model.config, "max_position_embeddings", 512))
-    too_long = [i for i, ids in enumerate(tok.ids) if len(ids) > limit]
-    if too_long:
-        i = too_long[0]
-        raise DataError(f"{task.source}: train sentence {i} ({' '.join(train.sentences[i])[:60]}...) has "
-                        f"{len(tok.ids[i])} sub-words, more than the encoder's {limit} positions")
-    items_of = [[] for _ in train.sentences]
-    for row, s in enumerate(train.items[:, 0]):
-        items_of[s].append(row)
-    labels = torch.from_numpy(np.asarray(train.labels, dtype=np.int64))
-    steps_per_epoch = math.ceil(len(train.sentences) / config.batch_size)
-    total = steps_per_epoch * config.epochs
-    snap_steps = snapshot_steps(config.snapshot_at, total)
-    with seeded(seed, deterministic=device.type == "cpu"):
-        classifier = TokenClassifier(model, task.num_labels, task.kind, task.pooling, config.head_dropout).to(device)
-        prepare(model, config)
-        optimizer = adamw([p for p in classifier.parameters() if p.requires_grad], config.lr, config.weight_decay)
-        schedule = linear_schedule(optimizer, int(config.warmup_ratio * total), total)
-        generator = torch.Generator().manual_seed(seed)
-        loss_fn = torch.nn.CrossEntropyLoss()
-        result = TokenFineTuneResult(classifier, [], total_steps=total)
-
-        def snapshot(step: int) -> None:
-            if step in snap_steps:
-                split = task[config.snapshot_split]
-                words = encode_words(model, tokenizer, split.sentences, layers=config.snapshot_layers,
-                                     pooling=task.pooling, max_length=limit)
-                result.snapshots[step] = {layer: item_vectors(v, split, task.kind) for layer, v in words.items()}
-
-        micro_batches = MicroBatches("fine_tune_tokens", "sentences", device)
-
-        def train_step(sentences: np.ndarray, micro: int) -> torch.Tensor:
-            """One optimizer step's gradient on the items of ``sentences``, as ``micro`` accumulated
-            micro-batches of sentences, each one's mean loss weighted by its share of the items."""
-            optimizer.zero_grad(set_to_none=True)
-            step_loss = torch.zeros((), device=device)
-            everything = sum(len(items_of[i]) for i in sentences)
-            for part in np.array_split(sentences, micro):
-                items = np.concatenate([items_of[i] for i in part]).astype(np.int64)
-                if micro > 1 and len(items) == 0:  # (sentences without a labelled item add nothing)
-                    continue
-                logits = classifier(*_batch(tok, train, part, items, pad, device))
-                loss = loss_fn(logits.float(), labels[items].to(device))
-                if micro > 1:
-                    loss = loss * (len(items) / everything)
-                loss.backward()
-                step_loss += loss.detach()
-            return step_loss
-
-        step, losses = 0, []
-        finite = FiniteLossCheck(total, seed, config.lr)
-        snapshot(0)
-        classifier.train()
-        for _ in range(config.epochs):
-            order = torch.randperm(len(train.sentences), generator=generator).numpy()
-            for start in range(0, len(order), config.batch_size):
-                loss = micro_batches.run(train_step, order[start:start + config.batch_size], optimizer)
-                if config.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(classifier.parameters(), config.grad_clip)
-                optimizer.step()
-                schedule.step()
-                losses.append(loss)
-                step += 1
-                finite(losses, step)
-                if progress is not None:
-                    progress(step)
-                if step in snap_steps:
-                    snapshot(step)
-                    classifier.train()
-        classifier.eval()
-        result.losses = torch.stack(losses).float().cpu().tolist() if losses else []
-    return result
-
-
-def token_logits(classifier: TokenClassifier, tokenizer, split: TokenSplit, kind: str, pooling: str,
-                 batch_size: int = 32) -> np.ndarray:
-    """The fine-tuned head's logits on every item of ``split`` (from :func:`encode_words`'s
-    last layer, the representation the head was trained on)."""
-    limit = int(getattr(classifier.encoder.config, "max_position_embeddings", 512))
-    words = encode_words(classifier.encoder, tokenizer, split.sentences, layers=(-1,), pooling=pooling,
-                         max_length=limit, batch_size=batch_size)
-    (vectors,) = words.values()
-    x = item_vectors(vectors, split, kind)
-    head = classifier.head.eval()
-    weight = next(head.parameters())
-    with torch.inference_mode():
-        return head(torch.from_numpy(x).to(weight.device)).float().cpu().numpy()

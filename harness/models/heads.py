@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import ConfigError, diverged
-from .runtime import seeded
+from ..errors import ConfigError, diverged
+from ..runtime import seeded
 
 HEAD_KINDS = ("roberta", "mlp", "logreg")
 

@@ -17,7 +17,7 @@ import os
 import threading
 from functools import lru_cache
 
-from .errors import HubUnavailable
+from ..errors import HubUnavailable
 
 PROBE_TIMEOUT_S = 3.0  # per phase of the request (connect, write, read)
 PROBE_DEADLINE_S = 8.0  # the whole probe, DNS included: the answer comes within this

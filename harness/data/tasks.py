@@ -1,6 +1,6 @@
 """The table of task sources a fixture names, on top of the sources themselves: a text task from
 local files or the hub (:mod:`harness.data`, which also holds the types every source returns), a
-generated one (:mod:`harness.synthetic`), or a token-level one (:mod:`harness.tokens`)."""
+generated one (:mod:`harness.data.synthetic`), or a token-level one (:mod:`harness.data.tokens`)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import data, synthetic, tokens
-from .data import Task
-from .errors import ConfigError
+from .. import data
+from ..errors import ConfigError
+from . import Task, synthetic, tokens
 from .tokens import TokenTask
 
 TASK_SOURCES = ("synthetic", "local", "hub", "conllu", "streusle")
-TOKEN_SOURCES = ("conllu", "streusle")  # token-level tasks (harness/tokens.py)
+TOKEN_SOURCES = ("conllu", "streusle")  # token-level tasks (harness/data/tokens.py)
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class TaskSpec:
     ``source`` is ``synthetic`` (params: kind, n_train, n_validation, n_test, signal, seed),
     ``local`` (params: path, text_column, label_column) or ``hub`` (params: dataset, config,
     text_column, label_column, split_names, revision); the token-level sources ``conllu`` and
-    ``streusle`` give a :class:`harness.tokens.TokenTask` (:func:`harness.tokens.load`). ``sizes`` subsamples splits (stratified,
+    ``streusle`` give a :class:`harness.data.tokens.TokenTask` (:func:`harness.data.tokens.load`). ``sizes`` subsamples splits (stratified,
     seeded with ``split_seed``); a missing validation split is carved from train
     (``validation_fraction``).
     """

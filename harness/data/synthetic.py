@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .data import Task, make_task
-from .errors import ConfigError
+from ..errors import ConfigError
+from . import Task, make_task
 
 SENTIMENT = {
     "negative": ["awful", "terrible", "disappointing", "broken", "boring", "bad", "poor", "horrible",

@@ -5,7 +5,7 @@ A :class:`Task` is loaded from one of three sources, all checked the same way by
 - a local folder with one file per split (CSV, TSV, JSONL or Parquet): :func:`load_local`;
 - the Hugging Face hub by repository, configuration and revision, its Parquet files fetched
   through ``huggingface_hub`` (which reads its local cache offline): :func:`load_hub`;
-- a generator of labelled texts for offline smoke runs: :mod:`harness.synthetic`.
+- a generator of labelled texts for offline smoke runs: :mod:`harness.data.synthetic`.
 
 Labels may be strings or integers in the source; inside a task they are integer indices into
 ``Task.label_names`` (the label values seen in the training split, as strings, sorted numerically
@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError, DataError, HubUnavailable
+from ..errors import ConfigError, DataError, HubUnavailable
 from .hub import require_hub
 
 SPLITS = ("train", "validation", "test")
@@ -256,7 +256,7 @@ def with_validation(task: Task, fraction: float = 0.1, seed: int = 0) -> Task:
 
 def resize(task: Task, sizes: Mapping[str, int | None], seed: int = 0) -> Task:
     """The task with each split named in ``sizes`` stratified-subsampled to that many examples (a
-    token task's items: :func:`harness.tokens.resize`; either: :func:`harness.tasks.resize`)."""
+    token task's items: :func:`harness.data.tokens.resize`; either: :func:`harness.data.tasks.resize`)."""
     unknown = set(sizes) - set(SPLITS)
     if unknown:
         raise ConfigError(f"sizes name unknown split(s) {sorted(unknown)}; allowed: {list(SPLITS)}")

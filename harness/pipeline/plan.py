@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
-from .analysis import stats
+from ..analysis import stats
+from ..errors import HarnessError
+from ..models.encoders import OFFLINE_LAYERS, EncoderSpec, encoder_identity, offline_model_dir
+from ..store import MANIFEST, artifact_key
+from ..training.protocols import FineTuneConfig
 from .build import VERSIONS, Harness, finetune_inputs, probe_inputs
-from .encoders import OFFLINE_LAYERS, EncoderSpec, encoder_identity, offline_model_dir
-from .errors import HarnessError
-from .protocols import FineTuneConfig
-from .store import MANIFEST, artifact_key
 
 CROSS_CLAIMS = {"cross_task", "cross_task_distances"}
 
@@ -90,9 +90,9 @@ class Throughput:
         the first training ``texts`` of the task (full-length texts where none are given)."""
         from transformers import AutoConfig, AutoModel
 
-        from .data import make_task
-        from .encoders import Encoder
-        from .protocols import fine_tune
+        from ..data import make_task
+        from ..models.encoders import Encoder
+        from ..training.protocols import fine_tune
         from .throughput import benchmark_tokenizer, full_length_texts
 
         folder = _config_folder(spec)
@@ -138,7 +138,7 @@ class Throughput:
     def head_step(self, dim: int) -> float:
         import numpy as np
 
-        from .heads import HeadConfig, train_head
+        from ..models.heads import HeadConfig, train_head
 
         rng = np.random.default_rng(0)
         x = rng.standard_normal((32 * 200, dim)).astype(np.float32)
@@ -166,7 +166,7 @@ def needs_frozen_head(fx, claims: Sequence[str]) -> bool:
 def _measured_disagreement(h: Harness, fx, identity: str, target) -> float | None:
     """Where a run has been here before: the share of test texts on which the fine-tuned and the
     frozen model (first seed) disagree, from their cached predictions; None where either is not cached."""
-    from .store import Predictions
+    from ..store import Predictions
 
     seed = fx.seeds[0]
     found = [h.store.find("finetune", VERSIONS["finetune"], finetune_inputs(identity, target, fx.fine_tune, seed)),

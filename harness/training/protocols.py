@@ -1,12 +1,12 @@
-"""Training protocols, as pure computations on loaded objects (caching lives in :mod:`harness.build`).
+"""Training protocols, as pure computations on loaded objects (caching lives in :mod:`harness.pipeline.build`).
 
 - :func:`fine_tune`: the whole encoder plus a RoBERTa-style head on the first token, Bogaert et
   al.'s protocol by default (2 epochs, AdamW, lr 2e-5, linear decay, no warm-up, gradient norm
   clipped at 1.0), with optional snapshots of embeddings during training.
-- frozen: embeddings of the untouched encoder, then :func:`harness.heads.train_head`.
+- frozen: embeddings of the untouched encoder, then :func:`harness.models.heads.train_head`.
 - cross-task: fine-tune on task B, then a frozen head on task A's embeddings from that encoder.
 
-Frozen and cross-task are compositions of steps, so they are spelled out in :mod:`harness.build`.
+Frozen and cross-task are compositions of steps, so they are spelled out in :mod:`harness.pipeline.build`.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import distributed
-from .data import Task
-from .encoders import autocast_for, encode, is_out_of_memory, release_memory, tokenize
-from .errors import ConfigError, diverged
-from .heads import RobertaStyleHead
-from .runtime import seeded
+from .. import distributed
+from ..data import Task
+from ..errors import ConfigError, diverged
+from ..models.encoders import autocast_for, encode, is_out_of_memory, release_memory, tokenize
+from ..models.heads import RobertaStyleHead
+from ..runtime import seeded
 
 
 @dataclass(frozen=True)
@@ -237,7 +237,7 @@ def snapshot_steps(fractions: Sequence[float], total_steps: int) -> list[int]:
 
 def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=None,
               compile: bool = False) -> FineTuneResult:
-    """Fine-tune ``encoder`` (an :class:`harness.encoders.Encoder`, changed in place) on the task's
+    """Fine-tune ``encoder`` (an :class:`harness.models.encoders.Encoder`, changed in place) on the task's
     train split. Deterministic for a given seed on the CPU.
 
     On a GPU: bf16 autocast, batches copied from pinned memory, no host synchronisation inside the
@@ -344,7 +344,7 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
 class MicroBatches:
     """How many accumulated micro-batches a training step takes: 1 at first, doubled each time a
     step runs out of accelerator memory, so that the batch size, and so the gradient, stay the
-    protocol's (``fine_tune``; ``harness.tokens.fine_tune_tokens``, whose batches are sentences)."""
+    protocol's (``fine_tune``; ``harness.training.tokens.fine_tune_tokens``, whose batches are sentences)."""
 
     def __init__(self, who: str, unit: str, device: torch.device):
         self.count, self.who, self.unit, self.device = 1, who, unit, device

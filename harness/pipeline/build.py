@@ -37,19 +37,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from . import data, directprobe, distributed, tasks
-from .analysis import stats
-from .directprobe import pool as geometry_pool
-from .encoders import Encoder, EncoderSpec, encode, encoder_identity, load_encoder, resolve_layers
-from .errors import ConfigError, TrainingDiverged
-from .heads import HeadConfig, train_head
-from .protocols import FineTuneConfig, classifier_logits, fine_tune, key_fields
-from .runtime import Progress, resolve_device
-from .store import Artifact, ArtifactStore, Predictions, canonical_json
-from .tasks import TaskSpec
+from .. import data, directprobe, distributed
+from ..analysis import stats
+from ..data import tasks
+from ..data.tasks import TaskSpec
+from ..directprobe import pool as geometry_pool
+from ..errors import ConfigError, TrainingDiverged
+from ..models.encoders import (
+    Encoder,
+    EncoderSpec,
+    encode,
+    encoder_identity,
+    load_encoder,
+    resolve_layers,
+)
+from ..models.heads import HeadConfig, train_head
+from ..runtime import Progress, resolve_device
+from ..store import Artifact, ArtifactStore, Predictions, canonical_json
+from ..training.protocols import FineTuneConfig, classifier_logits, fine_tune, key_fields
 
 if TYPE_CHECKING:
-    from .analysis.probes import ProbeConfig, ProbeResult
+    from ..analysis.probes import ProbeConfig, ProbeResult
 
 # Code versions of the steps: bump one when its output changes for the same inputs.
 VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
@@ -181,23 +189,23 @@ class Harness:
 
     def _fine_tuned_tokens(self, encoder: EncoderSpec, task, config: FineTuneConfig, seed: int,
                            inputs: dict[str, Any]) -> Artifact:
-        """:meth:`fine_tuned` for a token task (harness/tokens.py): the same files, with the
+        """:meth:`fine_tuned` for a token task (harness/training/tokens.py): the same files, with the
         predictions and snapshots of items (words or pairs) instead of texts."""
-        from . import tokens
+        from ..training.tokens import fine_tune_tokens, token_logits
 
         def build(folder: Path) -> dict[str, Any]:
             model = self.load_model(encoder)
             n_steps = config.epochs * -(-len(task["train"].sentences) // config.batch_size)
             bar = Progress(n_steps, f"fine-tune {task.name}")
             with self._stage("fine-tune"):
-                result = tokens.fine_tune_tokens(model, task, config, seed, progress=bar)
+                result = fine_tune_tokens(model, task, config, seed, progress=bar)
             bar.close()
             classifier = result.classifier
             _save_fine_tune(folder, result, model.tokenizer)
             with self._stage("predict"):
                 accuracy = {split: _save_predictions(folder, split, task[split].labels,
-                                                     tokens.token_logits(classifier, model.tokenizer, task[split],
-                                                                         task.kind, task.pooling))
+                                                     token_logits(classifier, model.tokenizer, task[split],
+                                                                  task.kind, task.pooling))
                             for split in task.splits}
             return {"accuracy": accuracy, "total_steps": result.total_steps,
                     "snapshot_steps": sorted(result.snapshots), "device": str(self.device),
@@ -258,10 +266,10 @@ class Harness:
 
     def token_embeddings(self, source: ModelSource, task, split: str, *, layers: Sequence[int] = (-1,),
                          pooling: str = "mean", max_length: int = 512) -> Artifact:
-        """Every item of a token task's ``split`` (``harness.tokens.TokenTask``): a word's vector
+        """Every item of a token task's ``split`` (``harness.data.tokens.TokenTask``): a word's vector
         (its sub-words averaged, or the first) or a pair's (head then dependent, concatenated), at
         each of ``layers``: ``layer_<i>.npy`` and ``labels.npy``."""
-        from . import tokens
+        from ..models.words import encode_words, item_vectors
 
         inputs = {"model": self.identity(source), "task": task.fingerprint(), "split": split,
                   "layers": list(layers), "pooling": pooling, "max_length": max_length}
@@ -269,10 +277,10 @@ class Harness:
         def build(folder: Path) -> dict[str, Any]:
             model = self.load_model(source)
             with self._stage("encode"):
-                words = tokens.encode_words(model.model, model.tokenizer, task[split].sentences, layers=layers,
-                                            pooling=pooling, max_length=max_length)
+                words = encode_words(model.model, model.tokenizer, task[split].sentences, layers=layers,
+                                     pooling=pooling, max_length=max_length)
             for layer, vectors in words.items():
-                np.save(folder / f"layer_{layer}.npy", tokens.item_vectors(vectors, task[split], task.kind),
+                np.save(folder / f"layer_{layer}.npy", item_vectors(vectors, task[split], task.kind),
                         allow_pickle=False)
             np.save(folder / "labels.npy", task[split].labels, allow_pickle=False)
             return {"layers": sorted(words), "kind": task.kind, "items": len(task[split])}
@@ -319,7 +327,7 @@ class Harness:
     def map2d(self, source: ModelSource, task: data.Task, split: str, *, seed: int = 0,
               layer: int = -1, pooling: str = "first", max_length: int = 128) -> Artifact:
         """A t-SNE map of one split's embeddings (``coords.npy``, ``labels.npy``), for the report."""
-        from .analysis.maps import available_method, tsne_2d
+        from ..analysis.maps import available_method, tsne_2d
 
         method = available_method(len(task[split]))
         inputs = {"model": self.identity(source), "task": task.fingerprint(), "split": split,
@@ -353,7 +361,7 @@ class Harness:
         is a sequence of small matrix products that one core runs as fast as two (measured on 2
         cores: 1.24 s and 1.28 s, the same predictions), so the pool is what uses the other cores:
         the no-forgetting claim's 12 probes took 30 s one after the other."""
-        from .analysis.probes import ProbeResult
+        from ..analysis.probes import ProbeResult
 
         keyed = []
         for x_train, y_train, x_val, y_val, x_test, y_test, config, seed in jobs:
@@ -376,7 +384,7 @@ class Harness:
             x_train, x_val, x_test = job[0], job[2], job[4]
 
             def build(folder: Path, i=i, job=job) -> dict[str, Any]:
-                from .analysis.probes import zhou_probe as fit
+                from ..analysis.probes import zhou_probe as fit
 
                 if i in computed:
                     result = computed[i]
@@ -489,8 +497,8 @@ class Harness:
         (``head=None``), or ``model`` (the encoder a probe was trained on) with a probe's head."""
         from safetensors.torch import load_file
 
-        from .heads import HeadConfig, make_head
-        from .protocols import SequenceClassifier
+        from ..models.heads import HeadConfig, make_head
+        from ..training.protocols import SequenceClassifier
 
         encoder = self.load_model(model)
         dim = encoder.hidden_size
@@ -519,7 +527,7 @@ class Harness:
                   max_length: int = 128) -> Artifact:
         """Word relevance of a classifier (:meth:`classifier`) on the first ``max_texts`` texts of
         a split: ``words.json`` maps each word to ``[count, mean relevance]`` (harness/analysis/attribution.py)."""
-        from .analysis.attribution import METHODS, word_relevance, word_table
+        from ..analysis.attribution import METHODS, word_relevance, word_table
 
         if method not in METHODS:
             raise ConfigError(f"unknown attribution method {method!r}; allowed: {list(METHODS)}")
@@ -547,7 +555,7 @@ class Harness:
         its predictions on every split."""
         import sklearn
 
-        from .analysis import sparse
+        from ..analysis import sparse
 
         inputs = {"task": task.fingerprint(), "features": features, "folds": folds, "seed": seed, "C": C,
                   "sklearn": sklearn.__version__}
@@ -612,8 +620,8 @@ def _one_blas_thread() -> None:
 def _probe_pool(jobs: dict[int, tuple]) -> dict[int, ProbeResult]:
     """Zhou's probe on each job, in worker processes (spawned: no forked torch threads), each
     with one BLAS thread; in this process where the share of CPUs is one."""
-    from .analysis.probes import zhou_probe
-    from .runtime import cpu_share
+    from ..analysis.probes import zhou_probe
+    from ..runtime import cpu_share
 
     workers = min(cpu_share(), len(jobs))
     if workers <= 1:
@@ -628,7 +636,7 @@ def _probe_pool(jobs: dict[int, tuple]) -> dict[int, ProbeResult]:
 
 
 def is_token_task(task) -> bool:
-    """A token-level task (harness/tokens.py: words or word pairs), not a text classification one."""
+    """A token-level task (harness/data/tokens.py: words or word pairs), not a text classification one."""
     return not isinstance(task, data.Task)
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .encoders import Encoder
-from .errors import ConfigError
+from ..errors import ConfigError
+from ..models.encoders import Encoder
 
 # Configurations of published encoders (the hub's config.json, fields that set the shape).
 SHAPES = {
@@ -66,7 +66,7 @@ def benchmark_tokenizer():
 
     folder = os.environ.get(TOKENIZER_ENV)
     if not folder:
-        from .encoders import offline_model_dir
+        from ..models.encoders import offline_model_dir
 
         folder = offline_model_dir()
     if not Path(folder, "vocab.txt").is_file():

@@ -1,7 +1,7 @@
 """The README's main job, timed by stage: this tree against a baseline commit, on this machine.
 
-    python -m harness.stage_benchmark                      # this tree: cold, then warm
-    python -m harness.stage_benchmark --baseline 2126fc2   # and a commit before it, cold, first
+    python -m harness.pipeline.stage_benchmark                      # this tree: cold, then warm
+    python -m harness.pipeline.stage_benchmark --baseline 2126fc2   # and a commit before it, cold, first
 
 Each run is ``python -m pytest claims -m smoke --report ...`` in its own fresh artifact store (a
 cold store, as a new user's first run), then this tree once more on the same store (warm). Per
@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 STAGES = ("fine-tune", "predict", "encode", "probe", "directprobe", "attribution", "map", "sparse")
 
 
@@ -37,7 +37,10 @@ def run_main_job(tree: Path, store: Path, report: Path, extra: list[str]) -> dic
     """One run of the main job in ``tree`` (its own code: pytest puts the tree first on the path)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    cmd = [sys.executable, "-m", "pytest", "claims", "-m", "smoke", "-q", "-p", "no:cacheprovider",
+    # The tree's own claims plugin, not the one this environment's package registered (pytest11):
+    # a tree from before claims/plugin.py has it in its conftest.py instead.
+    plugin = ["-p", "no:finetune_claims"] + (["-p", "claims.plugin"] if (tree / "claims" / "plugin.py").exists() else [])
+    cmd = [sys.executable, "-m", "pytest", "claims", "-m", "smoke", "-q", "-p", "no:cacheprovider", *plugin,
            "--artifacts", str(store), "--report", str(report), *extra]
     print(f"$ (cd {tree} && {' '.join(cmd[2:])})", flush=True)
     proc = subprocess.run(cmd, cwd=tree, env={**os.environ, "CI": "1"}, stdout=subprocess.PIPE,

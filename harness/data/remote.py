@@ -6,7 +6,7 @@ A token corpus (a CoNLL-U treebank, STREUSLE's JSON) may be given as a local pat
 ``$CLAIMS_DATA_CACHE`` (default ``~/.cache/finetune-claims/data``), written under a temporary name
 and renamed (an interrupted download leaves nothing), and checked against ``sha256`` where the
 fixture pins one; a hub file goes through ``huggingface_hub`` (its cache, ``HF_HUB_OFFLINE``, the
-fail-fast probe of :mod:`harness.hub`). A server that does not answer fails within
+fail-fast probe of :mod:`harness.data.hub`). A server that does not answer fails within
 ``TIMEOUT_S`` seconds, with a message that names the URL and the way out (a local path).
 """
 
@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .errors import DataError
+from ..errors import DataError
 
 TIMEOUT_S = 10.0
 _HF = re.compile(r"hf://datasets/(?P<repo>[^/@]+/[^/@]+)(?:@(?P<revision>[^/]+))?/(?P<file>.+)")
