@@ -102,6 +102,24 @@ def share_cpus(processes: int) -> int:
     return threads
 
 
+def in_processes(calls: dict, workers: int, *, died: str, initializer=None) -> dict:
+    """``{key: (function, args)}`` run in ``workers`` spawned processes (a clean interpreter each:
+    no forked torch or BLAS threads), submitted in the order given; the results by key. A worker
+    that dies (killed for memory, say) raises a RuntimeError that says so and what to do (``died``),
+    not concurrent.futures' BrokenProcessPool."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=initializer) as pool:
+        futures = {key: pool.submit(fn, *args) for key, (fn, args) in calls.items()}
+        try:
+            return {key: f.result() for key, f in futures.items()}
+        except BrokenProcessPool as exc:
+            raise RuntimeError(f"a worker process died ({exc}); {died}") from exc
+
+
 def quiet() -> bool:
     """True where progress bars would only clutter a log: CI, or no terminal at all."""
     return bool(os.environ.get("CI")) or _terminal() is None

@@ -101,3 +101,19 @@ def test_probes_trained_side_by_side_equal_each_trained_alone(tmp_path, monkeypa
     got = h.zhou_probes(jobs)
     assert sent == [[1, 2]]
     assert got == [zhou_probe(*job[:6], job[6], seed=job[7]) for job in jobs]
+
+
+def _die(code: int) -> None:
+    import os
+
+    os._exit(code)
+
+
+def test_a_worker_that_dies_is_said_plainly():
+    """A worker killed (for memory, say) is a RuntimeError that says so and what to do, for the
+    probes' pool and DirectProbe's alike (harness.runtime.in_processes), not a BrokenProcessPool."""
+    from harness.runtime import in_processes
+
+    assert in_processes({"a": (abs, (-2,)), "b": (max, (1, 3))}, 2, died="never") == {"a": 2, "b": 3}
+    with pytest.raises(RuntimeError, match=r"a worker process died \(.*\); run with more memory"):
+        in_processes({"a": (_die, (9,))}, 2, died="run with more memory")

@@ -32,21 +32,14 @@ def probe_locally(jobs: dict[int, tuple[np.ndarray, np.ndarray]]) -> dict[int, d
     threads = max(1, cpus // workers)  # each run's label level: the CPUs its share leaves
     if workers <= 1 or sum(len(x) for x, _ in jobs.values()) < POOL_MIN_POINTS:
         return {i: directprobe.probe(x, y, threads) for i, (x, y) in jobs.items()}
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    from ..runtime import in_processes
 
-    # spawn: a clean interpreter per worker (no forked torch or BLAS threads), importing only
-    # NumPy, SciPy and HiGHS; the largest jobs first, so that the pool ends together
+    # spawned workers import only NumPy, SciPy and HiGHS; the largest jobs first, so that the pool
+    # ends together
     order = sorted(jobs, key=lambda i: -len(jobs[i][0]))
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {i: pool.submit(directprobe.probe, *jobs[i], threads) for i in order}
-        try:
-            return {i: f.result() for i, f in futures.items()}
-        except BrokenProcessPool as exc:
-            raise RuntimeError(
-                f"a DirectProbe worker process died ({exc}); the usual cause is memory (each keeps "
-                f"up to about 600 MiB of LPs): set ${GEOMETRY_WORKERS_ENV} to fewer than {workers}") from exc
+    return in_processes({i: (directprobe.probe, (*jobs[i], threads)) for i in order}, workers,
+                        died=f"a DirectProbe worker's usual cause is memory (each keeps up to about 600 MiB "
+                             f"of LPs): set ${GEOMETRY_WORKERS_ENV} to fewer than {workers}")
 
 
 def geometry_workers() -> int:

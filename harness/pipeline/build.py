@@ -626,13 +626,18 @@ def _probe_pool(jobs: dict[int, tuple]) -> dict[int, ProbeResult]:
     workers = min(cpu_share(), len(jobs))
     if workers <= 1:
         return {i: zhou_probe(*job[:6], job[6], seed=job[7]) for i, job in jobs.items()}
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from ..runtime import in_processes
 
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_one_blas_thread) as pool:
-        futures = {i: pool.submit(zhou_probe, *job[:6], job[6], seed=job[7]) for i, job in jobs.items()}
-        return {i: f.result() for i, f in futures.items()}
+    return in_processes({i: (_zhou_probe_job, (job,)) for i, job in jobs.items()}, workers,
+                        initializer=_one_blas_thread,
+                        died=f"the usual cause is memory: the {workers} probe workers (one per CPU of this "
+                             "run's share) each hold a split's vectors; run with more memory or fewer CPUs")
+
+
+def _zhou_probe_job(job: tuple) -> ProbeResult:
+    from ..analysis.probes import zhou_probe
+
+    return zhou_probe(*job[:6], job[6], seed=job[7])
 
 
 def is_token_task(task) -> bool:
