@@ -144,6 +144,12 @@ class Fixture:
         tasks = [self.task] + ([self.other_task] if self.other_task else [])
         return not local or any(t.source == "hub" for t in tasks)
 
+    def missing_inputs(self, claim: str | None = None) -> list[str]:
+        """What is not on this machine: the fixture's own inputs, and ``claim``'s (every claim's
+        where ``claim`` is None)."""
+        claims = self.missing_claim_inputs.values() if claim is None else [self.missing_claim_inputs.get(claim, ())]
+        return [*self.missing_paths, *(m for ms in claims for m in ms)]
+
     def claim(self, name: str) -> dict[str, Any]:
         return self.claims[name]
 

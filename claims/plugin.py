@@ -160,7 +160,7 @@ def _fixtures(config: pytest.Config):
 
         named = {Path(p).resolve() for p in config.getoption("--claim-fixtures") or [] if Path(p).is_file()}
         for fx in [fx for fx in fixtures if fx.path.resolve() in named]:
-            missing = [*fx.missing_paths, *(m for ms in fx.missing_claim_inputs.values() for m in ms)]
+            missing = fx.missing_inputs()
             if missing:
                 fixtures.remove(fx)
                 errors.append(FixtureError(fx.path, f"{fx.path}: fixture {fx.name}: its inputs are not on "
@@ -265,7 +265,7 @@ def _fixture_prerequisites(request: pytest.FixtureRequest):
     if fx.missing_variables:
         pytest.skip(f"fixture {fx.name} needs the environment variable(s) "
                     f"{', '.join(fx.missing_variables)} (see {fx.path})")
-    missing = [*fx.missing_paths, *fx.missing_claim_inputs.get(getattr(request.module, "CLAIM", ""), ())]
+    missing = fx.missing_inputs(getattr(request.module, "CLAIM", ""))
     if missing:
         pytest.skip(f"fixture {fx.name} ({fx.path}): its inputs are not on this machine: {'; '.join(missing)}")
     if fx.needs_hub:

@@ -25,8 +25,7 @@ def _anchors(page: Path) -> set[str]:
     return heads | set(re.findall(r'<a id="([^"]+)"></a>', text))
 
 
-@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
-def test_every_local_link_leads_somewhere(page):
+def _broken_links(page: Path) -> list[str]:
     broken = []
     for target in LINK.findall(page.read_text(encoding="utf-8")):
         if re.match(r"[a-z]+://", target):
@@ -37,7 +36,21 @@ def test_every_local_link_leads_somewhere(page):
             broken.append(f"{target} (no file {dest})")
         elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest):
             broken.append(f"{target} (no heading or anchor {anchor!r} in {dest.name})")
+    return broken
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_local_link_leads_somewhere(page):
+    broken = _broken_links(page)
     assert not broken, f"{page.name}: " + "; ".join(broken)
+
+
+def test_a_broken_link_or_anchor_is_caught(tmp_path):
+    (tmp_path / "other.md").write_text('# A heading\n<a id="kept"></a>\n')
+    page = tmp_path / "page.md"
+    page.write_text("[ok](other.md#a-heading) [ok](other.md#kept) [web](https://x.org/y) "
+                    "[gone](missing.md) [anchor](other.md#nowhere) [here](#nor-here)\n# Page\n")
+    assert [b.split(" ")[0] for b in _broken_links(page)] == ["missing.md", "other.md#nowhere", "#nor-here"]
 
 
 def test_the_readme_is_a_front_door():

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "fixtures" / "smoke" / "minilm-synthetic-reviews.toml"
 PLAN_FACTOR = 2.0  # README's options and docs/benchmarks.md: the plan's estimate is within this factor of the run's stage times
 # Under pytest-xdist the other workers' tests load the CPUs unevenly between the plan's measurement
-# and the run (one failure in about ten there at factor 2, 2026-12-07): the bound is looser there.
+# and the run (it failed once at factor 2 in a `pytest -n 2` run, 2026-12-07): the bound is looser there.
 SHARED_FACTOR = 3.0
 
 

@@ -28,7 +28,7 @@ import torch
 from transformers import BertConfig, BertModel, BertTokenizerFast
 
 sys.path.insert(0, ".")
-from harness.data.tokens import _task
+from harness.data.tokens import _task  # noqa: E402
 from harness.training.protocols import FineTuneConfig  # noqa: E402
 from harness.training.tokens import fine_tune_tokens  # noqa: E402
 from tests.test_encoders import fail_above  # noqa: E402
