@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from . import judges
+from .catalog import accuracy_gap
 from .fixture import CLAIM_PARAMS
 
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = judges.REPRODUCED, judges.CONTRADICTED, judges.INCONCLUSIVE
@@ -275,8 +276,9 @@ def _gap(says: str, n: int, diff: float, only_b: float, acc: float = 0.85, seeds
     """``seeds``: models retrained per seed on the same test texts (drawn once)."""
     def sim(rng):
         pairs = [paired(rng, n, acc, diff, only_b) for _ in range(seeds)]
-        return judges.accuracy_gap("sim", list(range(seeds)), [a for a, _ in pairs], [b for _, b in pairs], 0.5,
-                                   params("accuracy_gap", paper_says=says)).conclusion
+        return accuracy_gap.judge(accuracy_gap.Evidence(
+            fixture="sim", seeds=range(seeds), finetuned=[a for a, _ in pairs], frozen=[b for _, b in pairs],
+            chance=0.5), params("accuracy_gap", paper_says=says)).conclusion
     return sim
 
 

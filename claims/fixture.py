@@ -40,7 +40,7 @@ from harness.models.encoders import OFFLINE_LAYERS, EncoderSpec
 from harness.models.heads import HeadConfig
 from harness.training.protocols import PRESETS, FineTuneConfig
 
-from .spec import CLAIMS, spec
+from .registry import CLAIMS, spec
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from harness.analysis import geometry, stats
 
-from .spec import CLAIMS
+from .spec import LEGACY, ClaimSpec
 from .verdict import Verdict
 
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = "reproduced", "contradicted", "inconclusive"
@@ -45,13 +45,28 @@ def combine(per_seed: Sequence[str]) -> str:
     return INCONCLUSIVE
 
 
-def _verdict(claim: str, fixture: str, seeds: Sequence[int], per_seed: Sequence[str], params: dict[str, Any],
-             *, criterion: str, measured: dict[str, Any], details: dict[str, Any] | None = None,
-             intervals: dict[str, Any] | None = None, pvalues: dict[str, float] | None = None,
-             notes: Sequence[str] = (), deciding: bool = True) -> Verdict:
-    """``deciding``: every p in ``pvalues`` is a test that must hold for the verdict to reproduce
-    (one per seed or layer: the verdict's p is their largest, an intersection-union test), so the
-    largest is the verdict's deciding p, Holm-adjusted over the run (``claims.plugin.with_holm``)."""
+@dataclass(frozen=True, kw_only=True)
+class Evidence:
+    """What a claim measured on one fixture: the base of every claim's evidence record (its
+    module's ``Evidence``, with named fields, built by keyword only: a record cannot take the
+    frozen model's outcomes for the fine-tuned one's by position)."""
+
+    fixture: str
+    seeds: tuple[int, ...] = field(default=(0,))
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+
+
+def verdict(spec: ClaimSpec, ev: Evidence, per_seed: Sequence[str], params: dict[str, Any], *, criterion: str,
+            measured: dict[str, Any], details: dict[str, Any] | None = None,
+            intervals: dict[str, Any] | None = None, pvalues: dict[str, float] | None = None,
+            notes: Sequence[str] = (), deciding: bool = True) -> Verdict:
+    """The verdict of the claim ``spec`` on the evidence ``ev``: the seeds' conclusions combined
+    (:func:`combine`), the paper's sentence, the headline numbers. ``deciding``: every p in
+    ``pvalues`` is a test that must hold for the verdict to reproduce (one per seed or layer: the
+    verdict's p is their largest, an intersection-union test), so the largest is the verdict's
+    deciding p, Holm-adjusted over the run (``claims.plugin.with_holm``)."""
     details = dict(details or {})
     decided: dict[str, Any] = {}
     finite = {k: p for k, p in (pvalues or {}).items() if p == p}
@@ -64,11 +79,17 @@ def _verdict(claim: str, fixture: str, seeds: Sequence[int], per_seed: Sequence[
             details["seeds disagree"] = "some seeds reproduce the claim and others contradict it"
     if notes:
         details["notes"] = list(notes)
-    return Verdict(claim=claim, fixture=fixture, seeds=tuple(seeds), conclusion=combine(per_seed),
+    return Verdict(claim=spec.name, fixture=ev.fixture, seeds=ev.seeds, conclusion=combine(per_seed),
                    criterion=criterion, measured=measured, expected=params.get("expect", REPRODUCED),
-                   statement=CLAIMS[claim].statement(params), paper=dict(params.get("paper", {})),
+                   statement=spec.statement(params), paper=dict(params.get("paper", {})),
                    details=details, intervals=intervals or {}, pvalues=pvalues or {}, deciding=decided,
-                   headline=CLAIMS[claim].headline_keys(measured))
+                   headline=spec.headline_keys(measured))
+
+
+def _verdict(claim: str, fixture: str, seeds: Sequence[int], per_seed: Sequence[str], params: dict[str, Any],
+             **kw: Any) -> Verdict:
+    """:func:`verdict` for the claims not yet in a module of their own (``claims/catalog/``)."""
+    return verdict(LEGACY[claim], Evidence(fixture=fixture, seeds=tuple(seeds)), per_seed, params, **kw)
 
 
 def _value(values: Sequence[float]) -> dict[str, Any]:
@@ -308,40 +329,6 @@ def _paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float
         t = stats.paired_t([r["acc_a"] for r in results], [r["acc_b"] for r in results])
         details["across seeds, paired t-test"] = {"t": t.t, "df": t.df, "p": t.pvalue}
     return measured, intervals, details
-
-
-def accuracy_gap(fixture: str, seeds: Sequence[int], correct_finetuned: Sequence[np.ndarray],
-                 correct_frozen: Sequence[np.ndarray], chance: float, params: dict[str, Any]) -> Verdict:
-    """Fine-tuned vs frozen on the same test texts, against what the paper found
-    (``paper_says``: ``finetuned_better``, ``frozen_better`` or ``no_difference``)."""
-    alpha, margin, says = params["alpha"], params["margin"], params["paper_says"]
-    floor = params["min_above_chance"]
-    results = [paired_outcome(ft, fr, alpha, margin) for ft, fr in zip(correct_finetuned, correct_frozen, strict=True)]
-    per_seed, pvalues, notes = [], {}, []
-    for i, (r, ft, fr) in enumerate(zip(results, correct_finetuned, correct_frozen, strict=True)):
-        if says == "no_difference":
-            premise = all(stats.above_chance(c, chance, floor) < alpha for c in (ft, fr))
-            if not premise:
-                notes.append(f"seed {seeds[i]}: a model is not above chance ({chance:.3f}) + {floor:g}: "
-                             "equal accuracies of models that learned nothing say nothing")
-            per_seed.append(_same(r["tost"], premise, len(seeds)))
-            pvalues[_seed_key("TOST finetuned = frozen", seeds, i)] = r["tost"].pvalue
-        else:
-            which = "a" if says == "finetuned_better" else "b"
-            per_seed.append(_better(r, which, alpha, len(seeds)))
-            pvalues[_seed_key(f"McNemar one-sided, {says.replace('_', ' ')}", seeds, i)] = \
-                r["p_a_greater"] if which == "a" else r["p_b_greater"]
-    measured, intervals, details = _paired_measured("finetuned", "frozen", results, alpha, says == "no_difference")
-    if says == "no_difference":
-        rule = (f"equivalence: the {1 - 2 * alpha:.0%} paired interval of fine-tuned - frozen inside "
-                f"(-{margin:g}, {margin:g}) and both models above chance + {floor:g} (reproduced); wholly "
-                "outside (contradicted)")
-    else:
-        rule = (f"{says.replace('_', ' ')}: one-sided exact McNemar p < {alpha:g} (reproduced); the "
-                f"{1 - 2 * alpha:.0%} interval of the advantage below 0 or inside (-{margin:g}, {margin:g}) "
-                "(contradicted)")
-    return _verdict("accuracy_gap", fixture, seeds, per_seed, params, criterion=rule, measured=measured,
-                    intervals=intervals, details=details, pvalues=pvalues, notes=notes)
 
 
 def cross_task(fixture: str, seeds: Sequence[int], correct_same: Sequence[np.ndarray],

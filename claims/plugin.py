@@ -12,6 +12,7 @@ Options (all optional):
 --seeds N         run every fixture with seeds 0..N-1 instead of the fixture's own seeds
 --report DIR      write DIR/verdicts.json, report.md, report.html and figures/ at the end of the run
 --max-examples N  cut every split of every task to at most N examples (a dry run)
+--claim NAME      run only this claim (repeatable)
 --plan            list what the run would do, with time estimates, and stop
 
 Each test in ``claims/`` declares ``CLAIM = "<name>"`` (a name in ``claims/spec.py``) in its
@@ -72,6 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="write DIR/verdicts.json, report.md, report.html and figures at the end")
     group.addoption("--max-examples", type=int, default=None, metavar="N",
                     help="cut every split of every task to at most N examples (stratified): a dry run")
+    group.addoption("--claim", action="append", default=None, metavar="NAME",
+                    help="run only this claim (repeatable; default: every claim the fixtures list)")
     group.addoption("--plan", action="store_true",
                     help="list what the run would do (fixtures, claims, artifacts cached or to build, "
                          "time estimated on this device) and stop, training nothing")
@@ -116,6 +119,13 @@ def pytest_configure(config: pytest.Config) -> None:
     for path in config.getoption("--claim-fixtures") or []:
         if not Path(path).exists():
             raise pytest.UsageError(f"--claim-fixtures {path}: no such fixture file or folder")
+    chosen = config.getoption("--claim")
+    if chosen:
+        from claims.registry import CLAIMS
+
+        unknown = sorted(set(chosen) - set(CLAIMS))
+        if unknown:
+            raise pytest.UsageError(f"--claim {', '.join(unknown)}: no such claim; known: {', '.join(CLAIMS)}")
     n = config.getoption("--seeds")
     if n is not None and n < 1:
         raise pytest.UsageError(f"--seeds must be at least 1, got {n}")
@@ -182,21 +192,42 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if "fx" not in metafunc.fixturenames:
         return
-    from claims.spec import CLAIMS
+    chosen = metafunc.config.getoption("--claim")
+    fixtures = _fixtures(metafunc.config)
+    if "claim" in metafunc.fixturenames:  # claims/test_claims.py: every claim of the registry
+        from claims.registry import REGISTRY
+
+        params = []
+        for name, claim in REGISTRY.items():
+            if chosen and name not in chosen:
+                continue
+            params += [pytest.param(claim, fx, id=f"{name}-{fx.name}", marks=[getattr(pytest.mark, fx.profile)])
+                       for fx in fixtures if name in fx.claims] or [
+                pytest.param(claim, None, id=f"{name}-None",
+                             marks=pytest.mark.skip(reason=f"no fixture declares claim {name!r}"))]
+        metafunc.parametrize(("claim", "fx"), params)
+        return
+    from claims.registry import CLAIMS
 
     claim = getattr(metafunc.module, "CLAIM", None)
     if claim is None:
         raise pytest.UsageError(f"{metafunc.module.__name__} takes `fx` but declares no CLAIM")
     if claim not in CLAIMS:
-        raise pytest.UsageError(f"{metafunc.module.__name__} declares CLAIM = {claim!r}, which claims/spec.py "
+        raise pytest.UsageError(f"{metafunc.module.__name__} declares CLAIM = {claim!r}, which the registry "
                                 f"does not know; known: {sorted(CLAIMS)}")
     params = [
         pytest.param(fx, id=fx.name, marks=[getattr(pytest.mark, fx.profile)])
-        for fx in _fixtures(metafunc.config)
-        if claim in fx.claims
+        for fx in fixtures
+        if claim in fx.claims and (not chosen or claim in chosen)
     ]
     metafunc.parametrize("fx", params or [pytest.param(None, marks=pytest.mark.skip(
         reason=f"no fixture declares claim {claim!r}"))])
+
+
+def claim_name(item: pytest.Item) -> str:
+    """The claim a test item judges."""
+    claim = getattr(getattr(item, "callspec", None), "params", {}).get("claim")
+    return claim.name if claim is not None else getattr(getattr(item, "module", None), "CLAIM", item.name)
 
 
 def selects_full(markexpr: str) -> bool:
@@ -231,7 +262,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         params = getattr(getattr(item, "callspec", None), "params", {})
         fx = params.get("fx")
         if fx is not None and not item.get_closest_marker("skip"):
-            selected.setdefault(fx.name, (fx, []))[1].append(getattr(item.module, "CLAIM", item.name))
+            selected.setdefault(fx.name, (fx, []))[1].append(claim_name(item))
     h = Harness(ArtifactStore(config.getoption("--artifacts")), device=config.getoption("--device"),
                 max_examples=config.getoption("--max-examples"))
     text = render(h, selected, Throughput(h.device)) if selected else "Plan: no claim of any fixture is selected."
@@ -260,12 +291,12 @@ def _fixture_prerequisites(request: pytest.FixtureRequest):
         return
     import logging
 
-    logging.getLogger("claims").info("claim %s on fixture %s (seeds %s)", getattr(request.module, "CLAIM", "?"),
-                                     fx.name, ", ".join(map(str, fx.seeds)))
+    claim = claim_name(request.node)
+    logging.getLogger("claims").info("claim %s on fixture %s (seeds %s)", claim, fx.name, ", ".join(map(str, fx.seeds)))
     if fx.missing_variables:
         pytest.skip(f"fixture {fx.name} needs the environment variable(s) "
                     f"{', '.join(fx.missing_variables)} (see {fx.path})")
-    missing = fx.missing_inputs(getattr(request.module, "CLAIM", ""))
+    missing = fx.missing_inputs(claim)
     if missing:
         pytest.skip(f"fixture {fx.name} ({fx.path}): its inputs are not on this machine: {'; '.join(missing)}")
     if fx.needs_hub:
@@ -339,9 +370,9 @@ def _record_outcome(item: pytest.Item, call: pytest.CallInfo, report: pytest.Tes
     else:
         return
     if fx is not None:
-        from claims.spec import CLAIMS
+        from claims.registry import CLAIMS
 
-        claim = getattr(item.module, "CLAIM", item.name)
+        claim = claim_name(item)
         spec = CLAIMS.get(claim)
         params_ = fx.claims.get(claim, {})
         statement = spec.statement(params_) if spec is not None and params_ else {}
@@ -490,8 +521,11 @@ def _not_judged(stats: dict[str, list]) -> tuple[list[tuple[str, str, list[str]]
             if not nodeid.startswith("claims/") or ("claims_judged", True) in rep.user_properties:
                 continue
             test = nodeid.rsplit("::", 1)[-1]
-            if test.endswith("[None]"):
+            if test.endswith("[None]"):  # a claim's own test module: test_<claim>[None]
                 undeclared.append(test.removeprefix("test_").removesuffix("[None]"))
+                continue
+            if test.endswith("-None]"):  # the registry's claims: test_claim[<claim>-None]
+                undeclared.append(test.split("[", 1)[1].removesuffix("-None]"))
                 continue
             if rep.skipped and isinstance(rep.longrepr, tuple):
                 reason = rep.longrepr[2].removeprefix("Skipped: ")
@@ -500,6 +534,13 @@ def _not_judged(stats: dict[str, list]) -> tuple[list[tuple[str, str, list[str]]
                 reason = crash.message if crash is not None else str(rep.longrepr).strip().splitlines()[-1]
             groups.setdefault(("skipped" if rep.skipped else "error", reason), []).append(test)
     return [(outcome, reason, tests) for (outcome, reason), tests in groups.items()], undeclared
+
+
+def _fixture_of(test: str) -> str:
+    """The fixture of a claim test's name: test_<claim>[<fixture>] or test_claim[<claim>-<fixture>]
+    (a claim's name has no hyphen)."""
+    param = test.split("[", 1)[-1].removesuffix("]")
+    return param.split("-", 1)[1] if test.startswith("test_claim[") else param
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -511,7 +552,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.section("claims not judged")
     for outcome, reason, tests in groups:
         if len(tests) > 6:  # many claims of the same fixtures (the full profile, say): the fixtures
-            fixtures = sorted({t.rsplit("[", 1)[-1].rstrip("]") for t in tests})
+            fixtures = sorted({_fixture_of(t) for t in tests})
             what = f"{len(tests)} claims of {len(fixtures)} fixtures ({', '.join(fixtures)})"
         else:
             what = ", ".join(tests)

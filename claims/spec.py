@@ -23,7 +23,6 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from harness.errors import ConfigError
@@ -140,18 +139,18 @@ class Param:
         raise AssertionError(f"unknown parameter kind {kind!r}")  # a mistake in a spec, not a fixture
 
 
-def _alpha(default: float) -> Param:
+def alpha(default: float) -> Param:
     return Param("alpha", "float", default, "significance level of the claim's tests",
                  low=0.0, high=0.5, low_open=True, high_open=True)
 
 
-def _margin(default: float = 0.02) -> Param:
+def margin(default: float = 0.02) -> Param:
     return Param("margin", "float", default,
                  "equivalence margin on the accuracy difference: a difference smaller than this is "
                  "negligible (TOST); 0.02 = two accuracy points", low=0.0, high=1.0, low_open=True)
 
 
-def _floor() -> Param:
+def chance_floor() -> Param:
     return Param("min_above_chance", "float", 0.05,
                  "each model's test accuracy must exceed the majority-class rate by more than this "
                  "(one-sided binomial test at alpha on the test texts; across seeds, the mean), else the "
@@ -271,7 +270,7 @@ def _words_check(p: dict[str, Any], has_other_task: bool) -> str | None:
     return None
 
 
-def _probe_params(max_items: int = 3000) -> tuple[Param, ...]:
+def probe_params(max_items: int = 3000) -> tuple[Param, ...]:
     """Zhou and Srikumar's probe (harness/analysis/probes.py), as claims that train it declare it."""
     return (
         Param("max_items", "int", max_items, "items per split at most (seeded sample; the probe's cost)", low=10),
@@ -295,7 +294,8 @@ def _alphas_check(p: dict[str, Any], has_other_task: bool) -> str | None:
 
 PROTOCOL = r"frozen|finetuned|top[1-9][0-9]*"
 
-CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
+# The claims not yet moved to a module of their own in claims/catalog/ (claims/registry.py joins them)
+LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
     ClaimSpec(
         name="no_overfitting",
         source="Bogaert et al. 2023, Table 1",
@@ -313,39 +313,12 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                   low=0.0, high=1.0),
             Param("max_overlap", "float", 0.1, "the largest share of test texts that may also occur in train",
                   low=0.0, high=1.0),
-            _floor(), _alpha(0.05),
+            chance_floor(), alpha(0.05),
         ),
         figures=("accuracy_bars",),
         headline=('finetuned_gap', 'frozen_gap'),
         controls=("two chance-level models (inconclusive)", "a model scored on its own training texts",
                   "a real train - test gap (contradicted)"),
-    ),
-    ClaimSpec(
-        name="accuracy_gap",
-        source="Bogaert et al. 2023, section 3.1",
-        sentence={
-            "finetuned_better": ("Allocine: the fine-tuned model is significantly more accurate than "
-                                 "the frozen one (97.07 vs 94.31, p << 0.01)"),
-            "frozen_better": "the frozen model is significantly more accurate than the fine-tuned one",
-            "no_difference": ("InfOpinion: the accuracy gap between the fine-tuned (95.60) and the "
-                              "frozen model (96.20) is not significant (p = 0.34)"),
-        },
-        decides=("fine-tuned vs frozen on the same test texts. `paper_says` a model is better: "
-                 "**reproduced** when one-sided McNemar (exact) in that direction has p < `alpha`, "
-                 "**contradicted** when the (1 - 2 alpha) paired interval of the difference shows "
-                 "the other way or lies inside (-`margin`, `margin`); `no_difference`: **reproduced** "
-                 "only by equivalence (TOST: the interval inside the margin, both models above "
-                 "chance), **contradicted** when it lies wholly outside the margin. The paper's z, "
-                 "the pooled z and two-sided McNemar are reported beside"),
-        params=(
-            Param("paper_says", "str", "finetuned_better", "what the paper found in this setting",
-                  choices=("finetuned_better", "frozen_better", "no_difference")),
-            _alpha(0.01), _margin(), _floor(),
-        ),
-        figures=("accuracy_bars",),
-        headline=('finetuned_accuracy', 'frozen_accuracy'),
-        controls=("two coin-flip classifiers (never a reproduced 'no difference')",
-                  "identical models for 'fine-tuned better'", "the wrong direction"),
     ),
     ClaimSpec(
         name="pca_variance",
@@ -374,7 +347,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("min_frozen", "int", 200,
                   "the frozen space needs more than this many components (the paper: more than 200 "
                   "of 768); 0 judges the ratio alone", low=0),
-            _alpha(0.05), _floor(),
+            alpha(0.05), chance_floor(),
             Param("cross_task_between", "bool", False,
                   "also require the encoder fine-tuned on [other_task] to lie in between"),
         ),
@@ -416,7 +389,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                   "which of the paper's findings to judge: the cluster count (4.2) and the distances "
                   "(4.3; Zhou and Srikumar leave TREC-50 out of 4.3: it is not linearly separable)",
                   choices=("clusters", "distances")),
-            _alpha(0.05),
+            alpha(0.05),
         ),
         figures=("distance_trajectories", "centroid_paths"),
         headline=('clusters_first', 'clusters_last'),
@@ -435,7 +408,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                  "lies inside (-`margin`, `margin`) and the frozen model is above chance, "
                  "**contradicted** when it lies wholly outside, **inconclusive** otherwise. "
                  "Same-task fine-tuning is shown beside, with McNemar against cross-task"),
-        params=(_alpha(0.05), _margin(), _floor()),
+        params=(alpha(0.05), margin(), chance_floor()),
         figures=("accuracy_bars",),
         headline=('cross_task_accuracy', 'frozen_accuracy'),
         needs=("other_task",),
@@ -479,7 +452,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                   "also judge the probe accuracies (Table 5): on the target task's test items, a probe "
                   "on the encoder fine-tuned on the target task beats one on the encoder fine-tuned on "
                   "the other task (`lower`), or not (`higher`: the related task comes close)"),
-            *_probe_params(), _margin(), _alpha(0.05),
+            *probe_params(), margin(), alpha(0.05),
         ),
         figures=("distance_bars",),
         headline=('mean_relative_change', 'mean_relative_change_raw'),
@@ -512,7 +485,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
                   low=-1.0, high=1.0),
             Param("min_similarity", "float", None, "every layer's similarity at least this",
                   low=-1.0, high=1.0, optional=True),
-            _alpha(0.05),
+            alpha(0.05),
         ),
         figures=("layer_similarity",),
         headline=('*_first_layer', '*_last_layer'),
@@ -540,7 +513,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("b", "str", "finetuned", "second protocol", pattern=PROTOCOL),
             Param("paper_says", "str", "no_difference", "what the paper found",
                   choices=("a_better", "b_better", "no_difference")),
-            _alpha(0.05), _margin(), _floor(),
+            alpha(0.05), margin(), chance_floor(),
             Param("min_seeds", "int", 3, "seeds needed to judge", low=2),
         ),
         figures=("seed_boxes",),
@@ -568,7 +541,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("relatedness", "str", "mutual_information", "what 'task-related' means",
                   choices=("mutual_information", "lexicon")),
             Param("lexicon", "str_list", [], "task words, for relatedness = 'lexicon'"),
-            _alpha(0.05),
+            alpha(0.05),
         ),
         figures=("word_lists",),
         headline=('finetuned_top*', 'frozen_top*'),
@@ -592,7 +565,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("top_layers", "int", 2, "top layers averaged", low=1),
             Param("min_gap", "float", 0.02, "similarity gap that counts", low=0.0),
             Param("max_texts", "int", 500, "texts per side", low=2),
-            _alpha(0.05),
+            alpha(0.05),
         ),
         figures=("layer_similarity",),
         headline=('gap',),
@@ -620,7 +593,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("features", "str_list", ["tfidf", "counts", "hashing"], "sparse feature kinds",
                   choices=("tfidf", "counts", "hashing")),
             Param("folds", "int", 10, "cross-validation folds", low=2),
-            _alpha(0.01), _margin(),
+            alpha(0.01), margin(),
         ),
         figures=("accuracy_bars",),
         headline=('finetuned_accuracy', 'best_sparse_accuracy'),
@@ -643,8 +616,8 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("corpus", "path", None, "the CoNLL-U treebank to probe", required=True),
             Param("task", "str", "pos", "what each item's label is", choices=("pos", "dep")),
             Param("layers", "str", "all", "the layers judged", choices=("all", "last")),
-            *_probe_params(),
-            _alpha(0.05), _margin(), _floor(),
+            *probe_params(),
+            alpha(0.05), margin(), chance_floor(),
         ),
         figures=("layer_similarity",),
         headline=('finetuned_accuracy_last_layer', 'pretrained_accuracy_last_layer'),
@@ -670,7 +643,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
         params=(
             Param("paper_says", "str", "improves", "what the paper found on this model and task",
                   choices=("improves", "no_gain")),
-            *_probe_params(), _alpha(0.05), _margin(), _floor(),
+            *probe_params(), alpha(0.05), margin(), chance_floor(),
         ),
         figures=("accuracy_bars",),
         headline=('finetuned_accuracy', 'pretrained_accuracy'),
@@ -695,7 +668,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("split", "str", "test", "whose items", choices=SPLIT),
             Param("min_trend", "float", 0.5, "Pearson correlation of depth with each measure, at least",
                   low=0.0, high=1.0, low_open=True),
-            _alpha(0.05),
+            alpha(0.05),
         ),
         figures=("layer_similarity", "centroid_pca"),
         headline=('depth_trend_movement', 'depth_trend_directions'),
@@ -722,7 +695,7 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("min_recovery", "float", 0.9, "share of the full model's gain over chance", low=0.0),
             Param("min_gain", "float", 0.05, "the full model's gain over chance below which nothing is judged",
                   low=0.0, high=1.0),
-            _alpha(0.05),
+            alpha(0.05),
         ),
         figures=("accuracy_by_layers",),
         headline=('recovery_cut_after_*', 'full_accuracy'),
@@ -748,81 +721,10 @@ CLAIMS: dict[str, ClaimSpec] = {s.name: s for s in (
             Param("min_recovery", "float", 0.9, "share of the gain to recover", low=0.0),
             Param("min_gain", "float", 0.01, "full fine-tuning's gain below which nothing is judged",
                   low=0.0, high=1.0),
-            _alpha(0.05),
+            alpha(0.05),
         ),
         figures=("accuracy_by_layers",),
         headline=('recovery_top_*', 'full_accuracy'),
         controls=("no gain to recover (inconclusive)", "the top layers recover nothing (contradicted)"),
     ),
 )}
-
-
-def spec(name: str) -> ClaimSpec:
-    try:
-        return CLAIMS[name]
-    except KeyError:
-        raise ConfigError(f"unknown claim {name!r}; allowed: {sorted(CLAIMS)}") from None
-
-
-def claim_index() -> str:
-    """The README's short list of the claims: name, paper and section."""
-    rows = ["| claim | paper, where |", "|---|---|"]
-    rows += [f"| [`{s.name}`](docs/claims.md#{s.name}) | {s.source} |" for s in CLAIMS.values()]
-    return "\n".join(rows)
-
-
-def claim_table() -> str:
-    """``docs/claims.md``'s claim table: each claim's paper, sentence and rule."""
-    rows = ["| claim | paper | the paper's sentence | decided by (fixture parameters) |",
-            "|---|---|---|---|"]
-    for s in CLAIMS.values():
-        sentence = s.sentence if isinstance(s.sentence, str) else "; ".join(
-            f"`{k}`: {v}" for k, v in s.sentence.items())
-        rows.append(f'| <a id="{s.name}"></a>`{s.name}` | {s.source} | {sentence} | {s.decides} |')
-    return "\n".join(rows)
-
-
-def parameter_table() -> str:
-    """Every claim's parameters with their types, defaults and allowed values."""
-    rows = ["| claim | parameter | default | allowed | meaning |", "|---|---|---|---|---|"]
-    for s in CLAIMS.values():
-        for p in s.params:
-            default = "(required)" if p.required else "(none)" if p.default is None else repr(p.default).replace("'", '"')
-            rows.append(f"| `{s.name}` | `{p.name}` | `{default}` | {p.allowed()} | {p.help} |")
-    return "\n".join(rows)
-
-
-# The generated parts of the docs: each file's text between its BEGIN and END markers.
-BEGIN = "<!-- generated by `python -m claims.spec --write`: edit claims/spec.py, not this -->"
-END = "<!-- end of generated part -->"
-GENERATED = {"README.md": lambda: claim_index(),
-             "docs/claims.md": lambda: claim_table() + "\n\n" + _params_intro() + parameter_table()}
-
-
-def _params_intro() -> str:
-    return ("Every claim also takes `expect` (`reproduced`, `contradicted`, `inconclusive`) and a `paper`\n"
-            "table of the paper's figures. The parameters, checked when a fixture is loaded:\n\n")
-
-
-def generated(text: str, path: str) -> str:
-    """``text`` (the file at ``path``) with its generated part rewritten from the specs."""
-    try:
-        head, rest = text.split(BEGIN, 1)
-        _, tail = rest.split(END, 1)
-    except ValueError:
-        raise ConfigError(f"{path}: no generated part (the lines {BEGIN!r} ... {END!r})") from None
-    return f"{head}{BEGIN}\n{GENERATED[path]()}\n{END}{tail}"
-
-
-if __name__ == "__main__":  # python -m claims.spec [--write]: the tables, printed or written
-    import sys
-
-    root = Path(__file__).resolve().parents[1]
-    if sys.argv[1:] == ["--write"]:
-        for rel in GENERATED:
-            file = root / rel
-            file.write_text(generated(file.read_text(encoding="utf-8"), rel), encoding="utf-8")
-            print(f"wrote {rel}")
-    else:
-        for make in GENERATED.values():
-            print(make(), end="\n\n")

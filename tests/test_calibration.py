@@ -11,7 +11,7 @@ import pytest
 
 from claims import calibration as cal
 from claims import judges
-from claims.spec import CLAIMS
+from claims.registry import CLAIMS
 from harness.analysis import stats
 
 SIMS = 150  # per case in CI: a 19% rate where 5% is claimed fails with certainty; docs/ has 2,000

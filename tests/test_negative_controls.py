@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from claims import judges
+from claims.catalog import accuracy_gap
 from claims.fixture import CLAIM_PARAMS
 from harness.analysis import geometry, stats
 from harness.data.synthetic import generate_task
@@ -93,7 +94,8 @@ def test_claim1_a_gap_near_the_tolerance_on_few_texts_is_inconclusive():
 
 
 def gap(ft, fr, chance=0.5, **overrides):
-    return judges.accuracy_gap("f", [0], [ft], [fr], chance, params("accuracy_gap", **overrides))
+    return accuracy_gap.judge(accuracy_gap.Evidence(fixture="f", finetuned=[ft], frozen=[fr], chance=chance),
+                              params("accuracy_gap", **overrides))
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -1165,8 +1167,8 @@ def test_one_disagreement_in_150_texts_is_not_a_negligible_difference():
     frozen = outcomes(150, 0.9, 7)
     other = frozen.copy()
     other[np.flatnonzero(frozen)[0]] = False
-    gap = judges.accuracy_gap("f", [0], [other], [frozen], 0.5,
-                              params("accuracy_gap", paper_says="no_difference", alpha=0.05))
+    gap = accuracy_gap.judge(accuracy_gap.Evidence(fixture="f", finetuned=[other], frozen=[frozen], chance=0.5),
+                             params("accuracy_gap", paper_says="no_difference", alpha=0.05))
     cross = cross_verdict(outcomes(150, 0.95, 8), other, frozen)
     assert gap.conclusion == INCONCLUSIVE and cross.conclusion == INCONCLUSIVE, (gap.text(), cross.text())
 

@@ -139,14 +139,17 @@ def test_holm_adjusts_one_deciding_p_per_verdict_over_the_run():
     from statsmodels.stats.multitest import multipletests
 
     from claims import judges
+    from claims.catalog import accuracy_gap
     from claims.fixture import CLAIM_PARAMS
     from claims.plugin import with_holm
 
     rng = np.random.default_rng(0)
     ps = dict(CLAIM_PARAMS["accuracy_gap"], alpha=0.05)
-    three_seeds = judges.accuracy_gap("three", [0, 1, 2], [rng.random(400) < 0.95 for _ in range(3)],
-                                      [rng.random(400) < 0.85 for _ in range(3)], 0.5, ps)
-    one = judges.accuracy_gap("one", [0], [rng.random(100) < 0.9], [rng.random(100) < 0.8], 0.5, ps)
+    three_seeds = accuracy_gap.judge(accuracy_gap.Evidence(
+        fixture="three", seeds=[0, 1, 2], finetuned=[rng.random(400) < 0.95 for _ in range(3)],
+        frozen=[rng.random(400) < 0.85 for _ in range(3)], chance=0.5), ps)
+    one = accuracy_gap.judge(accuracy_gap.Evidence(fixture="one", seeds=[0], finetuned=[rng.random(100) < 0.9],
+                                                   frozen=[rng.random(100) < 0.8], chance=0.5), ps)
     geometry = judges.layer_change("geo", [0], [1, 2], {"cka": [[0.9, 0.5]]},
                                    dict(CLAIM_PARAMS["layer_change"]))
     assert len(three_seeds.pvalues) == 3 and three_seeds.deciding["p"] == max(three_seeds.pvalues.values())
@@ -190,8 +193,8 @@ MISTYPED = GOOD.replace('name = "offline:minilm-l2"', 'name = "./my-encodr"')
 
 def _claims_run(tmp_path, fixture_arg: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "claims/test_no_overfitting.py",
-         "claims/test_accuracy_gap.py", "claims/test_fixture_files.py", "--claim-fixtures", str(fixture_arg),
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "claims",
+         "--claim", "no_overfitting", "--claim", "accuracy_gap", "--claim-fixtures", str(fixture_arg),
          "--artifacts", str(tmp_path / "store"), "--report", str(tmp_path / "report")],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
 

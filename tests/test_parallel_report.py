@@ -27,8 +27,8 @@ def test_verdicts_of_all_workers_are_merged(tmp_path):
     fixture.write_text(FIXTURE)
     report = tmp_path / "report"
     res = subprocess.run(
-        [sys.executable, "-m", "pytest", "-n", "2", "-q", "-m", "smoke", "claims/test_accuracy_gap.py",
-         "claims/test_cross_task.py", "claims/test_no_overfitting.py", "--claim-fixtures", str(fixture),
+        [sys.executable, "-m", "pytest", "-n", "2", "-q", "-m", "smoke", "claims",
+         "--claim", "accuracy_gap", "--claim", "cross_task", "--claim", "no_overfitting", "--claim-fixtures", str(fixture),
          "--artifacts", str(tmp_path / "store"), "--report", str(report)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )

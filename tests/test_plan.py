@@ -20,7 +20,7 @@ SHARED_FACTOR = 3.0
 
 
 def run(args, tmp_path):
-    return subprocess.run([sys.executable, "-m", "pytest", "claims/test_accuracy_gap.py", "-m", "smoke", "-p",
+    return subprocess.run([sys.executable, "-m", "pytest", "claims", "--claim", "accuracy_gap", "-m", "smoke", "-p",
                            "no:randomly", "--claim-fixtures", str(SMOKE), "--artifacts", str(tmp_path / "store"),
                            *args], cwd=ROOT, capture_output=True, text=True, timeout=600)
 
