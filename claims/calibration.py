@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from . import judges
-from .catalog import accuracy_gap
+from .catalog import accuracy_gap, cross_task, no_overfitting
 from .fixture import CLAIM_PARAMS
 
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = judges.REPRODUCED, judges.CONTRADICTED, judges.INCONCLUSIVE
@@ -285,7 +285,8 @@ def _gap(says: str, n: int, diff: float, only_b: float, acc: float = 0.85, seeds
 def _cross(n: int, diff: float, only_b: float):
     def sim(rng):
         cross, frozen = paired(rng, n, 0.85, diff, only_b)
-        return judges.cross_task("sim", [0], [cross], [cross], [frozen], 0.5, params("cross_task")).conclusion
+        return cross_task.judge(cross_task.Evidence(fixture="sim", same=[cross], cross=[cross], frozen=[frozen],
+                                                    chance=0.5), params("cross_task")).conclusion
     return sim
 
 
@@ -427,10 +428,11 @@ def _growth(per_label: int, sentences: int | None = None, shrink: float = 1.0):
 
 def _overfitting(n_train: int, n_test: int, gap: float, acc_test: float = 0.85, seeds: int = 1):
     def sim(rng):
-        models = [[judges.SplitOutcomes(split(rng, n_train, acc_test + gap), split(rng, n_test, acc_test))
+        models = [[no_overfitting.SplitOutcomes(split(rng, n_train, acc_test + gap), split(rng, n_test, acc_test))
                    for _ in range(seeds)] for _ in range(2)]
-        return judges.no_overfitting("sim", list(range(seeds)), models[0], models[1], 0.0, 0.5,
-                                     params("no_overfitting")).conclusion
+        return no_overfitting.judge(no_overfitting.Evidence(
+            fixture="sim", seeds=range(seeds), finetuned=models[0], frozen=models[1], test_overlap=0.0, chance=0.5),
+            params("no_overfitting")).conclusion
     return sim
 
 

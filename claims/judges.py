@@ -120,92 +120,6 @@ def accuracy_interval(correct: Sequence[np.ndarray]) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# Bogaert et al., Table 1: no overfitting
-
-
-@dataclass(frozen=True)
-class SplitOutcomes:
-    """Per-text correctness of one model on the train and the test split."""
-
-    train: np.ndarray
-    test: np.ndarray
-
-    def gap_interval(self, alpha: float) -> tuple[float, float, float]:
-        """Train minus test accuracy, with its (1 - 2 alpha) Newcombe interval (independent splits;
-        the normal interval used before said "close" 11-13% of the time at a gap equal to the
-        tolerance, with 120-250 test texts)."""
-        ci = stats.newcombe_difference(self.train, self.test, level=1 - 2 * alpha)
-        return ci.estimate, ci.low, ci.high
-
-
-def no_overfitting(fixture: str, seeds: Sequence[int], finetuned: Sequence[SplitOutcomes],
-                   frozen: Sequence[SplitOutcomes], test_overlap: float, chance: float,
-                   params: dict[str, Any]) -> Verdict:
-    """Train and test accuracy are close for both models: the (1 - 2 alpha) interval of each gap
-    lies at or below ``tolerance`` (reproduced) or, for some model, above it (contradicted: each of
-    the 2 x seeds gaps judged at alpha / (2 x seeds), Bonferroni). The premise: the test
-    texts are unseen (at most ``max_overlap`` also in train) and each model is above chance
-    (``chance``: the majority-class rate) by ``min_above_chance``; else inconclusive."""
-    tol, max_overlap = params["tolerance"], params["max_overlap"]
-    alpha, floor = params["alpha"], params["min_above_chance"]
-    per_seed, notes, pvalues = [], [], {}
-    gaps: dict[str, list[tuple[float, float, float]]] = {"finetuned": [], "frozen": []}
-    if test_overlap > max_overlap:
-        notes.append(f"{test_overlap:.1%} of the test texts also occur in train (allowed: {max_overlap:.0%}): "
-                     "the test split does not measure generalisation")
-    for i, seed in enumerate(seeds):
-        models = {"finetuned": finetuned[i], "frozen": frozen[i]}
-        for name, m in models.items():
-            gaps[name].append(m.gap_interval(alpha))
-        learned = {name: stats.above_chance(m.test, chance, floor) < alpha for name, m in models.items()}
-        for name, ok in learned.items():
-            if not ok:
-                notes.append(f"seed {seed}: the {name} model's test accuracy {np.mean(models[name].test):.3f} "
-                             f"is not above chance ({chance:.3f}) + {floor:g}: it learned too little to "
-                             "say anything about overfitting")
-        highs = [gaps[n][-1][2] for n in models]
-        for name, m in models.items():  # the tests that must all hold: each model's gap below the tolerance
-            pvalues[_seed_key(f"Newcombe, {name} gap < {tol:g}", seeds, i)] = stats.newcombe_p_below(m.train, m.test, tol)
-        # a contradiction needs one of 2 x seeds gaps shown above the tolerance: each at alpha / looks
-        lows = [m.gap_interval(alpha / (2 * len(seeds)))[1] for m in models.values()]
-        if test_overlap > max_overlap or not all(learned.values()):
-            per_seed.append(INCONCLUSIVE)
-        elif all(h <= tol for h in highs):
-            per_seed.append(REPRODUCED)
-        elif any(lo > tol for lo in lows):
-            per_seed.append(CONTRADICTED)
-        else:
-            per_seed.append(INCONCLUSIVE)
-    measured: dict[str, Any] = {}
-    intervals: dict[str, Any] = {}
-    for name, models in (("finetuned", finetuned), ("frozen", frozen)):
-        measured[f"{name}_train"] = _value([float(np.mean(m.train)) for m in models])
-        measured[f"{name}_test"] = _value([float(np.mean(m.test)) for m in models])
-        measured[f"{name}_gap"] = _value([g[0] for g in gaps[name]])
-        intervals[f"{name}_gap"] = _interval([g[1:] for g in gaps[name]])
-    measured["test_texts_also_in_train"] = _single(test_overlap)
-    measured["chance"] = _single(chance)
-    return _verdict(
-        "no_overfitting", fixture, seeds, per_seed, params, measured=measured, intervals=intervals, pvalues=pvalues,
-        criterion=(f"train - test accuracy gap, {1 - 2 * alpha:.0%} interval: at most {tol:g} for the "
-                   f"fine-tuned and the frozen model (reproduced), above it for either (contradicted); "
-                   f"both models above chance + {floor:g}; at most {max_overlap:.0%} of test texts seen in train"),
-        details={"gap intervals are": f"Newcombe's hybrid score interval, {1 - 2 * alpha:.0%}, train and test "
-                                        "splits independent"},
-        notes=notes,
-    )
-
-
-def text_overlap(train_texts: Sequence[str], test_texts: Sequence[str]) -> float:
-    """Fraction of test texts (after whitespace and case normalisation) that occur in train."""
-    def norm_(t: str) -> str:
-        return " ".join(t.lower().split())
-
-    seen = {norm_(t) for t in train_texts}
-    return float(np.mean([norm_(t) in seen for t in test_texts])) if test_texts else 0.0
-
-
-# --------------------------------------------------------------------------------------------
 # Paired comparison of two classifiers on the same test texts
 
 
@@ -329,35 +243,6 @@ def _paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float
         t = stats.paired_t([r["acc_a"] for r in results], [r["acc_b"] for r in results])
         details["across seeds, paired t-test"] = {"t": t.t, "df": t.df, "p": t.pvalue}
     return measured, intervals, details
-
-
-def cross_task(fixture: str, seeds: Sequence[int], correct_same: Sequence[np.ndarray],
-               correct_cross: Sequence[np.ndarray], correct_frozen: Sequence[np.ndarray], chance: float,
-               params: dict[str, Any]) -> Verdict:
-    """Bogaert et al.'s "the loss in performances is negligible": the cross-task model (encoder
-    fine-tuned on task B, frozen head on A) is equivalent to the frozen model on A's test texts.
-    Same-task fine-tuning is reported beside (McNemar against cross-task)."""
-    alpha, margin, floor = params["alpha"], params["margin"], params["min_above_chance"]
-    results = [paired_outcome(c, f, alpha, margin) for c, f in zip(correct_cross, correct_frozen, strict=True)]
-    per_seed, pvalues, notes = [], {}, []
-    for i, (r, fr) in enumerate(zip(results, correct_frozen, strict=True)):
-        premise = stats.above_chance(fr, chance, floor) < alpha
-        if not premise:
-            notes.append(f"seed {seeds[i]}: the frozen model is not above chance ({chance:.3f}) + {floor:g}")
-        per_seed.append(_same(r["tost"], premise, len(seeds)))
-        pvalues[_seed_key("TOST cross-task = frozen", seeds, i)] = r["tost"].pvalue
-    measured, intervals, details = _paired_measured("cross_task", "frozen", results, alpha, True)
-    same = [paired_outcome(s, c, alpha, margin) for s, c in zip(correct_same, correct_cross, strict=True)]
-    measured = {"same_task_accuracy": _value([r["acc_a"] for r in same]), **measured}
-    intervals["same_task_accuracy"] = _interval([r["ci_a"] for r in same])
-    details["same-task vs cross-task, McNemar (two-sided, reported)"] = [
-        {"p": r["mcnemar_p"], "same_task - cross_task": r["tost"].difference} for r in same]
-    return _verdict(
-        "cross_task", fixture, seeds, per_seed, params, measured=measured, intervals=intervals,
-        details=details, pvalues=pvalues, notes=notes,
-        criterion=(f"cross-task vs frozen accuracy on the same texts: the {1 - 2 * alpha:.0%} paired interval "
-                   f"of the difference inside (-{margin:g}, {margin:g}) with the frozen model above chance "
-                   f"(reproduced: a negligible loss), wholly outside (contradicted)"))
 
 
 # --------------------------------------------------------------------------------------------

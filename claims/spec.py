@@ -297,30 +297,6 @@ PROTOCOL = r"frozen|finetuned|top[1-9][0-9]*"
 # The claims not yet moved to a module of their own in claims/catalog/ (claims/registry.py joins them)
 LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
     ClaimSpec(
-        name="no_overfitting",
-        source="Bogaert et al. 2023, Table 1",
-        sentence=("fine-tuning is not (always) overfitting: train and test accuracy are close for "
-                  "the fine-tuned and for the frozen model (Allocine: 97.49 / 97.07 fine-tuned, "
-                  "93.77 / 94.31 frozen)"),
-        decides=("per model and seed, the train - test accuracy gap with its (1 - 2 alpha) Newcombe "
-                 "interval: "
-                 "**reproduced** when the whole interval is at most `tolerance` for both models, "
-                 "**contradicted** when it lies above `tolerance` for either; **inconclusive** "
-                 "otherwise, when a model is not above chance by `min_above_chance`, or when more "
-                 "than `max_overlap` of the test texts also occur in train"),
-        params=(
-            Param("tolerance", "float", 0.05, "the largest train - test accuracy gap that counts as close",
-                  low=0.0, high=1.0),
-            Param("max_overlap", "float", 0.1, "the largest share of test texts that may also occur in train",
-                  low=0.0, high=1.0),
-            chance_floor(), alpha(0.05),
-        ),
-        figures=("accuracy_bars",),
-        headline=('finetuned_gap', 'frozen_gap'),
-        controls=("two chance-level models (inconclusive)", "a model scored on its own training texts",
-                  "a real train - test gap (contradicted)"),
-    ),
-    ClaimSpec(
         name="pca_variance",
         source="Bogaert et al. 2023, sections 3.3 and 4",
         sentence=("the fine-tuned embeddings need far fewer principal components for 95% of the "
@@ -396,24 +372,6 @@ LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
         needs=("snapshots",),
         controls=("a space scaled by 1.05 (not reproduced)", "a translated space", "a label-independent direction removed", "clusters tightened around fixed centroids", "an unchanged non-separable space",
                   "distances that shrink", "an encoder that was never trained"),
-    ),
-    ClaimSpec(
-        name="cross_task",
-        source="Bogaert et al. 2023, Table 3",
-        sentence=("the loss in performances is negligible: an encoder fine-tuned on another task, "
-                  "with a frozen head trained on the target task, keeps the frozen encoder's "
-                  "accuracy (Allocine 94.32 vs 94.31 frozen; InfOpinion 95.50 vs 96.20)"),
-        decides=("cross-task vs frozen accuracy on the same test texts, by equivalence (TOST on the "
-                 "paired per-text differences): **reproduced** when the (1 - 2 alpha) interval "
-                 "lies inside (-`margin`, `margin`) and the frozen model is above chance, "
-                 "**contradicted** when it lies wholly outside, **inconclusive** otherwise. "
-                 "Same-task fine-tuning is shown beside, with McNemar against cross-task"),
-        params=(alpha(0.05), margin(), chance_floor()),
-        figures=("accuracy_bars",),
-        headline=('cross_task_accuracy', 'frozen_accuracy'),
-        needs=("other_task",),
-        controls=("a cross-task encoder far below frozen (contradicted)",
-                  "two coin-flip classifiers (not reproduced)"),
     ),
     ClaimSpec(
         name="cross_task_distances",

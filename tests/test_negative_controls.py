@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from claims import judges
-from claims.catalog import accuracy_gap
+from claims.catalog import accuracy_gap, cross_task, no_overfitting
 from claims.fixture import CLAIM_PARAMS
 from harness.analysis import geometry, stats
 from harness.data.synthetic import generate_task
@@ -43,12 +43,14 @@ def coin_flips(n: int, seed: int) -> np.ndarray:
 # ---- claim 1: no overfitting ----------------------------------------------------------------
 
 
-def split_outcomes(train_acc: float, test_acc: float, n: int = 2000, seed: int = 0) -> judges.SplitOutcomes:
-    return judges.SplitOutcomes(outcomes(n, train_acc, seed), outcomes(n, test_acc, seed + 100))
+def split_outcomes(train_acc: float, test_acc: float, n: int = 2000, seed: int = 0) -> no_overfitting.SplitOutcomes:
+    return no_overfitting.SplitOutcomes(outcomes(n, train_acc, seed), outcomes(n, test_acc, seed + 100))
 
 
 def overfitting_verdict(ft, fr, overlap=0.0, chance=0.5, seeds=(0,), **overrides):
-    return judges.no_overfitting("f", list(seeds), ft, fr, overlap, chance, params("no_overfitting", **overrides))
+    return no_overfitting.judge(no_overfitting.Evidence(fixture="f", seeds=seeds, finetuned=ft, frozen=fr,
+                                                        test_overlap=overlap, chance=chance),
+                                params("no_overfitting", **overrides))
 
 
 def test_claim1_reproduced_on_close_accuracies_of_models_that_learned():
@@ -59,7 +61,7 @@ def test_claim1_reproduced_on_close_accuracies_of_models_that_learned():
 
 def test_claim1_two_chance_level_models_are_not_a_reproduction():
     """Train and test accuracy of coin flips are close, and say nothing about overfitting."""
-    flips = [judges.SplitOutcomes(coin_flips(5000, 1), coin_flips(5000, 2))]
+    flips = [no_overfitting.SplitOutcomes(coin_flips(5000, 1), coin_flips(5000, 2))]
     verdict = overfitting_verdict(flips, flips)
     assert verdict.conclusion == INCONCLUSIVE, verdict.text()
     assert "not above chance" in " ".join(verdict.details["notes"])
@@ -68,7 +70,7 @@ def test_claim1_two_chance_level_models_are_not_a_reproduction():
 def test_claim1_catches_a_model_scored_on_its_own_training_set():
     """Test texts == train texts: train and test accuracy agree perfectly, yet nothing was tested."""
     task = generate_task("sentiment", n_train=100, n_test=100, seed=0)
-    overlap = judges.text_overlap(task["train"].texts, task["train"].texts)
+    overlap = no_overfitting.text_overlap(task["train"].texts, task["train"].texts)
     assert overlap == 1.0
     good = [split_outcomes(0.99, 0.99)]
     verdict = overfitting_verdict(good, good, overlap=overlap)
@@ -288,7 +290,8 @@ def calibration_spectrum(count, dim, lead=None):
 
 
 def cross_verdict(same, cross, frozen, chance=0.5, **overrides):
-    return judges.cross_task("f", [0], [same], [cross], [frozen], chance, params("cross_task", **overrides))
+    return cross_task.judge(cross_task.Evidence(fixture="f", same=[same], cross=[cross], frozen=[frozen], chance=chance),
+                            params("cross_task", **overrides))
 
 
 def test_claim5_cross_task_close_to_frozen_reproduces():
