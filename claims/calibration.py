@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from . import judges
-from .catalog import accuracy_gap, cross_task, no_overfitting
+from .catalog import accuracy_gap, cross_task, no_forgetting, no_overfitting, probe_accuracy
 from .fixture import CLAIM_PARAMS
 
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = judges.REPRODUCED, judges.CONTRADICTED, judges.INCONCLUSIVE
@@ -293,7 +293,9 @@ def _cross(n: int, diff: float, only_b: float):
 def _forgetting(n: int, diff: float, only_b: float):
     def sim(rng):
         tuned, pre = paired(rng, n, 0.85, diff, only_b)
-        return judges.no_forgetting("sim", [0], [12], [pre], [[tuned]], 0.2, params("no_forgetting")).conclusion
+        return no_forgetting.judge(no_forgetting.Evidence(fixture="sim", layers=[12], pretrained=[pre],
+                                                          finetuned=[[tuned]], chance=0.2),
+                                   params("no_forgetting")).conclusion
     return sim
 
 
@@ -301,8 +303,10 @@ def _forgetting_words(sentences: int, words: int, diff: float, only_b: float, cl
     """Token probes: the same margin, the words of sentences that are hard for both models."""
     def sim(rng):
         tuned, pre, sentence = paired_sentences(rng, sentences, words, 0.85, diff, only_b)
-        return judges.no_forgetting("sim", [0], [12], [pre], [[tuned]], 0.2, params("no_forgetting"),
-                                    clusters=sentence if clustered else None).conclusion
+        return no_forgetting.judge(no_forgetting.Evidence(fixture="sim", layers=[12], pretrained=[pre],
+                                                          finetuned=[[tuned]], chance=0.2,
+                                                          sentences=sentence if clustered else None),
+                                   params("no_forgetting")).conclusion
     return sim
 
 
@@ -310,16 +314,17 @@ def _probe_words(sentences: int, words: int, clustered: bool = True):
     """Zhou's 'improves' on words, no true difference, sentences hard for both."""
     def sim(rng):
         tuned, pre, sentence = paired_sentences(rng, sentences, words, 0.8, 0.0, 0.05)
-        return judges.probe_accuracy("sim", [0], pre, [tuned], 0.2, params("probe_accuracy", paper_says="improves"),
-                                     clusters=sentence if clustered else None).conclusion
+        return probe_accuracy.judge(probe_accuracy.Evidence(fixture="sim", pretrained=pre, finetuned=[tuned],
+                                                            chance=0.2, sentences=sentence if clustered else None),
+                                    params("probe_accuracy", paper_says="improves")).conclusion
     return sim
 
 
 def _probe(says: str, n: int, diff: float, only_b: float):
     def sim(rng):
         tuned, pre = paired(rng, n, 0.8, diff, only_b)
-        return judges.probe_accuracy("sim", [0], pre, [tuned], 0.2,
-                                     params("probe_accuracy", paper_says=says)).conclusion
+        return probe_accuracy.judge(probe_accuracy.Evidence(fixture="sim", pretrained=pre, finetuned=[tuned], chance=0.2),
+                                    params("probe_accuracy", paper_says=says)).conclusion
     return sim
 
 

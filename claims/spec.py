@@ -282,7 +282,7 @@ def probe_params(max_items: int = 3000) -> tuple[Param, ...]:
     )
 
 
-def _alphas_check(p: dict[str, Any], has_other_task: bool) -> str | None:
+def check_probe_alphas(p: dict[str, Any], has_other_task: bool) -> str | None:
     for a in p["alphas"]:
         try:
             if not float(a) >= 0:
@@ -415,7 +415,7 @@ LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
         figures=("distance_bars",),
         headline=('mean_relative_change', 'mean_relative_change_raw'),
         needs=("other_task",),
-        check=_alphas_check,
+        check=check_probe_alphas,
         controls=("nothing moved", "moved the wrong way", "a space that only grew", "a translated space",
                   "an encoder fine-tuned at lr 1e-12"),
     ),
@@ -556,58 +556,6 @@ LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
         figures=("accuracy_bars",),
         headline=('finetuned_accuracy', 'best_sparse_accuracy'),
         controls=("the fine-tuned model is the baseline itself (not reproduced)",),
-    ),
-    ClaimSpec(
-        name="no_forgetting",
-        source="Merchant et al. 2020, section 4 (probing)",
-        sentence=("fine-tuning does not make BERT forget linguistic structure: probes of part of "
-                  "speech, dependencies and other tasks trained on the fine-tuned encoder score close "
-                  "to the same probes on the pre-trained one"),
-        decides=("Zhou and Srikumar's MLP probe (grid `hidden` x `hidden`, L2 `alphas`, `restarts` "
-                 "initialisations) on each word (`task = \"pos\"`) or head-dependent pair (`\"dep\"`) of "
-                 "the CoNLL-U `corpus`, per layer, under the pre-trained and the fine-tuned encoder, on "
-                 "the same test items: **reproduced** when at every layer (`layers`) the paired "
-                 "(1 - 2 alpha) interval of fine-tuned - pre-trained accuracy lies inside (-`margin`, "
-                 "`margin`) with both probes above chance, **contradicted** when at some layer it lies "
-                 "wholly outside, **inconclusive** otherwise"),
-        params=(
-            Param("corpus", "path", None, "the CoNLL-U treebank to probe", required=True),
-            Param("task", "str", "pos", "what each item's label is", choices=("pos", "dep")),
-            Param("layers", "str", "all", "the layers judged", choices=("all", "last")),
-            *probe_params(),
-            alpha(0.05), margin(), chance_floor(),
-        ),
-        figures=("layer_similarity",),
-        headline=('finetuned_accuracy_last_layer', 'pretrained_accuracy_last_layer'),
-        controls=("representations destroyed by fine-tuning (contradicted)",
-                  "probes at chance on both (inconclusive, never reproduced)"),
-        check=_alphas_check,
-    ),
-    ClaimSpec(
-        name="probe_accuracy",
-        source="Zhou and Srikumar 2022, section 4.1 (Table 2)",
-        sentence={
-            "improves": ("fine-tuning improves the probe accuracy almost always: a probe trained on the "
-                         "fine-tuned representation beats the same probe on the original one"),
-            "no_gain": ("the exception: BERT-small on PS-fxn, where the probe on the fine-tuned "
-                        "representation does not beat the original's"),
-        },
-        decides=("Zhou and Srikumar's MLP probe (grid `hidden` x `hidden`, L2 `alphas`, `restarts` "
-                 "initialisations) on the last layer of the pre-trained and of the fine-tuned encoder, "
-                 "the same test items (words, word pairs, or texts' first token): `improves` is "
-                 "**reproduced** by a one-sided McNemar test at `alpha`, **contradicted** when the paired "
-                 "interval shows a loss or lies inside (-`margin`, `margin`); `no_gain` is **reproduced** "
-                 "by equivalence within `margin`; else **inconclusive**"),
-        params=(
-            Param("paper_says", "str", "improves", "what the paper found on this model and task",
-                  choices=("improves", "no_gain")),
-            *probe_params(), alpha(0.05), margin(), chance_floor(),
-        ),
-        figures=("accuracy_bars",),
-        headline=('finetuned_accuracy', 'pretrained_accuracy'),
-        controls=("the fine-tuned representation is the original one (never reproduced)",
-                  "a probe that loses accuracy (contradicted)"),
-        check=_alphas_check,
     ),
     ClaimSpec(
         name="centroid_directions",

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from claims import judges
-from claims.catalog import accuracy_gap, cross_task, no_overfitting
+from claims.catalog import accuracy_gap, cross_task, no_forgetting, no_overfitting, probe_accuracy
 from claims.fixture import CLAIM_PARAMS
 from harness.analysis import geometry, stats
 from harness.data.synthetic import generate_task
@@ -945,7 +945,8 @@ def test_discriminant_words_without_words_are_inconclusive():
 
 def forgetting_verdict(pre, ft, chance=0.2, **overrides):
     layers = list(range(1, len(pre) + 1))
-    return judges.no_forgetting("f", [0], layers, pre, [ft], chance, params("no_forgetting", corpus="x", **overrides))
+    return no_forgetting.judge(no_forgetting.Evidence(fixture="f", layers=layers, pretrained=pre, finetuned=[ft],
+                                                      chance=chance), params("no_forgetting", corpus="x", **overrides))
 
 
 def test_no_forgetting_reproduced_when_probes_agree_at_every_layer():
@@ -991,7 +992,8 @@ def test_claim4_clusters_only_does_not_judge_distances():
 
 
 def probe_verdict(pre, tuned, chance=0.2, **overrides):
-    return judges.probe_accuracy("f", list(range(len(tuned))), pre, tuned, chance, params("probe_accuracy", **overrides))
+    return probe_accuracy.judge(probe_accuracy.Evidence(fixture="f", seeds=range(len(tuned)), pretrained=pre,
+                                                        finetuned=tuned, chance=chance), params("probe_accuracy", **overrides))
 
 
 def test_probe_accuracy_reproduced_by_a_real_gain():
