@@ -36,7 +36,17 @@ from pathlib import Path
 import numpy as np
 
 from . import judges
-from .catalog import accuracy_gap, cross_task, no_forgetting, no_overfitting, probe_accuracy
+from .catalog import (
+    accuracy_gap,
+    cross_task,
+    no_forgetting,
+    no_overfitting,
+    partial_finetuning,
+    probe_accuracy,
+    seed_welch,
+    sparse_baselines,
+    truncated_finetuning,
+)
 from .fixture import CLAIM_PARAMS
 
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = judges.REPRODUCED, judges.CONTRADICTED, judges.INCONCLUSIVE
@@ -334,8 +344,9 @@ def _sparse(n: int, diff: float, only_b: float):
         y = rng.integers(0, 2, n)
         pred_a, pred_b = np.where(a, y, 1 - y), np.where(b, y, 1 - y)
         cv = [{"tfidf": {"accuracy": 0.8, "accuracy_sd": 0.0, "f1_macro": 0.8, "test_accuracy": float(b.mean())}}]
-        return judges.sparse_baselines("sim", [0], [y], [pred_a], [pred_b], ["tfidf"], cv, 0.5,
-                                       params("sparse_baselines")).conclusion
+        return sparse_baselines.judge(sparse_baselines.Evidence(
+            fixture="sim", labels=[y], finetuned=[pred_a], best_sparse=[pred_b], best=["tfidf"], cv=cv, chance=0.5),
+            params("sparse_baselines")).conclusion
     return sim
 
 
@@ -444,25 +455,27 @@ def _overfitting(n_train: int, n_test: int, gap: float, acc_test: float = 0.85, 
 def _partial(n: int, gain: float, share: float, lost: float = 0.0, seeds: int = 1):
     def sim(rng):
         runs = [nested_recovery(rng, n, 0.7, gain, share, lost) for _ in range(seeds)]
-        return judges.partial_finetuning("sim", list(range(seeds)), [f for _, f, _ in runs], [b for _, _, b in runs],
-                                         {2: [r for r, _, _ in runs]},
-                                         params("partial_finetuning", min_gain=0.0)).conclusion
+        return partial_finetuning.judge(partial_finetuning.Evidence(
+            fixture="sim", seeds=range(seeds), full=[f for _, f, _ in runs], frozen=[b for _, _, b in runs],
+            partial={2: [r for r, _, _ in runs]}), params("partial_finetuning", min_gain=0.0)).conclusion
     return sim
 
 
 def _truncated(n: int, share: float):
     def sim(rng):
         cut, full = truncated(rng, n, 0.5, 0.9, share)
-        return judges.truncated_finetuning("sim", [0], [full], {3: [cut]}, 0.5, 3,
-                                           params("truncated_finetuning")).conclusion
+        return truncated_finetuning.judge(truncated_finetuning.Evidence(
+            fixture="sim", full=[full], truncated={3: [cut]}, chance=0.5, by_layer=3),
+            params("truncated_finetuning")).conclusion
     return sim
 
 
 def _seeds(says: str, n: int, diff: float, sd_a: float, sd_b: float, seeds: int = 5):
     def sim(rng):
         a, b = seed_runs(rng, n, 0.85 + diff, sd_a, seeds), seed_runs(rng, n, 0.85, sd_b, seeds)
-        return judges.seed_welch("sim", list(range(seeds)), "frozen", "finetuned", a, b, 0.5,
-                                 params("seed_welch", paper_says=says)).conclusion
+        return seed_welch.judge(seed_welch.Evidence(fixture="sim", seeds=range(seeds), a_name="frozen",
+                                                    b_name="finetuned", a=a, b=b, chance=0.5),
+                                params("seed_welch", paper_says=says)).conclusion
     return sim
 
 

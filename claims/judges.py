@@ -854,31 +854,6 @@ def _recovery(seeds: Sequence[int], full: Sequence[np.ndarray], base: Sequence[n
     return recovery, intervals, per_seed, notes, pvalues
 
 
-def partial_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[float], frozen: Sequence[float],
-                       partial: dict[int, Sequence[float]], params: dict[str, Any]) -> Verdict:
-    """Training only the top ``few`` layers recovers at least ``min_recovery`` of the accuracy that
-    full fine-tuning gains over the frozen encoder: ``(acc_few - acc_frozen) / (acc_full -
-    acc_frozen)``. Where full fine-tuning gains less than ``min_gain`` there is nothing to recover
-    (inconclusive)."""
-    few, need, min_gain, alpha = params["few"], params["min_recovery"], params["min_gain"], params["alpha"]
-    if few not in partial:
-        raise ValueError(f"no outcomes for trainable_layers = {few}; have {sorted(partial)}")
-    recovery, intervals, per_seed, notes, pvalues = _recovery(
-        seeds, full, frozen, partial[few], need, min_gain, alpha,
-        "full fine-tuning gains {gain:.4f} over frozen (< {min_gain:g}): nothing to recover")
-    measured: dict[str, Any] = {"full_accuracy": _value(_accuracies(full)), "frozen_accuracy": _value(_accuracies(frozen))}
-    for k in sorted(partial):
-        measured[f"top_{k}_layers_accuracy"] = _value(_accuracies(partial[k]))
-    measured[f"recovery_top_{few}"] = _value(recovery)
-    return _verdict("partial_finetuning", fixture, seeds, per_seed, params, measured=measured, notes=notes,
-                    pvalues=pvalues,
-                    intervals={f"recovery_top_{few}": _interval(intervals)},
-                    criterion=(f"training only the top {few} layer(s) recovers >= {need:.0%} of the full "
-                               "fine-tuning gain over the frozen encoder (test accuracy, the same texts), "
-                               f"shown by a one-sided paired test at {alpha:g} on every seed (Fieller); "
-                               "shown below it on a seed: contradicted"))
-
-
 def _accuracies(outcomes: Sequence[np.ndarray]) -> list[float]:
     return [float(np.mean(o)) for o in outcomes]
 
@@ -887,121 +862,8 @@ def _accuracies(outcomes: Sequence[np.ndarray]) -> list[float]:
 # Across seeds (Hart): two protocols' per-seed accuracies
 
 
-def seed_welch(fixture: str, seeds: Sequence[int], a_name: str, b_name: str, correct_a: Sequence[np.ndarray],
-               correct_b: Sequence[np.ndarray], chance: float, params: dict[str, Any]) -> Verdict:
-    """Hart's comparison of two protocols over runs (frozen vs fully fine-tuned, 10 runs each), from
-    each seed's per-text outcomes on the same test texts.
-
-    The difference of the mean accuracies is judged with a variance that adds the test split's
-    sampling error to the spread across seeds (``stats.seed_difference``): Welch's alone ignores
-    that every seed is scored on the same texts, and certifies from zero spread (a deterministic
-    frozen head). ``paper_says = "no_difference"`` (Hart: p = 0.38): equivalence within ``margin``
-    (TOST on that variance), both means above chance (``chance``: the majority-class rate) +
-    ``min_above_chance``; ``a_better`` / ``b_better``: one-sided on that variance, contradicted
-    when the advantage's interval lies below 0 or inside the margin. Hart's Welch t-test on the
-    per-seed accuracies is reported beside. Fewer than ``min_seeds`` seeds: inconclusive."""
-    alpha, margin, says, least = params["alpha"], params["margin"], params["paper_says"], params["min_seeds"]
-    acc_a, acc_b = _accuracies(correct_a), _accuracies(correct_b)
-    s_a, s_b = stats.summarize(acc_a), stats.summarize(acc_b)
-    measured: dict[str, Any] = {f"{a_name}_accuracy": _value(acc_a), f"{b_name}_accuracy": _value(acc_b),
-                                "seeds": _single(len(seeds))}
-    if len(seeds) < least:
-        return _verdict("seed_welch", fixture, seeds, [INCONCLUSIVE], params, measured=measured,
-                        criterion=f"needs at least {least} seeds (run with --seeds {least})",
-                        notes=[f"{len(seeds)} seed(s) of the {least} needed"])
-    t = stats.welch_t(acc_a, acc_b)
-    diff = stats.seed_difference(correct_a, correct_b, (a_name, b_name))
-    eq = diff.equivalence(margin, alpha)
-    measured |= {k: _single(v) for k, v in (("t", t.t), ("df", t.df), ("p_welch", t.pvalue),
-                                             ("difference", eq.difference), ("se_seeds", diff.se_seeds),
-                                             ("se_test_split", diff.se_split),
-                                             ("smallest_certifiable_margin", eq.certifiable_margin))}
-    intervals = {"difference": _interval([(eq.low, eq.high)])}
-    notes = [f"{name} gave the same test accuracy on every seed (deterministic): the test split's sampling "
-             "error alone bounds it" for name in diff.deterministic]
-    if says == "no_difference":
-        floor = params["min_above_chance"]
-        premise = min(s_a.mean, s_b.mean) > chance + floor
-        if not premise:
-            notes.append(f"a protocol's mean accuracy is not above chance ({chance:.3f}) + {floor:g}")
-        conclusion = _same(eq, premise)
-        pvalues = {f"TOST {a_name} = {b_name} (seeds and test split)": eq.pvalue}
-        rule = (f"equivalence: the {1 - 2 * alpha:.0%} interval of {a_name} - {b_name} (variance across seeds plus "
-                f"the test split's) inside (-{margin:g}, {margin:g}) (reproduced), wholly outside (contradicted)")
-    else:
-        p = diff.p_greater() if says == "a_better" else (1.0 - diff.p_greater() if diff.se > 0 else 1.0)
-        high = eq.high if says == "a_better" else -eq.low
-        conclusion = CONTRADICTED if high < 0 or eq.equivalent else REPRODUCED if p < alpha else INCONCLUSIVE
-        better = a_name if says == "a_better" else b_name
-        pvalues = {f"one-sided, {better} better (seeds and test split)": p}
-        measured["p_one_sided"] = _single(p)
-        rule = (f"{better} more accurate: one-sided p < {alpha:g} on the variance across seeds plus the test "
-                f"split's (reproduced); the {1 - 2 * alpha:.0%} interval of its advantage below 0 or inside "
-                f"(-{margin:g}, {margin:g}) (contradicted)")
-    return _verdict("seed_welch", fixture, seeds, [conclusion], params, criterion=rule, measured=measured,
-                    intervals=intervals, pvalues=pvalues, notes=notes,
-                    details={"spread (sd) across seeds": {a_name: s_a.sd, b_name: s_b.sd},
-                             "Hart's test (reported)": "Welch's t on the per-seed accuracies alone"})
-
-
 # --------------------------------------------------------------------------------------------
 # Sparse baselines (Hart): the fine-tuned model against bag-of-words logistic regression
-
-
-def sparse_baselines(fixture: str, seeds: Sequence[int], labels: Sequence[np.ndarray],
-                     pred_finetuned: Sequence[np.ndarray], pred_best_sparse: Sequence[np.ndarray],
-                     best: Sequence[str], cv: Sequence[dict[str, dict[str, float]]], chance: float,
-                     params: dict[str, Any]) -> Verdict:
-    """The fine-tuned model against the best sparse baseline on the same test texts.
-
-    The baseline is chosen per seed by its k-fold CV accuracy on the train split, never by its
-    test accuracy. ``finetuned_better`` (Hart): more accurate (one-sided McNemar) and better in
-    macro-F1 (paired bootstrap interval of the gain above 0); ``no_difference``: equivalent
-    accuracies within ``margin``. ``cv[seed_index][features]`` holds that features' ``accuracy``,
-    ``accuracy_sd``, ``f1_macro`` and ``test_accuracy``."""
-    alpha, margin, says, folds = params["alpha"], params["margin"], params["paper_says"], params["folds"]
-    correct_ft = [p == y for p, y in zip(pred_finetuned, labels, strict=True)]
-    correct_sp = [p == y for p, y in zip(pred_best_sparse, labels, strict=True)]
-    results = [paired_outcome(a, b, alpha, margin) for a, b in zip(correct_ft, correct_sp, strict=True)]
-    f1 = [stats.paired_bootstrap_f1_difference(y, a, b, level=1 - 2 * alpha)
-          for y, a, b in zip(labels, pred_finetuned, pred_best_sparse, strict=True)]
-    per_seed, pvalues, notes = [], {}, []
-    for i, (r, g) in enumerate(zip(results, f1, strict=True)):
-        if says == "no_difference":
-            premise = stats.above_chance(correct_ft[i], chance, 0.05) < alpha
-            per_seed.append(_same(r["tost"], premise, len(seeds)))
-            pvalues[_seed_key("TOST finetuned = sparse", seeds, i)] = r["tost"].pvalue
-            continue
-        looks = 2 * len(seeds)  # accuracy and F1 may each contradict, on any seed: each at alpha / looks
-        acc = _better(r, "a", alpha, looks)
-        strict = stats.paired_bootstrap_f1_difference(labels[i], pred_finetuned[i], pred_best_sparse[i],
-                                                      level=1 - 2 * alpha / looks)  # the same resamples (seeded)
-        f1_part = REPRODUCED if g.low > 0 else CONTRADICTED if strict.high < 0 else INCONCLUSIVE
-        if acc != f1_part:
-            notes.append(f"seed {seeds[i]}: accuracy {acc}, macro-F1 gain {f1_part}")
-        per_seed.append(CONTRADICTED if CONTRADICTED in (acc, f1_part) else combine([acc, f1_part]))
-        pvalues[_seed_key("McNemar one-sided, finetuned better than sparse", seeds, i)] = r["p_a_greater"]
-        pvalues[_seed_key("bootstrap, macro-F1 gain above 0", seeds, i)] = g.p_above_zero
-    measured, intervals, details = _paired_measured("finetuned", "best_sparse", results, alpha,
-                                                    says == "no_difference")
-    measured["f1_macro_gain"] = _value([g.estimate for g in f1])
-    intervals["f1_macro_gain"] = _interval([(g.low, g.high) for g in f1])
-    for kind in cv[0]:
-        measured[f"cv_accuracy_{kind}"] = _value([c[kind]["accuracy"] for c in cv])
-        measured[f"cv_f1_macro_{kind}"] = _value([c[kind]["f1_macro"] for c in cv])
-    details["best sparse baseline (by CV accuracy), per seed"] = list(best)
-    details["sparse baselines per seed (CV on train; test accuracy)"] = [
-        {kind: {k: round(v, 4) for k, v in row.items()} for kind, row in c.items()} for c in cv]
-    if says == "no_difference":
-        rule = (f"equivalence of fine-tuned and best sparse accuracy: the {1 - 2 * alpha:.0%} paired interval "
-                f"inside (-{margin:g}, {margin:g}) (reproduced), wholly outside (contradicted)")
-    else:
-        rule = (f"the fine-tuned model vs the best sparse baseline (chosen by {folds}-fold CV on train): "
-                f"one-sided McNemar p < {alpha:g} and the {1 - 2 * alpha:.0%} bootstrap interval of the "
-                "macro-F1 gain above 0 (reproduced); the accuracy advantage below 0 or inside the margin, "
-                "or the F1 gain below 0 (contradicted)")
-    return _verdict("sparse_baselines", fixture, seeds, per_seed, params, criterion=rule, measured=measured,
-                    intervals=intervals, details=details, pvalues=pvalues, notes=notes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1198,27 +1060,3 @@ def centroid_directions(fixture: str, seeds: Sequence[int], layers: Sequence[int
 # Merchant et al., Fig. 4: models cut after layer k
 
 
-def truncated_finetuning(fixture: str, seeds: Sequence[int], full: Sequence[np.ndarray],
-                         truncated: dict[int, Sequence[np.ndarray]], chance: float, by_layer: int,
-                         params: dict[str, Any]) -> Verdict:
-    """The model cut after ``by_layer`` recovers at least ``min_recovery`` of the full model's test
-    accuracy gain over chance, ``(acc_k - chance) / (acc_full - chance)``, shown on the same test
-    texts (``full``, ``truncated``: per-text outcomes per seed; ``_recovery``); inconclusive where
-    the full model gains less than ``min_gain``."""
-    need, min_gain, alpha = params["min_recovery"], params["min_gain"], params["alpha"]
-    if by_layer not in truncated:
-        raise ValueError(f"no outcomes for a model cut after layer {by_layer}; have {sorted(truncated)}")
-    recovery, intervals, per_seed, notes, pvalues = _recovery(
-        seeds, full, [chance] * len(seeds), truncated[by_layer], need, min_gain, alpha,
-        "the full model gains {gain:.4f} over chance (< {min_gain:g}): nothing to judge")
-    measured: dict[str, Any] = {"full_accuracy": _value(_accuracies(full)), "chance": _single(chance)}
-    for k in sorted(truncated):
-        measured[f"cut_after_{k}_accuracy"] = _value(_accuracies(truncated[k]))
-    measured[f"recovery_cut_after_{by_layer}"] = _value(recovery)
-    return _verdict("truncated_finetuning", fixture, seeds, per_seed, params, measured=measured, notes=notes,
-                    pvalues=pvalues,
-                    intervals={f"recovery_cut_after_{by_layer}": _interval(intervals)},
-                    criterion=(f"the model cut after layer {by_layer} and fine-tuned recovers >= {need:.0%} of the "
-                               "full model's test-accuracy gain over chance (the same texts), shown by a one-sided "
-                               f"paired test at {alpha:g} on every seed (Fieller); shown below it on a seed: "
-                               "contradicted"))

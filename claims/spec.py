@@ -450,36 +450,6 @@ LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
         controls=("an encoder that was never trained", "a flat profile"),
     ),
     ClaimSpec(
-        name="seed_welch",
-        source="Hart, 'Task-specific training: the benefits of fine-tuning BERT'",
-        sentence={
-            "no_difference": ("frozen vs fully fine-tuned BERT, 10 runs each on the same split: Welch "
-                              "t = -0.91, df = 13, p = 0.38, not significant"),
-            "a_better": "protocol a is more accurate than protocol b across runs",
-            "b_better": "protocol b is more accurate than protocol a across runs",
-        },
-        decides=("per-seed test accuracies of protocols `a` and `b` (`frozen`, `finetuned`, "
-                 "`top<k>`), with a variance that adds the test split's sampling error to the spread "
-                 "across seeds (zero spread certifies nothing). `no_difference`: **reproduced** only "
-                 "by equivalence (TOST: the (1 - 2 alpha) interval of the mean difference inside "
-                 "(-`margin`, `margin`)), **contradicted** when it lies wholly outside; a direction: "
-                 "**reproduced** by a one-sided p < `alpha`, **contradicted** when the interval shows "
-                 "the other way or lies inside the margin. Hart's Welch t is reported beside. "
-                 "**inconclusive** with fewer than `min_seeds` seeds"),
-        params=(
-            Param("a", "str", "frozen", "first protocol", pattern=PROTOCOL),
-            Param("b", "str", "finetuned", "second protocol", pattern=PROTOCOL),
-            Param("paper_says", "str", "no_difference", "what the paper found",
-                  choices=("a_better", "b_better", "no_difference")),
-            alpha(0.05), margin(), chance_floor(),
-            Param("min_seeds", "int", 3, "seeds needed to judge", low=2),
-        ),
-        figures=("seed_boxes",),
-        headline=('finetuned_accuracy', 'frozen_accuracy'),
-        controls=("two protocols at chance (never a reproduced 'no difference')",
-                  "a real gap of one standard deviation with 3 seeds (not reproduced)"),
-    ),
-    ClaimSpec(
         name="discriminant_words",
         source="Bogaert et al. 2023, section 3.2",
         sentence=("the fine-tuned model's most discriminant words are task words (adoré, magnifique, "
@@ -531,33 +501,6 @@ LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
         controls=("out-of-domain texts that are the in-domain ones (not reproduced)",),
     ),
     ClaimSpec(
-        name="sparse_baselines",
-        source="Hart, 'Task-specific training: the benefits of fine-tuning BERT'",
-        sentence={
-            "finetuned_better": ("BERT models are about 3 points more accurate than sparse baselines "
-                                 "(TF-IDF, counts, hashing + logistic regression, 10-fold CV; accuracy "
-                                 "about 0.79) and almost 10 points better in F1 (about 0.74)"),
-            "no_difference": "the fine-tuned model and the best sparse baseline are equally accurate",
-        },
-        decides=("the fine-tuned model against the best sparse baseline (chosen by k-fold CV "
-                 "accuracy on train) on the same test texts. `finetuned_better`: **reproduced** when "
-                 "one-sided McNemar has p < `alpha` and the paired bootstrap interval of the "
-                 "macro-F1 gain lies above 0; **contradicted** when the accuracy interval shows the "
-                 "baseline ahead or inside the margin, or the F1 gain's interval lies below 0; "
-                 "`no_difference`: equivalence (TOST) of the accuracies within `margin`"),
-        params=(
-            Param("paper_says", "str", "finetuned_better", "what the paper found",
-                  choices=("finetuned_better", "no_difference")),
-            Param("features", "str_list", ["tfidf", "counts", "hashing"], "sparse feature kinds",
-                  choices=("tfidf", "counts", "hashing")),
-            Param("folds", "int", 10, "cross-validation folds", low=2),
-            alpha(0.01), margin(),
-        ),
-        figures=("accuracy_bars",),
-        headline=('finetuned_accuracy', 'best_sparse_accuracy'),
-        controls=("the fine-tuned model is the baseline itself (not reproduced)",),
-    ),
-    ClaimSpec(
         name="centroid_directions",
         source="Zhou and Srikumar 2022, section 4.5 (Fig. 5)",
         sentence=("lower layers' label centroids move little and in a few shared directions; higher "
@@ -580,57 +523,5 @@ LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
         headline=('depth_trend_movement', 'depth_trend_directions'),
         controls=("every label moves by the same shift at every layer (not reproduced)",
                   "movements that shrink with depth (contradicted)"),
-    ),
-    ClaimSpec(
-        name="truncated_finetuning",
-        source="Merchant et al. 2020, Fig. 4",
-        sentence=("a model cut after layer k and fine-tuned approaches the full model's score by the "
-                  "middle layers (layer 6 of 12 for MNLI and SQuAD)"),
-        decides=("the fixture's [fine_tune] protocol on the encoder cut after each layer k in `layers`: "
-                 "**reproduced** when the model cut after `by_layer` (default: half the layers) recovers "
-                 "at least `min_recovery` of the full model's test-accuracy gain over chance on every "
-                 "seed, shown on the same test texts (one-sided score test at `alpha` of the mean of "
-                 "(cut - chance) - `min_recovery` (full - chance) on the values it can take; the "
-                 "interval of the share is the shares that test keeps), **contradicted** when a seed "
-                 "shows less, **inconclusive** when the texts "
-                 "cannot tell or the full model gains less than `min_gain` over chance"),
-        params=(
-            Param("layers", "int_list", [1, 2, 3], "the k values to fine-tune", low=1),
-            Param("by_layer", "int", None, "the k judged (default: half the encoder's layers)", low=1,
-                  optional=True),
-            Param("min_recovery", "float", 0.9, "share of the full model's gain over chance", low=0.0),
-            Param("min_gain", "float", 0.05, "the full model's gain over chance below which nothing is judged",
-                  low=0.0, high=1.0),
-            alpha(0.05),
-        ),
-        figures=("accuracy_by_layers",),
-        headline=('recovery_cut_after_*', 'full_accuracy'),
-        controls=("a cut model at chance (contradicted)", "a full model at chance (inconclusive)"),
-    ),
-    ClaimSpec(
-        name="partial_finetuning",
-        source="Merchant et al. 2020, Fig. 3; Hart (last two layers)",
-        sentence=("freezing the bottom layers during fine-tuning costs little: training only the top "
-                  "few layers recovers most of what full fine-tuning gains"),
-        decides=("the fixture's [fine_tune] protocol with only the top k layers trainable, for each "
-                 "k in `trainable_layers`: **reproduced** when training the top `few` recovers at "
-                 "least `min_recovery` of full fine-tuning's test-accuracy gain over the frozen "
-                 "encoder on every seed, shown on the same test texts at `alpha` (nested outcomes, "
-                 "no text lost: the share of the gained texts kept, exact binomial; otherwise a score "
-                 "test of (top - frozen) - `min_recovery` (full - frozen)), **contradicted** when a "
-                 "seed shows less, **inconclusive** "
-                 "when the texts cannot tell or full fine-tuning gains less than `min_gain` (nothing "
-                 "to recover)"),
-        params=(
-            Param("trainable_layers", "int_list", [1, 2], "the k values to train", low=0),
-            Param("few", "int", 2, "the k judged", low=0),
-            Param("min_recovery", "float", 0.9, "share of the gain to recover", low=0.0),
-            Param("min_gain", "float", 0.01, "full fine-tuning's gain below which nothing is judged",
-                  low=0.0, high=1.0),
-            alpha(0.05),
-        ),
-        figures=("accuracy_by_layers",),
-        headline=('recovery_top_*', 'full_accuracy'),
-        controls=("no gain to recover (inconclusive)", "the top layers recover nothing (contradicted)"),
     ),
 )}

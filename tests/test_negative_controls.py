@@ -13,7 +13,17 @@ import numpy as np
 import pytest
 
 from claims import judges
-from claims.catalog import accuracy_gap, cross_task, no_forgetting, no_overfitting, probe_accuracy
+from claims.catalog import (
+    accuracy_gap,
+    cross_task,
+    no_forgetting,
+    no_overfitting,
+    partial_finetuning,
+    probe_accuracy,
+    seed_welch,
+    sparse_baselines,
+    truncated_finetuning,
+)
 from claims.fixture import CLAIM_PARAMS
 from harness.analysis import geometry, stats
 from harness.data.synthetic import generate_task
@@ -654,8 +664,9 @@ def nested_outcomes(accuracy: float, texts: int = 2000) -> np.ndarray:
 
 
 def partial_verdict(full, frozen, few_acc, texts=2000, **overrides):
-    return judges.partial_finetuning("f", [0], [nested_outcomes(full, texts)], [nested_outcomes(frozen, texts)],
-                                     {2: [nested_outcomes(few_acc, texts)]}, params("partial_finetuning", **overrides))
+    return partial_finetuning.judge(partial_finetuning.Evidence(
+        fixture="f", full=[nested_outcomes(full, texts)], frozen=[nested_outcomes(frozen, texts)],
+        partial={2: [nested_outcomes(few_acc, texts)]}), params("partial_finetuning", **overrides))
 
 
 def test_partial_finetuning_reproduced_when_the_top_layers_recover_the_gain():
@@ -698,8 +709,9 @@ def seed_runs(accuracies, texts: int = 4000, protocol: int = 0) -> list[np.ndarr
 
 
 def welch_verdict(a, b, chance=0.5, texts=4000, **overrides):
-    return judges.seed_welch("f", list(range(len(a))), "frozen", "finetuned", seed_runs(a, texts, 0),
-                             seed_runs(b, texts, 1), chance, params("seed_welch", **overrides))
+    return seed_welch.judge(seed_welch.Evidence(fixture="f", seeds=range(len(a)), a_name="frozen", b_name="finetuned",
+                                                a=seed_runs(a, texts, 0), b=seed_runs(b, texts, 1), chance=chance),
+                            params("seed_welch", **overrides))
 
 
 def test_seed_welch_matches_scipy_and_reproduces_on_equivalent_runs():
@@ -780,8 +792,9 @@ def test_seed_welch_a_direction_reproduces():
 def sparse_verdict(labels, ft, sp, chance=0.5, **overrides):
     cv = [{"tfidf": {"accuracy": 0.8, "accuracy_sd": 0.02, "f1_macro": 0.79,
                      "test_accuracy": float((sp == labels).mean())}}]
-    return judges.sparse_baselines("f", [0], [labels], [ft], [sp], ["tfidf"], cv, chance,
-                                   params("sparse_baselines", **overrides))
+    return sparse_baselines.judge(sparse_baselines.Evidence(fixture="f", labels=[labels], finetuned=[ft],
+                                                            best_sparse=[sp], best=["tfidf"], cv=cv, chance=chance),
+                                  params("sparse_baselines", **overrides))
 
 
 def predictions(labels: np.ndarray, acc: float, seed: int) -> np.ndarray:
@@ -1107,9 +1120,10 @@ def test_participation_ratio_against_the_gram_eigenvalues():
 
 
 def truncated_verdict(full, cut, chance=0.5, by=3, texts=2000, **overrides):
-    return judges.truncated_finetuning("f", [0], [nested_outcomes(full, texts)],
-                                       {1: [nested_outcomes(chance, texts)], by: [nested_outcomes(cut, texts)]}, chance, by,
-                                       params("truncated_finetuning", **overrides))
+    return truncated_finetuning.judge(truncated_finetuning.Evidence(
+        fixture="f", full=[nested_outcomes(full, texts)],
+        truncated={1: [nested_outcomes(chance, texts)], by: [nested_outcomes(cut, texts)]}, chance=chance, by_layer=by),
+        params("truncated_finetuning", **overrides))
 
 
 def test_truncated_finetuning_reproduced_when_the_middle_layer_recovers_the_gain():
@@ -1183,8 +1197,9 @@ def test_20_gained_texts_of_200_all_kept_do_not_show_a_share_of_90_percent():
     said [1.0, 1.0] and 'reproduced')."""
     frozen = np.zeros(200, bool)
     gained = np.r_[np.ones(20, bool), np.zeros(180, bool)]
-    verdict = judges.partial_finetuning("f", [0], [gained], [frozen], {2: [gained.copy()]},
-                                        params("partial_finetuning"))
+    verdict = partial_finetuning.judge(partial_finetuning.Evidence(fixture="f", full=[gained], frozen=[frozen],
+                                                                   partial={2: [gained.copy()]}),
+                                       params("partial_finetuning"))
     assert verdict.conclusion == INCONCLUSIVE, verdict.text()
     (low, high), = verdict.intervals["recovery_top_2"]
     assert low == pytest.approx(0.05 ** (1 / 20)) and high == 1.0
