@@ -39,9 +39,12 @@ from . import judges
 from .catalog import (
     accuracy_gap,
     cross_task,
+    domain_shift,
+    layer_change,
     no_forgetting,
     no_overfitting,
     partial_finetuning,
+    pca_variance,
     probe_accuracy,
     seed_welch,
     sparse_baselines,
@@ -539,9 +542,10 @@ def _layers(n: int, cka: Sequence[float], measure: str = "cka", sentences: int |
     def sim(rng):
         pairs, groups = encoder_pair(rng, n, cka, sentences=sentences)
         values, reps = similarities(pairs, measure, groups)
-        return judges.layer_change("sim", [0], list(range(len(cka))), {measure: [values]},
-                                   params("layer_change", measure=measure, **overrides),
-                                   None if point else {measure: [reps]}).conclusion
+        return layer_change.judge(layer_change.Evidence(fixture="sim", layers=list(range(len(cka))),
+                                                        similarity={measure: [values]},
+                                                        replicates=None if point else {measure: [reps]}),
+                                  params("layer_change", measure=measure, **overrides)).conclusion
     return sim
 
 
@@ -553,9 +557,9 @@ def _domain(n: int, cka_in: Sequence[float], cka_out: Sequence[float], measure: 
             values, reps = similarities(encoder_pair(rng, n, cka)[0], measure)
             sides.append(({measure: [values]}, {measure: [reps]}))
         (v_in, r_in), (v_out, r_out) = sides
-        return judges.domain_shift("sim", [0], list(range(len(cka_in))), v_in, v_out,
-                                   params("domain_shift", measure=measure, **overrides),
-                                   None if point else (r_in, r_out)).conclusion
+        return domain_shift.judge(domain_shift.Evidence(fixture="sim", layers=list(range(len(cka_in))), in_domain=v_in,
+                                                        out_of_domain=v_out, replicates=None if point else (r_in, r_out)),
+                                  params("domain_shift", measure=measure, **overrides)).conclusion
     return sim
 
 
@@ -584,8 +588,9 @@ def _pca(n: int, frozen: int | np.ndarray, finetuned: int | np.ndarray, cross: i
         keep = stats.jackknife_keep(n)
         counts = [geometry.components_for_variance(x, 0.95) if point else geometry.component_count(x, 0.95, keep)
                   for x in pca_spaces(rng, n, shares)]
-        return judges.pca_variance("sim", [0], [counts[1]], [counts[0]], counts[2:] or None, dim, n,
-                                   [np.ones(n, bool)], 0.5, params("pca_variance", **overrides)).conclusion
+        return pca_variance.judge(pca_variance.Evidence(
+            fixture="sim", finetuned=[counts[1]], frozen=[counts[0]], cross=counts[2:] or None, dim=dim, n_test=n,
+            finetuned_correct=[np.ones(n, bool)], chance=0.5), params("pca_variance", **overrides)).conclusion
     return sim
 
 

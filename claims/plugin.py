@@ -192,15 +192,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if "fx" not in metafunc.fixturenames:
         return
-    chosen = metafunc.config.getoption("--claim")
     fixtures = _fixtures(metafunc.config)
     if "claim" in metafunc.fixturenames:  # claims/test_claims.py: every claim of the registry
         from claims.registry import REGISTRY
 
         params = []
         for name, claim in REGISTRY.items():
-            if chosen and name not in chosen:
-                continue
             params += [pytest.param(claim, fx, id=f"{name}-{fx.name}", marks=[getattr(pytest.mark, fx.profile)])
                        for fx in fixtures if name in fx.claims] or [
                 pytest.param(claim, None, id=f"{name}-None",
@@ -218,7 +215,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     params = [
         pytest.param(fx, id=fx.name, marks=[getattr(pytest.mark, fx.profile)])
         for fx in fixtures
-        if claim in fx.claims and (not chosen or claim in chosen)
+        if claim in fx.claims
     ]
     metafunc.parametrize("fx", params or [pytest.param(None, marks=pytest.mark.skip(
         reason=f"no fixture declares claim {claim!r}"))])
@@ -237,6 +234,14 @@ def selects_full(markexpr: str) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    chosen = config.getoption("--claim")
+    if chosen:  # --claim NAME: the other claims' tests are deselected (the fixture files' stay)
+        def other(item: pytest.Item) -> bool:
+            params = getattr(getattr(item, "callspec", None), "params", {})
+            return ("fx" in params or "claim" in params) and claim_name(item) not in chosen
+
+        config.hook.pytest_deselected(items=[item for item in items if other(item)])
+        items[:] = [item for item in items if not other(item)]
     if selects_full(config.getoption("markexpr") or ""):
         return
     skip_full = pytest.mark.skip(reason="full profile: paper scale, expects a GPU; select it with -m full")

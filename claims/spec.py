@@ -258,12 +258,6 @@ class ClaimSpec:
         return out
 
 
-def _pca_check(p: dict[str, Any], has_other_task: bool) -> str | None:
-    if p["cross_task_between"] and not has_other_task:
-        return "cross_task_between = true needs an [other_task] table (task B)"
-    return None
-
-
 def _words_check(p: dict[str, Any], has_other_task: bool) -> str | None:
     if p["relatedness"] == "lexicon" and not p["lexicon"]:
         return "relatedness = 'lexicon' needs a non-empty `lexicon` list of words"
@@ -296,42 +290,6 @@ PROTOCOL = r"frozen|finetuned|top[1-9][0-9]*"
 
 # The claims not yet moved to a module of their own in claims/catalog/ (claims/registry.py joins them)
 LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
-    ClaimSpec(
-        name="pca_variance",
-        source="Bogaert et al. 2023, sections 3.3 and 4",
-        sentence=("the fine-tuned embeddings need far fewer principal components for 95% of the "
-                  "variance: 1 fine-tuned against more than 200 of 768 frozen; an encoder "
-                  "fine-tuned on the other task lies in between (37 and 89)"),
-        decides=("principal components for `variance` of the test set's last-layer first-token "
-                 "vectors: **reproduced** when fine-tuned <= `max_ratio` x frozen (and, with "
-                 "`cross_task_between`, the cross-task count in between) and the frozen count is "
-                 "above `min_frozen`, each shown at `alpha` on every seed; **contradicted** when one "
-                 "is shown to fail (at `alpha` / conditions x seeds); **inconclusive** otherwise, when "
-                 "the fine-tuned model is not above chance (a collapsed encoder needs 1 component), "
-                 "the frozen space needs 2 or fewer, or the test split cannot show `min_frozen` "
-                 "components (n - 1 texts at most). A count is tested as the share of the variance "
-                 "its top k components hold (jackknife over the texts): held out (one half's "
-                 "components on the other half) to show it holds, in sample to show it falls short"),
-        params=(
-            Param("variance", "float", 0.95, "share of the variance to explain",
-                  low=0.0, high=1.0, low_open=True, high_open=True),
-            Param("max_ratio", "float", 0.05,
-                  "fine-tuned components at most this times the frozen ones. The paper's figures, 1 "
-                  "of more than 200, are a ratio under 0.005; the default allows ten times that (10 "
-                  "of 200 is still 'far fewer'). A fixture that loosens it says why",
-                  low=0.0, high=1.0, low_open=True),
-            Param("min_frozen", "int", 200,
-                  "the frozen space needs more than this many components (the paper: more than 200 "
-                  "of 768); 0 judges the ratio alone", low=0),
-            alpha(0.05), chance_floor(),
-            Param("cross_task_between", "bool", False,
-                  "also require the encoder fine-tuned on [other_task] to lie in between"),
-        ),
-        figures=("pca_curves", "embedding_maps"),
-        headline=('finetuned_pcs', 'frozen_pcs'),
-        controls=("an encoder 'fine-tuned' at lr 1e-12 (contradicted)",),
-        check=_pca_check,
-    ),
     ClaimSpec(
         name="label_distances",
         source="Zhou and Srikumar 2022, sections 4.2 and 4.3",
@@ -420,36 +378,6 @@ LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
                   "an encoder fine-tuned at lr 1e-12"),
     ),
     ClaimSpec(
-        name="layer_change",
-        source="Merchant et al. 2020, Fig. 1; Zhou and Srikumar 2022, section 4.5",
-        sentence=("fine-tuning changes the top layers most: each layer's similarity to the "
-                  "pre-trained encoder falls with depth (Zhou and Srikumar: yet stays above 0.5)"),
-        decides=("per layer, the similarity (`measure`) of the pre-trained and the fine-tuned "
-                 "encoder on the same texts: **reproduced** when the last layer's is shown below the "
-                 "first's by more than `min_drop`, the depth/similarity (Pearson) correlation at "
-                 "most `max_trend` and (with `min_similarity`) no layer below it, each by a one-sided "
-                 "jackknife test over the texts (sentences) at `alpha`, on every seed; "
-                 "**contradicted** when one condition is shown to fail (at `alpha` / conditions x "
-                 "seeds); **inconclusive** otherwise, or where a similarity is undefined. The "
-                 "spatial similarity has no jackknife (a DirectProbe run per resample): its point "
-                 "values decide and the verdict says it is not calibrated"),
-        params=(
-            Param("measure", "str", "cka", "linear CKA, RSA, or Zhou and Srikumar's spatial similarity",
-                  choices=("cka", "rsa", "spatial")),
-            Param("pooling", "str", "mean", "token pooling", choices=("first", "mean")),
-            Param("split", "str", "test", "whose texts", choices=SPLIT),
-            Param("min_drop", "float", 0.05, "first-layer minus last-layer similarity, at least", low=0.0),
-            Param("max_trend", "float", -0.5, "Pearson correlation of depth and similarity, at most",
-                  low=-1.0, high=1.0),
-            Param("min_similarity", "float", None, "every layer's similarity at least this",
-                  low=-1.0, high=1.0, optional=True),
-            alpha(0.05),
-        ),
-        figures=("layer_similarity",),
-        headline=('*_first_layer', '*_last_layer'),
-        controls=("an encoder that was never trained", "a flat profile"),
-    ),
-    ClaimSpec(
         name="discriminant_words",
         source="Bogaert et al. 2023, section 3.2",
         sentence=("the fine-tuned model's most discriminant words are task words (adoré, magnifique, "
@@ -475,30 +403,6 @@ LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
         headline=('finetuned_top*', 'frozen_top*'),
         controls=("two random word lists (not reproduced)", "lists swapped (contradicted)"),
         check=_words_check,
-    ),
-    ClaimSpec(
-        name="domain_shift",
-        source="Merchant et al. 2020, Fig. 5",
-        sentence="out-of-domain inputs move less than in-domain ones during fine-tuning",
-        decides=("per layer, similarity (`measure`) of the pre-trained and the fine-tuned encoder on "
-                 "in-domain texts and on the other task's texts: averaged over the top `top_layers` "
-                 "layers, out-of-domain minus in-domain similarity: **reproduced** when shown above "
-                 "`min_gap` on every seed, **contradicted** when shown below -`min_gap` (one-sided "
-                 "jackknife tests over each side's texts, at `alpha`; `alpha` / seeds to "
-                 "contradict), **inconclusive** otherwise"),
-        params=(
-            Param("measure", "str", "cka", "similarity measure", choices=("cka", "rsa")),
-            Param("pooling", "str", "mean", "token pooling", choices=("first", "mean")),
-            Param("split", "str", "test", "whose texts", choices=SPLIT),
-            Param("top_layers", "int", 2, "top layers averaged", low=1),
-            Param("min_gap", "float", 0.02, "similarity gap that counts", low=0.0),
-            Param("max_texts", "int", 500, "texts per side", low=2),
-            alpha(0.05),
-        ),
-        figures=("layer_similarity",),
-        headline=('gap',),
-        needs=("other_task",),
-        controls=("out-of-domain texts that are the in-domain ones (not reproduced)",),
     ),
     ClaimSpec(
         name="centroid_directions",

@@ -16,9 +16,12 @@ from claims import judges
 from claims.catalog import (
     accuracy_gap,
     cross_task,
+    domain_shift,
+    layer_change,
     no_forgetting,
     no_overfitting,
     partial_finetuning,
+    pca_variance,
     probe_accuracy,
     seed_welch,
     sparse_baselines,
@@ -185,6 +188,13 @@ def pcs(h, model, task, max_length):
     return geometry.component_count(x, 0.95, jackknife_keep(len(x))), x.shape[1]
 
 
+def pca_verdict_of(finetuned, frozen, dim, n_test, correct, chance, **overrides):
+    """One seed's PCA verdict: component counts (or their jackknife records) of each space."""
+    return pca_variance.judge(pca_variance.Evidence(fixture="f", finetuned=[finetuned], frozen=[frozen], dim=dim,
+                                                    n_test=n_test, finetuned_correct=[correct], chance=chance),
+                              params("pca_variance", **overrides))
+
+
 def sampled_pca_verdict(frozen: int, finetuned, n: int, dim: int = 48, seed: int = 0, **overrides):
     """The judge on simulated test sets whose population spectra need ``frozen`` and ``finetuned``
     components (``calibration.spectrum``), with the jackknife's replicates."""
@@ -196,14 +206,12 @@ def sampled_pca_verdict(frozen: int, finetuned, n: int, dim: int = 48, seed: int
     keep = jackknife_keep(n)
     fr, ft = (geometry.component_count(x, 0.95, keep)
               for x in calibration.pca_spaces(np.random.default_rng(seed), n, shares))
-    return judges.pca_variance("f", [0], [ft], [fr], None, dim, n, [outcomes(n, 0.9, 0)], 0.5,
-                               params("pca_variance", **overrides))
+    return pca_verdict_of(ft, fr, dim, n, outcomes(n, 0.9, 0), 0.5, **overrides)
 
 
 def pca_verdict(k_ft, k_frozen, dim=384, n_test=1000, correct=None, chance=0.5, **overrides):
     correct = outcomes(n_test, 0.9, 0) if correct is None else correct
-    return judges.pca_variance("f", [0], [k_ft], [k_frozen], None, dim, n_test, [correct], chance,
-                               params("pca_variance", **overrides))
+    return pca_verdict_of(k_ft, k_frozen, dim, n_test, correct, chance, **overrides)
 
 
 # The tiny offline encoder (2 layers, 120 test texts): a split this small shows at most 119
@@ -286,7 +294,7 @@ def test_claim3_sampled_a_collapsed_encoder_is_not_a_reproduction():
     n, keep = 500, jackknife_keep(500)
     fr, ft = (geometry.component_count(x, 0.95, keep) for x in calibration.pca_spaces(
         np.random.default_rng(0), n, [calibration.spectrum(30, 48), calibration.spectrum(1, 48, lead=0.999)]))
-    verdict = judges.pca_variance("f", [0], [ft], [fr], None, 48, n, [coin_flips(n, 1)], 0.5, params("pca_variance"))
+    verdict = pca_verdict_of(ft, fr, 48, n, coin_flips(n, 1), 0.5)
     assert verdict.conclusion == INCONCLUSIVE and "not above chance" in verdict.text()
 
 
@@ -587,6 +595,11 @@ def test_claim5_distances_an_encoder_that_was_never_trained_is_not_reproduced(pi
 # ---- layer-wise change ------------------------------------------------------------------------
 
 
+def layer_change_of(layers, similarity, replicates=None, **overrides):
+    return layer_change.judge(layer_change.Evidence(fixture="f", layers=layers, similarity=similarity,
+                                                    replicates=replicates), params("layer_change", **overrides))
+
+
 def layer_verdict(cka, n: int = 400, seed: int = 0, **overrides):
     """The judge on two simulated encoders whose layers' population CKA is ``cka`` (n texts, with
     the jackknife's replicates: the path every CKA or RSA verdict takes)."""
@@ -594,8 +607,7 @@ def layer_verdict(cka, n: int = 400, seed: int = 0, **overrides):
 
     pairs, _ = calibration.encoder_pair(np.random.default_rng(seed), n, cka)
     values, reps = calibration.similarities(pairs, "cka")
-    return judges.layer_change("f", [0], list(range(len(cka))), {"cka": [values]},
-                               params("layer_change", **overrides), {"cka": [reps]})
+    return layer_change_of(list(range(len(cka))), {"cka": [values]}, {"cka": [reps]}, **overrides)
 
 
 def test_layer_change_reproduced_when_the_top_layers_change_most():
@@ -625,15 +637,13 @@ def test_layer_change_a_drop_the_texts_cannot_tell_from_min_drop_is_inconclusive
 
 def test_layer_change_without_replicates_says_it_is_not_calibrated():
     """The spatial similarity has no jackknife: the point values decide, and the verdict says so."""
-    verdict = judges.layer_change("f", [0], [1, 2, 3], {"spatial": [[0.99, 0.8, 0.46]]},
-                                  params("layer_change", measure="spatial", min_similarity=0.5))
+    verdict = layer_change_of([1, 2, 3], {"spatial": [[0.99, 0.8, 0.46]]}, measure="spatial", min_similarity=0.5)
     assert verdict.conclusion == CONTRADICTED
     assert any("not calibrated" in n for n in verdict.details["notes"])
 
 
 def test_layer_change_undefined_similarity_is_inconclusive():
-    verdict = judges.layer_change("f", [0], [0, 1, 2], {"cka": [[1.0, float("nan"), 0.5]]}, params("layer_change"),
-                                  {"cka": [np.ones((20, 3))]})
+    verdict = layer_change_of([0, 1, 2], {"cka": [[1.0, float("nan"), 0.5]]}, {"cka": [np.ones((20, 3))]})
     assert verdict.conclusion == INCONCLUSIVE
 
 
@@ -649,8 +659,7 @@ def test_layer_change_an_encoder_that_was_never_trained_is_contradicted(pipeline
                  fine_tune=untrained, frozen_head=HeadConfig())
     measured = evidence.layer_similarity(h, fx, tuned, task, "test", "mean")
     assert measured.layers == [0, 1, 2] and min(measured.values["cka"]) > 0.999
-    verdict = judges.layer_change("f", [0], measured.layers, {"cka": [measured.values["cka"]]},
-                                  params("layer_change"), {"cka": [measured.replicates["cka"]]})
+    verdict = layer_change_of(measured.layers, {"cka": [measured.values["cka"]]}, {"cka": [measured.replicates["cka"]]})
     assert verdict.conclusion == CONTRADICTED, verdict.text()
 
 
@@ -852,6 +861,11 @@ def test_sparse_baselines_not_reproduced_when_the_fine_tuned_model_is_the_baseli
 # ---- in-domain vs out-of-domain (Merchant et al.) ------------------------------------------
 
 
+def shift_verdict(layers, v_in, v_out, replicates, **overrides):
+    return domain_shift.judge(domain_shift.Evidence(fixture="f", layers=layers, in_domain=v_in, out_of_domain=v_out,
+                                                    replicates=replicates), params("domain_shift", **overrides))
+
+
 def domain_sides(cka_in, cka_out, n: int = 400, seed: int = 0):
     """Simulated in- and out-of-domain texts whose layers' population CKA is ``cka_in`` and
     ``cka_out``: their similarities and the jackknife's replicates, as the judge takes them."""
@@ -869,18 +883,17 @@ def test_domain_shift_reproduced_when_in_domain_texts_change_more_and_not_otherw
     layers = [0, 1, 2, 3]
     moved, still = [0.99, 0.9, 0.5, 0.4], [0.99, 0.98, 0.9, 0.85]
     (v_in, r_in), (v_out, r_out) = domain_sides(moved, still)
-    ok = judges.domain_shift("f", [0], layers, v_in, v_out, params("domain_shift"), (r_in, r_out))
+    ok = shift_verdict(layers, v_in, v_out, (r_in, r_out))
     gap = np.mean(v_out["cka"][0][-2:]) - np.mean(v_in["cka"][0][-2:])
     assert ok.conclusion == REPRODUCED and ok.measured["gap"]["value"] == pytest.approx(gap)
     low, high = ok.intervals["gap"][0]
     assert low < (0.9 + 0.85) / 2 - (0.5 + 0.4) / 2 < high  # the population gap
-    swapped = judges.domain_shift("f", [0], layers, v_out, v_in, params("domain_shift"), (r_out, r_in))
+    swapped = shift_verdict(layers, v_out, v_in, (r_out, r_in))
     assert swapped.conclusion == CONTRADICTED
     # the gap must be shown above min_gap: 0.425 against 0.5 is neither above it nor below -0.5
-    assert judges.domain_shift("f", [0], layers, v_in, v_out, params("domain_shift", min_gap=0.5),
-                               (r_in, r_out)).conclusion == INCONCLUSIVE
+    assert shift_verdict(layers, v_in, v_out, (r_in, r_out), min_gap=0.5).conclusion == INCONCLUSIVE
     with pytest.raises(ValueError, match="top_layers must be in 1..4"):
-        judges.domain_shift("f", [0], layers, v_in, v_out, params("domain_shift", top_layers=5))
+        shift_verdict(layers, v_in, v_out, None, top_layers=5)
 
 
 def test_domain_shift_a_gap_of_min_gap_is_not_reproduced():
@@ -888,7 +901,7 @@ def test_domain_shift_a_gap_of_min_gap_is_not_reproduced():
     top = [0.95, 0.9, 0.85, 0.8]
     for seed in range(5):
         (v_in, r_in), (v_out, r_out) = domain_sides(top, [c + 0.02 for c in top], n=200, seed=seed)
-        verdict = judges.domain_shift("f", [0], [0, 1, 2, 3], v_in, v_out, params("domain_shift"), (r_in, r_out))
+        verdict = shift_verdict([0, 1, 2, 3], v_in, v_out, (r_in, r_out))
         assert verdict.conclusion != REPRODUCED, verdict.text()
 
 
@@ -909,7 +922,7 @@ def test_domain_shift_not_reproduced_when_the_out_of_domain_texts_are_the_in_dom
     keep = stats.jackknife_keep(len(texts))
     sims = {"cka": [[linear_cka(reps[0][k], reps[1][k]) for k in (0, 1, 2)]]}
     jack = {"cka": [np.column_stack([linear_cka_replicates(reps[0][k], reps[1][k], keep) for k in (0, 1, 2)])]}
-    verdict = judges.domain_shift("f", [0], [0, 1, 2], sims, sims, params("domain_shift"), (jack, jack))
+    verdict = shift_verdict([0, 1, 2], sims, sims, (jack, jack))
     assert sims["cka"][0][-1] < 0.999  # fine-tuning did move the top layer
     assert verdict.measured["gap"]["value"] == 0.0 and verdict.conclusion == INCONCLUSIVE
 

@@ -57,7 +57,7 @@ def test_errors_skips_and_bad_fixture_files_are_reported(tmp_path):
     report = tmp_path / "report"
     res = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rN", "-p", "no:randomly", "-m", "smoke",
-         "claims/test_no_overfitting.py", "claims/test_fixture_files.py", "--claim-fixtures", str(fixtures),
+         "claims", "--claim", "no_overfitting", "--claim-fixtures", str(fixtures),
          "--artifacts", str(tmp_path / "store"), "--report", str(report)],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
@@ -138,8 +138,7 @@ def test_holm_adjusts_one_deciding_p_per_verdict_over_the_run():
     once, with its largest p (what the judges put in ``deciding``)."""
     from statsmodels.stats.multitest import multipletests
 
-    from claims import judges
-    from claims.catalog import accuracy_gap
+    from claims.catalog import accuracy_gap, layer_change
     from claims.fixture import CLAIM_PARAMS
     from claims.plugin import with_holm
 
@@ -150,8 +149,8 @@ def test_holm_adjusts_one_deciding_p_per_verdict_over_the_run():
         frozen=[rng.random(400) < 0.85 for _ in range(3)], chance=0.5), ps)
     one = accuracy_gap.judge(accuracy_gap.Evidence(fixture="one", seeds=[0], finetuned=[rng.random(100) < 0.9],
                                                    frozen=[rng.random(100) < 0.8], chance=0.5), ps)
-    geometry = judges.layer_change("geo", [0], [1, 2], {"cka": [[0.9, 0.5]]},
-                                   dict(CLAIM_PARAMS["layer_change"]))
+    geometry = layer_change.judge(layer_change.Evidence(fixture="geo", layers=[1, 2], similarity={"cka": [[0.9, 0.5]]}),
+                                  dict(CLAIM_PARAMS["layer_change"]))
     assert len(three_seeds.pvalues) == 3 and three_seeds.deciding["p"] == max(three_seeds.pvalues.values())
     assert geometry.deciding == {}
     adjusted = with_holm([three_seeds, geometry, one])
@@ -225,7 +224,7 @@ def test_a_fixture_found_in_a_folder_whose_inputs_are_missing_is_skipped_with_th
     res = _claims_run(tmp_path, folder)
     assert res.returncode == 0, res.stdout[-3000:]
     summary = res.stdout.split("claims not judged", 1)[1]
-    assert "SKIPPED test_no_overfitting[tiny-good]:" in summary
+    assert "SKIPPED test_claim[no_overfitting-tiny-good]:" in summary
     assert (f"fixture tiny-good ({folder / 'mine.toml'}): its inputs are not on this machine: "
             f"[encoder] name = './my-encodr': no folder at {folder / 'my-encodr'}") in summary
 

@@ -71,7 +71,7 @@ def test_a_claims_run_logs_what_it_builds_without_being_asked(tmp_path):
     """Plain `pytest claims ...` (captured, redirected to a file as in CI) prints the build lines."""
     fixture = tmp_path / "f.toml"
     fixture.write_text(tiny_fixture("tiny-log", "[claims.pca_variance]", n_train=32, n_validation=8, n_test=24))
-    res = subprocess.run([sys.executable, "-m", "pytest", "claims/test_pca_variance.py", "-m", "smoke",
+    res = subprocess.run([sys.executable, "-m", "pytest", "claims", "--claim", "pca_variance", "-m", "smoke",
                           "--claim-fixtures", str(fixture), "--artifacts", str(tmp_path / "store")],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     out = res.stdout
