@@ -38,7 +38,9 @@ import numpy as np
 from . import judges
 from .catalog import (
     accuracy_gap,
+    centroid_directions,
     cross_task,
+    discriminant_words,
     domain_shift,
     layer_change,
     no_forgetting,
@@ -487,8 +489,9 @@ def _words(k: int, shift: float):
         ft = [(f"f{i}", 1.0) for i in range(k)]
         fr = [(f"r{i}", 1.0) for i in range(k)]
         related = {w: float(rng.exponential()) + (shift if w.startswith("f") else 0.0) for w, _ in ft + fr}
-        return judges.discriminant_words("sim", [0], [ft], [fr], [related],
-                                         params("discriminant_words", top_k=k)).conclusion
+        return discriminant_words.judge(discriminant_words.Evidence(fixture="sim", finetuned_top=[ft], frozen_top=[fr],
+                                                                    relatedness=[related]),
+                                        params("discriminant_words", top_k=k)).conclusion
     return sim
 
 
@@ -570,10 +573,10 @@ def _centroids(n: int, movement: Sequence[float], span: Sequence[int], sentences
     def sim(rng):
         before, after, y, groups = moved_centroids(rng, n, movement, span, sentences=sentences)
         moved = geometry.centroid_movement(before, after, y, groups)
-        return judges.centroid_directions("sim", [0], list(range(len(movement))), [moved.movements], moved.spreads,
-                                          params("centroid_directions"),
-                                          None if point else [(moved.size_replicates, moved.span_replicates)]
-                                          ).conclusion
+        return centroid_directions.judge(centroid_directions.Evidence(
+            fixture="sim", layers=list(range(len(movement))), movements=[moved.movements], spreads=moved.spreads,
+            replicates=None if point else [(moved.size_replicates, moved.span_replicates)]),
+            params("centroid_directions")).conclusion
     return sim
 
 

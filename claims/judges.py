@@ -690,47 +690,6 @@ def _accuracies(outcomes: Sequence[np.ndarray]) -> list[float]:
 # Discriminant words (Bogaert et al. 2023, section 3.2)
 
 
-def discriminant_words(fixture: str, seeds: Sequence[int], finetuned_top: Sequence[Sequence[tuple[str, float]]],
-                       frozen_top: Sequence[Sequence[tuple[str, float]]],
-                       relatedness: Sequence[dict[str, float]], params: dict[str, Any]) -> Verdict:
-    """The fine-tuned model's most discriminant words are more task-related than the frozen
-    model's: the two lists' relatedness scores (``relatedness[seed_index][word]``: mutual
-    information with the label on the train split, or membership of the fixture's lexicon)
-    compared by a permutation test (the words shuffled between the lists): p < ``alpha`` for the
-    fine-tuned list reproduces, p < ``alpha`` for the frozen list contradicts."""
-    alpha, measure, k = params["alpha"], params["relatedness"], params["top_k"]
-    ft_scores, fr_scores, per_seed, pvalues, notes = [], [], [], {}, []
-    for i, (ft, fr) in enumerate(zip(finetuned_top, frozen_top, strict=True)):
-        if len(ft) < 2 or len(fr) < 2:
-            notes.append(f"seed {seeds[i]}: fewer than 2 words in a list (no word was seen "
-                         f"{params['min_count']} times by both models, or top_k < 2): nothing to compare")
-            ft_scores.append(float("nan"))
-            fr_scores.append(float("nan"))
-            per_seed.append(INCONCLUSIVE)
-            continue
-        a = [relatedness[i].get(w, 0.0) for w, _ in ft]
-        b = [relatedness[i].get(w, 0.0) for w, _ in fr]
-        ft_scores.append(float(np.mean(a)))
-        fr_scores.append(float(np.mean(b)))
-        test = stats.permutation_difference(a, b, seed=i)
-        pvalues[_seed_key("permutation, fine-tuned words more related", seeds, i)] = test.p_greater
-        per_seed.append(REPRODUCED if test.p_greater < alpha else CONTRADICTED if test.p_less < alpha / len(seeds)
-                        else INCONCLUSIVE)
-    label = "mutual information with the label (train split, nats)" if measure == "mutual_information" \
-        else "share in the fixture's lexicon"
-    measured = {f"finetuned_top{k}_{measure}": _value(ft_scores), f"frozen_top{k}_{measure}": _value(fr_scores)}
-    details: dict[str, Any] = {
-        "relatedness": label,
-        "fine-tuned top words (relevance difference)": [[(w, round(d, 4)) for w, d in ft] for ft in finetuned_top],
-        "frozen top words (relevance difference)": [[(w, round(d, 4)) for w, d in fr] for fr in frozen_top],
-    }
-    criterion = (f"mean {label} of the fine-tuned model's top {k} discriminant words against the frozen "
-                 f"model's, permutation test at alpha = {alpha:g}: fine-tuned higher (reproduced), frozen "
-                 "higher (contradicted), on every seed")
-    return _verdict("discriminant_words", fixture, seeds, per_seed, params, criterion=criterion,
-                    measured=measured, details=details, pvalues=pvalues, notes=notes)
-
-
 # --------------------------------------------------------------------------------------------
 # No forgetting (Merchant et al. 2020): linguistic probes score as well after fine-tuning
 
@@ -741,81 +700,6 @@ def discriminant_words(fixture: str, seeds: Sequence[int], finetuned_top: Sequen
 
 # --------------------------------------------------------------------------------------------
 # Zhou and Srikumar, section 4.5 (Fig. 5): how the label centroids move, layer by layer
-
-
-participation_ratio = geometry.participation_ratio  # moved to harness/analysis/geometry.py; the name is kept
-
-
-def centroid_measures(movements: Sequence[np.ndarray], spreads: Sequence[float]) -> tuple[list[float], list[float]]:
-    """Per layer: the movement (mean length of the label centroids' shifts over the pre-trained
-    layer's spread) and the directions they span (:func:`participation_ratio`)."""
-    size = [float(np.linalg.norm(d, axis=1).mean()) / n for d, n in zip(movements, spreads, strict=True)]
-    return size, [participation_ratio(d) for d in movements]
-
-
-def centroid_directions(fixture: str, seeds: Sequence[int], layers: Sequence[int],
-                        movements: Sequence[Sequence[np.ndarray]], spreads: Sequence[float],
-                        params: dict[str, Any],
-                        replicates: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> Verdict:
-    """``movements[seed][layer]``: each label's centroid under the fine-tuned minus the pre-trained
-    encoder (labels x dim); ``spreads[layer]``: the pre-trained layer's spread (the centred RMS
-    distance to the mean: free of the large common offset BERT-family layers carry). Per
-    layer: the movement (mean row length / spread) and the directions (participation ratio);
-    both must rise with depth (:func:`depth_trend`, Pearson, at least ``min_trend``) on every seed.
-
-    ``replicates[seed]``: the movement and the directions (groups x layers) on each
-    leave-a-group-out sample of the items (sentences, for a token task;
-    ``harness.analysis.geometry.centroid_movement``). With them each trend is a one-sided jackknife test: reproduced
-    when both are shown above ``min_trend`` at ``alpha``, contradicted when either is shown at or
-    below 0 at ``alpha / (2 x seeds)``; without, the point values decide (the verdict says so)."""
-    least, alpha = params["min_trend"], params["alpha"]
-    per_seed, notes = [], []
-    size, span, trend_size, trend_span = [], [], [], []
-    pvalues: dict[str, float] = {}
-    intervals: dict[str, list] = {"depth_trend_movement": [], "depth_trend_directions": []}
-    for i, seed in enumerate(seeds):
-        m, pr = centroid_measures(movements[i], spreads)
-        size.append(m)
-        span.append(pr)
-        ts, tp = depth_trend(layers, m), depth_trend(layers, pr)
-        trend_size.append(ts)
-        trend_span.append(tp)
-        if replicates is None:
-            per_seed.append(REPRODUCED if ts >= least and tp >= least
-                            else CONTRADICTED if ts <= 0 or tp <= 0 else INCONCLUSIVE)
-        else:
-            rep_size, rep_span = (np.asarray(r, float) for r in replicates[i])
-            js = stats.jackknife(ts, [depth_trend(layers, row) for row in rep_size])
-            jp = stats.jackknife(tp, [depth_trend(layers, row) for row in rep_span])
-            per_seed.append(_decide([js.p_above(least), jp.p_above(least)], [js.p_below(0), jp.p_below(0)],
-                                    alpha, 2 * len(seeds)))
-            pvalues[_seed_key("both rise (largest one-sided jackknife p)", seeds, i)] = max(
-                js.p_above(least), jp.p_above(least))
-            intervals["depth_trend_movement"].append(js.interval(1 - 2 * alpha))
-            intervals["depth_trend_directions"].append(jp.interval(1 - 2 * alpha))
-        if per_seed[-1] == CONTRADICTED:
-            notes.append(f"seed {seed}: does not rise with depth: "
-                         + ", ".join(n for n, t in (("movement", ts), ("directions", tp)) if t <= least))
-    measured: dict[str, Any] = {
-        "movement_first_layer": _value([m[0] for m in size]), "movement_last_layer": _value([m[-1] for m in size]),
-        "directions_first_layer": _value([p[0] for p in span]), "directions_last_layer": _value([p[-1] for p in span]),
-        "depth_trend_movement": _value(trend_size), "depth_trend_directions": _value(trend_span),
-    }
-    details = {f"movement per layer {list(layers)} (mean centroid shift / the pre-trained layer's spread)":
-               [[round(v, 4) for v in m] for m in size],
-               f"directions per layer {list(layers)} (participation ratio)": [[round(v, 3) for v in p] for p in span]}
-    if replicates is None:
-        notes.append(NO_SAMPLING_MODEL.format(what="The centroids' movement"))
-    else:
-        details["sampling"] = (f"delete-a-group jackknife over the items (sentences for a token task), "
-                               f"{np.asarray(replicates[0][0]).shape[0]} groups; intervals at {1 - 2 * alpha:.0%}")
-    return _verdict("centroid_directions", fixture, seeds, per_seed, params, measured=measured, details=details,
-                    notes=notes, pvalues=pvalues, intervals={k: _interval(v) for k, v in intervals.items() if v},
-                    criterion=(f"per layer, the label centroids' movement and the number of directions it spans "
-                               f"both rise with depth (Pearson of depth and each >= {least:g}"
-                               + (", shown by one-sided jackknife tests at alpha; contradicted when either is "
-                                  "shown <= 0 at alpha / (2 x seeds)" if replicates is not None else "")
-                               + "), on every seed"))
 
 
 # --------------------------------------------------------------------------------------------

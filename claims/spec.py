@@ -258,12 +258,6 @@ class ClaimSpec:
         return out
 
 
-def _words_check(p: dict[str, Any], has_other_task: bool) -> str | None:
-    if p["relatedness"] == "lexicon" and not p["lexicon"]:
-        return "relatedness = 'lexicon' needs a non-empty `lexicon` list of words"
-    return None
-
-
 def probe_params(max_items: int = 3000) -> tuple[Param, ...]:
     """Zhou and Srikumar's probe (harness/analysis/probes.py), as claims that train it declare it."""
     return (
@@ -376,56 +370,5 @@ LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
         check=check_probe_alphas,
         controls=("nothing moved", "moved the wrong way", "a space that only grew", "a translated space",
                   "an encoder fine-tuned at lr 1e-12"),
-    ),
-    ClaimSpec(
-        name="discriminant_words",
-        source="Bogaert et al. 2023, section 3.2",
-        sentence=("the fine-tuned model's most discriminant words are task words (adoré, magnifique, "
-                  "éviter...), the frozen model's are style words"),
-        decides=("token relevance (Integrated Gradients through Captum) of both classifiers, words "
-                 "ranked by the difference of absolute mean relevance; the relatedness of the "
-                 "fine-tuned model's `top_k` words against the frozen model's, by a permutation "
-                 "test: **reproduced** when the fine-tuned list is more task-related at p < `alpha`, "
-                 "**contradicted** when the frozen list is, **inconclusive** otherwise"),
-        params=(
-            Param("method", "str", "ig", "attribution method", choices=("ig", "gradxinput")),
-            Param("n_steps", "int", 16, "Integrated Gradients steps", low=1),
-            Param("split", "str", "test", "whose texts", choices=SPLIT),
-            Param("max_texts", "int", 500, "texts attributed", low=1),
-            Param("min_count", "int", 5, "a word must occur this often for both models", low=1),
-            Param("top_k", "int", 10, "words per list", low=1),
-            Param("relatedness", "str", "mutual_information", "what 'task-related' means",
-                  choices=("mutual_information", "lexicon")),
-            Param("lexicon", "str_list", [], "task words, for relatedness = 'lexicon'"),
-            alpha(0.05),
-        ),
-        figures=("word_lists",),
-        headline=('finetuned_top*', 'frozen_top*'),
-        controls=("two random word lists (not reproduced)", "lists swapped (contradicted)"),
-        check=_words_check,
-    ),
-    ClaimSpec(
-        name="centroid_directions",
-        source="Zhou and Srikumar 2022, section 4.5 (Fig. 5)",
-        sentence=("lower layers' label centroids move little and in a few shared directions; higher "
-                  "layers' move more and in more directions"),
-        decides=("per layer, each label's centroid on the test items under the fine-tuned minus the "
-                 "pre-trained encoder: the movement (mean length over the pre-trained layer's spread, "
-                 "the centred RMS distance to the mean) and the number of directions the movements "
-                 "span (participation ratio of their singular values, scale-free): **reproduced** when "
-                 "both are shown to rise with depth (Pearson of depth and each above `min_trend`, "
-                 "one-sided jackknife tests over the items, sentences for a token task, at `alpha`) on "
-                 "every seed, **contradicted** when either is shown not to rise (at or below 0, at "
-                 "`alpha` / 2 x seeds), **inconclusive** otherwise"),
-        params=(
-            Param("split", "str", "test", "whose items", choices=SPLIT),
-            Param("min_trend", "float", 0.5, "Pearson correlation of depth with each measure, at least",
-                  low=0.0, high=1.0, low_open=True),
-            alpha(0.05),
-        ),
-        figures=("layer_similarity", "centroid_pca"),
-        headline=('depth_trend_movement', 'depth_trend_directions'),
-        controls=("every label moves by the same shift at every layer (not reproduced)",
-                  "movements that shrink with depth (contradicted)"),
     ),
 )}

@@ -15,7 +15,9 @@ import pytest
 from claims import judges
 from claims.catalog import (
     accuracy_gap,
+    centroid_directions,
     cross_task,
+    discriminant_words,
     domain_shift,
     layer_change,
     no_forgetting,
@@ -931,7 +933,9 @@ def test_domain_shift_not_reproduced_when_the_out_of_domain_texts_are_the_in_dom
 
 
 def words_verdict(ft, fr, related, **overrides):
-    return judges.discriminant_words("f", [0], [ft], [fr], [related], params("discriminant_words", **overrides))
+    return discriminant_words.judge(discriminant_words.Evidence(fixture="f", finetuned_top=[ft], frozen_top=[fr],
+                                                                relatedness=[related]),
+                                    params("discriminant_words", **overrides))
 
 
 def test_discriminant_words_reproduced_when_the_fine_tuned_words_are_clearly_more_related():
@@ -1057,6 +1061,13 @@ def test_probe_accuracy_no_gain_needs_equivalence():
 # ---- Zhou and Srikumar 4.5 (Fig. 5): centroid movements per layer ---------------------------
 
 
+def centroids_of(layers, moved, **overrides):
+    """The verdict on a geometry.centroid_movement result (its jackknife replicates included)."""
+    return centroid_directions.judge(centroid_directions.Evidence(
+        fixture="f", layers=layers, movements=[moved.movements], spreads=moved.spreads,
+        replicates=[(moved.size_replicates, moved.span_replicates)]), params("centroid_directions", **overrides))
+
+
 def centroid_verdict(movement, span, scales=None, n: int = 400, seed: int = 0, **overrides):
     """The judge on simulated items whose label centroids move by ``movement`` (in spread units)
     along ``span`` directions per layer (``calibration.moved_centroids``), each layer's space
@@ -1068,9 +1079,7 @@ def centroid_verdict(movement, span, scales=None, n: int = 400, seed: int = 0, *
         before = [x * f for x, f in zip(before, scales, strict=True)]
         after = [x * f for x, f in zip(after, scales, strict=True)]
     moved = geometry.centroid_movement(before, after, y)
-    return judges.centroid_directions("f", [0], list(range(len(movement))), [moved.movements], moved.spreads,
-                                      params("centroid_directions", **overrides),
-                                      [(moved.size_replicates, moved.span_replicates)])
+    return centroids_of(list(range(len(movement))), moved, **overrides)
 
 
 def test_centroid_directions_reproduced_when_higher_layers_move_more_in_more_directions():
@@ -1104,7 +1113,8 @@ def test_centroid_directions_are_scale_free():
 
 def test_centroid_directions_without_replicates_says_it_is_not_calibrated():
     moves = [np.eye(4)[:, :3] * s for s in (0.1, 0.2, 0.4)]
-    verdict = judges.centroid_directions("f", [0], [0, 1, 2], [moves], [1.0] * 3, params("centroid_directions"))
+    verdict = centroid_directions.judge(centroid_directions.Evidence(fixture="f", layers=[0, 1, 2], movements=[moves],
+                                                                     spreads=[1.0] * 3), params("centroid_directions"))
     assert any("not calibrated" in n for n in verdict.details["notes"])
 
 
@@ -1124,9 +1134,9 @@ def test_participation_ratio_against_the_gram_eigenvalues():
     for k in (1, 3, 7):
         x = rng.normal(size=(12, k)) @ rng.normal(size=(k, 20))
         ev = np.clip(np.linalg.eigvalsh(x @ x.T), 0, None)
-        assert judges.participation_ratio(x) == pytest.approx(ev.sum() ** 2 / (ev ** 2).sum(), rel=1e-9)
-        assert 1.0 <= judges.participation_ratio(x) <= k + 1e-9
-    assert judges.participation_ratio(np.zeros((3, 4))) == 0.0
+        assert geometry.participation_ratio(x) == pytest.approx(ev.sum() ** 2 / (ev ** 2).sum(), rel=1e-9)
+        assert 1.0 <= geometry.participation_ratio(x) <= k + 1e-9
+    assert geometry.participation_ratio(np.zeros((3, 4))) == 0.0
 
 
 # ---- Merchant et al. Fig. 4: truncated models -------------------------------------------
@@ -1229,10 +1239,9 @@ def test_centroid_movement_is_measured_against_the_spread_not_a_common_offset():
     before = [x + o for x, o in zip(before, offsets, strict=True)]
     after = [x + o for x, o in zip(after, offsets, strict=True)]
     moved = geometry.centroid_movement(before, after, y)
-    spread_size, _ = judges.centroid_measures(moved.movements, moved.spreads)
-    norm_size, _ = judges.centroid_measures(moved.movements, [float(np.linalg.norm(x, axis=1).mean()) for x in before])
+    spread_size, _ = centroid_directions.centroid_measures(moved.movements, moved.spreads)
+    norm_size, _ = centroid_directions.centroid_measures(moved.movements, [float(np.linalg.norm(x, axis=1).mean()) for x in before])
     assert np.ptp(spread_size) < 0.05
     assert norm_size[-1] < norm_size[0] / 5
-    verdict = judges.centroid_directions("f", [0], [0, 1, 2, 3], [moved.movements], moved.spreads,
-                                         params("centroid_directions"), [(moved.size_replicates, moved.span_replicates)])
+    verdict = centroids_of([0, 1, 2, 3], moved)
     assert verdict.conclusion != REPRODUCED  # the movement does not rise with depth
