@@ -40,8 +40,10 @@ from .catalog import (
     accuracy_gap,
     centroid_directions,
     cross_task,
+    cross_task_distances,
     discriminant_words,
     domain_shift,
+    label_distances,
     layer_change,
     no_forgetting,
     no_overfitting,
@@ -361,10 +363,10 @@ def _table5_probe(n: int, diff: float, only_b: float):
     other-tuned accuracy."""
     def sim(rng):
         own, other = paired(rng, n, 0.75, diff, only_b)
-        return judges.cross_task_distances(
-            "sim", [0], ["a", "b", "c"], [[1.0, 1.0, 1.0]], [[1.5, 1.4, 1.3]],
-            params("cross_task_distances", paper_says="higher", probe=True), [(1.0, 1.0)], [(True, True)],
-            [(own, other)]).conclusion
+        return cross_task_distances.judge(cross_task_distances.Evidence(
+            fixture="sim", label_names=["a", "b", "c"], before=[[1.0, 1.0, 1.0]], after=[[1.5, 1.4, 1.3]],
+            spreads=[(1.0, 1.0)], separable=[(True, True)], probes=[(own, other)]),
+            params("cross_task_distances", paper_says="higher", probe=True)).conclusion
     return sim
 
 
@@ -422,11 +424,11 @@ def _distances(per_label: int, paper_says: str, scale: str, sentences: int | Non
         before, after, y, sent = exchangeable_spaces(rng, per_label, sentences=sentences, shrink=shrink)
         rep = _replicated(rng, before, after, y, sent)
         mins = [directprobe.min_per_label(m) for m in (rep.before, rep.after)]
-        return judges.cross_task_distances(
-            "sim", [0], [f"l{k}" for k in range(len(mins[0]))], [mins[0]], [mins[1]],
-            params("cross_task_distances", paper_says=paper_says, scale=scale, min_change=min_change),
-            [(geometry.spread(before), geometry.spread(after))], [(True, True)],
-            replicates=None if point else [rep]).conclusion
+        return cross_task_distances.judge(cross_task_distances.Evidence(
+            fixture="sim", label_names=[f"l{k}" for k in range(len(mins[0]))], before=[mins[0]], after=[mins[1]],
+            spreads=[(geometry.spread(before), geometry.spread(after))], separable=[(True, True)],
+            replicates=None if point else [rep]),
+            params("cross_task_distances", paper_says=paper_says, scale=scale, min_change=min_change)).conclusion
     return sim
 
 
@@ -441,9 +443,9 @@ def _growth(per_label: int, sentences: int | None = None, shrink: float = 1.0):
         labels = len(rep.before)
         traj = [[judges.Snapshot.of(0, first, y, labels, directprobe.min_per_label(rep.before)),
                  judges.Snapshot.of(10, last, y, labels, directprobe.min_per_label(rep.after))]]
-        return judges.label_distances("sim", [0], [f"l{k}" for k in range(labels)], traj, None,
-                                      params("label_distances", min_growth=0.0, parts=["distances"]),
-                                      [rep]).conclusion
+        return label_distances.judge(label_distances.Evidence(
+            fixture="sim", label_names=[f"l{k}" for k in range(labels)], trajectories=traj, replicates=[rep]),
+            params("label_distances", min_growth=0.0, parts=["distances"])).conclusion
     return sim
 
 
@@ -519,8 +521,9 @@ def _geometry(transform: str):
                  "a label-independent direction removed": lambda: np.c_[x[:, :4], np.full(75, m[4])],
                  "clusters tightening about fixed centroids": lambda: c + 0.5 * (x - c)}[transform]()
         traj = [[snapshot(0, x, y), snapshot(10, after, y)]]
-        return judges.label_distances("sim", [0], ["a", "b", "c"], traj, None, params("label_distances"),
-                                      [judges.DistanceReplicates.of(x, after, y)]).conclusion
+        return label_distances.judge(label_distances.Evidence(
+            fixture="sim", label_names=["a", "b", "c"], trajectories=traj,
+            replicates=[judges.DistanceReplicates.of(x, after, y)]), params("label_distances")).conclusion
     return sim
 
 

@@ -17,8 +17,10 @@ from claims.catalog import (
     accuracy_gap,
     centroid_directions,
     cross_task,
+    cross_task_distances,
     discriminant_words,
     domain_shift,
+    label_distances,
     layer_change,
     no_forgetting,
     no_overfitting,
@@ -351,6 +353,21 @@ def test_claim5_compares_with_frozen_not_with_same_task(pipeline):
 # ---- claim 4: label clusters move apart -----------------------------------------------------
 
 
+def distances_of(label_names, trajectories, similarity, p, replicates=None):
+    """The label_distances verdict on these fields of its evidence (the order of the judge of old)."""
+    return label_distances.judge(label_distances.Evidence(fixture="f", label_names=label_names,
+                                                          trajectories=trajectories, similarity=similarity,
+                                                          replicates=replicates), p)
+
+
+def table5_of(label_names, before, after, p, spreads=None, separable=None, probes=None, clusters=None,
+              replicates=None):
+    """The cross_task_distances verdict on these fields of its evidence (the order of the judge of old)."""
+    return cross_task_distances.judge(cross_task_distances.Evidence(
+        fixture="f", label_names=label_names, before=before, after=after, spreads=spreads, separable=separable,
+        probes=probes, sentences=clusters, replicates=replicates), p)
+
+
 def snap(step, clusters, *dist, norm=1.0):
     return judges.Snapshot(step, clusters, tuple(dist), norm)
 
@@ -390,7 +407,7 @@ def moved(x, y, between: float = 1.0, within: float = 1.0):
 
 def geometry_verdict(x0, x1, y, **overrides):
     traj = [[real_snap(0, x0, y), real_snap(10, x1, y)]]
-    return judges.label_distances("f", [0], ["a", "b", "c"], traj, None, params("label_distances", **overrides))
+    return distances_of(["a", "b", "c"], traj, None, params("label_distances", **overrides))
 
 
 def test_claim4_labels_moving_apart_reproduce_on_real_geometry():
@@ -426,13 +443,13 @@ def test_claim4_the_mean_norm_scale_was_fooled_by_a_translation():
 
 def test_claim4_reproduced_when_every_label_moves_away():
     traj = [[snap(0, 2, 0.3, 0.3), snap(10, 2, 1.5, 1.5)]]
-    verdict = judges.label_distances("f", [0], ["neg", "pos"], traj, None, params("label_distances"))
+    verdict = distances_of(["neg", "pos"], traj, None, params("label_distances"))
     assert verdict.conclusion == REPRODUCED
 
 
 def test_claim4_clusters_that_strictly_decrease_reproduce():
     traj = [[snap(0, 5, 0.0, 0.0), snap(10, 3, 0.0, 0.0)]]
-    verdict = judges.label_distances("f", [0], ["neg", "pos"], traj, None, params("label_distances"))
+    verdict = distances_of(["neg", "pos"], traj, None, params("label_distances"))
     assert verdict.conclusion == REPRODUCED, verdict.text()
 
 
@@ -449,7 +466,7 @@ def test_claim4_clusters_that_strictly_decrease_reproduce():
     ],
 )
 def test_claim4_not_reproduced_when_its_premise_is_broken(trajectory, similarity):
-    verdict = judges.label_distances("f", [0], ["neg", "pos"], [trajectory], similarity,
+    verdict = distances_of(["neg", "pos"], [trajectory], similarity,
                                      params("label_distances"))
     assert verdict.conclusion == CONTRADICTED, verdict.text()
 
@@ -457,13 +474,13 @@ def test_claim4_not_reproduced_when_its_premise_is_broken(trajectory, similarity
 def test_claim4_a_scaled_space_passes_only_in_raw_units():
     """The scale-free judge is what stops it: in raw units the same scaled space 'reproduces'."""
     traj = [[snap(0, 2, 0.3, 0.4, norm=2.0), snap(10, 2, 0.315, 0.42, norm=2.1)]]
-    raw = judges.label_distances("f", [0], ["a", "b"], traj, None, params("label_distances", scale="raw"))
+    raw = distances_of(["a", "b"], traj, None, params("label_distances", scale="raw"))
     assert raw.conclusion == REPRODUCED
 
 
 def test_claim4_separable_then_not_is_inconclusive():
     traj = [[snap(0, 2, 0.3, 0.3), snap(10, 3, 0.0, 0.0)]]
-    verdict = judges.label_distances("f", [0], ["neg", "pos"], traj, None, params("label_distances"))
+    verdict = distances_of(["neg", "pos"], traj, None, params("label_distances"))
     assert verdict.conclusion == INCONCLUSIVE
 
 
@@ -482,7 +499,7 @@ def test_claim4_an_encoder_that_was_never_trained_is_not_reproduced(pipeline):
         clusters = directprobe.cluster(x, y)
         dist = directprobe.label_distances(x, y, clusters).min_per_label()
         traj.append(judges.Snapshot(step, clusters.num_clusters, tuple(dist), geometry.spread(x)))
-    verdict = judges.label_distances("f", [0], task.label_names, [traj], None, params("label_distances"))
+    verdict = distances_of(task.label_names, [traj], None, params("label_distances"))
     assert verdict.conclusion != REPRODUCED, verdict.text()
 
 
@@ -493,7 +510,7 @@ def distances_verdict(before, after, norms=None, separable=None, **overrides):
     p = params("cross_task_distances", **overrides)
     if norms is None and p["scale"] == "spread":
         norms = [(1.0, 1.0)]
-    return judges.cross_task_distances("f", [0], [chr(97 + i) for i in range(len(before))], [before], [after],
+    return table5_of([chr(97 + i) for i in range(len(before))], [before], [after],
                                        p, norms, separable)
 
 
@@ -538,7 +555,7 @@ def replicated_verdict(before, after, y, sentences=None, **overrides):
 
     mins = [directprobe.label_distances(x, y).min_per_label() for x in (before, after)]
     names = [f"l{k}" for k in range(int(np.max(y)) + 1)]
-    return judges.cross_task_distances("f", [0], names, [mins[0]], [mins[1]],
+    return table5_of(names, [mins[0]], [mins[1]],
                                        params("cross_task_distances", **overrides),
                                        [(geometry.spread(before), geometry.spread(after))], [(True, True)],
                                        replicates=[judges.DistanceReplicates.of(before, after, y, sentences)])
@@ -588,7 +605,7 @@ def test_claim5_distances_an_encoder_that_was_never_trained_is_not_reproduced(pi
     dist = [directprobe.label_distances(x, y).min_per_label() for x in xs]
     norms = [tuple(geometry.spread(x) for x in xs)]
     for says in ("lower", "higher"):
-        verdict = judges.cross_task_distances("f", [0], task.label_names, [dist[0]], [dist[1]],
+        verdict = table5_of(task.label_names, [dist[0]], [dist[1]],
                                               params("cross_task_distances", paper_says=says), norms)
         assert verdict.conclusion != REPRODUCED, verdict.text()
         assert replicated_verdict(*xs, y, paper_says=says).conclusion != REPRODUCED
@@ -1010,11 +1027,11 @@ def test_claim4_clusters_only_does_not_judge_distances():
     """TREC-50 (non-linear, left out of 4.3): with parts = ["clusters"], shrinking distances of a
     separable space are not a contradiction, and a separable first space leaves nothing to judge."""
     traj = [[snap(0, 2, 0.3, 0.4), snap(10, 2, 0.1, 0.1)]]
-    both = judges.label_distances("f", [0], ["a", "b"], traj, None, params("label_distances"))
-    only = judges.label_distances("f", [0], ["a", "b"], traj, None, params("label_distances", parts=["clusters"]))
+    both = distances_of(["a", "b"], traj, None, params("label_distances"))
+    only = distances_of(["a", "b"], traj, None, params("label_distances", parts=["clusters"]))
     assert both.conclusion == CONTRADICTED and only.conclusion == INCONCLUSIVE
     fewer = [[snap(0, 5, 0.0, 0.0), snap(10, 3, 0.0, 0.0)]]
-    assert judges.label_distances("f", [0], ["a", "b"], fewer, None,
+    assert distances_of(["a", "b"], fewer, None,
                                   params("label_distances", parts=["clusters"])).conclusion == REPRODUCED
 
 
@@ -1171,11 +1188,11 @@ def test_claim5_distances_with_a_probe_that_does_not_drop_is_not_reproduced():
     on the target-tuned one: the probe part keeps the verdict from 'reproduced'."""
     own = outcomes(800, 0.75, 0)
     before, after = [1.0, 1.0, 1.0], [0.5, 0.6, 0.7]
-    args = ("f", [0], ["a", "b", "c"], [before], [after])
+    args = (["a", "b", "c"], [before], [after])
     kw = {"spreads": [(1.0, 1.0)], "separable": [(True, True)]}
-    with_drop = judges.cross_task_distances(*args, params("cross_task_distances", probe=True), **kw,
+    with_drop = table5_of(*args, params("cross_task_distances", probe=True), **kw,
                                             probes=[(own, own & outcomes(800, 0.7, 1))])
-    no_drop = judges.cross_task_distances(*args, params("cross_task_distances", probe=True), **kw,
+    no_drop = table5_of(*args, params("cross_task_distances", probe=True), **kw,
                                           probes=[(own, own.copy())])
     assert with_drop.conclusion == REPRODUCED, with_drop.text()
     assert no_drop.conclusion != REPRODUCED
@@ -1193,7 +1210,7 @@ def test_claim5_higher_needs_the_probe_shown_not_to_drop(n, other_accuracy, conc
     own = outcomes(n, 0.75, 0)
     other = own.copy() if other_accuracy is None else own & outcomes(n, other_accuracy / 0.75, 1) | (
         ~own & outcomes(n, 0.3, 2))
-    verdict = judges.cross_task_distances("f", [0], ["a", "b", "c"], [[1.0, 1.0, 1.0]], [[1.5, 1.4, 1.3]],
+    verdict = table5_of(["a", "b", "c"], [[1.0, 1.0, 1.0]], [[1.5, 1.4, 1.3]],
                                           params("cross_task_distances", probe=True, paper_says="higher"),
                                           spreads=[(1.0, 1.0)], separable=[(True, True)],
                                           probes=[(own, other)])
