@@ -52,7 +52,7 @@ PROFILES = ("smoke", "full")
 PATH_KEYS = {"local": ("path",), "conllu": ("path",), "streusle": ("train", "validation", "test")}
 TOP_LEVEL = {"name", "profile", "description", "seeds", "encoder", "task", "other_task",
              "fine_tune", "frozen_head", "claims"}
-# Each claim's parameters, defaults and allowed values: claims/spec.py (one place for all of them).
+# Each claim's parameters, defaults and allowed values: its SPEC in claims/catalog/ (one place for each).
 CLAIM_PARAMS: dict[str, dict[str, Any]] = {name: s.defaults() for name, s in CLAIMS.items()}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 

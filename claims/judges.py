@@ -1,8 +1,9 @@
-"""Judges: from evidence to a conclusion about the paper, as pure functions.
+"""What the judges share: how a claim's conclusion is reached and reported, as pure functions.
 
-A judge takes what a claim measured (per seed) and the fixture's claim parameters (checked and
-completed by ``claims/spec.py``) and returns a :class:`~reports.schema.Verdict` whose
-``conclusion`` is one of
+Each claim's judge lives in its module (``claims/catalog/<name>.py``): it takes the claim's
+:class:`Evidence` record and the fixture's claim parameters (checked and completed by
+``claims/spec.py``) and returns, through :func:`verdict`, a :class:`~reports.schema.Verdict`
+whose ``conclusion`` is one of
 
 - ``reproduced``: the evidence supports the paper's sentence;
 - ``contradicted``: the evidence goes against it;
@@ -30,7 +31,7 @@ import numpy as np
 
 from harness.analysis import geometry, stats
 
-from .spec import LEGACY, ClaimSpec
+from .spec import ClaimSpec
 from .verdict import Verdict
 
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = "reproduced", "contradicted", "inconclusive"
@@ -86,37 +87,31 @@ def verdict(spec: ClaimSpec, ev: Evidence, per_seed: Sequence[str], params: dict
                    headline=spec.headline_keys(measured))
 
 
-def _verdict(claim: str, fixture: str, seeds: Sequence[int], per_seed: Sequence[str], params: dict[str, Any],
-             **kw: Any) -> Verdict:
-    """:func:`verdict` for the claims not yet in a module of their own (``claims/catalog/``)."""
-    return verdict(LEGACY[claim], Evidence(fixture=fixture, seeds=tuple(seeds)), per_seed, params, **kw)
-
-
-def _value(values: Sequence[float]) -> dict[str, Any]:
+def measured_value(values: Sequence[float]) -> dict[str, Any]:
     """A quantity measured on each seed, in the one shape every measured value has:
     ``{"value": mean over the seeds, "sd": sample sd (None for one seed), "per_seed": [...]}``."""
     s = stats.summarize(values)
     return {"value": s.mean, "sd": s.sd if s.n > 1 else None, "per_seed": list(s.values)}
 
 
-def _single(value: float) -> dict[str, Any]:
+def run_value(value: float) -> dict[str, Any]:
     """A quantity of the whole run (a test across seeds, the chance level): ``per_seed`` None."""
     return {"value": float(value), "sd": None, "per_seed": None}
 
 
-def _interval(per_seed: Sequence[Sequence[float]]) -> list[list[float]]:
+def intervals_of(per_seed: Sequence[Sequence[float]]) -> list[list[float]]:
     """Intervals in their one shape: ``[[low, high], ...]``, one per seed (or one for the run)."""
     return [[float(lo), float(hi)] for lo, hi in per_seed]
 
 
-def _seed_key(name: str, seeds: Sequence[int], i: int) -> str:
+def seed_key(name: str, seeds: Sequence[int], i: int) -> str:
     return name if len(seeds) == 1 else f"{name} (seed {seeds[i]})"
 
 
 def accuracy_interval(correct: Sequence[np.ndarray]) -> Any:
-    """Percentile-bootstrap 95% CI of the accuracy, per seed (see :func:`_interval`)."""
+    """Percentile-bootstrap 95% CI of the accuracy, per seed (see :func:`intervals_of`)."""
     cis = [stats.bootstrap_accuracy(c) for c in correct]
-    return _interval([(ci.low, ci.high) for ci in cis])
+    return intervals_of([(ci.low, ci.high) for ci in cis])
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,7 +148,7 @@ def paired_outcome(correct_a: np.ndarray, correct_b: np.ndarray, alpha: float, m
                        "sentences": int(np.unique(clusters).size)}
 
 
-def _better(r: dict[str, Any], which: str, alpha: float, looks: int = 1) -> str:
+def better_conclusion(r: dict[str, Any], which: str, alpha: float, looks: int = 1) -> str:
     """'``which`` (a or b) is more accurate': contradicted when the claimed advantage is shown below
     0 (one-sided McNemar the other way) or inside the margin (TOST: an advantage shown to be
     negligible, significant or not), each at ``alpha / looks`` (``looks``: the seeds or layers the
@@ -168,10 +163,10 @@ def _better(r: dict[str, Any], which: str, alpha: float, looks: int = 1) -> str:
     return REPRODUCED if p < alpha else INCONCLUSIVE
 
 
-def _same(eq: stats.Equivalence, premise: bool, looks: int = 1) -> str:
+def same_conclusion(eq: stats.Equivalence, premise: bool, looks: int = 1) -> str:
     """'No difference': equivalence at alpha (with the premise that both models learned something);
     contradicted when the difference is shown beyond the margin at ``alpha / looks`` (see
-    :func:`_better`)."""
+    :func:`better_conclusion`)."""
     if eq.p_beyond < eq.alpha / looks:
         return CONTRADICTED
     return REPRODUCED if eq.equivalent and premise else INCONCLUSIVE
@@ -194,7 +189,7 @@ NO_SAMPLING_MODEL = ("{what} has no sampling model here: the point values decide
                      "of wrong conclusions is not calibrated (claims/calibration.py)")
 
 
-def _decide(p_hold: Sequence[float], p_fail: Sequence[float], alpha: float, looks: int) -> str:
+def decide(p_hold: Sequence[float], p_fail: Sequence[float], alpha: float, looks: int) -> str:
     """Reproduced when every condition is shown at ``alpha`` (intersection-union); contradicted when
     any one is shown to fail at ``alpha / looks`` (``looks``: every condition on every seed,
     Bonferroni); else inconclusive. An undefined p (a replicate without variance) decides nothing."""
@@ -205,25 +200,25 @@ def _decide(p_hold: Sequence[float], p_fail: Sequence[float], alpha: float, look
     return REPRODUCED if max(p_hold) < alpha else INCONCLUSIVE
 
 
-def _paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float,
+def paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float,
                      equivalence: bool) -> tuple[dict, dict, dict]:
     """What every paired verdict reports. ``equivalence``: the claim is judged by TOST, whose reach
     is the smallest margin the data certify; a claim of a difference reports instead the smallest
     difference a one-sided test would detect with 80% power."""
     measured = {
-        f"{a}_accuracy": _value([r["acc_a"] for r in results]),
-        f"{b}_accuracy": _value([r["acc_b"] for r in results]),
-        "difference": _value([r["tost"].difference for r in results]),
-        "p_mcnemar": _value([r["mcnemar_p"] for r in results]),
-        "p_paper_z": _value([r["p_paper_z"] for r in results]),
-        "p_pooled_z": _value([r["p_pooled_z"] for r in results]),
-        "smallest_certifiable_margin": _value([r["tost"].certifiable_margin for r in results]),
+        f"{a}_accuracy": measured_value([r["acc_a"] for r in results]),
+        f"{b}_accuracy": measured_value([r["acc_b"] for r in results]),
+        "difference": measured_value([r["tost"].difference for r in results]),
+        "p_mcnemar": measured_value([r["mcnemar_p"] for r in results]),
+        "p_paper_z": measured_value([r["p_paper_z"] for r in results]),
+        "p_pooled_z": measured_value([r["p_pooled_z"] for r in results]),
+        "smallest_certifiable_margin": measured_value([r["tost"].certifiable_margin for r in results]),
     }
     if not equivalence:
-        measured["detectable_difference"] = _value([r["tost"].detectable for r in results])
-    intervals = {f"{a}_accuracy": _interval([r["ci_a"] for r in results]),
-                 f"{b}_accuracy": _interval([r["ci_b"] for r in results]),
-                 "difference": _interval([(r["tost"].low, r["tost"].high) for r in results])}
+        measured["detectable_difference"] = measured_value([r["tost"].detectable for r in results])
+    intervals = {f"{a}_accuracy": intervals_of([r["ci_a"] for r in results]),
+                 f"{b}_accuracy": intervals_of([r["ci_b"] for r in results]),
+                 "difference": intervals_of([(r["tost"].low, r["tost"].high) for r in results])}
     details: dict[str, Any] = {
         "test_size": results[0]["n"],
         "mcnemar_method (two-sided, reported)": results[0]["mcnemar_method"],
@@ -246,11 +241,8 @@ def _paired_measured(a: str, b: str, results: list[dict[str, Any]], alpha: float
 
 
 # --------------------------------------------------------------------------------------------
-# Bogaert et al. 3.3: principal components for 95% of the variance
-
-
-# --------------------------------------------------------------------------------------------
-# Zhou and Srikumar 4.2-4.3: label clusters move apart
+# DirectProbe's label distances, at a checkpoint and on the jackknife's replicates (label_distances,
+# cross_task_distances)
 
 
 @dataclass(frozen=True)
@@ -280,10 +272,6 @@ class Snapshot:
     def scaled(self, scale: str) -> np.ndarray:
         """The distances as the judge reads them: relative to the spread, or raw."""
         return self.relative() if scale == "spread" else np.asarray(self.min_distance, float)
-
-
-# --------------------------------------------------------------------------------------------
-# Zhou and Srikumar, Table 5: another task's fine-tuning moves the target task's clusters
 
 
 @dataclass(frozen=True)
@@ -339,14 +327,10 @@ class DistanceReplicates:
 
 
 # --------------------------------------------------------------------------------------------
-# Layer-wise change (Merchant et al. 2020; Zhou and Srikumar 2022, section 4.5)
+# Shares of a gain recovered (partial_finetuning, truncated_finetuning), accuracies per seed
 
 
-# --------------------------------------------------------------------------------------------
-# Partial fine-tuning (Merchant et al. 2020, Fig. 3; Hart's last-two-layers setting)
-
-
-def _recovery(seeds: Sequence[int], full: Sequence[np.ndarray], base: Sequence[np.ndarray | float],
+def recovery_by_seed(seeds: Sequence[int], full: Sequence[np.ndarray], base: Sequence[np.ndarray | float],
               reached: Sequence[np.ndarray], need: float, min_gain: float, alpha: float,
               no_gain: str) -> tuple[list[float], list[tuple[float, float]], list[str], list[str], dict]:
     """Per seed, the share of full fine-tuning's gain over ``base`` that ``reached`` recovers, on
@@ -369,7 +353,7 @@ def _recovery(seeds: Sequence[int], full: Sequence[np.ndarray], base: Sequence[n
         below = r if len(seeds) == 1 else stats.recovery(reached[i], full[i], base[i], need, alpha / len(seeds))
         recovery.append(r.ratio)
         intervals.append((r.low, r.high))
-        pvalues[_seed_key(f"share recovered > {need:g} ({r.method})", seeds, i)] = r.p_above
+        pvalues[seed_key(f"share recovered > {need:g} ({r.method})", seeds, i)] = r.p_above
         per_seed.append(REPRODUCED if r.shown_above else CONTRADICTED if below.shown_below else INCONCLUSIVE)
         if per_seed[-1] == INCONCLUSIVE:
             notes.append(f"seed {seed}: recovers {r.ratio:.0%} of a gain of {gain:.4f}, {1 - 2 * alpha:.0%} "
@@ -378,39 +362,5 @@ def _recovery(seeds: Sequence[int], full: Sequence[np.ndarray], base: Sequence[n
     return recovery, intervals, per_seed, notes, pvalues
 
 
-def _accuracies(outcomes: Sequence[np.ndarray]) -> list[float]:
+def accuracies(outcomes: Sequence[np.ndarray]) -> list[float]:
     return [float(np.mean(o)) for o in outcomes]
-
-
-# --------------------------------------------------------------------------------------------
-# Across seeds (Hart): two protocols' per-seed accuracies
-
-
-# --------------------------------------------------------------------------------------------
-# Sparse baselines (Hart): the fine-tuned model against bag-of-words logistic regression
-
-
-# --------------------------------------------------------------------------------------------
-# In-domain vs out-of-domain change (Merchant et al. 2020)
-
-
-# --------------------------------------------------------------------------------------------
-# Discriminant words (Bogaert et al. 2023, section 3.2)
-
-
-# --------------------------------------------------------------------------------------------
-# No forgetting (Merchant et al. 2020): linguistic probes score as well after fine-tuning
-
-
-# --------------------------------------------------------------------------------------------
-# Zhou and Srikumar, section 4.1: fine-tuning improves the probe's accuracy
-
-
-# --------------------------------------------------------------------------------------------
-# Zhou and Srikumar, section 4.5 (Fig. 5): how the label centroids move, layer by layer
-
-
-# --------------------------------------------------------------------------------------------
-# Merchant et al., Fig. 4: models cut after layer k
-
-

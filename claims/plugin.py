@@ -15,10 +15,9 @@ Options (all optional):
 --claim NAME      run only this claim (repeatable)
 --plan            list what the run would do, with time estimates, and stop
 
-Each test in ``claims/`` declares ``CLAIM = "<name>"`` (a name in ``claims/spec.py``) in its
-module and takes the pytest fixture ``fx``; it runs once per fixture file that lists that claim,
-with the fixture's profile as marker (``-m smoke``, ``-m full``) and the fixture's name as test
-id. Full fixtures run only when a marker expression selects them (``-m full``); otherwise they are
+``claims/test_claims.py`` runs every claim of the registry (``claims/registry.py``: the modules
+of ``claims/catalog/``) once per fixture file that lists it, with the fixture's profile as marker
+(``-m smoke``, ``-m full``) and ``<claim>-<fixture>`` as test id. Full fixtures run only when a marker expression selects them (``-m full``); otherwise they are
 skipped with that reason.
 
 Every fixture file is checked when it is collected (``claims/fixture.py``, against the claim specs)
@@ -192,39 +191,24 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     if "fx" not in metafunc.fixturenames:
         return
-    fixtures = _fixtures(metafunc.config)
-    if "claim" in metafunc.fixturenames:  # claims/test_claims.py: every claim of the registry
-        from claims.registry import REGISTRY
+    if "claim" not in metafunc.fixturenames:
+        raise pytest.UsageError(f"{metafunc.module.__name__}: a test that takes `fx` also takes `claim` (claims are "
+                                "modules of claims/catalog/, run by claims/test_claims.py)")
+    from claims.registry import REGISTRY
 
-        params = []
-        for name, claim in REGISTRY.items():
-            params += [pytest.param(claim, fx, id=f"{name}-{fx.name}", marks=[getattr(pytest.mark, fx.profile)])
-                       for fx in fixtures if name in fx.claims] or [
-                pytest.param(claim, None, id=f"{name}-None",
-                             marks=pytest.mark.skip(reason=f"no fixture declares claim {name!r}"))]
-        metafunc.parametrize(("claim", "fx"), params)
-        return
-    from claims.registry import CLAIMS
-
-    claim = getattr(metafunc.module, "CLAIM", None)
-    if claim is None:
-        raise pytest.UsageError(f"{metafunc.module.__name__} takes `fx` but declares no CLAIM")
-    if claim not in CLAIMS:
-        raise pytest.UsageError(f"{metafunc.module.__name__} declares CLAIM = {claim!r}, which the registry "
-                                f"does not know; known: {sorted(CLAIMS)}")
-    params = [
-        pytest.param(fx, id=fx.name, marks=[getattr(pytest.mark, fx.profile)])
-        for fx in fixtures
-        if claim in fx.claims
-    ]
-    metafunc.parametrize("fx", params or [pytest.param(None, marks=pytest.mark.skip(
-        reason=f"no fixture declares claim {claim!r}"))])
+    fixtures, params = _fixtures(metafunc.config), []
+    for name, claim in REGISTRY.items():
+        params += [pytest.param(claim, fx, id=f"{name}-{fx.name}", marks=[getattr(pytest.mark, fx.profile)])
+                   for fx in fixtures if name in fx.claims] or [
+            pytest.param(claim, None, id=f"{name}-None",
+                         marks=pytest.mark.skip(reason=f"no fixture declares claim {name!r}"))]
+    metafunc.parametrize(("claim", "fx"), params)
 
 
 def claim_name(item: pytest.Item) -> str:
-    """The claim a test item judges."""
+    """The claim a test item judges (its name, where it judges none)."""
     claim = getattr(getattr(item, "callspec", None), "params", {}).get("claim")
-    return claim.name if claim is not None else getattr(getattr(item, "module", None), "CLAIM", item.name)
+    return claim.name if claim is not None else item.name
 
 
 def selects_full(markexpr: str) -> bool:
@@ -526,10 +510,7 @@ def _not_judged(stats: dict[str, list]) -> tuple[list[tuple[str, str, list[str]]
             if not nodeid.startswith("claims/") or ("claims_judged", True) in rep.user_properties:
                 continue
             test = nodeid.rsplit("::", 1)[-1]
-            if test.endswith("[None]"):  # a claim's own test module: test_<claim>[None]
-                undeclared.append(test.removeprefix("test_").removesuffix("[None]"))
-                continue
-            if test.endswith("-None]"):  # the registry's claims: test_claim[<claim>-None]
+            if test.endswith("-None]"):  # test_claim[<claim>-None]
                 undeclared.append(test.split("[", 1)[1].removesuffix("-None]"))
                 continue
             if rep.skipped and isinstance(rep.longrepr, tuple):
@@ -542,10 +523,9 @@ def _not_judged(stats: dict[str, list]) -> tuple[list[tuple[str, str, list[str]]
 
 
 def _fixture_of(test: str) -> str:
-    """The fixture of a claim test's name: test_<claim>[<fixture>] or test_claim[<claim>-<fixture>]
-    (a claim's name has no hyphen)."""
-    param = test.split("[", 1)[-1].removesuffix("]")
-    return param.split("-", 1)[1] if test.startswith("test_claim[") else param
+    """The fixture of a claim test's name, test_claim[<claim>-<fixture>] (a claim's name, a module's,
+    has no hyphen)."""
+    return test.split("[", 1)[-1].removesuffix("]").split("-", 1)[-1]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

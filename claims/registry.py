@@ -32,7 +32,7 @@ from harness.errors import ConfigError
 
 from . import catalog
 from .judges import Evidence
-from .spec import LEGACY, ClaimSpec
+from .spec import ClaimSpec
 from .verdict import Verdict
 
 PARTS = ("SPEC", "Evidence", "gather", "judge", "draw")
@@ -80,7 +80,7 @@ def _discover() -> dict[str, Claim]:
 
 REGISTRY: dict[str, Claim] = _discover()
 # Every claim's spec, grouped by paper (the docs' and the report's order)
-CLAIMS: dict[str, ClaimSpec] = dict(sorted({**{n: c.spec for n, c in REGISTRY.items()}, **LEGACY}.items(),
+CLAIMS: dict[str, ClaimSpec] = dict(sorted(((n, c.spec) for n, c in REGISTRY.items()),
                                            key=lambda kv: (kv[1].source.split(",")[0], kv[0])))
 
 

@@ -1,19 +1,17 @@
-"""Every claim, declared once: its paper and section, the paper's sentence, typed parameters with
-ranges and defaults, the evidence it needs, its test module and its figures.
+"""How a claim is declared: :class:`ClaimSpec` (its paper and section, the paper's sentence,
+typed parameters with ranges and defaults, what it needs, its figures and negative controls) and
+:class:`Param`, with the parameters several claims share (:func:`alpha`, :func:`margin`,
+:func:`chance_floor`, :func:`probe_params`).
 
-Everything else derives from :data:`CLAIMS`: fixture validation (``claims/fixture.py`` checks
-every ``[claims.NAME]`` table against it when the fixture is loaded, before anything trains), the
-test parametrization (``claims/plugin.py`` runs a claim module over the fixtures that list its claim),
-the claim tables in the docs (:data:`GENERATED`; a test checks that they agree) and the paper's
-sentence that each verdict carries into the report.
+Each claim's ``SPEC`` lives in its module (``claims/catalog/<name>.py``); the registry
+(``claims/registry.py``) collects them, and everything else derives from it: fixture validation
+(``claims/fixture.py`` checks every ``[claims.NAME]`` table against the spec when the fixture is
+loaded, before anything trains), the test parametrization, the claim tables in the docs and the
+paper's sentence that each verdict carries into the report.
 
 Every claim also takes ``expect`` (the conclusion about the paper that the fixture expects:
 ``reproduced``, the default, ``contradicted`` or ``inconclusive``) and a ``paper`` table (the
 paper's figures, shown beside the measured ones).
-
-Adding a claim: a :class:`ClaimSpec` here, a judge in ``claims/judges.py`` (a pure function from
-evidence to a :class:`~reports.schema.Verdict`), and a module ``claims/test_<name>.py`` that
-gathers the evidence from the harness's artifacts; see ``docs/adding-a-claim.md``.
 """
 
 from __future__ import annotations
@@ -204,10 +202,6 @@ class ClaimSpec:
     headline: tuple[str, ...] = ()
 
     @property
-    def module(self) -> str:
-        return f"claims/test_{self.name}.py"
-
-    @property
     def all_params(self) -> tuple[Param, ...]:
         return self.params + COMMON
 
@@ -282,6 +276,4 @@ def check_probe_alphas(p: dict[str, Any], has_other_task: bool) -> str | None:
 
 PROTOCOL = r"frozen|finetuned|top[1-9][0-9]*"
 
-# The claims not yet moved to a module of their own in claims/catalog/ (claims/registry.py joins them)
-LEGACY: dict[str, ClaimSpec] = {s.name: s for s in (
-)}
+

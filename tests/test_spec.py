@@ -3,17 +3,20 @@ the fixtures and the verdicts all agree with them."""
 
 from __future__ import annotations
 
-import ast
+import dataclasses
+import importlib
 import math
+import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from claims.fixture import load_fixtures
-from claims.registry import CLAIMS, GENERATED, REGISTRY, generated
-from claims.spec import LEGACY, Param
+from claims.registry import CLAIMS, GENERATED, PARTS, REGISTRY, claim_of, generated
+from claims.spec import Param
 from harness.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,16 +37,42 @@ def test_a_stale_table_is_caught():
         generated("# a page without markers\n", "docs/claims.md")
 
 
-def test_every_claim_has_a_module_and_every_module_a_claim():
-    declared = {}
-    for module in (ROOT / "claims").glob("test_*.py"):
-        tree = ast.parse(module.read_text(encoding="utf-8"))
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["CLAIM"]:
-                declared[node.value.value] = module.relative_to(ROOT).as_posix()
-    assert declared == {name: spec.module for name, spec in LEGACY.items()}
+def test_every_module_of_the_catalog_is_a_registered_claim():
     modules = {path.stem for path in (ROOT / "claims" / "catalog").glob("[!_]*.py")}
-    assert modules == set(REGISTRY) and set(CLAIMS) == set(REGISTRY) | set(LEGACY)
+    assert modules == set(REGISTRY) == set(CLAIMS)
+    for name, claim in REGISTRY.items():
+        assert claim.module == f"claims.catalog.{name}" and claim.spec is CLAIMS[name]
+        evidence = {f.name for f in dataclasses.fields(claim.evidence)}
+        assert {"fixture", "seeds"} <= evidence and len(evidence) > 2, name  # named fields, beyond the base
+
+
+def _module(name: str, **parts) -> types.ModuleType:
+    module = types.ModuleType(f"claims.catalog.{name}")
+    module.__dict__.update(parts)
+    return module
+
+
+def test_a_claim_module_that_lacks_a_part_or_misnames_its_spec_is_refused():
+    whole = vars(importlib.import_module("claims.catalog.accuracy_gap"))
+    parts = {part: whole[part] for part in PARTS}
+    assert claim_of(_module("accuracy_gap", **parts)).name == "accuracy_gap"
+    with pytest.raises(TypeError, match=r"claims\.catalog\.accuracy_gap: .*missing: judge"):
+        claim_of(_module("accuracy_gap", **{k: v for k, v in parts.items() if k != "judge"}))
+    with pytest.raises(TypeError, match="SPEC must be a ClaimSpec named 'gap'"):
+        claim_of(_module("gap", **parts))
+    with pytest.raises(TypeError, match="Evidence must be a dataclass subclassing claims.judges.Evidence"):
+        claim_of(_module("accuracy_gap", **parts | {"Evidence": dict}))
+
+
+def test_evidence_is_built_by_name_only():
+    """Swapping the fine-tuned and the frozen outcomes cannot pass silently: no field is positional."""
+    from claims.catalog import accuracy_gap
+
+    with pytest.raises(TypeError):
+        accuracy_gap.Evidence("f", (0,), [np.ones(3, bool)], [np.zeros(3, bool)], 0.5)
+    ev = accuracy_gap.Evidence(fixture="f", seeds=[0], finetuned=[np.ones(3, bool)], frozen=[np.zeros(3, bool)],
+                               chance=0.5)
+    assert ev.seeds == (0,)
 
 
 def test_every_claim_runs_in_a_smoke_fixture():

@@ -18,7 +18,14 @@ from harness.analysis import stats
 
 from .. import evidence, figures
 from ..judges import Evidence as Base
-from ..judges import _better, _paired_measured, _same, _seed_key, paired_outcome, verdict
+from ..judges import (
+    better_conclusion,
+    paired_measured,
+    paired_outcome,
+    same_conclusion,
+    seed_key,
+    verdict,
+)
 from ..spec import ClaimSpec, Param, alpha, chance_floor, margin
 from ..verdict import Verdict
 
@@ -80,14 +87,14 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
             if not premise:
                 notes.append(f"seed {seeds[i]}: a model is not above chance ({chance:.3f}) + {floor:g}: "
                              "equal accuracies of models that learned nothing say nothing")
-            per_seed.append(_same(r["tost"], premise, len(seeds)))
-            pvalues[_seed_key("TOST finetuned = frozen", seeds, i)] = r["tost"].pvalue
+            per_seed.append(same_conclusion(r["tost"], premise, len(seeds)))
+            pvalues[seed_key("TOST finetuned = frozen", seeds, i)] = r["tost"].pvalue
         else:
             which = "a" if says == "finetuned_better" else "b"
-            per_seed.append(_better(r, which, alpha, len(seeds)))
-            pvalues[_seed_key(f"McNemar one-sided, {says.replace('_', ' ')}", seeds, i)] = \
+            per_seed.append(better_conclusion(r, which, alpha, len(seeds)))
+            pvalues[seed_key(f"McNemar one-sided, {says.replace('_', ' ')}", seeds, i)] = \
                 r["p_a_greater"] if which == "a" else r["p_b_greater"]
-    measured, intervals, details = _paired_measured("finetuned", "frozen", results, alpha, says == "no_difference")
+    measured, intervals, details = paired_measured("finetuned", "frozen", results, alpha, says == "no_difference")
     if says == "no_difference":
         rule = (f"equivalence: the {1 - 2 * alpha:.0%} paired interval of fine-tuned - frozen inside "
                 f"(-{margin:g}, {margin:g}) and both models above chance + {floor:g} (reproduced); wholly "

@@ -26,11 +26,11 @@ from ..judges import (
     INCONCLUSIVE,
     NO_SAMPLING_MODEL,
     REPRODUCED,
-    _decide,
-    _interval,
-    _seed_key,
-    _value,
+    decide,
     depth_trend,
+    intervals_of,
+    measured_value,
+    seed_key,
     verdict,
 )
 from ..judges import Evidence as Base
@@ -148,9 +148,9 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
             rep_size, rep_span = (np.asarray(r, float) for r in replicates[i])
             js = stats.jackknife(ts, [depth_trend(layers, row) for row in rep_size])
             jp = stats.jackknife(tp, [depth_trend(layers, row) for row in rep_span])
-            per_seed.append(_decide([js.p_above(least), jp.p_above(least)], [js.p_below(0), jp.p_below(0)],
+            per_seed.append(decide([js.p_above(least), jp.p_above(least)], [js.p_below(0), jp.p_below(0)],
                                     alpha, 2 * len(seeds)))
-            pvalues[_seed_key("both rise (largest one-sided jackknife p)", seeds, i)] = max(
+            pvalues[seed_key("both rise (largest one-sided jackknife p)", seeds, i)] = max(
                 js.p_above(least), jp.p_above(least))
             intervals["depth_trend_movement"].append(js.interval(1 - 2 * alpha))
             intervals["depth_trend_directions"].append(jp.interval(1 - 2 * alpha))
@@ -158,9 +158,9 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
             notes.append(f"seed {seed}: does not rise with depth: "
                          + ", ".join(n for n, t in (("movement", ts), ("directions", tp)) if t <= least))
     measured: dict[str, Any] = {
-        "movement_first_layer": _value([m[0] for m in size]), "movement_last_layer": _value([m[-1] for m in size]),
-        "directions_first_layer": _value([p[0] for p in span]), "directions_last_layer": _value([p[-1] for p in span]),
-        "depth_trend_movement": _value(trend_size), "depth_trend_directions": _value(trend_span),
+        "movement_first_layer": measured_value([m[0] for m in size]), "movement_last_layer": measured_value([m[-1] for m in size]),
+        "directions_first_layer": measured_value([p[0] for p in span]), "directions_last_layer": measured_value([p[-1] for p in span]),
+        "depth_trend_movement": measured_value(trend_size), "depth_trend_directions": measured_value(trend_span),
     }
     details = {f"movement per layer {list(layers)} (mean centroid shift / the pre-trained layer's spread)":
                [[round(v, 4) for v in m] for m in size],
@@ -174,12 +174,12 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
         details["labels left out"] = (f"{ev.labels - ev.labels_measured} label(s) whose items all fall in one of "
                                       "the jackknife's groups (too rare to measure how they moved)")
     return verdict(SPEC, ev, per_seed, params, measured=measured, details=details,
-                    notes=notes, pvalues=pvalues, intervals={k: _interval(v) for k, v in intervals.items() if v},
-                    criterion=(f"per layer, the label centroids' movement and the number of directions it spans "
-                               f"both rise with depth (Pearson of depth and each >= {least:g}"
-                               + (", shown by one-sided jackknife tests at alpha; contradicted when either is "
-                                  "shown <= 0 at alpha / (2 x seeds)" if replicates is not None else "")
-                               + "), on every seed"))
+                   notes=notes, pvalues=pvalues, intervals={k: intervals_of(v) for k, v in intervals.items() if v},
+                   criterion=(f"per layer, the label centroids' movement and the number of directions it spans "
+                              f"both rise with depth (Pearson of depth and each >= {least:g}"
+                              + (", shown by one-sided jackknife tests at alpha; contradicted when either is "
+                                 "shown <= 0 at alpha / (2 x seeds)" if replicates is not None else "")
+                              + "), on every seed"))
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

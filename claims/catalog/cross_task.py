@@ -17,7 +17,15 @@ from harness.analysis import stats
 
 from .. import evidence, figures
 from ..judges import Evidence as Base
-from ..judges import _interval, _paired_measured, _same, _seed_key, _value, paired_outcome, verdict
+from ..judges import (
+    intervals_of,
+    measured_value,
+    paired_measured,
+    paired_outcome,
+    same_conclusion,
+    seed_key,
+    verdict,
+)
 from ..spec import ClaimSpec, alpha, chance_floor, margin
 from ..verdict import Verdict
 
@@ -74,19 +82,19 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
         premise = stats.above_chance(fr, chance, floor) < alpha
         if not premise:
             notes.append(f"seed {seeds[i]}: the frozen model is not above chance ({chance:.3f}) + {floor:g}")
-        per_seed.append(_same(r["tost"], premise, len(seeds)))
-        pvalues[_seed_key("TOST cross-task = frozen", seeds, i)] = r["tost"].pvalue
-    measured, intervals, details = _paired_measured("cross_task", "frozen", results, alpha, True)
+        per_seed.append(same_conclusion(r["tost"], premise, len(seeds)))
+        pvalues[seed_key("TOST cross-task = frozen", seeds, i)] = r["tost"].pvalue
+    measured, intervals, details = paired_measured("cross_task", "frozen", results, alpha, True)
     same = [paired_outcome(s, c, alpha, margin) for s, c in zip(correct_same, correct_cross, strict=True)]
-    measured = {"same_task_accuracy": _value([r["acc_a"] for r in same]), **measured}
-    intervals["same_task_accuracy"] = _interval([r["ci_a"] for r in same])
+    measured = {"same_task_accuracy": measured_value([r["acc_a"] for r in same]), **measured}
+    intervals["same_task_accuracy"] = intervals_of([r["ci_a"] for r in same])
     details["same-task vs cross-task, McNemar (two-sided, reported)"] = [
         {"p": r["mcnemar_p"], "same_task - cross_task": r["tost"].difference} for r in same]
     return verdict(SPEC, ev, per_seed, params, measured=measured, intervals=intervals,
-        details=details, pvalues=pvalues, notes=notes,
-        criterion=(f"cross-task vs frozen accuracy on the same texts: the {1 - 2 * alpha:.0%} paired interval "
-                   f"of the difference inside (-{margin:g}, {margin:g}) with the frozen model above chance "
-                   f"(reproduced: a negligible loss), wholly outside (contradicted)"))
+                   details=details, pvalues=pvalues, notes=notes,
+                   criterion=(f"cross-task vs frozen accuracy on the same texts: the {1 - 2 * alpha:.0%} paired interval "
+                              f"of the difference inside (-{margin:g}, {margin:g}) with the frozen model above chance "
+                              f"(reproduced: a negligible loss), wholly outside (contradicted)"))
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

@@ -27,11 +27,11 @@ from ..judges import (
     INCONCLUSIVE,
     REPRODUCED,
     DistanceReplicates,
-    _decide,
-    _interval,
-    _seed_key,
-    _value,
+    decide,
+    intervals_of,
+    measured_value,
     paired_outcome,
+    seed_key,
     verdict,
 )
 from ..judges import Evidence as Base
@@ -227,11 +227,11 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
                                for k, v in enumerate(value)]
                 else:
                     p_hold.append(mean.p_above(least) if sign > 0 else mean.p_below(-least))
-            pvalues[_seed_key(f"{'every label' if every else 'the mean'}: relative change of the minimum distance "
+            pvalues[seed_key(f"{'every label' if every else 'the mean'}: relative change of the minimum distance "
                               f"{'below' if sign < 0 else 'above'} {sign * least:+g} (largest one-sided jackknife "
                               "p)", seeds, i)] = max(p_hold)
             # contradicted: the mean shown the other way in every view (the largest p of those)
-            part = _decide(p_hold, [max(p_fail)], alpha, len(seeds))
+            part = decide(p_hold, [max(p_fail)], alpha, len(seeds))
             moved, against = part == REPRODUCED, part == CONTRADICTED
         if separable is not None and not all(separable[i]):
             notes.append(f"seed {seeds[i]}: a space is not linearly separable (pre-trained, cross-task: "
@@ -253,9 +253,9 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
         for i, (own, other) in enumerate(probes):
             r = paired_outcome(np.asarray(own), np.asarray(other), alpha, params["margin"], clusters)
             if params["paper_says"] == "lower":
-                pvalues[_seed_key("McNemar target-tuned > other-tuned probe", seeds, i)] = r["p_a_greater"]
+                pvalues[seed_key("McNemar target-tuned > other-tuned probe", seeds, i)] = r["p_a_greater"]
             else:  # the other-tuned probe within the margin of the target-tuned one (non-inferiority)
-                pvalues[_seed_key("target-tuned - other-tuned probe < margin", seeds, i)] = r["tost"].p_high
+                pvalues[seed_key("target-tuned - other-tuned probe < margin", seeds, i)] = r["tost"].p_high
             if params["paper_says"] == "lower":
                 part = (CONTRADICTED if r["p_b_greater"] < alpha / len(seeds) else
                         REPRODUCED if r["p_a_greater"] < alpha else INCONCLUSIVE)
@@ -267,15 +267,15 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
                              f"{r['acc_b']:.3f} (on the other task): {part}")
             order = [CONTRADICTED, INCONCLUSIVE, REPRODUCED]
             per_seed[i] = order[min(order.index(per_seed[i]), order.index(part))]
-    measured: dict[str, Any] = {"mean_change": _value([float(c.mean()) for c in changes]),
-                                "mean_relative_change": _value([float(r.mean()) for r in relative]),
-                                "mean_relative_change_raw": _value([float(r.mean()) for r in relative_raw])}
+    measured: dict[str, Any] = {"mean_change": measured_value([float(c.mean()) for c in changes]),
+                                "mean_relative_change": measured_value([float(r.mean()) for r in relative]),
+                                "mean_relative_change_raw": measured_value([float(r.mean()) for r in relative_raw])}
     if probes is not None:
-        measured["probe_accuracy_target_tuned"] = _value([float(np.mean(a)) for a, _ in probes])
-        measured["probe_accuracy_other_tuned"] = _value([float(np.mean(b)) for _, b in probes])
+        measured["probe_accuracy_target_tuned"] = measured_value([float(np.mean(a)) for a, _ in probes])
+        measured["probe_accuracy_other_tuned"] = measured_value([float(np.mean(b)) for _, b in probes])
     for k, name in enumerate(label_names):
-        measured[f"min_distance_pretrained[{name}]"] = _value([float(b[k]) for b in b_])
-        measured[f"min_distance_cross_task[{name}]"] = _value([float(a[k]) for a in a_])
+        measured[f"min_distance_pretrained[{name}]"] = measured_value([float(b[k]) for b in b_])
+        measured[f"min_distance_cross_task[{name}]"] = measured_value([float(a[k]) for a in a_])
     expect = params["paper_says"]
     criterion = (("distances raw and divided by the space's spread (both must move): " if scale == "spread"
                   else "raw distances (not scale-free): ")
@@ -298,8 +298,8 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
         details["linearly separable (pre-trained, target-tuned, other-tuned)"] = [
             separable[0][0], ev.own_separable, separable[0][1]]
     return verdict(SPEC, ev, per_seed, params, criterion=criterion,
-                    measured=measured, details=details, notes=notes, pvalues=pvalues,
-                    intervals={"mean_relative_change": _interval(intervals)} if intervals else None)
+                   measured=measured, details=details, notes=notes, pvalues=pvalues,
+                   intervals={"mean_relative_change": intervals_of(intervals)} if intervals else None)
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

@@ -27,8 +27,8 @@ from ..judges import (
     CONTRADICTED,
     INCONCLUSIVE,
     REPRODUCED,
-    _seed_key,
-    _value,
+    measured_value,
+    seed_key,
     verdict,
 )
 from ..judges import Evidence as Base
@@ -135,12 +135,12 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
         ft_scores.append(float(np.mean(a)))
         fr_scores.append(float(np.mean(b)))
         test = stats.permutation_difference(a, b, seed=i)
-        pvalues[_seed_key("permutation, fine-tuned words more related", seeds, i)] = test.p_greater
+        pvalues[seed_key("permutation, fine-tuned words more related", seeds, i)] = test.p_greater
         per_seed.append(REPRODUCED if test.p_greater < alpha else CONTRADICTED if test.p_less < alpha / len(seeds)
                         else INCONCLUSIVE)
     label = "mutual information with the label (train split, nats)" if measure == "mutual_information" \
         else "share in the fixture's lexicon"
-    measured = {f"finetuned_top{k}_{measure}": _value(ft_scores), f"frozen_top{k}_{measure}": _value(fr_scores)}
+    measured = {f"finetuned_top{k}_{measure}": measured_value(ft_scores), f"frozen_top{k}_{measure}": measured_value(fr_scores)}
     details: dict[str, Any] = {
         "relatedness": label,
         "fine-tuned top words (relevance difference)": [[(w, round(d, 4)) for w, d in ft] for ft in finetuned_top],
@@ -150,7 +150,7 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
                  f"model's, permutation test at alpha = {alpha:g}: fine-tuned higher (reproduced), frozen "
                  "higher (contradicted), on every seed")
     return verdict(SPEC, ev, per_seed, params, criterion=criterion,
-                    measured=measured, details=details, pvalues=pvalues, notes=notes)
+                   measured=measured, details=details, pvalues=pvalues, notes=notes)
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

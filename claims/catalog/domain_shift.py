@@ -25,10 +25,10 @@ from ..judges import (
     INCONCLUSIVE,
     NO_SAMPLING_MODEL,
     REPRODUCED,
-    _decide,
-    _interval,
-    _seed_key,
-    _value,
+    decide,
+    intervals_of,
+    measured_value,
+    seed_key,
     verdict,
 )
 from ..judges import Evidence as Base
@@ -133,11 +133,11 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
         r_in, r_out = (np.asarray(side[measure][i], float)[:, -top:].mean(axis=1) for side in replicates)
         gap = stats.jackknife_difference(stats.jackknife(outs[-1], r_out), stats.jackknife(ins[-1], r_in))
         p_hold, p_fail = gap.p_above(gap_min), gap.p_below(-gap_min)
-        per_seed.append(_decide([p_hold], [p_fail], alpha, len(seeds)))
-        pvalues[_seed_key("gap above min_gap (one-sided jackknife t)", seeds, i)] = p_hold
+        per_seed.append(decide([p_hold], [p_fail], alpha, len(seeds)))
+        pvalues[seed_key("gap above min_gap (one-sided jackknife t)", seeds, i)] = p_hold
         bounds.append(gap.interval(1 - 2 * alpha))
-    measured = {f"{measure}_in_domain_top{top}": _value(ins), f"{measure}_out_of_domain_top{top}": _value(outs),
-                "gap": _value(gaps)}
+    measured = {f"{measure}_in_domain_top{top}": measured_value(ins), f"{measure}_out_of_domain_top{top}": measured_value(outs),
+                "gap": measured_value(gaps)}
     details = {f"{side} {name} per layer {list(layers)}": [[float(v) for v in s] for s in sims]
                for side, table in (("in-domain", in_domain), ("out-of-domain", out_of_domain))
                for name, sims in table.items()}
@@ -155,8 +155,8 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
     if ev.texts is not None:
         details |= {"texts per side": ev.texts, "out-of-domain texts": ev.tasks[1]}
     return verdict(SPEC, ev, per_seed, params, criterion=criterion, measured=measured,
-                    details=details, notes=notes, pvalues=pvalues,
-                    intervals={"gap": _interval(bounds)} if bounds else None)
+                   details=details, notes=notes, pvalues=pvalues,
+                   intervals={"gap": intervals_of(bounds)} if bounds else None)
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

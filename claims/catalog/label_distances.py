@@ -29,9 +29,9 @@ from ..judges import (
     REPRODUCED,
     DistanceReplicates,
     Snapshot,
-    _decide,
-    _seed_key,
-    _value,
+    decide,
+    measured_value,
+    seed_key,
     verdict,
 )
 from ..judges import Evidence as Base
@@ -198,8 +198,8 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
                         j = stats.jackknife(float(v), reps[:, k], correct_bias=False)
                         p_hold.append(j.p_above(growth))
                         p_fail.append(j.p_below(growth))
-                decided = _decide(p_hold, p_fail, alpha, len(p_fail) * len(seeds))
-                pvalues[_seed_key(f"every label's distance grows by more than {growth:g} (largest one-sided "
+                decided = decide(p_hold, p_fail, alpha, len(p_fail) * len(seeds))
+                pvalues[seed_key(f"every label's distance grows by more than {growth:g} (largest one-sided "
                                   "jackknife p)", seeds, i)] = max(p_hold)
                 parts[key] = decided == REPRODUCED
                 raw = rel = parts[key]
@@ -236,21 +236,21 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
             notes.append(f"seed {seed}: fails: {', '.join(failed)}")
         per_seed.append(CONTRADICTED if failed else INCONCLUSIVE if tightened or undecided else REPRODUCED)
     measured: dict[str, Any] = {
-        "clusters_first": _value([t[0].num_clusters for t in trajectories]),
-        "clusters_last": _value([t[-1].num_clusters for t in trajectories]),
+        "clusters_first": measured_value([t[0].num_clusters for t in trajectories]),
+        "clusters_last": measured_value([t[-1].num_clusters for t in trajectories]),
     }
     for k, name in enumerate(label_names):
         for unit, get in (("", lambda s: np.asarray(s.min_distance, float)), ("/spread", Snapshot.relative)):
-            measured[f"min_distance{unit}_first[{name}]"] = _value([get(t[0])[k] for t in trajectories])
-            measured[f"min_distance{unit}_last[{name}]"] = _value([get(t[-1])[k] for t in trajectories])
-    measured["spread_first"] = _value([t[0].spread for t in trajectories])
-    measured["spread_last"] = _value([t[-1].spread for t in trajectories])
+            measured[f"min_distance{unit}_first[{name}]"] = measured_value([get(t[0])[k] for t in trajectories])
+            measured[f"min_distance{unit}_last[{name}]"] = measured_value([get(t[-1])[k] for t in trajectories])
+    measured["spread_first"] = measured_value([t[0].spread for t in trajectories])
+    measured["spread_last"] = measured_value([t[-1].spread for t in trajectories])
     if all(t[0].centroid_gap and t[-1].centroid_gap for t in trajectories):
-        measured["mean_centroid_gap_first"] = _value([float(np.mean(t[0].centroid_gap)) for t in trajectories])
-        measured["mean_centroid_gap_last"] = _value([float(np.mean(t[-1].centroid_gap)) for t in trajectories])
+        measured["mean_centroid_gap_first"] = measured_value([float(np.mean(t[0].centroid_gap)) for t in trajectories])
+        measured["mean_centroid_gap_last"] = measured_value([float(np.mean(t[-1].centroid_gap)) for t in trajectories])
     if similarity is not None:
-        measured["train_test_similarity_before"] = _value([s[0] for s in similarity])
-        measured["train_test_similarity_after"] = _value([s[1] for s in similarity])
+        measured["train_test_similarity_before"] = measured_value([s[0] for s in similarity])
+        measured["train_test_similarity_after"] = measured_value([s[1] for s in similarity])
     details: dict[str, Any] = {
         "trajectory (step: clusters, raw min distance per label, spread)": [
             {str(s.step): [s.num_clusters, list(s.min_distance), s.spread] for s in traj} for traj in trajectories
@@ -274,7 +274,7 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
     if "clusters" in judged or ("distances" in judged and not (replicates and any(r is not None for r in replicates))):
         notes.append(DIRECTPROBE_POINT_VALUES)
     return verdict(SPEC, ev, per_seed, params, criterion=criterion,
-                    measured=measured, details=details, notes=notes, pvalues=pvalues)
+                   measured=measured, details=details, notes=notes, pvalues=pvalues)
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

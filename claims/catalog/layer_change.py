@@ -27,11 +27,11 @@ from ..judges import (
     INCONCLUSIVE,
     NO_SAMPLING_MODEL,
     REPRODUCED,
-    _decide,
-    _interval,
-    _seed_key,
-    _value,
+    decide,
     depth_trend,
+    intervals_of,
+    measured_value,
+    seed_key,
     verdict,
 )
 from ..judges import Evidence as Base
@@ -117,7 +117,7 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
 
     ``replicates[measure]``: per seed, the similarities on each leave-a-group-out sample of the
     texts (groups x layers; ``evidence.LayerSimilarity``). With them each condition is a one-sided
-    jackknife t-test (:func:`_decide`); without (the spatial similarity) the point values decide
+    jackknife t-test (:func:`decide`); without (the spatial similarity) the point values decide
     and the verdict says it is not calibrated."""
     seeds, layers, similarity, replicates = ev.seeds, ev.layers, ev.similarity, ev.replicates
     measure, alpha = params["measure"], params["alpha"]
@@ -147,18 +147,18 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
         layer_j = [stats.jackknife(float(sims[k]), r[:, k]) for k in range(len(layers))] if floor is not None else []
         p_hold = [jd.p_above(drop), jt.p_below(trend_max)] + [j.p_above(floor) for j in layer_j]
         p_fail = [jd.p_below(drop), jt.p_above(trend_max)] + [j.p_below(floor) for j in layer_j]
-        per_seed.append(_decide(p_hold, p_fail, alpha, checks * len(seeds)))
-        pvalues[_seed_key("every condition holds (largest one-sided jackknife p)", seeds, i)] = max(p_hold)
+        per_seed.append(decide(p_hold, p_fail, alpha, checks * len(seeds)))
+        pvalues[seed_key("every condition holds (largest one-sided jackknife p)", seeds, i)] = max(p_hold)
         intervals["drop"].append(jd.interval(1 - 2 * alpha))
         intervals["depth_trend"].append(jt.interval(1 - 2 * alpha))
     measured: dict[str, Any] = {
-        f"{measure}_first_layer": _value([s[0] for s in similarity[measure]]),
-        f"{measure}_last_layer": _value([s[-1] for s in similarity[measure]]),
-        "drop": _value(drops),
-        "depth_trend_pearson": _value(trends),
+        f"{measure}_first_layer": measured_value([s[0] for s in similarity[measure]]),
+        f"{measure}_last_layer": measured_value([s[-1] for s in similarity[measure]]),
+        "drop": measured_value(drops),
+        "depth_trend_pearson": measured_value(trends),
     }
     if floor is not None:
-        measured[f"{measure}_lowest_layer"] = _value([float(np.min(s)) for s in similarity[measure]])
+        measured[f"{measure}_lowest_layer"] = measured_value([float(np.min(s)) for s in similarity[measure]])
     details = {f"{name} per layer {list(layers)}": [[float(v) for v in s] for s in sims]
                for name, sims in similarity.items()}
     name = {"cka": "linear CKA", "rsa": "RSA", "spatial": "DirectProbe spatial similarity"}.get(measure, measure)
@@ -173,8 +173,8 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
                  + (", each shown by a one-sided jackknife test at alpha (contradicted: one shown to fail "
                     "at alpha / conditions x seeds)" if reps is not None else "") + ", on every seed")
     return verdict(SPEC, ev, per_seed, params, criterion=criterion, measured=measured,
-                    details=details, notes=notes, pvalues=pvalues,
-                    intervals={k: _interval(v) for k, v in intervals.items() if v})
+                   details=details, notes=notes, pvalues=pvalues,
+                   intervals={k: intervals_of(v) for k, v in intervals.items() if v})
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

@@ -22,7 +22,16 @@ from harness.analysis import stats
 from harness.analysis.stats import majority_share
 
 from .. import evidence, figures
-from ..judges import CONTRADICTED, _interval, _same, _seed_key, _single, _value, combine, verdict
+from ..judges import (
+    CONTRADICTED,
+    combine,
+    intervals_of,
+    measured_value,
+    run_value,
+    same_conclusion,
+    seed_key,
+    verdict,
+)
 from ..judges import Evidence as Base
 from ..spec import ClaimSpec, Param, alpha, chance_floor, check_probe_alphas, margin, probe_params
 from ..verdict import Verdict
@@ -123,8 +132,8 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
             premise = all(stats.above_chance(c, chance, floor) < alpha for c in (finetuned[i][k], pretrained[k]))
             if not premise:
                 notes.append(f"seed {seed}, layer {layers[k]}: a probe is not above chance ({chance:.3f}) + {floor:g}")
-            layer_conclusions.append(_same(eq, premise, len(judged) * len(seeds)))
-            pvalues[_seed_key(f"TOST layer {layers[k]}", seeds, i)] = eq.pvalue
+            layer_conclusions.append(same_conclusion(eq, premise, len(judged) * len(seeds)))
+            pvalues[seed_key(f"TOST layer {layers[k]}", seeds, i)] = eq.pvalue
         diffs.append(d_seed)
         lows.append(lo_seed)
         highs.append(hi_seed)
@@ -133,22 +142,22 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
     intervals: dict[str, Any] = {}
     for k in judged:
         key = f"difference_layer_{layers[k]}"
-        measured[key] = _value([d[k] for d in diffs])
-        intervals[key] = _interval([(lo[k], hi[k]) for lo, hi in zip(lows, highs, strict=True)])
-    measured["pretrained_accuracy_last_layer"] = _single(float(np.mean(pretrained[-1])))
-    measured["finetuned_accuracy_last_layer"] = _value([float(np.mean(f[-1])) for f in finetuned])
-    measured["chance"] = _single(chance)
+        measured[key] = measured_value([d[k] for d in diffs])
+        intervals[key] = intervals_of([(lo[k], hi[k]) for lo, hi in zip(lows, highs, strict=True)])
+    measured["pretrained_accuracy_last_layer"] = run_value(float(np.mean(pretrained[-1])))
+    measured["finetuned_accuracy_last_layer"] = measured_value([float(np.mean(f[-1])) for f in finetuned])
+    measured["chance"] = run_value(chance)
     details = {f"probe accuracy per layer {list(layers)}": {
         "pre-trained": [round(float(np.mean(c)), 4) for c in pretrained],
         "fine-tuned (per seed)": [[round(float(np.mean(c)), 4) for c in f] for f in finetuned]}}
     if ev.probe_task:
         details["probe task"] = ev.probe_task
     return verdict(SPEC, ev, per_seed, params, measured=measured, intervals=intervals,
-                    details=details, pvalues=pvalues, notes=notes,
-                    criterion=(f"probe accuracy, fine-tuned minus pre-trained, on the same test items: the "
-                               f"{1 - 2 * alpha:.0%} paired interval inside (-{margin:g}, {margin:g}) at "
-                               f"{'every layer' if params['layers'] == 'all' else 'the last layer'} with both "
-                               "probes above chance (reproduced), wholly outside at some layer (contradicted)"))
+                   details=details, pvalues=pvalues, notes=notes,
+                   criterion=(f"probe accuracy, fine-tuned minus pre-trained, on the same test items: the "
+                              f"{1 - 2 * alpha:.0%} paired interval inside (-{margin:g}, {margin:g}) at "
+                              f"{'every layer' if params['layers'] == 'all' else 'the last layer'} with both "
+                              "probes above chance (reproduced), wholly outside at some layer (contradicted)"))
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

@@ -20,11 +20,11 @@ from ..judges import (
     CONTRADICTED,
     INCONCLUSIVE,
     REPRODUCED,
-    _interval,
-    _seed_key,
-    _single,
-    _value,
     accuracy_interval,
+    intervals_of,
+    measured_value,
+    run_value,
+    seed_key,
     verdict,
 )
 from ..judges import Evidence as Base
@@ -133,7 +133,7 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
                              "say anything about overfitting")
         highs = [gaps[n][-1][2] for n in models]
         for name, m in models.items():  # the tests that must all hold: each model's gap below the tolerance
-            pvalues[_seed_key(f"Newcombe, {name} gap < {tol:g}", seeds, i)] = stats.newcombe_p_below(m.train, m.test, tol)
+            pvalues[seed_key(f"Newcombe, {name} gap < {tol:g}", seeds, i)] = stats.newcombe_p_below(m.train, m.test, tol)
         # a contradiction needs one of 2 x seeds gaps shown above the tolerance: each at alpha / looks
         lows = [m.gap_interval(alpha / (2 * len(seeds)))[1] for m in models.values()]
         if test_overlap > max_overlap or not all(learned.values()):
@@ -147,22 +147,22 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
     measured: dict[str, Any] = {}
     intervals: dict[str, Any] = {}
     for name, models in (("finetuned", finetuned), ("frozen", frozen)):
-        measured[f"{name}_train"] = _value([float(np.mean(m.train)) for m in models])
-        measured[f"{name}_test"] = _value([float(np.mean(m.test)) for m in models])
-        measured[f"{name}_gap"] = _value([g[0] for g in gaps[name]])
-        intervals[f"{name}_gap"] = _interval([g[1:] for g in gaps[name]])
+        measured[f"{name}_train"] = measured_value([float(np.mean(m.train)) for m in models])
+        measured[f"{name}_test"] = measured_value([float(np.mean(m.test)) for m in models])
+        measured[f"{name}_gap"] = measured_value([g[0] for g in gaps[name]])
+        intervals[f"{name}_gap"] = intervals_of([g[1:] for g in gaps[name]])
     for name, models in (("finetuned", finetuned), ("frozen", frozen)):
         for split in ("train", "test"):
             intervals[f"{name}_{split}"] = accuracy_interval([getattr(m, split) for m in models])
-    measured["test_texts_also_in_train"] = _single(test_overlap)
-    measured["chance"] = _single(chance)
+    measured["test_texts_also_in_train"] = run_value(test_overlap)
+    measured["chance"] = run_value(chance)
     return verdict(SPEC, ev, per_seed, params, measured=measured, intervals=intervals, pvalues=pvalues,
-        criterion=(f"train - test accuracy gap, {1 - 2 * alpha:.0%} interval: at most {tol:g} for the "
-                   f"fine-tuned and the frozen model (reproduced), above it for either (contradicted); "
-                   f"both models above chance + {floor:g}; at most {max_overlap:.0%} of test texts seen in train"),
-        details={"gap intervals are": f"Newcombe's hybrid score interval, {1 - 2 * alpha:.0%}, train and test "
-                                        "splits independent"},
-        notes=notes,
+                   criterion=(f"train - test accuracy gap, {1 - 2 * alpha:.0%} interval: at most {tol:g} for the "
+                              f"fine-tuned and the frozen model (reproduced), above it for either (contradicted); "
+                              f"both models above chance + {floor:g}; at most {max_overlap:.0%} of test texts seen in train"),
+                   details={"gap intervals are": f"Newcombe's hybrid score interval, {1 - 2 * alpha:.0%}, train and test "
+                                                   "splits independent"},
+                   notes=notes,
     )
 
 

@@ -16,10 +16,10 @@ import numpy as np
 from .. import evidence, figures
 from ..judges import Evidence as Base
 from ..judges import (
-    _accuracies,
-    _interval,
-    _recovery,
-    _value,
+    accuracies,
+    intervals_of,
+    measured_value,
+    recovery_by_seed,
     verdict,
 )
 from ..spec import (
@@ -94,20 +94,20 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
     few, need, min_gain, alpha = params["few"], params["min_recovery"], params["min_gain"], params["alpha"]
     if few not in partial:
         raise ValueError(f"no outcomes for trainable_layers = {few}; have {sorted(partial)}")
-    recovery, intervals, per_seed, notes, pvalues = _recovery(
+    recovery, intervals, per_seed, notes, pvalues = recovery_by_seed(
         seeds, full, frozen, partial[few], need, min_gain, alpha,
         "full fine-tuning gains {gain:.4f} over frozen (< {min_gain:g}): nothing to recover")
-    measured: dict[str, Any] = {"full_accuracy": _value(_accuracies(full)), "frozen_accuracy": _value(_accuracies(frozen))}
+    measured: dict[str, Any] = {"full_accuracy": measured_value(accuracies(full)), "frozen_accuracy": measured_value(accuracies(frozen))}
     for k in sorted(partial):
-        measured[f"top_{k}_layers_accuracy"] = _value(_accuracies(partial[k]))
-    measured[f"recovery_top_{few}"] = _value(recovery)
+        measured[f"top_{k}_layers_accuracy"] = measured_value(accuracies(partial[k]))
+    measured[f"recovery_top_{few}"] = measured_value(recovery)
     return verdict(SPEC, ev, per_seed, params, measured=measured, notes=notes,
-                    pvalues=pvalues,
-                    intervals={f"recovery_top_{few}": _interval(intervals)},
-                    criterion=(f"training only the top {few} layer(s) recovers >= {need:.0%} of the full "
-                               "fine-tuning gain over the frozen encoder (test accuracy, the same texts), "
-                               f"shown by a one-sided paired test at {alpha:g} on every seed (Fieller); "
-                               "shown below it on a seed: contradicted"))
+                   pvalues=pvalues,
+                   intervals={f"recovery_top_{few}": intervals_of(intervals)},
+                   criterion=(f"training only the top {few} layer(s) recovers >= {need:.0%} of the full "
+                              "fine-tuning gain over the frozen encoder (test accuracy, the same texts), "
+                              f"shown by a one-sided paired test at {alpha:g} on every seed (Fieller); "
+                              "shown below it on a seed: contradicted"))
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

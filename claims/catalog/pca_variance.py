@@ -24,9 +24,9 @@ from ..judges import (
     INCONCLUSIVE,
     NO_SAMPLING_MODEL,
     REPRODUCED,
-    _seed_key,
-    _single,
-    _value,
+    measured_value,
+    run_value,
+    seed_key,
     verdict,
 )
 from ..judges import Evidence as Base
@@ -203,17 +203,17 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
             notes.extend(f"seed {seeds[i]}: shown to fail: {name}" for name, _, failed in checks if failed)
         else:
             per_seed.append(REPRODUCED if max(p for _, p, _ in checks) < alpha else INCONCLUSIVE)
-        pvalues[_seed_key("every condition holds (largest p)", seeds, i)] = max(p for _, p, _ in checks)
+        pvalues[seed_key("every condition holds (largest p)", seeds, i)] = max(p for _, p, _ in checks)
         lows.append(frozen[i].more_than(alpha))
-    measured = {"finetuned_pcs": _value([count(c) for c in finetuned]),
-                "frozen_pcs": _value([count(c) for c in frozen])}
+    measured = {"finetuned_pcs": measured_value([count(c) for c in finetuned]),
+                "frozen_pcs": measured_value([count(c) for c in frozen])}
     if cross is not None:
-        measured["cross_task_pcs"] = _value([count(c) for c in cross])
+        measured["cross_task_pcs"] = measured_value([count(c) for c in cross])
     if lows:
-        measured["frozen_needs_more_than (one-sided bound at alpha)"] = _value(lows)
-    measured["largest_count_the_split_can_show"] = _single(cap)
-    measured["finetuned_accuracy"] = _value([float(np.mean(c)) for c in correct_finetuned])
-    measured["chance"] = _single(chance)
+        measured["frozen_needs_more_than (one-sided bound at alpha)"] = measured_value(lows)
+    measured["largest_count_the_split_can_show"] = run_value(cap)
+    measured["finetuned_accuracy"] = measured_value([float(np.mean(c)) for c in correct_finetuned])
+    measured["chance"] = run_value(chance)
     details: dict[str, Any] = {"embedding_dim": dim, "test_texts": n_test,
                                "space": "test set, last layer, first token"}
     if sampled:
@@ -232,7 +232,7 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
                  + (", each shown by a one-sided jackknife test at alpha" if sampled else "")
                  + f", the fine-tuned model above chance + {floor:g}, on every seed")
     return verdict(SPEC, ev, per_seed, params, criterion=criterion, measured=measured,
-                    details=details, notes=notes, pvalues=pvalues)
+                   details=details, notes=notes, pvalues=pvalues)
 
 
 def _component_checks(ft: geometry.ComponentCount, fr: geometry.ComponentCount, cr: geometry.ComponentCount | None,

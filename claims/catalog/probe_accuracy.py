@@ -20,12 +20,12 @@ from harness.analysis.stats import majority_share
 from .. import evidence, figures
 from ..judges import (
     INCONCLUSIVE,
-    _better,
-    _paired_measured,
-    _same,
-    _seed_key,
-    _single,
+    better_conclusion,
+    paired_measured,
     paired_outcome,
+    run_value,
+    same_conclusion,
+    seed_key,
     verdict,
 )
 from ..judges import Evidence as Base
@@ -94,7 +94,7 @@ def gather(pipeline, fx) -> Evidence:
 
 def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
     """The probe's per-item correctness on the same test items, on the pre-trained and (per seed)
-    the fine-tuned representation. ``improves``: one-sided McNemar (see :func:`_better`);
+    the fine-tuned representation. ``improves``: one-sided McNemar (see :func:`better_conclusion`);
     ``no_gain``: equivalence within ``margin`` with both probes above chance. ``restarts``: the
     test accuracy of each initialisation (``{"pre-trained": [[...]], "fine-tuned": [[...] per seed]}``),
     reported as mean and sd as the paper does."""
@@ -109,13 +109,13 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
         if not premise:
             notes.append(f"seed {seed}: a probe is not above chance ({chance:.3f}) + {floor:g}")
         if says == "improves":
-            pvalues[_seed_key("McNemar fine-tuned > pre-trained probe", seeds, i)] = r["p_a_greater"]
-            per_seed.append(_better(r, "a", alpha, len(seeds)) if premise else INCONCLUSIVE)
+            pvalues[seed_key("McNemar fine-tuned > pre-trained probe", seeds, i)] = r["p_a_greater"]
+            per_seed.append(better_conclusion(r, "a", alpha, len(seeds)) if premise else INCONCLUSIVE)
         else:
-            pvalues[_seed_key("TOST probe difference", seeds, i)] = r["tost"].pvalue
-            per_seed.append(_same(r["tost"], premise, len(seeds)))
-    measured, intervals, details = _paired_measured("finetuned", "pretrained", results, alpha, says == "no_gain")
-    measured["chance"] = _single(chance)
+            pvalues[seed_key("TOST probe difference", seeds, i)] = r["tost"].pvalue
+            per_seed.append(same_conclusion(r["tost"], premise, len(seeds)))
+    measured, intervals, details = paired_measured("finetuned", "pretrained", results, alpha, says == "no_gain")
+    measured["chance"] = run_value(chance)
     if restarts:
         for name, runs in restarts.items():
             details[f"{name} probe, test accuracy per initialisation"] = [[round(float(v), 4) for v in run]
@@ -127,7 +127,7 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
                   "no_gain": f"probe accuracies equivalent within {margin:g} (paired TOST at {alpha:g})"}[says]
                  + ", on every seed")
     return verdict(SPEC, ev, per_seed, params, criterion=criterion, measured=measured,
-                    intervals=intervals, details=details, pvalues=pvalues, notes=notes)
+                   intervals=intervals, details=details, pvalues=pvalues, notes=notes)
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

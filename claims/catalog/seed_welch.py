@@ -22,11 +22,11 @@ from ..judges import (
     CONTRADICTED,
     INCONCLUSIVE,
     REPRODUCED,
-    _accuracies,
-    _interval,
-    _same,
-    _single,
-    _value,
+    accuracies,
+    intervals_of,
+    measured_value,
+    run_value,
+    same_conclusion,
     verdict,
 )
 from ..judges import Evidence as Base
@@ -121,22 +121,22 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
     per-seed accuracies is reported beside. Fewer than ``min_seeds`` seeds: inconclusive."""
     seeds, a_name, b_name, correct_a, correct_b, chance = ev.seeds, ev.a_name, ev.b_name, ev.a, ev.b, ev.chance
     alpha, margin, says, least = params["alpha"], params["margin"], params["paper_says"], params["min_seeds"]
-    acc_a, acc_b = _accuracies(correct_a), _accuracies(correct_b)
+    acc_a, acc_b = accuracies(correct_a), accuracies(correct_b)
     s_a, s_b = stats.summarize(acc_a), stats.summarize(acc_b)
-    measured: dict[str, Any] = {f"{a_name}_accuracy": _value(acc_a), f"{b_name}_accuracy": _value(acc_b),
-                                "seeds": _single(len(seeds))}
+    measured: dict[str, Any] = {f"{a_name}_accuracy": measured_value(acc_a), f"{b_name}_accuracy": measured_value(acc_b),
+                                "seeds": run_value(len(seeds))}
     if len(seeds) < least:
         return verdict(SPEC, ev, [INCONCLUSIVE], params, measured=measured,
-                        criterion=f"needs at least {least} seeds (run with --seeds {least})",
-                        notes=[f"{len(seeds)} seed(s) of the {least} needed"])
+                       criterion=f"needs at least {least} seeds (run with --seeds {least})",
+                       notes=[f"{len(seeds)} seed(s) of the {least} needed"])
     t = stats.welch_t(acc_a, acc_b)
     diff = stats.seed_difference(correct_a, correct_b, (a_name, b_name))
     eq = diff.equivalence(margin, alpha)
-    measured |= {k: _single(v) for k, v in (("t", t.t), ("df", t.df), ("p_welch", t.pvalue),
+    measured |= {k: run_value(v) for k, v in (("t", t.t), ("df", t.df), ("p_welch", t.pvalue),
                                              ("difference", eq.difference), ("se_seeds", diff.se_seeds),
                                              ("se_test_split", diff.se_split),
                                              ("smallest_certifiable_margin", eq.certifiable_margin))}
-    intervals = {"difference": _interval([(eq.low, eq.high)])}
+    intervals = {"difference": intervals_of([(eq.low, eq.high)])}
     notes = [f"{name} gave the same test accuracy on every seed (deterministic): the test split's sampling "
              "error alone bounds it" for name in diff.deterministic]
     if says == "no_difference":
@@ -144,7 +144,7 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
         premise = min(s_a.mean, s_b.mean) > chance + floor
         if not premise:
             notes.append(f"a protocol's mean accuracy is not above chance ({chance:.3f}) + {floor:g}")
-        conclusion = _same(eq, premise)
+        conclusion = same_conclusion(eq, premise)
         pvalues = {f"TOST {a_name} = {b_name} (seeds and test split)": eq.pvalue}
         rule = (f"equivalence: the {1 - 2 * alpha:.0%} interval of {a_name} - {b_name} (variance across seeds plus "
                 f"the test split's) inside (-{margin:g}, {margin:g}) (reproduced), wholly outside (contradicted)")
@@ -154,16 +154,16 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
         conclusion = CONTRADICTED if high < 0 or eq.equivalent else REPRODUCED if p < alpha else INCONCLUSIVE
         better = a_name if says == "a_better" else b_name
         pvalues = {f"one-sided, {better} better (seeds and test split)": p}
-        measured["p_one_sided"] = _single(p)
+        measured["p_one_sided"] = run_value(p)
         rule = (f"{better} more accurate: one-sided p < {alpha:g} on the variance across seeds plus the test "
                 f"split's (reproduced); the {1 - 2 * alpha:.0%} interval of its advantage below 0 or inside "
                 f"(-{margin:g}, {margin:g}) (contradicted)")
     return verdict(SPEC, ev, [conclusion], params, criterion=rule, measured=measured,
-                    intervals=intervals, pvalues=pvalues, notes=notes,
-                    details={"spread (sd) across seeds": {a_name: s_a.sd, b_name: s_b.sd},
-                             "Hart's test (reported)": "Welch's t on the per-seed accuracies alone"})
+                   intervals=intervals, pvalues=pvalues, notes=notes,
+                   details={"spread (sd) across seeds": {a_name: s_a.sd, b_name: s_b.sd},
+                            "Hart's test (reported)": "Welch's t on the per-seed accuracies alone"})
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:
     return (figures.seed_boxes(f"Test accuracy per seed ({len(ev.seeds)} seeds)",
-                               [(ev.a_name, _accuracies(ev.a)), (ev.b_name, _accuracies(ev.b))]),)
+                               [(ev.a_name, accuracies(ev.a)), (ev.b_name, accuracies(ev.b))]),)

@@ -21,14 +21,14 @@ from ..judges import (
     CONTRADICTED,
     INCONCLUSIVE,
     REPRODUCED,
-    _better,
-    _interval,
-    _paired_measured,
-    _same,
-    _seed_key,
-    _value,
+    better_conclusion,
     combine,
+    intervals_of,
+    measured_value,
+    paired_measured,
     paired_outcome,
+    same_conclusion,
+    seed_key,
     verdict,
 )
 from ..judges import Evidence as Base
@@ -132,26 +132,26 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
     for i, (r, g) in enumerate(zip(results, f1, strict=True)):
         if says == "no_difference":
             premise = stats.above_chance(correct_ft[i], chance, 0.05) < alpha
-            per_seed.append(_same(r["tost"], premise, len(seeds)))
-            pvalues[_seed_key("TOST finetuned = sparse", seeds, i)] = r["tost"].pvalue
+            per_seed.append(same_conclusion(r["tost"], premise, len(seeds)))
+            pvalues[seed_key("TOST finetuned = sparse", seeds, i)] = r["tost"].pvalue
             continue
         looks = 2 * len(seeds)  # accuracy and F1 may each contradict, on any seed: each at alpha / looks
-        acc = _better(r, "a", alpha, looks)
+        acc = better_conclusion(r, "a", alpha, looks)
         strict = stats.paired_bootstrap_f1_difference(labels[i], pred_finetuned[i], pred_best_sparse[i],
                                                       level=1 - 2 * alpha / looks)  # the same resamples (seeded)
         f1_part = REPRODUCED if g.low > 0 else CONTRADICTED if strict.high < 0 else INCONCLUSIVE
         if acc != f1_part:
             notes.append(f"seed {seeds[i]}: accuracy {acc}, macro-F1 gain {f1_part}")
         per_seed.append(CONTRADICTED if CONTRADICTED in (acc, f1_part) else combine([acc, f1_part]))
-        pvalues[_seed_key("McNemar one-sided, finetuned better than sparse", seeds, i)] = r["p_a_greater"]
-        pvalues[_seed_key("bootstrap, macro-F1 gain above 0", seeds, i)] = g.p_above_zero
-    measured, intervals, details = _paired_measured("finetuned", "best_sparse", results, alpha,
+        pvalues[seed_key("McNemar one-sided, finetuned better than sparse", seeds, i)] = r["p_a_greater"]
+        pvalues[seed_key("bootstrap, macro-F1 gain above 0", seeds, i)] = g.p_above_zero
+    measured, intervals, details = paired_measured("finetuned", "best_sparse", results, alpha,
                                                     says == "no_difference")
-    measured["f1_macro_gain"] = _value([g.estimate for g in f1])
-    intervals["f1_macro_gain"] = _interval([(g.low, g.high) for g in f1])
+    measured["f1_macro_gain"] = measured_value([g.estimate for g in f1])
+    intervals["f1_macro_gain"] = intervals_of([(g.low, g.high) for g in f1])
     for kind in cv[0]:
-        measured[f"cv_accuracy_{kind}"] = _value([c[kind]["accuracy"] for c in cv])
-        measured[f"cv_f1_macro_{kind}"] = _value([c[kind]["f1_macro"] for c in cv])
+        measured[f"cv_accuracy_{kind}"] = measured_value([c[kind]["accuracy"] for c in cv])
+        measured[f"cv_f1_macro_{kind}"] = measured_value([c[kind]["f1_macro"] for c in cv])
     details["best sparse baseline (by CV accuracy), per seed"] = list(best)
     details["sparse baselines per seed (CV on train; test accuracy)"] = [
         {kind: {k: round(v, 4) for k, v in row.items()} for kind, row in c.items()} for c in cv]
@@ -164,7 +164,7 @@ def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
                 "macro-F1 gain above 0 (reproduced); the accuracy advantage below 0 or inside the margin, "
                 "or the F1 gain below 0 (contradicted)")
     return verdict(SPEC, ev, per_seed, params, criterion=rule, measured=measured,
-                    intervals=intervals, details=details, pvalues=pvalues, notes=notes)
+                   intervals=intervals, details=details, pvalues=pvalues, notes=notes)
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

@@ -17,11 +17,11 @@ import numpy as np
 from .. import evidence, figures
 from ..judges import Evidence as Base
 from ..judges import (
-    _accuracies,
-    _interval,
-    _recovery,
-    _single,
-    _value,
+    accuracies,
+    intervals_of,
+    measured_value,
+    recovery_by_seed,
+    run_value,
     verdict,
 )
 from ..spec import (
@@ -88,26 +88,26 @@ def gather(pipeline, fx) -> Evidence:
 def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:
     """The model cut after ``by_layer`` recovers at least ``min_recovery`` of the full model's test
     accuracy gain over chance, ``(acc_k - chance) / (acc_full - chance)``, shown on the same test
-    texts (``full``, ``truncated``: per-text outcomes per seed; ``_recovery``); inconclusive where
+    texts (``full``, ``truncated``: per-text outcomes per seed; ``recovery_by_seed``); inconclusive where
     the full model gains less than ``min_gain``."""
     seeds, full, truncated, chance, by_layer = ev.seeds, ev.full, ev.truncated, ev.chance, ev.by_layer
     need, min_gain, alpha = params["min_recovery"], params["min_gain"], params["alpha"]
     if by_layer not in truncated:
         raise ValueError(f"no outcomes for a model cut after layer {by_layer}; have {sorted(truncated)}")
-    recovery, intervals, per_seed, notes, pvalues = _recovery(
+    recovery, intervals, per_seed, notes, pvalues = recovery_by_seed(
         seeds, full, [chance] * len(seeds), truncated[by_layer], need, min_gain, alpha,
         "the full model gains {gain:.4f} over chance (< {min_gain:g}): nothing to judge")
-    measured: dict[str, Any] = {"full_accuracy": _value(_accuracies(full)), "chance": _single(chance)}
+    measured: dict[str, Any] = {"full_accuracy": measured_value(accuracies(full)), "chance": run_value(chance)}
     for k in sorted(truncated):
-        measured[f"cut_after_{k}_accuracy"] = _value(_accuracies(truncated[k]))
-    measured[f"recovery_cut_after_{by_layer}"] = _value(recovery)
+        measured[f"cut_after_{k}_accuracy"] = measured_value(accuracies(truncated[k]))
+    measured[f"recovery_cut_after_{by_layer}"] = measured_value(recovery)
     return verdict(SPEC, ev, per_seed, params, measured=measured, notes=notes,
-                    pvalues=pvalues,
-                    intervals={f"recovery_cut_after_{by_layer}": _interval(intervals)},
-                    criterion=(f"the model cut after layer {by_layer} and fine-tuned recovers >= {need:.0%} of the "
-                               "full model's test-accuracy gain over chance (the same texts), shown by a one-sided "
-                               f"paired test at {alpha:g} on every seed (Fieller); shown below it on a seed: "
-                               "contradicted"))
+                   pvalues=pvalues,
+                   intervals={f"recovery_cut_after_{by_layer}": intervals_of(intervals)},
+                   criterion=(f"the model cut after layer {by_layer} and fine-tuned recovers >= {need:.0%} of the "
+                              "full model's test-accuracy gain over chance (the same texts), shown by a one-sided "
+                              f"paired test at {alpha:g} on every seed (Fieller); shown below it on a seed: "
+                              "contradicted"))
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:
