@@ -23,22 +23,20 @@ on the command line and a skip of a file found in a folder.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import sys
-import types
-import typing
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.constraints import Constraint, Interval, ListOf, Options, Text, check, check_table
 from harness.data.remote import is_remote
-from harness.data.tasks import TaskSpec
+from harness.data.tasks import TaskSpec, check_task_table
 from harness.errors import ConfigError
-from harness.models.encoders import OFFLINE_LAYERS, EncoderSpec
-from harness.models.heads import HeadConfig
-from harness.training.protocols import PRESETS, FineTuneConfig
+from harness.models.encoders import ENCODER, OFFLINE_LAYERS, EncoderSpec
+from harness.models.heads import FROZEN_HEAD, HeadConfig
+from harness.training.protocols import FINE_TUNE, PRESETS, FineTuneConfig
 
 from .registry import CLAIMS, spec
 
@@ -70,55 +68,14 @@ def _expand(value: Any, missing: list[str]) -> Any:
     return value
 
 
-def _type_ok(value: Any, annotation: Any) -> bool:
-    """Whether a TOML value fits a dataclass field's annotation (int, float, bool, str, X | None,
-    tuple[X, ...]); bools are not numbers and floats are not integers."""
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return any(_type_ok(value, a) for a in args)
-    if annotation is type(None):
-        return value is None
-    if origin is tuple:
-        return isinstance(value, list | tuple) and all(_type_ok(v, args[0]) for v in value)
-    if annotation is bool:
-        return isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is float:
-        return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if annotation is str:
-        return isinstance(value, str)
-    return True
-
-
-def _type_name(annotation: Any) -> str:
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in args)
-    if origin is tuple:
-        return f"a list of {_type_name(args[0])}s"
-    return {int: "an integer", float: "a finite number", bool: "true or false", str: "a string",
-            type(None): "left out"}.get(annotation, str(annotation))
-
-
-def _dataclass_from(cls, table: dict[str, Any], where: str):
-    """``cls(**table)`` with every value's type checked first; errors name the file, the table,
-    the key, the value and what is allowed."""
+def _dataclass_from(cls, table: Any, constraints: dict[str, Constraint], where: str):
+    """``cls(**table)`` with every key and value checked first against ``constraints`` (the one
+    vocabulary and message of harness/constraints.py: the file, the table, the key, the value and
+    what is allowed). The values are passed as written (lists as tuples): artifact keys hash them."""
     if not isinstance(table, dict):
         raise ConfigError(f"{where} must be a table, got {table!r}")
-    hints = typing.get_type_hints(cls)
-    allowed = {f.name for f in fields(cls)}
-    unknown = set(table) - allowed
-    if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
-    for key, value in table.items():
-        if not _type_ok(value, hints[key]):
-            raise ConfigError(f"{where} {key} = {value!r}: must be {_type_name(hints[key])}")
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in table.items()}
-    try:
-        return cls(**values)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    check_table(table, constraints, where)
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
 
 
 @dataclass(frozen=True)
@@ -187,16 +144,11 @@ def load_fixture(path: str | Path) -> Fixture:
     for required in ("name", "profile", "encoder", "task", "claims"):
         if required not in raw:
             raise ConfigError(f"{where}: missing required key {required!r}")
-    if not isinstance(raw["name"], str) or not raw["name"]:
-        raise ConfigError(f"{where}: name = {raw['name']!r}: must be a non-empty string")
-    if raw["profile"] not in PROFILES:
-        raise ConfigError(f"{where}: profile = {raw['profile']!r}: must be one of {list(PROFILES)}")
+    check(raw["name"], Text(nonempty=True), f"{where}:", "name")
+    check(raw["profile"], Options(PROFILES), f"{where}:", "profile")
     missing: list[str] = []
     raw = _expand(raw, missing)
-    seeds = raw.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(
-            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
-        raise ConfigError(f"{where}: seeds = {seeds!r}: seeds must be a non-empty list of non-negative integers")
+    seeds = check(raw.get("seeds", [0]), ListOf(Interval(int, 0), nonempty=True), f"{where}:", "seeds")
     for table in ("encoder", "task", "other_task", "fine_tune", "frozen_head", "claims"):
         if table in raw and not isinstance(raw[table], dict):
             raise ConfigError(f"{where}: {table} = {raw[table]!r}: must be a table ([{table}])")
@@ -205,7 +157,7 @@ def load_fixture(path: str | Path) -> Fixture:
     preset = fine_tune_table.pop("preset", "bogaert")  # a named protocol; the table's keys override it
     if preset not in PRESETS:
         raise ConfigError(f"{where}: [fine_tune] preset = {preset!r}: must be one of {sorted(PRESETS)}")
-    fine_tune = _dataclass_from(FineTuneConfig, {**PRESETS[preset], **fine_tune_table}, f"{where}: [fine_tune]")
+    fine_tune = _dataclass_from(FineTuneConfig, {**PRESETS[preset], **fine_tune_table}, FINE_TUNE, f"{where}: [fine_tune]")
     claims = {}
     for claim, params in raw["claims"].items():
         if claim not in CLAIMS:
@@ -255,21 +207,19 @@ def load_fixture(path: str | Path) -> Fixture:
     tasks = {}
     for table in ("task", "other_task"):
         if table in raw:
-            try:
-                tasks[table] = TaskSpec.from_dict(raw[table])
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: [{table}] {exc}") from None
+            check_task_table(raw[table], f"{where}: [{table}]")
+            tasks[table] = TaskSpec.from_dict(raw[table])
     return Fixture(
         name=raw["name"],
         profile=raw["profile"],
         path=path,
         description=raw.get("description", ""),
         seeds=tuple(seeds),
-        encoder=_dataclass_from(EncoderSpec, raw["encoder"], f"{where}: [encoder]"),
+        encoder=_dataclass_from(EncoderSpec, raw["encoder"], ENCODER, f"{where}: [encoder]"),
         task=tasks["task"],
         other_task=tasks.get("other_task"),
         fine_tune=fine_tune,
-        frozen_head=_dataclass_from(HeadConfig, raw.get("frozen_head", {}), f"{where}: [frozen_head]"),
+        frozen_head=_dataclass_from(HeadConfig, raw.get("frozen_head", {}), FROZEN_HEAD, f"{where}: [frozen_head]"),
         claims=claims,
         missing_variables=tuple(sorted(set(missing))),
         missing_paths=tuple(missing_paths),

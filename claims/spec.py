@@ -17,16 +17,24 @@ paper's figures, shown beside the measured ones).
 from __future__ import annotations
 
 import fnmatch
-import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.constraints import (
+    Boolean,
+    Constraint,
+    Interval,
+    ListOf,
+    LocalPath,
+    Options,
+    OrNone,
+    Table,
+    Text,
+    check,
+)
 from harness.errors import ConfigError
 from reports.schema import CONCLUSIONS
-
-_NUMBER = "a number"
 
 
 @dataclass(frozen=True)
@@ -53,88 +61,39 @@ class Param:
     pattern: str | None = None
     required: bool = False
 
+    @property
+    def constraint(self) -> Constraint:
+        """The parameter's constraint, in the vocabulary every table of a fixture uses
+        (``harness/constraints.py``)."""
+        closed = {(False, False): "both", (False, True): "left", (True, False): "right", (True, True): "neither"}
+        bounded = dict(low=self.low, high=self.high, closed=closed[self.low_open, self.high_open])
+        kind = self.kind
+        if kind in ("float", "int"):
+            c: Constraint = Interval(float if kind == "float" else int, **bounded)
+        elif kind == "bool":
+            c = Boolean()
+        elif kind == "str":
+            c = Options(self.choices) if self.choices else Text(self.pattern)
+        elif kind == "path":
+            c = LocalPath()
+        elif kind == "str_list":
+            c = ListOf(Options(self.choices), nonempty=True) if self.choices else ListOf(Text())
+        elif kind == "int_list":
+            c = ListOf(Interval(int, **bounded), nonempty=True)
+        elif kind == "table":
+            c = Table()
+        else:
+            raise AssertionError(f"unknown parameter kind {kind!r}")  # a mistake in a spec, not a fixture
+        return OrNone(c) if self.optional else c
+
     def allowed(self) -> str:
         """What is allowed, in words (the second half of every error message)."""
-        if self.kind in ("str", "str_list") and self.choices:
-            what = f"one of {list(self.choices)}"
-            what = f"a list of {what}" if self.kind == "str_list" else what
-        elif self.kind == "str":
-            what = f"a string matching {self.pattern!r}" if self.pattern else "a string"
-        elif self.kind == "path":
-            what = "a path to a local file (relative to the fixture file)"
-        elif self.kind == "bool":
-            what = "true or false"
-        elif self.kind == "table":
-            what = "a table"
-        else:
-            noun = {"float": _NUMBER, "int": "an integer", "int_list": "a list of integers",
-                    "str_list": "a list of strings"}[self.kind]
-            what = noun + self._range()
-        return what + (" (or left out)" if self.optional else "")
-
-    def _range(self) -> str:
-        if self.low is None and self.high is None:
-            return ""
-        if self.high is None:
-            return f" {'>' if self.low_open else '>='} {self.low:g}"
-        if self.low is None:
-            return f" {'<' if self.high_open else '<='} {self.high:g}"
-        return (f" in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
-                f"{')' if self.high_open else ']'}")
-
-    def _in_range(self, x: float) -> bool:
-        if isinstance(x, float) and not math.isfinite(x):
-            return False
-        if self.low is not None and (x <= self.low if self.low_open else x < self.low):
-            return False
-        return not (self.high is not None and (x >= self.high if self.high_open else x > self.high))
+        return str(self.constraint)
 
     def check(self, value: Any, where: str) -> Any:
         """The value as the claim uses it, or a :class:`ConfigError` that names ``where`` (file
         and table), the key, the value and what is allowed."""
-
-        def bad() -> ConfigError:
-            return ConfigError(f"{where} {self.name} = {value!r}: must be {self.allowed()}")
-
-        if value is None:
-            if self.optional:
-                return None
-            raise bad()
-        kind = self.kind
-        if kind == "bool":
-            if not isinstance(value, bool):
-                raise bad()
-            return value
-        if kind in ("float", "int"):
-            numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            if not numeric or (kind == "int" and not isinstance(value, int)) or not self._in_range(value):
-                raise bad()
-            return float(value) if kind == "float" else int(value)
-        if kind == "path":
-            if not isinstance(value, str) or not value.strip():
-                raise bad()
-            return value
-        if kind == "str":
-            if not isinstance(value, str) or (self.choices and value not in self.choices):
-                raise bad()
-            if self.pattern and not re.fullmatch(self.pattern, value):
-                raise bad()
-            return value
-        if kind in ("str_list", "int_list"):
-            item = str if kind == "str_list" else int
-            if not isinstance(value, list) or any(
-                    not isinstance(v, item) or isinstance(v, bool) for v in value):
-                raise bad()
-            if kind == "str_list" and self.choices and (not value or any(v not in self.choices for v in value)):
-                raise bad()
-            if kind == "int_list" and (not value or any(not self._in_range(v) for v in value)):
-                raise bad()
-            return list(value)
-        if kind == "table":
-            if not isinstance(value, dict):
-                raise bad()
-            return dict(value)
-        raise AssertionError(f"unknown parameter kind {kind!r}")  # a mistake in a spec, not a fixture
+        return check(value, self.constraint, where, self.name)
 
 
 def alpha(default: float) -> Param:

@@ -46,7 +46,8 @@ def test_offline_weights_are_checked_against_the_pin(monkeypatch):
 
 
 def test_unknown_offline_name_and_missing_path():
-    with pytest.raises(ConfigError, match="allowed: \\['offline:minilm-l2', 'offline:minilm-l6'\\]"):
+    with pytest.raises(ConfigError, match=r"\[encoder\] name = 'offline:bert-huge': must be a hub id, a local folder "
+                                          r"or one of \['offline:minilm-l2', 'offline:minilm-l6'\]"):
         EncoderSpec("offline:bert-huge")
     with pytest.raises(ConfigError, match="no such local folder"):
         load_encoder(EncoderSpec("./no/such/model"))

@@ -117,7 +117,7 @@ def test_truncation_is_checked_against_the_encoder(tiny):
     assert model.config.num_hidden_layers == 1 and len(model.encoder.layer) == 1
     with pytest.raises(ConfigError, match="truncate_layers must be in 1..2"):
         truncate_after(deepcopy(tiny.model), 3)
-    with pytest.raises(ConfigError, match="truncate_layers must be >= 1"):
+    with pytest.raises(ConfigError, match=r"\[fine_tune\] truncate_layers = 0: must be an integer >= 1 \(or left out\)"):
         FineTuneConfig(truncate_layers=0)
 
 

@@ -10,12 +10,67 @@ from pathlib import Path
 from typing import Any
 
 from .. import data
+from ..constraints import (
+    AnyOf,
+    Constraint,
+    Interval,
+    ListOf,
+    Options,
+    OrNone,
+    Table,
+    Text,
+    check,
+    check_table,
+    problem,
+)
 from ..errors import ConfigError
 from . import Task, synthetic, tokens
 from .tokens import TokenTask
 
-TASK_SOURCES = ("synthetic", "local", "hub", "conllu", "streusle")
 TOKEN_SOURCES = ("conllu", "streusle")  # token-level tasks (harness/data/tokens.py)
+
+# The keys a [task] table may hold, in the vocabulary of harness/constraints.py: those every source
+# takes, then each source's own (and which of those it needs). The fixture loader checks a table
+# against them before anything loads.
+_FILE = Text(nonempty=True)  # a local path (relative to the fixture file) or a URL (harness/data/remote.py)
+_COLUMN = Text(nonempty=True)
+_FRACTIONS = ListOf(Interval(float, 0, 1), nonempty=True)
+COMMON_KEYS: dict[str, Constraint] = {
+    "name": OrNone(Text(nonempty=True)), "sizes": Table(), "validation_fraction": Interval(float, 0, 1, closed="left"),
+    "split_seed": Interval(int, 0),
+}
+SOURCES: dict[str, tuple[dict[str, Constraint], tuple[str, ...]]] = {
+    "synthetic": ({"kind": Options(tuple(sorted(synthetic.KINDS))), "n_train": Interval(int, 1),
+                   "n_validation": Interval(int, 0), "n_test": Interval(int, 1), "signal": Interval(float, 0, 1),
+                   "seed": Interval(int, 0)}, ("kind",)),
+    "local": ({"path": _FILE, "text_column": _COLUMN, "label_column": _COLUMN, "split_fractions": _FRACTIONS},
+              ("path",)),
+    "hub": ({"dataset": Text(nonempty=True), "config": OrNone(Text(nonempty=True)), "text_column": _COLUMN,
+             "label_column": _COLUMN, "split_names": Table(), "revision": OrNone(Text(nonempty=True))}, ("dataset",)),
+    "conllu": ({"path": _FILE, "task": Options(("pos", "dep")), "relations": Options(("base", "full")),
+                "fractions": _FRACTIONS, "word_pooling": Options(tokens.WORD_POOLINGS), "sha256": Text(nonempty=True)},
+               ("path",)),
+    "streusle": ({"train": _FILE, "validation": _FILE, "test": _FILE, "target": Options(("ss", "ss2")),
+                  "word_pooling": Options(tokens.WORD_POOLINGS), "sha256": AnyOf((Text(nonempty=True), Table()))},
+                 ("train", "test")),
+}
+TASK_SOURCES = tuple(SOURCES)
+
+
+def check_task_table(table: Mapping[str, Any], where: str = "[task]") -> None:
+    """A [task] table's source, keys and values (``where`` names the file and the table)."""
+    source = table.get("source")
+    check(source, Options(TASK_SOURCES), where, "source")
+    keys, needs = SOURCES[source]
+    check_table({k: v for k, v in table.items() if k != "source"}, COMMON_KEYS | keys, where)
+    missing = [k for k in needs if k not in table]
+    if missing:
+        raise ConfigError(f"{where}: a {source} task needs {', '.join(f'`{k}`' for k in missing)}")
+    bad = {k: v for k, v in (table.get("sizes") or {}).items() if k not in ("train", "validation", "test")
+           or not Interval(int, 1).allows(v)}
+    if bad:
+        raise problem(where, "sizes", dict(table["sizes"]), "a table of split (train, validation, test) = "
+                                                            "an integer >= 1")
 
 
 @dataclass(frozen=True)
@@ -39,14 +94,10 @@ class TaskSpec:
 
     @classmethod
     def from_dict(cls, spec: dict[str, Any]) -> TaskSpec:
+        check_task_table(spec)
         spec = dict(spec)
-        source = spec.pop("source", None)
-        if source not in TASK_SOURCES:
-            raise ConfigError(f"task source must be one of {list(TASK_SOURCES)}, got {source!r}")
+        source = spec.pop("source")
         sizes = spec.pop("sizes", {}) or {}
-        bad = [k for k, v in sizes.items() if not isinstance(v, int) or v < 1]
-        if bad:
-            raise ConfigError(f"task sizes must be positive integers; bad: {bad}")
         return cls(
             source=source,
             sizes=tuple(sorted(sizes.items())),

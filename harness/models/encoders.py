@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from .. import distributed
+from ..constraints import Constraint, OrNone, Text, check_fields
 from ..data.hub import require_hub
 from ..errors import ConfigError, HubUnavailable, IntegrityError
 
@@ -50,12 +51,23 @@ class EncoderSpec:
     revision: str | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise ConfigError(f"encoder name must be a non-empty string, got {self.name!r}")
-        if self.name.startswith("offline:") and self.name not in OFFLINE_LAYERS:
-            raise ConfigError(
-                f"unknown offline encoder {self.name!r}; allowed: {sorted(OFFLINE_LAYERS)}"
-            )
+        check_fields(self, ENCODER, "[encoder]")
+
+
+@dataclass(frozen=True)
+class EncoderName(Constraint):
+    """A hub id, a local folder, or one of the ``offline:`` encoders."""
+
+    def allows(self, value: object) -> bool:
+        return isinstance(value, str) and bool(value.strip()) and (
+            not value.startswith("offline:") or value in OFFLINE_LAYERS)
+
+    def __str__(self) -> str:
+        return f"a hub id, a local folder or one of {sorted(OFFLINE_LAYERS)}"
+
+
+# What each [encoder] key allows (harness/constraints.py)
+ENCODER: dict[str, Constraint] = {"name": EncoderName(), "revision": OrNone(Text(nonempty=True))}
 
 
 @dataclass

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..constraints import Constraint, Interval, Options, OrNone, check_fields
 from ..errors import ConfigError, diverged
 from ..runtime import seeded
 
@@ -72,13 +73,15 @@ class HeadConfig:
     C: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.kind not in HEAD_KINDS:
-            raise ConfigError(f"unknown head kind {self.kind!r}; allowed: {list(HEAD_KINDS)}")
-        for name in ("epochs", "batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"head {name} must be at least 1, got {getattr(self, name)}")
-        if not self.lr > 0 or not self.C > 0:
-            raise ConfigError(f"head lr and C must be positive, got lr={self.lr}, C={self.C}")
+        check_fields(self, FROZEN_HEAD, "[frozen_head]")
+
+
+# What each [frozen_head] key allows (harness/constraints.py)
+FROZEN_HEAD: dict[str, Constraint] = {
+    "kind": Options(HEAD_KINDS), "epochs": Interval(int, 1), "lr": Interval(float, 0, closed="right"),
+    "batch_size": Interval(int, 1), "hidden": OrNone(Interval(int, 1)), "weight_decay": Interval(float, 0),
+    "C": Interval(float, 0, closed="right"),
+}
 
 
 def make_head(config: HeadConfig, dim: int, num_labels: int, dropout: float = 0.0) -> nn.Module:

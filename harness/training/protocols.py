@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .. import distributed
+from ..constraints import Boolean, Constraint, Interval, ListOf, Options, OrNone, check_fields
 from ..data import Task
 from ..errors import ConfigError, diverged
 from ..models.encoders import autocast_for, encode, is_out_of_memory, release_memory, tokenize
@@ -74,21 +75,23 @@ class FineTuneConfig:
         return cls(**{**PRESETS[name], **overrides})
 
     def __post_init__(self) -> None:
-        if self.truncate_layers is not None and int(self.truncate_layers) < 1:
-            raise ConfigError(f"fine_tune truncate_layers must be >= 1 (or absent), got {self.truncate_layers}")
-        if self.trainable_layers is not None and int(self.trainable_layers) < 0:
-            raise ConfigError(f"fine_tune trainable_layers must be >= 0 (or absent), got {self.trainable_layers}")
-        for name in ("epochs", "batch_size", "max_length"):
-            if int(getattr(self, name)) < 1:
-                raise ConfigError(f"fine_tune {name} must be at least 1, got {getattr(self, name)}")
-        if not self.lr > 0:
-            raise ConfigError(f"fine_tune lr must be positive, got {self.lr}")
-        if not 0.0 <= self.warmup_ratio < 1.0 or not 0.0 <= self.head_dropout < 1.0:
-            raise ConfigError("fine_tune warmup_ratio and head_dropout must be in [0, 1)")
-        if any(not 0.0 <= f <= 1.0 for f in self.snapshot_at):
-            raise ConfigError(f"fine_tune snapshot_at fractions must be in [0, 1], got {self.snapshot_at}")
+        check_fields(self, FINE_TUNE, "[fine_tune]")
         object.__setattr__(self, "snapshot_at", tuple(sorted(set(map(float, self.snapshot_at)))))
         object.__setattr__(self, "snapshot_layers", tuple(self.snapshot_layers))
+
+
+# What each [fine_tune] key allows (harness/constraints.py: the fixture loader checks a file's table
+# with these, and so does a FineTuneConfig built in Python)
+FINE_TUNE: dict[str, Constraint] = {
+    "epochs": Interval(int, 1), "lr": Interval(float, 0, closed="right"), "batch_size": Interval(int, 1),
+    "max_length": Interval(int, 1), "warmup_ratio": Interval(float, 0, 1, closed="left"),
+    "weight_decay": Interval(float, 0), "grad_clip": Interval(float, 0),
+    "head_dropout": Interval(float, 0, 1, closed="left"), "snapshot_at": ListOf(Interval(float, 0, 1), as_tuple=True),
+    "snapshot_split": Options(("train", "validation", "test")),
+    "snapshot_layers": ListOf(Interval(int), nonempty=True, as_tuple=True),
+    "trainable_layers": OrNone(Interval(int, 0)), "group_by_length": Boolean(),
+    "truncate_layers": OrNone(Interval(int, 1)),
+}
 
 
 # Named protocols. Zhou and Srikumar (2022, Appendix A): Adam, lr 3e-4, linear schedule with 10%
