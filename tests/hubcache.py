@@ -10,7 +10,7 @@ repository the full fixtures name, at the revisions they name.
   ``datasets`` writes them.
 
 With ``HF_HOME`` pointing at the folder and ``HF_HUB_OFFLINE=1``, the project's own loaders
-(``harness.data.load_hub``, ``harness.models.encoders.load_encoder``) read these as they would read a
+(``harness.data.hubdata.load_hub``, ``harness.models.encoders.load_encoder``) read these as they would read a
 cache filled from the hub; nothing of the project is mocked.
 """
 
@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 
 from claims.fixture import Fixture
-from harness.data import PARQUET_EXPORT
+from harness.data.hubdata import PARQUET_EXPORT
 from harness.data.tasks import TaskSpec, _thaw
 from harness.models.encoders import OFFLINE_LAYERS, offline_model_dir
 

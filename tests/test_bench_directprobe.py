@@ -45,7 +45,8 @@ def vectors(request):
             return cache[num_labels, n]
         folder = SHARED / SETS[num_labels]
         if folder.is_dir():
-            from harness.data import load_local, resize
+            from harness.data import resize
+            from harness.data.local import load_local
             from harness.models.encoders import EncoderSpec
             from harness.pipeline.build import Harness
             from harness.store import ArtifactStore
@@ -392,7 +393,7 @@ def test_bench_every_sst2_sentence(benchmark, request):
     folder = SHARED / "sst2"
     if not folder.is_dir():
         pytest.skip(f"{folder} is absent")
-    from harness.data import load_local
+    from harness.data.local import load_local
 
     x, y = every_split(load_local(folder), max_length=64)
     clusters = cluster_measured(benchmark, "directprobe-every-sst2-sentence", "every SST-2 sentence", x, y)

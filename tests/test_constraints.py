@@ -24,7 +24,9 @@ from harness.constraints import (
     check_fields,
     check_table,
 )
-from harness.data import load_hub, load_local, synthetic
+from harness.data import synthetic
+from harness.data.hubdata import load_hub
+from harness.data.local import load_local
 from harness.data.tasks import COMMON_KEYS, SOURCES, TaskSpec
 from harness.errors import ConfigError
 from harness.models.encoders import ENCODER, EncoderSpec

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import data
-from harness.data import hub
+from harness.data import hub, hubdata, local
 from harness.errors import ConfigError, DataError, HubUnavailable
 from harness.pipeline.build import TaskSpec
 
@@ -43,7 +43,7 @@ def test_load_local_every_format(tmp_path, fmt):
     write(tmp_path, "train", TRAIN, fmt)
     write(tmp_path, "dev", TEST, fmt)
     write(tmp_path, "test", TEST, fmt)
-    task = data.load_local(tmp_path)
+    task = local.load_local(tmp_path)
     assert task.label_names == ("neg", "pos")
     assert set(task.splits) == {"train", "validation", "test"}
     assert task["train"].texts[:2] == ("good film", "bad film")
@@ -55,7 +55,7 @@ def test_integer_labels_sort_numerically_and_custom_columns(tmp_path):
     rows = [(f"text {i}", [2, 10, 1][i % 3]) for i in range(12)]
     write(tmp_path, "train", rows, "jsonl", text="sentence", label="y")
     write(tmp_path, "test", rows[:6], "jsonl", text="sentence", label="y")
-    task = data.load_local(tmp_path, text_column="sentence", label_column="y")
+    task = local.load_local(tmp_path, text_column="sentence", label_column="y")
     assert task.label_names == ("1", "2", "10")
     assert task["train"].labels[:3].tolist() == [1, 2, 0]
 
@@ -63,7 +63,7 @@ def test_integer_labels_sort_numerically_and_custom_columns(tmp_path):
 def test_csv_keeps_words_that_look_like_missing_values(tmp_path):
     write(tmp_path, "train", [("NA", "a"), ("null", "b")] * 2, "csv")
     write(tmp_path, "test", [("NA", "a"), ("none", "b")], "csv")
-    assert data.load_local(tmp_path)["train"].texts[:2] == ("NA", "null")
+    assert local.load_local(tmp_path)["train"].texts[:2] == ("NA", "null")
 
 
 # ---- bad input: every message names the file or split and what is allowed -------------------
@@ -73,7 +73,7 @@ def test_missing_column_names_file_and_columns(tmp_path):
     write(tmp_path, "train", TRAIN, "csv", label="sentiment")
     write(tmp_path, "test", TEST, "csv", label="sentiment")
     with pytest.raises(DataError, match=r"train\.csv: no label column 'label'.*\['text', 'sentiment'\]"):
-        data.load_local(tmp_path)
+        local.load_local(tmp_path)
 
 
 def test_unknown_split_is_refused():
@@ -90,7 +90,7 @@ def test_unknown_split_is_refused():
 def test_missing_test_split(tmp_path):
     write(tmp_path, "train", TRAIN, "csv")
     with pytest.raises(DataError, match="no 'test' split"):
-        data.load_local(tmp_path)
+        local.load_local(tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,7 @@ def test_bad_text_or_label_values(tmp_path, rows, message):
     write(tmp_path, "train", rows, "jsonl")
     write(tmp_path, "test", TEST, "jsonl")
     with pytest.raises(DataError, match=message):
-        data.load_local(tmp_path)
+        local.load_local(tmp_path)
 
 
 @pytest.mark.parametrize("marker", ["NaN", "nan", "", "NA", "N/A", "null"])
@@ -121,13 +121,13 @@ def test_a_missing_label_in_a_csv_is_refused_not_a_new_class(tmp_path, marker):
     (tmp_path / "train.csv").write_text(f"text,label\ngood,pos\nbad,neg\nmeh,{marker}\n")
     write(tmp_path, "test", TEST, "csv")
     with pytest.raises(DataError, match=rf"train\.csv, row 3: .*label.*{marker if marker else ''}"):
-        data.load_local(tmp_path)
+        local.load_local(tmp_path)
 
 
 def test_numeric_labels_written_two_ways_are_one_class(tmp_path):
     (tmp_path / "train.csv").write_text("text,label\ngood,1\ngreat,1.0\nbad,0\nawful,0.0\n")
     (tmp_path / "test.csv").write_text("text,label\nfine,1\npoor,0\n")
-    task = data.load_local(tmp_path)
+    task = local.load_local(tmp_path)
     assert list(task.label_names) == ["0", "1"]
     assert task["train"].labels.tolist() == [1, 1, 0, 0]
 
@@ -136,45 +136,45 @@ def test_single_class_split(tmp_path):
     write(tmp_path, "train", TRAIN, "csv")
     write(tmp_path, "test", [("good", "pos"), ("great", "pos")], "csv")
     with pytest.raises(DataError, match=r"test\.csv: a single class \('pos'\)"):
-        data.load_local(tmp_path)
+        local.load_local(tmp_path)
 
 
 def test_labels_in_test_that_train_never_saw(tmp_path):
     write(tmp_path, "train", TRAIN, "csv")
     write(tmp_path, "test", TEST + [("meh", "neutral")], "csv")
     with pytest.raises(DataError, match=r"test\.csv: label\(s\) \['neutral'\] never occur in train"):
-        data.load_local(tmp_path)
+        local.load_local(tmp_path)
 
 
 def test_empty_file_and_header_only(tmp_path):
     write(tmp_path, "train", TRAIN, "csv")
     (tmp_path / "test.csv").write_text("")
     with pytest.raises(DataError, match=r"test\.csv: the file is empty"):
-        data.load_local(tmp_path)
+        local.load_local(tmp_path)
     (tmp_path / "test.csv").write_text("text,label\n")
     with pytest.raises(DataError, match=r"test\.csv: the file has a header but no rows"):
-        data.load_local(tmp_path)
+        local.load_local(tmp_path)
 
 
 def test_invalid_json_line_is_located(tmp_path):
     write(tmp_path, "train", TRAIN, "jsonl")
     (tmp_path / "test.jsonl").write_text('{"text": "a", "label": "pos"}\n{"text": oops}\n')
     with pytest.raises(DataError, match=r"test\.jsonl, line 2: not valid JSON"):
-        data.load_local(tmp_path)
+        local.load_local(tmp_path)
 
 
 def test_not_a_folder_and_no_files(tmp_path):
     with pytest.raises(DataError, match="no such folder or file"):
-        data.load_local(tmp_path / "absent")
+        local.load_local(tmp_path / "absent")
     with pytest.raises(DataError, match="no split files"):
-        data.load_local(tmp_path)
+        local.load_local(tmp_path)
 
 
 def test_two_files_for_one_split(tmp_path):
     write(tmp_path, "train", TRAIN, "csv")
     write(tmp_path, "train", TRAIN, "jsonl")
     with pytest.raises(DataError, match="two files for split 'train'"):
-        data.load_local(tmp_path)
+        local.load_local(tmp_path)
 
 
 # ---- validation carving and subsampling ----------------------------------------------------
@@ -251,7 +251,7 @@ def test_hub_loader_fails_fast_when_unreachable(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "https://127.0.0.1:9")  # discard port: refused at once
     with pytest.raises(HubUnavailable, match=r"data set 'nyu-mll/glue' needs the Hugging Face hub.*127\.0\.0\.1:9"):
-        data.load_hub("nyu-mll/glue", "sst2")
+        hubdata.load_hub("nyu-mll/glue", "sst2")
     hub._probe.cache_clear()
 
 
@@ -271,10 +271,10 @@ def test_hub_probe_reports_refusal(monkeypatch):
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent (it is not part of the project)")
 def test_shared_real_sets_load_and_get_a_validation_split():
-    sst2 = data.load_local(SHARED / "sst2")
+    sst2 = local.load_local(SHARED / "sst2")
     assert sst2.label_names == ("negative", "positive")
     assert (len(sst2["train"]), len(sst2["validation"]), len(sst2["test"])) == (6920, 872, 1821)
-    trec = data.with_validation(data.load_local(SHARED / "trec50"), 0.1, seed=0)
+    trec = data.with_validation(local.load_local(SHARED / "trec50"), 0.1, seed=0)
     assert len(trec["validation"]) == 545 and len(trec["train"]) == 5452 - 545
     counts = Counter(trec["validation"].labels.tolist())
     assert len(trec.label_names) == 50 and len(counts) >= 40
@@ -283,22 +283,22 @@ def test_shared_real_sets_load_and_get_a_validation_split():
 def test_single_file_is_split_80_10_10_stratified(tmp_path):
     rows = [(f"review number {i}", "opinion" if i % 4 == 0 else "information") for i in range(1000)]
     path = write(tmp_path, "infopinion", rows, "csv")
-    task = data.load_local(path)
+    task = local.load_local(path)
     sizes = {s: len(task[s]) for s in task.splits}
     assert sizes == {"train": 800, "validation": 100, "test": 100}
     assert set(task["train"].texts).isdisjoint(task["test"].texts)
     assert set(task["validation"].texts).isdisjoint(task["test"].texts)
     assert np.mean(task["test"].labels == task.label_names.index("opinion")) == 0.25
-    assert data.load_local(path).fingerprint() == task.fingerprint()
-    assert data.load_local(path, split_seed=1).fingerprint() != task.fingerprint()
+    assert local.load_local(path).fingerprint() == task.fingerprint()
+    assert local.load_local(path, split_seed=1).fingerprint() != task.fingerprint()
     with pytest.raises(ConfigError, match="split_fractions must be three"):
-        data.load_local(path, split_fractions=(0.5, 0.5))
+        local.load_local(path, split_fractions=(0.5, 0.5))
 
 
 def test_sizes_larger_than_a_split_are_refused(tmp_path):
     write(tmp_path, "train", TRAIN, "csv")
     write(tmp_path, "test", TEST, "csv")
-    task = data.load_local(tmp_path)
+    task = local.load_local(tmp_path)
     with pytest.raises(ConfigError, match=rf"sizes.test = 99: the test split of .* has only {len(TEST)} examples"):
         data.resize(task, {"test": 99})
     assert len(data.resize(task, {"test": len(TEST)})["test"]) == len(TEST)

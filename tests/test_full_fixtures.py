@@ -137,7 +137,7 @@ def test_a_hidden_test_split_and_a_missing_config_are_named(tmp_path):
     test = pq.read_table(snap / "sst2" / "test-00000-of-00001.parquet")
     hidden = test.set_column(1, "label", pa.array([-1] * test.num_rows)).replace_schema_metadata(test.schema.metadata)
     pq.write_table(hidden, snap / "sst2" / "test-00000-of-00001.parquet")
-    script = ("import sys\nfrom harness.data import load_hub\nfrom harness.errors import DataError\n"
+    script = ("import sys\nfrom harness.data.hubdata import load_hub\nfrom harness.errors import DataError\n"
               "for config in ('sst2', 'cola'):\n"
               "    try:\n        load_hub('nyu-mll/glue', config, text_column='sentence')\n"
               "    except DataError as exc:\n        print('ERROR', exc)\n")

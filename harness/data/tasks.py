@@ -24,7 +24,7 @@ from ..constraints import (
     problem,
 )
 from ..errors import ConfigError
-from . import Task, synthetic, tokens
+from . import Task, hubdata, local, synthetic, tokens
 from .tokens import TokenTask
 
 TOKEN_SOURCES = ("conllu", "streusle")  # token-level tasks (harness/data/tokens.py)
@@ -122,11 +122,11 @@ class TaskSpec:
             if "path" not in params:
                 raise ConfigError("a local task needs `path`: the folder with train/test files")
             params.setdefault("split_seed", self.split_seed)
-            task = data.load_local(Path(params.pop("path")).expanduser(), **params)
+            task = local.load_local(Path(params.pop("path")).expanduser(), **params)
         else:
             if "dataset" not in params:
                 raise ConfigError("a hub task needs `dataset`: the data set's hub name")
-            task = data.load_hub(params.pop("dataset"), params.pop("config", None), **params)
+            task = hubdata.load_hub(params.pop("dataset"), params.pop("config", None), **params)
         task = data.with_validation(task, self.validation_fraction, self.split_seed)
         return data.resize(task, dict(self.sizes), self.split_seed)
 
