@@ -75,6 +75,14 @@ def test_evidence_is_built_by_name_only():
     assert ev.seeds == (0,)
 
 
+def test_every_claim_has_negative_controls():
+    """Each claim's judge is fed broken evidence in tests/test_negative_controls.py (a new claim
+    without its controls fails here)."""
+    controls = (ROOT / "tests" / "test_negative_controls.py").read_text(encoding="utf-8")
+    missing = [name for name in REGISTRY if f"{name}.judge(" not in controls and f"{name}.Evidence(" not in controls]
+    assert not missing, f"claims with no negative control: {missing}"
+
+
 def test_every_claim_runs_in_a_smoke_fixture():
     smoke = [fx for fx in load_fixtures([ROOT / "fixtures"]) if fx.profile == "smoke"]
     covered = {claim for fx in smoke for claim in fx.claims}
