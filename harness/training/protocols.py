@@ -314,34 +314,48 @@ def fine_tune(encoder, task: Task, config: FineTuneConfig, seed: int, progress=N
                 step_loss += loss.detach()
             return step_loss
 
-        step = 0
-        snapshot(0)
-        classifier.train()
-        losses_on_device = []
-        finite = FiniteLossCheck(total, seed, config.lr)
-        for _ in range(config.epochs):
+        def batches():  # one epoch's batches of example indices
             order = torch.randperm(len(ids), generator=generator).numpy()
             if config.group_by_length:
                 order = length_grouped(order, ids.lengths, config.batch_size)
-            for start in range(0, len(order), config.batch_size):
-                batch = order[start : start + config.batch_size]
-                step_loss = micro_batches.run(train_step, batch, optimizer)
-                if config.grad_clip:
-                    nn.utils.clip_grad_norm_(classifier.parameters(), config.grad_clip)
-                optimizer.step()
-                schedule.step()
-                losses_on_device.append(step_loss)
-                step += 1
-                finite(losses_on_device, step)
-                if progress is not None:
-                    progress(step)
-                if step in snap_steps:
-                    snapshot(step)
-                    classifier.train()
-        classifier.eval()
+            return (order[start:start + config.batch_size] for start in range(0, len(order), config.batch_size))
+
+        losses_on_device = optimizer_steps(config, classifier, optimizer, schedule, batches, micro_batches, train_step,
+                                           total, seed, snap_steps, snapshot, progress)
         if losses_on_device:  # each rank's weighted share: their mean is the batch's loss
             result.losses = distributed.all_reduce_mean(torch.stack(losses_on_device).float()).cpu().tolist()
     return result
+
+
+def optimizer_steps(config: FineTuneConfig, classifier: nn.Module, optimizer, schedule, batches, micro_batches,
+                    train_step, total: int, seed: int, snap_steps: set[int], snapshot, progress=None) -> list:
+    """The training loop both fine-tuning protocols share (:func:`fine_tune` on texts,
+    ``harness.training.tokens.fine_tune_tokens`` on words): the snapshot before the first step,
+    then per epoch each batch of ``batches()`` as one optimizer step (``micro_batches`` retries it
+    in smaller parts when memory runs out), clipped, scheduled, checked for a finite loss, reported
+    to ``progress`` and snapshotted at ``snap_steps``. The step losses, on the device."""
+    losses: list = []
+    finite = FiniteLossCheck(total, seed, config.lr)
+    step = 0
+    snapshot(0)
+    classifier.train()
+    for _ in range(config.epochs):
+        for batch in batches():
+            loss = micro_batches.run(train_step, batch, optimizer)
+            if config.grad_clip:
+                nn.utils.clip_grad_norm_(classifier.parameters(), config.grad_clip)
+            optimizer.step()
+            schedule.step()
+            losses.append(loss)
+            step += 1
+            finite(losses, step)
+            if progress is not None:
+                progress(step)
+            if step in snap_steps:
+                snapshot(step)
+                classifier.train()
+    classifier.eval()
+    return losses
 
 
 class MicroBatches:

@@ -111,10 +111,10 @@ def fine_tune_tokens(encoder, task: TokenTask, config, seed: int, progress=None)
 
     from ..runtime import seeded
     from .protocols import (
-        FiniteLossCheck,
         MicroBatches,
         adamw,
         linear_schedule,
+        optimizer_steps,
         prepare,
         snapshot_steps,
     )
@@ -173,27 +173,12 @@ def fine_tune_tokens(encoder, task: TokenTask, config, seed: int, progress=None)
                 step_loss += loss.detach()
             return step_loss
 
-        step, losses = 0, []
-        finite = FiniteLossCheck(total, seed, config.lr)
-        snapshot(0)
-        classifier.train()
-        for _ in range(config.epochs):
+        def batches():  # one epoch's batches of sentence indices
             order = torch.randperm(len(train.sentences), generator=generator).numpy()
-            for start in range(0, len(order), config.batch_size):
-                loss = micro_batches.run(train_step, order[start:start + config.batch_size], optimizer)
-                if config.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(classifier.parameters(), config.grad_clip)
-                optimizer.step()
-                schedule.step()
-                losses.append(loss)
-                step += 1
-                finite(losses, step)
-                if progress is not None:
-                    progress(step)
-                if step in snap_steps:
-                    snapshot(step)
-                    classifier.train()
-        classifier.eval()
+            return (order[start:start + config.batch_size] for start in range(0, len(order), config.batch_size))
+
+        losses = optimizer_steps(config, classifier, optimizer, schedule, batches, micro_batches, train_step, total,
+                                 seed, snap_steps, snapshot, progress)
         result.losses = torch.stack(losses).float().cpu().tolist() if losses else []
     return result
 
