@@ -171,12 +171,21 @@ def headline(v: dict[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def cell(i: int, v: dict[str, Any]) -> Cell:
+def state_of(v: dict[str, Any]) -> tuple[str, str]:
+    """What a verdict says about the paper (a conclusion, ``error``, ``skipped`` or ``not judged``)
+    and, apart, whether the fixture's expectation held (``as expected``, ``expected <conclusion>``,
+    or nothing where no verdict was reached)."""
     status = v.get("status")
     if status in ("error", "skipped"):
-        return Cell(i, status, (), "")
-    state = v.get("conclusion") or "not judged"
-    expectation = "as expected" if status == "passed" else f"expected {v.get('expected', '?')}"
+        return status, ""
+    return v.get("conclusion") or "not judged", "as expected" if status == "passed" else \
+        f"expected {v.get('expected', '?')}"
+
+
+def cell(i: int, v: dict[str, Any]) -> Cell:
+    state, expectation = state_of(v)
+    if state in ("error", "skipped"):
+        return Cell(i, state, (), "")
     note = "not after Holm's adjustment" if (v.get("deciding") or {}).get("holds_under_holm") is False else ""
     return Cell(i, state, headline(v), expectation, note)
 

@@ -35,12 +35,12 @@ LEGEND = ("reproduced", "contradicted", "inconclusive", "error", "skipped")
 
 def _verdict_badge(v: dict) -> str:
     """The conclusion about the paper, coloured by what it says; the fixture's expectation apart."""
-    c = content.cell(0, v)
-    badge = f'<span class="swatch c-{c.state.replace(" ", "-")}">{escape(c.state)}</span>'
-    if c.expectation == "as expected":
+    state, expectation = content.state_of(v)
+    badge = f'<span class="swatch c-{state.replace(" ", "-")}">{escape(state)}</span>'
+    if expectation == "as expected":
         return badge + "<small>&#10003; as the fixture expected</small>"
-    if c.expectation:
-        return badge + f'<span class="fail">{escape(c.expectation.upper())}</span>'
+    if expectation:
+        return badge + f'<span class="fail">{escape(expectation.upper())}</span>'
     return badge
 
 
