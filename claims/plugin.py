@@ -242,8 +242,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     config = session.config
     if not config.getoption("--plan"):
         return
+    from claims.plan import render
     from harness.pipeline.build import Harness
-    from harness.pipeline.plan import Throughput, render
+    from harness.pipeline.plan import Throughput
     from harness.store import ArtifactStore
 
     selected: dict = {}  # fixture name -> (fixture, [claims])

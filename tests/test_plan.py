@@ -65,8 +65,8 @@ def test_the_plan_lists_what_the_run_builds_and_about_how_long_it_takes(tmp_path
 ])
 def test_the_plan_says_which_margins_a_test_split_can_certify(n, margin, expected):
     """Tango's interval at the split's size: the smallest margin certifiable, and the items needed."""
+    from claims import plan
     from harness.analysis import stats
-    from harness.pipeline import plan
 
     class Fx:
         claims = {"cross_task": {"margin": margin, "alpha": 0.05}}
@@ -81,7 +81,7 @@ def test_the_plan_says_which_margins_a_test_split_can_certify(n, margin, expecte
 
 
 def test_the_plan_says_when_more_than_200_components_cannot_be_seen():
-    from harness.pipeline import plan
+    from claims import plan
 
     class Fx:
         claims = {"pca_variance": {"min_frozen": 200}}
@@ -91,7 +91,7 @@ def test_the_plan_says_when_more_than_200_components_cannot_be_seen():
 
 
 def test_the_plan_uses_the_disagreement_a_cached_run_measured():
-    from harness.pipeline import plan
+    from claims import plan
 
     class Fx:
         claims = {"accuracy_gap": {"margin": 0.02, "alpha": 0.05, "paper_says": "no_difference"},
@@ -108,7 +108,7 @@ def test_the_plan_uses_the_disagreement_a_cached_run_measured():
 def test_only_claims_that_use_it_plan_the_frozen_head():
     """Issue 36's case: the PUD fixture's claims (centroid directions, label distances, layer change,
     probe accuracy) train no frozen head, and the plan listed one of about 7 minutes."""
-    from harness.pipeline import plan
+    from claims import plan
 
     class Fx:
         claims = {"seed_welch": {"a": "top2", "b": "finetuned"}}
@@ -123,7 +123,7 @@ def test_only_claims_that_use_it_plan_the_frozen_head():
 
 def test_every_claim_that_reads_the_frozen_head_is_known_to_the_plan():
     """The claim modules that call evidence.frozen are the ones the plan lists it for."""
-    from harness.pipeline import plan
+    from claims import plan
 
     readers = {p.stem for p in (ROOT / "claims" / "catalog").glob("[!_]*.py") if "evidence.frozen" in p.read_text()}
     assert readers - {"seed_welch"} == plan.FROZEN_HEAD_CLAIMS

@@ -1,4 +1,4 @@
-"""The claim specs are the one place a claim is declared: the docs' tables, the test modules,
+"""The claim modules (claims/catalog/) are the one place a claim is declared: the docs' tables, the registry,
 the fixtures and the verdicts all agree with them."""
 
 from __future__ import annotations
