@@ -32,7 +32,7 @@ from typing import Any
 
 from harness.constraints import Constraint, Interval, ListOf, Options, Text, check, check_table
 from harness.data.remote import is_remote
-from harness.data.tasks import TaskSpec, check_task_table
+from harness.data.tasks import FILE_KEYS, TaskSpec, check_task_table
 from harness.errors import ConfigError
 from harness.models.encoders import ENCODER, OFFLINE_LAYERS, EncoderSpec
 from harness.models.heads import FROZEN_HEAD, HeadConfig
@@ -46,8 +46,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 PROFILES = ("smoke", "full")
-# the [task] keys that are local paths, per source (relative to the fixture file)
-PATH_KEYS = {"local": ("path",), "conllu": ("path",), "streusle": ("train", "validation", "test")}
 TOP_LEVEL = {"name", "profile", "description", "seeds", "encoder", "task", "other_task",
              "fine_tune", "frozen_head", "claims"}
 # Each claim's parameters, defaults and allowed values: its SPEC in claims/catalog/ (one place for each).
@@ -186,7 +184,7 @@ def load_fixture(path: str | Path) -> Fixture:
         spec_ = raw.get(table)
         if not isinstance(spec_, dict):
             continue
-        for key in PATH_KEYS.get(spec_.get("source"), ()):
+        for key in FILE_KEYS.get(spec_.get("source"), ()):
             if not isinstance(spec_.get(key), str) or is_remote(spec_[key]):
                 continue  # (a URL is fetched when the task loads: harness/data/remote.py)
             written = spec_[key]

@@ -222,6 +222,13 @@ def check_table(table: Mapping[str, Any], constraints: Mapping[str, Constraint],
     return {key: check(value, constraints[key], where, key) for key, value in table.items()}
 
 
+def require(table: Mapping[str, Any], keys: Iterable[str], where: str, what: str) -> None:
+    """The keys ``what`` (``a local task``, say) cannot do without, each present in ``table``."""
+    missing = [k for k in keys if k not in table]
+    if missing:
+        raise ConfigError(f"{where}: {what} needs {', '.join(f'`{k}`' for k in missing)}")
+
+
 def check_fields(obj: Any, constraints: Mapping[str, Constraint], where: str) -> None:
     """A dataclass built in Python (not read from a fixture file), checked as its table would be."""
     for key, constraint in constraints.items():

@@ -123,3 +123,13 @@ def test_each_task_source_declares_the_keys_its_loader_takes():
 def test_a_task_table_is_checked_before_anything_loads(table, message):
     with pytest.raises(ConfigError, match=message):
         TaskSpec.from_dict(table)
+
+
+def test_a_token_source_checks_its_own_keys_when_called_directly():
+    """harness.data.tokens.load reads the same table of keys as the fixture loader (one declaration)."""
+    from harness.data import tokens
+
+    with pytest.raises(ConfigError, match=r"^\[task\]: unknown key\(s\) \['pooling'\]"):
+        tokens.load("conllu", {"path": "x.conllu", "pooling": "mean"})
+    with pytest.raises(ConfigError, match=r"^\[task\]: a streusle task needs `test`$"):
+        tokens.load("streusle", {"train": "a.json"})

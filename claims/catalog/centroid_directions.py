@@ -68,7 +68,6 @@ SPEC = ClaimSpec(
 )
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class Evidence(Base):
     """``movements[seed][layer]``: each label's centroid under the fine-tuned minus the pre-trained
@@ -112,8 +111,6 @@ def centroid_measures(movements: Sequence[np.ndarray], spreads: Sequence[float])
     layer's spread) and the directions they span (``geometry.participation_ratio``)."""
     size = [float(np.linalg.norm(d, axis=1).mean()) / n for d, n in zip(movements, spreads, strict=True)]
     return size, [geometry.participation_ratio(d) for d in movements]
-
-
 
 
 def judge(ev: Evidence, params: dict[str, Any]) -> Verdict:

@@ -76,7 +76,6 @@ SPEC = ClaimSpec(
 )
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class Evidence(Base):
     """Per seed, the fine-tuned and the frozen classifier's most discriminant words, each with its

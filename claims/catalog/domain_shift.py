@@ -66,7 +66,6 @@ SPEC = ClaimSpec(
 )
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class Evidence(Base):
     """Per measure (``cka``, ``rsa``) and seed, the similarity of each layer in ``layers`` before

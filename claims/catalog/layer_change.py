@@ -75,7 +75,6 @@ SPEC = ClaimSpec(
 )
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class Evidence(Base):
     """Per measure (``cka``, ``rsa``, with ``measure = "spatial"`` also ``spatial``) and seed, the

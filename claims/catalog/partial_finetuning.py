@@ -57,7 +57,6 @@ SPEC = ClaimSpec(
 )
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class Evidence(Base):
     """Per seed, each test text's correctness under full fine-tuning, the frozen encoder and, for

@@ -83,7 +83,6 @@ SPEC = ClaimSpec(
 )
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class Evidence(Base):
     """Per seed, the components each space needs for the fixture's ``variance``, with their
@@ -253,7 +252,6 @@ def _component_checks(ft: geometry.ComponentCount, fr: geometry.ComponentCount, 
     if least:
         checks.append((f"frozen > {least}", fr.p_short(least), fr.p_holds(least) < 2 * b))
     return checks
-
 
 
 def draw(ev: Evidence, v: Verdict, params: dict[str, Any]) -> tuple:

@@ -72,7 +72,6 @@ SPEC = ClaimSpec(
 )
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class Evidence(Base):
     """Per seed, each test text's correctness under the protocols ``a`` and ``b`` (named by

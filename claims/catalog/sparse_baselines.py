@@ -69,7 +69,6 @@ SPEC = ClaimSpec(
 )
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class Evidence(Base):
     """Per seed, the test labels, the fine-tuned model's and the best sparse baseline's

@@ -59,7 +59,6 @@ SPEC = ClaimSpec(
 )
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class Evidence(Base):
     """Per seed, each test text's correctness under the full fine-tuned model and, for each k

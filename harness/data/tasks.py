@@ -11,10 +11,8 @@ from typing import Any
 
 from .. import data
 from ..constraints import (
-    AnyOf,
     Constraint,
     Interval,
-    ListOf,
     Options,
     OrNone,
     Table,
@@ -22,6 +20,7 @@ from ..constraints import (
     check,
     check_table,
     problem,
+    require,
 )
 from ..errors import ConfigError
 from . import Task, hubdata, local, synthetic, tokens
@@ -32,9 +31,7 @@ TOKEN_SOURCES = ("conllu", "streusle")  # token-level tasks (harness/data/tokens
 # The keys a [task] table may hold, in the vocabulary of harness/constraints.py: those every source
 # takes, then each source's own (and which of those it needs). The fixture loader checks a table
 # against them before anything loads.
-_FILE = Text(nonempty=True)  # a local path (relative to the fixture file) or a URL (harness/data/remote.py)
 _COLUMN = Text(nonempty=True)
-_FRACTIONS = ListOf(Interval(float, 0, 1), nonempty=True)
 COMMON_KEYS: dict[str, Constraint] = {
     "name": OrNone(Text(nonempty=True)), "sizes": Table(), "validation_fraction": Interval(float, 0, 1, closed="left"),
     "split_seed": Interval(int, 0),
@@ -43,18 +40,15 @@ SOURCES: dict[str, tuple[dict[str, Constraint], tuple[str, ...]]] = {
     "synthetic": ({"kind": Options(tuple(sorted(synthetic.KINDS))), "n_train": Interval(int, 1),
                    "n_validation": Interval(int, 0), "n_test": Interval(int, 1), "signal": Interval(float, 0, 1),
                    "seed": Interval(int, 0)}, ("kind",)),
-    "local": ({"path": _FILE, "text_column": _COLUMN, "label_column": _COLUMN, "split_fractions": _FRACTIONS},
-              ("path",)),
+    "local": ({"path": tokens.FILE, "text_column": _COLUMN, "label_column": _COLUMN,
+               "split_fractions": tokens.FRACTIONS}, ("path",)),
     "hub": ({"dataset": Text(nonempty=True), "config": OrNone(Text(nonempty=True)), "text_column": _COLUMN,
              "label_column": _COLUMN, "split_names": Table(), "revision": OrNone(Text(nonempty=True))}, ("dataset",)),
-    "conllu": ({"path": _FILE, "task": Options(("pos", "dep")), "relations": Options(("base", "full")),
-                "fractions": _FRACTIONS, "word_pooling": Options(tokens.WORD_POOLINGS), "sha256": Text(nonempty=True)},
-               ("path",)),
-    "streusle": ({"train": _FILE, "validation": _FILE, "test": _FILE, "target": Options(("ss", "ss2")),
-                  "word_pooling": Options(tokens.WORD_POOLINGS), "sha256": AnyOf((Text(nonempty=True), Table()))},
-                 ("train", "test")),
+    **tokens.SOURCE_KEYS,
 }
 TASK_SOURCES = tuple(SOURCES)
+# the keys of each source that name a file (a local one is resolved against the fixture file's folder)
+FILE_KEYS = {source: tuple(k for k, c in keys.items() if c is tokens.FILE) for source, (keys, _) in SOURCES.items()}
 
 
 def check_task_table(table: Mapping[str, Any], where: str = "[task]") -> None:
@@ -63,9 +57,7 @@ def check_task_table(table: Mapping[str, Any], where: str = "[task]") -> None:
     check(source, Options(TASK_SOURCES), where, "source")
     keys, needs = SOURCES[source]
     check_table({k: v for k, v in table.items() if k != "source"}, COMMON_KEYS | keys, where)
-    missing = [k for k in needs if k not in table]
-    if missing:
-        raise ConfigError(f"{where}: a {source} task needs {', '.join(f'`{k}`' for k in missing)}")
+    require(table, needs, where, f"a {source} task")
     bad = {k: v for k, v in (table.get("sizes") or {}).items() if k not in ("train", "validation", "test")
            or not Interval(int, 1).allows(v)}
     if bad:

@@ -22,6 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
+from ..constraints import (
+    AnyOf,
+    Constraint,
+    Interval,
+    ListOf,
+    Options,
+    OrNone,
+    Table,
+    Text,
+    check_table,
+    require,
+)
 from ..errors import ConfigError, DataError
 
 KINDS = ("word", "pair")
@@ -253,6 +265,20 @@ def resize(task: TokenTask, sizes: Mapping[str, int | None], seed: int = 0) -> T
     return replace(task, splits=splits)
 
 
+FILE = Text(nonempty=True)  # a local path (relative to the fixture file) or a URL (harness/data/remote.py)
+FRACTIONS = ListOf(Interval(float, 0, 1), nonempty=True)
+# The keys of a token source's [task] table (harness/constraints.py) and those it needs; the table
+# of every source (harness/data/tasks.py) takes these
+SOURCE_KEYS: dict[str, tuple[dict[str, Constraint], tuple[str, ...]]] = {
+    "conllu": ({"path": FILE, "task": Options(("pos", "dep")), "relations": Options(("base", "full")),
+                "fractions": FRACTIONS, "word_pooling": Options(WORD_POOLINGS), "sha256": Text(nonempty=True)},
+               ("path",)),
+    "streusle": ({"train": FILE, "validation": FILE, "test": FILE, "target": Options(("ss", "ss2")),
+                  "word_pooling": Options(WORD_POOLINGS), "sha256": AnyOf((Text(nonempty=True), Table()))},
+                 ("train", "test")),
+}
+
+
 def load(source: str, params: Mapping, seed: int = 0) -> TokenTask:
     """A token task as a fixture's [task] table declares it:
 
@@ -267,30 +293,21 @@ def load(source: str, params: Mapping, seed: int = 0) -> TokenTask:
     files for STREUSLE)."""
     from .remote import local_copy
 
+    keys, needs = SOURCE_KEYS[source]
+    check_table(params, keys | {"name": OrNone(Text(nonempty=True))}, "[task]")
+    require(params, needs, "[task]", f"a {source} task")
     params = dict(params)
     pins = params.pop("sha256", {}) or {}
     for key in ("path", "train", "validation", "test"):  # a URL or hf:// file: fetched once, into a cache
         if key in params:
             params[key] = local_copy(params[key], pins.get(key) if isinstance(pins, dict) else pins)
     pooling = params.pop("word_pooling", "mean")
-    if pooling not in WORD_POOLINGS:
-        raise ConfigError(f"word_pooling = {pooling!r}: must be one of {list(WORD_POOLINGS)}")
-    allowed = {"conllu": {"path", "task", "relations", "fractions", "name"},
-               "streusle": {"train", "validation", "test", "target", "name"}}[source]
-    unknown = set(params) - allowed
-    if unknown:
-        raise ConfigError(f"unknown key(s) {sorted(unknown)} for a {source} task; allowed: "
-                          f"{sorted(allowed | {'word_pooling', 'sha256', 'sizes', 'split_seed', 'validation_fraction'})}")
     if source == "conllu":
-        if "path" not in params:
-            raise ConfigError("a conllu task needs `path`: the CoNLL-U file")
         task = load_conllu(Path(params.pop("path")).expanduser(), params.pop("task", "pos"),
                            relations=params.pop("relations", "base"),
                            fractions=tuple(params.pop("fractions", (0.8, 0.1, 0.1))), seed=seed,
                            name=params.pop("name", None))
     else:
         files = {s: params.pop(s) for s in ("train", "validation", "test") if s in params}
-        if not {"train", "test"} <= set(files):
-            raise ConfigError(f"a streusle task needs `train` and `test` (JSON files), got {sorted(files)}")
         task = load_streusle(files, params.pop("target", "ss"), name=params.pop("name", None))
     return replace(task, pooling=pooling)
