@@ -26,7 +26,13 @@ import numpy as np
 
 from harness.analysis import stats
 from harness.errors import HarnessError
-from harness.pipeline.build import VERSIONS, Harness, finetune_inputs, probe_inputs
+from harness.pipeline.build import (
+    VERSIONS,
+    Harness,
+    finetune_inputs,
+    finetune_version,
+    probe_inputs,
+)
 from harness.pipeline.plan import Step, Throughput, identity_of, is_cached
 from harness.store import Predictions
 
@@ -49,7 +55,7 @@ def _measured_disagreement(h: Harness, fx, identity: str, target) -> float | Non
     """Where a run has been here before: the share of test texts on which the fine-tuned and the
     frozen model (first seed) disagree, from their cached predictions; None where either is not cached."""
     seed = fx.seeds[0]
-    found = [h.store.find("finetune", VERSIONS["finetune"], finetune_inputs(identity, target, fx.fine_tune, seed)),
+    found = [h.store.find("finetune", finetune_version(target), finetune_inputs(identity, target, fx.fine_tune, seed)),
              h.store.find("probe", VERSIONS["probe"], probe_inputs(identity, target, fx.frozen_head, seed,
                                                                    max_length=fx.fine_tune.max_length))]
     if any(a is None for a in found):
@@ -101,7 +107,7 @@ def fixture_plan(h: Harness, fx, claims: Sequence[str], speed: Throughput) -> tu
             sentences = getattr(train, "sentences", None)  # a token task batches sentences, not words
             n_steps = config.epochs * -(-len(sentences if sentences is not None else train) // config.batch_size)
             texts = [" ".join(words) for words in sentences] if sentences is not None else train.texts
-            cached = is_cached(h, "finetune", finetune_inputs(identity, task, config, seed))
+            cached = is_cached(h, "finetune", finetune_inputs(identity, task, config, seed), finetune_version(task))
             seconds = None if cached else n_steps * speed.finetune_step(fx.encoder, config, texts)
             steps.append(Step(f"{what} ({task.name}), seed {seed}: {n_steps:,} steps", "finetune", cached, seconds))
         if target is not None and identity is not None and needs_frozen_head(fx, claims):

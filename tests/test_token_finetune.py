@@ -8,14 +8,24 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tokendata import write_conllu, write_streusle
 
 from harness.data.tasks import TaskSpec
 from harness.data.tokens import load_conllu, resize, with_validation
 from harness.errors import ConfigError, TrainingDiverged
 from harness.models.words import encode_words, item_vectors
+from harness.training import tokens as token_training
 from harness.training.protocols import PRESETS, FineTuneConfig
-from harness.training.tokens import TokenClassifier, _batch, _tokenize, fine_tune_tokens
+from harness.training.tokens import (
+    TokenClassifier,
+    _batch,
+    _tokenize,
+    fine_tune_tokens,
+    length_parts,
+    micro_parts,
+)
 
 pytest.importorskip("conllu")
 
@@ -190,7 +200,8 @@ def test_out_of_memory_in_a_token_step_accumulates_micro_batches_with_the_same_g
     assert [str(w.message).split(";")[0] for w in caught] == [
         "fine_tune_tokens: out of memory at 8 sentences per pass",
         "fine_tune_tokens: out of memory at 4 sentences per pass"]
-    assert calls[:3] == [8, 4, 2] and max(calls[3:]) == 2
+    failed = [i for i, rows in enumerate(calls) if rows > 2]  # one pass at each of 1 and 2 micro-batches per part
+    assert len(failed) == 2 and max(calls[failed[-1] + 1:]) == 2
     np.testing.assert_allclose(backed_off.losses, plain.losses, rtol=1e-5)
     for (name, a), b in zip(plain.classifier.state_dict().items(), backed_off.classifier.state_dict().values(),
                             strict=True):
@@ -223,3 +234,72 @@ def test_out_of_memory_halves_the_word_encoding_batch_and_keeps_every_word(tiny,
         assert calls == [4, 2, 1]
     finally:
         tiny.model.forward = original
+
+
+def _padded_cost(lengths, groups, part_cost):
+    return sum(len(g) * max(lengths[i] for i in g) + part_cost for g in groups)
+
+
+def _set_partitions(items):
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for partition in _set_partitions(rest):
+        yield [[first], *partition]
+        for i in range(len(partition)):
+            yield [*partition[:i], [first, *partition[i]], *partition[i + 1:]]
+
+
+@given(st.lists(st.integers(1, 60), min_size=1, max_size=7), st.sampled_from([0, 5, 20, 80, 1000]))
+@settings(max_examples=150, deadline=None)
+def test_length_parts_is_the_cheapest_cut_of_all(lengths, part_cost):
+    """Against every way of cutting the batch into groups (not only runs of the sorted lengths): the
+    cut's padded sub-words plus ``part_cost`` per part are the least there is, and every sentence
+    is in exactly one part, the parts sorted by length."""
+    lengths = np.array(lengths)
+    parts = length_parts(lengths, part_cost)
+    assert sorted(np.concatenate(parts).tolist()) == list(range(len(lengths)))
+    assert all((np.diff(lengths[p]) >= 0).all() for p in parts)
+    best = min(_padded_cost(lengths, g, part_cost) for g in _set_partitions(list(range(len(lengths)))))
+    assert _padded_cost(lengths, [p.tolist() for p in parts], part_cost) == best
+
+
+def test_length_parts_cuts_only_where_it_pays():
+    lengths = np.array([10, 60, 11, 12, 58, 9])
+    assert [p.tolist() for p in length_parts(lengths, None)] == [[0, 1, 2, 3, 4, 5]]  # as it is
+    assert [p.tolist() for p in length_parts(lengths, 10_000)] == [[5, 0, 2, 3, 4, 1]]  # one part, sorted
+    assert [p.tolist() for p in length_parts(lengths, 20)] == [[5, 0, 2, 3], [4, 1]]
+    pieces = micro_parts(lengths, torch.device("cpu"), 3)  # memory ran out twice: each part in 3 pieces
+    assert sorted(np.concatenate(pieces).tolist()) == list(range(6)) and all(len(p) for p in pieces)
+    assert max(len(p) for p in pieces) <= 2
+
+
+def test_length_sorted_micro_batches_give_the_batch_s_gradient(tmp_path, monkeypatch):
+    """A token step on the CPU runs as micro-batches of similar lengths: the trained model is the
+    one the whole batch in one pass gives (dropout off: no different masks), to rounding."""
+    from copy import deepcopy
+
+    from harness.models.encoders import EncoderSpec, load_encoder
+
+    task = load_conllu(write_conllu(tmp_path / "t.conllu", 40), "pos")
+    config = FineTuneConfig.preset("zhou", epochs=1, batch_size=16, head_dropout=0.0)
+    clean = load_encoder(EncoderSpec("offline:minilm-l2"))
+    for module in clean.model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    lengths = np.array([len(ids) for ids in _tokenize(clean.tokenizer, task["train"].sentences, "mean").ids])
+    assert len(set(lengths)) >= 4  # so that each batch is cut in several parts at a part cost of 1
+    monkeypatch.setitem(token_training.PART_COST, "cpu", 1)
+    passes = []
+    encoder = deepcopy(clean)
+    encoder.model.register_forward_pre_hook(lambda module, args: passes.append(1))
+    cut = fine_tune_tokens(encoder, task, config, seed=0)
+    assert len(passes) >= 2 * len(cut.losses)
+    monkeypatch.delitem(token_training.PART_COST, "cpu")
+    whole = fine_tune_tokens(deepcopy(clean), task, config, seed=0)
+    assert cut.losses != whole.losses  # other rounding, so the two runs did differ
+    np.testing.assert_allclose(cut.losses, whole.losses, rtol=1e-5)
+    for (name, a), b in zip(whole.classifier.state_dict().items(), cut.classifier.state_dict().values(),
+                            strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)

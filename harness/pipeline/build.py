@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
 # Code versions of the steps: bump one when its output changes for the same inputs.
 VERSIONS = {"finetune": "2",  # 2: fused AdamW (other rounding than 1)
+            "token_finetune": "3",  # a token task's finetune (3: micro-batches of similar lengths on a CPU)
             "embeddings": "1", "probe": "1", "map2d": "1", "sparse": "1", "relevance": "1",
             "directprobe": "2",  # bump when harness/directprobe/engine.py's results change (2: overlap witnesses)
             "token_embeddings": "1",
@@ -184,7 +185,7 @@ class Harness:
                 "task_name": task.name,
             }
 
-        return self.store.get_or_build("finetune", VERSIONS["finetune"], inputs, build,
+        return self.store.get_or_build("finetune", finetune_version(task), inputs, build,
                                        f"fine-tune {_name(encoder)} on {task.name}, seed {seed}")
 
     def _fine_tuned_tokens(self, encoder: EncoderSpec, task, config: FineTuneConfig, seed: int,
@@ -211,7 +212,7 @@ class Harness:
                     "snapshot_steps": sorted(result.snapshots), "device": str(self.device),
                     "label_names": list(task.label_names), "task_name": task.name, "kind": task.kind}
 
-        return self.store.get_or_build("finetune", VERSIONS["finetune"], inputs, build,
+        return self.store.get_or_build("finetune", finetune_version(task), inputs, build,
                                        f"fine-tune {_name(encoder)} on the {task.kind}s of {task.name}, seed {seed}")
 
     def embeddings(
@@ -643,6 +644,12 @@ def _zhou_probe_job(job: tuple) -> ProbeResult:
 def is_token_task(task) -> bool:
     """A token-level task (harness/data/tokens.py: words or word pairs), not a text classification one."""
     return not isinstance(task, data.Task)
+
+
+def finetune_version(task) -> str:
+    """The code version of a fine-tuning artifact: a token task's has its own, since its training
+    steps changed rounding (harness/training/tokens.py's micro-batches) where a text task's did not."""
+    return VERSIONS["token_finetune" if is_token_task(task) else "finetune"]
 
 
 def finetune_inputs(identity: str, task: data.Task, config: FineTuneConfig, seed: int) -> dict[str, Any]:

@@ -129,5 +129,8 @@ class Throughput:
         return (time.perf_counter() - started) / 200
 
 
-def is_cached(h: Harness, kind: str, inputs: dict[str, Any]) -> bool:
-    return (h.store.path_for(kind, artifact_key(kind, VERSIONS[kind], inputs)) / MANIFEST).exists()
+def is_cached(h: Harness, kind: str, inputs: dict[str, Any], version: str | None = None) -> bool:
+    """Whether the store holds the artifact (``version``: the step's code version where it is not
+    ``VERSIONS[kind]``, as for a token task's fine-tuning: ``finetune_version``)."""
+    key = artifact_key(kind, version or VERSIONS[kind], inputs)
+    return (h.store.path_for(kind, key) / MANIFEST).exists()
