@@ -5,8 +5,10 @@
 In a normal test run they are disabled by the project's addopts and each body runs once, as a
 plain test that the code path works. The comparison is within one run: the harness's encoder
 (no gradient tracking, length-sorted batches with dynamic padding) against a plain loop that pads
-every batch to the maximum length, same model, texts, batch size and max length; and fine-tuning
-with ``group_by_length`` against the default shuffled batches (SST-2 training sentences, batch 16).
+every batch to the maximum length, same model, texts, batch size and max length; fine-tuning
+with ``group_by_length`` against the default shuffled batches (SST-2 training sentences, batch 16);
+and a token task's training steps as micro-batches of similar lengths against one pass per batch
+(PUD's sentences, Zhou's batch of 32).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from harness.models.encoders import EncoderSpec, encode, load_encoder
 
 SHARED_SST2 = Path(__file__).resolve().parents[2] / "shared" / "data" / "sst2" / "test.jsonl"
 SHARED_SST2_TRAIN = SHARED_SST2.with_name("train.jsonl")
+SHARED_PUD = SHARED_SST2.parents[1] / "ud-english-pud" / "en_pud-ud-test.conllu"
 MAX_LENGTH, BATCH, N_TEXTS = 128, 64, 512
 
 
@@ -117,3 +120,45 @@ def test_bench_fine_tune_group_by_length(benchmark, train_task, grouped):
     print(f"\nfine-tune {'group_by_length' if grouped else 'shuffled batches'}: {n} examples, "
           f"{n / float(np.median(seconds)):.1f} ex/s")
     assert len(result.losses) == -(-n // FT_BATCH) and np.isfinite(result.losses).all()
+
+
+@pytest.fixture(scope="module")
+def word_task(request, tmp_path_factory):
+    """PUD's part-of-speech tags on 250 training sentences (the smoke fixture's split; real
+    lengths: 26 sub-words on average, up to 67), or generated sentences where ../shared is absent;
+    64 sentences where the benchmarks are disabled."""
+    from tokendata import write_conllu
+
+    from harness.data.tokens import load_conllu
+
+    path = SHARED_PUD if SHARED_PUD.is_file() else write_conllu(tmp_path_factory.mktemp("pud") / "t.conllu", 1000)
+    train = 0.25 if request.config.getoption("benchmark_enable") else 0.064
+    return load_conllu(path, "pos", fractions=(train, 0.9 - train, 0.1))
+
+
+@pytest.mark.benchmark(group="token fine-tune")
+@pytest.mark.parametrize("cut", [False, True], ids=["one-pass-per-batch", "length-parts"])
+def test_bench_token_fine_tune_length_parts(benchmark, word_task, monkeypatch, cut):
+    """One epoch of Zhou's protocol on words, each batch in one pass or in micro-batches of similar
+    lengths (``harness.training.tokens.length_parts``), a fresh encoder each round (loading not timed)."""
+    from harness.training import tokens
+    from harness.training.protocols import FineTuneConfig
+
+    if not cut:
+        monkeypatch.delitem(tokens.PART_COST, "cpu")
+    config = FineTuneConfig.preset("zhou", epochs=1)
+    seconds = []
+
+    def run(enc):
+        start = time.perf_counter()
+        out = tokens.fine_tune_tokens(enc, word_task, config, seed=0)
+        seconds.append(time.perf_counter() - start)
+        return out
+
+    result = benchmark.pedantic(run, setup=lambda: ((load_encoder(EncoderSpec("offline:minilm-l6")),), {}),
+                                rounds=2, iterations=1)
+    n = len(word_task["train"].sentences)
+    benchmark.extra_info.update(sentences=n, sentences_per_s=n / float(np.median(seconds)))
+    print(f"\ntoken fine-tune, {'length parts' if cut else 'one pass per batch'}: {n} sentences, "
+          f"{n / float(np.median(seconds)):.1f} sentences/s")
+    assert len(result.losses) == -(-n // config.batch_size) and np.isfinite(result.losses).all()
