@@ -95,7 +95,7 @@ def _batch(tok: _Tokenized, split: TokenSplit, sentences: np.ndarray, items: np.
 # What one more micro-batch costs, in padded sub-words' worth of time, on a CPU: its passes over
 # every weight (the word embeddings' dense gradient, each weight gradient's sum) whatever its size.
 # Measured on the 2-core development machine (MiniLM-L6, torch 2.13): a forward and backward pass
-# takes about 30 ms plus 0.36 ms a sub-word, and STREUSLE's fine-tuning took the same time (31-32 s)
+# takes about 30 ms plus 0.36 ms a sub-word, and STREUSLE's fine-tuning took the same time (30.5-32.5 s)
 # for any cost from 80 to 400. Elsewhere (a GPU) a batch stays one pass: padding is cheap there
 # next to a pass's kernel launches.
 PART_COST = {"cpu": 160}
