@@ -35,12 +35,15 @@ def test_it_runs_from_the_repository_with_each_trees_own_plugin(tmp_path, monkey
     from harness.pipeline import stage_benchmark
 
     assert (stage_benchmark.ROOT / "pyproject.toml").exists() and (stage_benchmark.ROOT / "claims").is_dir()
-    seen = []
-    monkeypatch.setattr(stage_benchmark.subprocess, "run", lambda cmd, **kw: seen.append(cmd) or
-                        stage_benchmark.subprocess.CompletedProcess(cmd, 0, stdout="done\n"))
+    seen, envs = [], []
+    monkeypatch.setattr(stage_benchmark.subprocess, "run", lambda cmd, **kw: seen.append(cmd) or envs.append(kw["env"])
+                        or stage_benchmark.subprocess.CompletedProcess(cmd, 0, stdout="done\n"))
     old = tmp_path / "old"
     (old / "claims").mkdir(parents=True)
-    stage_benchmark.run_main_job(old, tmp_path / "s1", tmp_path / "r1", [])
-    stage_benchmark.run_main_job(stage_benchmark.ROOT, tmp_path / "s2", tmp_path / "r2", [])
+    stage_benchmark.run_main_job(old, tmp_path / "s1", tmp_path / "r1", [], tmp_path / "n1")
+    stage_benchmark.run_main_job(stage_benchmark.ROOT, tmp_path / "s2", tmp_path / "r2", [], tmp_path / "n2")
     assert "no:finetune_claims" in seen[0] and "claims.plugin" not in seen[0]
     assert seen[1][seen[1].index("no:finetune_claims") + 2] == "claims.plugin"
+    # each run compiles DirectProbe's Numba loops into its own cache, not the sources' __pycache__
+    # (which a tree that ran before has warm: a baseline worktree's first run would pay what this one does not)
+    assert [e["NUMBA_CACHE_DIR"] for e in envs] == [str(tmp_path / "n1"), str(tmp_path / "n2")]

@@ -3,8 +3,10 @@
     python -m harness.pipeline.stage_benchmark                      # this tree: cold, then warm
     python -m harness.pipeline.stage_benchmark --baseline 2126fc2   # and a commit before it, cold, first
 
-Each run is ``python -m pytest claims -m smoke --report ...`` in its own fresh artifact store (a
-cold store, as a new user's first run), then this tree once more on the same store (warm). Per
+Each run is ``python -m pytest claims -m smoke --report ...`` in its own fresh artifact store and
+its own empty Numba cache (``$NUMBA_CACHE_DIR``: DirectProbe's compiled loops, about 9 s of a first
+run; a tree that has run before keeps them beside its sources), as a new user's first run, then this
+tree once more on the same store and cache (warm). Per
 run: the wall time, the CPU time of the run and everything it started (user + system), and the
 run's own ``stage_times_s`` from its ``verdicts.json``; then whether every verdict's conclusion is
 the same in both trees (a verdict that only one run has counts as a difference). The baseline runs
@@ -33,8 +35,9 @@ ROOT = Path(__file__).resolve().parents[2]  # the repository
 STAGES = ("fine-tune", "predict", "encode", "probe", "directprobe", "attribution", "map", "sparse")
 
 
-def run_main_job(tree: Path, store: Path, report: Path, extra: list[str]) -> dict:
-    """One run of the main job in ``tree`` (its own code: pytest puts the tree first on the path)."""
+def run_main_job(tree: Path, store: Path, report: Path, extra: list[str], numba_cache: Path) -> dict:
+    """One run of the main job in ``tree`` (its own code: pytest puts the tree first on the path),
+    with Numba's compiled functions cached in ``numba_cache``."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     # The tree's own claims plugin, not the one this environment's package registered (pytest11):
@@ -43,7 +46,8 @@ def run_main_job(tree: Path, store: Path, report: Path, extra: list[str]) -> dic
     cmd = [sys.executable, "-m", "pytest", "claims", "-m", "smoke", "-q", "-p", "no:cacheprovider", *plugin,
            "--artifacts", str(store), "--report", str(report), *extra]
     print(f"$ (cd {tree} && {' '.join(cmd[2:])})", flush=True)
-    proc = subprocess.run(cmd, cwd=tree, env={**os.environ, "CI": "1"}, stdout=subprocess.PIPE,
+    env = {**os.environ, "CI": "1", "NUMBA_CACHE_DIR": str(numba_cache)}
+    proc = subprocess.run(cmd, cwd=tree, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -97,12 +101,13 @@ def main(argv: list[str] | None = None) -> int:
                            capture_output=True)
             try:
                 runs[f"baseline {args.baseline} (cold)"] = run_main_job(tree, work / "store-base", work / "report-base",
-                                                                        args.pytest_args)
+                                                                        args.pytest_args, work / "numba-base")
             finally:
                 subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, capture_output=True)
-        runs["this tree (cold)"] = run_main_job(ROOT, work / "store", work / "report", args.pytest_args)
+        runs["this tree (cold)"] = run_main_job(ROOT, work / "store", work / "report", args.pytest_args, work / "numba")
         if not args.no_warm:
-            runs["this tree (warm)"] = run_main_job(ROOT, work / "store", work / "report-warm", args.pytest_args)
+            runs["this tree (warm)"] = run_main_job(ROOT, work / "store", work / "report-warm", args.pytest_args,
+                                                    work / "numba")
     print()
     print(table(runs))
     differ = compare(*[runs[k] for k in runs][:2]) if args.baseline else []
