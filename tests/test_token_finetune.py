@@ -37,6 +37,26 @@ def tiny():
     return load_encoder(EncoderSpec("offline:minilm-l2"))
 
 
+@pytest.fixture(scope="module")
+def no_dropout():
+    """The 2-layer offline encoder with every dropout off, so that two ways of computing one
+    training step's gradient give one model (no different masks); copy it before training."""
+    from harness.models.encoders import EncoderSpec, load_encoder
+
+    encoder = load_encoder(EncoderSpec("offline:minilm-l2"))
+    for module in encoder.model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    return encoder
+
+
+def assert_same_training(got, want):
+    """Two token fine-tunes that are the same training to rounding: losses and weights."""
+    np.testing.assert_allclose(got.losses, want.losses, rtol=1e-5)
+    for (name, a), b in zip(want.classifier.state_dict().items(), got.classifier.state_dict().values(), strict=True):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
+
+
 @pytest.mark.parametrize("kind", ["pos", "dep"])
 @pytest.mark.parametrize("pooling", ["mean", "first"])
 def test_the_trained_head_sees_the_same_vectors_as_encode_words(tiny, tmp_path, kind, pooling):
@@ -171,24 +191,19 @@ def test_a_corpus_at_a_url_is_fetched_once_pinned_and_fails_fast(tmp_path, monke
     assert time.monotonic() - start < 15
 
 
-def test_out_of_memory_in_a_token_step_accumulates_micro_batches_with_the_same_gradient(tmp_path):
+def test_out_of_memory_in_a_token_step_accumulates_micro_batches_with_the_same_gradient(tmp_path, no_dropout):
     """As for sentence tasks (test_protocols): a token step that runs out of accelerator memory is
     retried as accumulated micro-batches of sentences, each one's loss weighted by its share of the
     batch's items, so the trained model is the protocol's (dropout off: no different masks)."""
     from copy import deepcopy
 
-    from harness.models.encoders import EncoderSpec, load_encoder
     from tests.test_encoders import fail_above
 
     task = load_conllu(write_conllu(tmp_path / "t.conllu", 40), "pos")
     config = FineTuneConfig.preset("zhou", epochs=1, batch_size=8, head_dropout=0.0)
-    clean = load_encoder(EncoderSpec("offline:minilm-l2"))
-    for module in clean.model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
 
     def run(max_rows):
-        enc = deepcopy(clean)
+        enc = deepcopy(no_dropout)
         calls: list[int] = []
         if max_rows:
             fail_above(enc.model, max_rows, calls)
@@ -202,10 +217,7 @@ def test_out_of_memory_in_a_token_step_accumulates_micro_batches_with_the_same_g
         "fine_tune_tokens: out of memory at 4 sentences per pass"]
     failed = [i for i, rows in enumerate(calls) if rows > 2]  # one pass at each of 1 and 2 micro-batches per part
     assert len(failed) == 2 and max(calls[failed[-1] + 1:]) == 2
-    np.testing.assert_allclose(backed_off.losses, plain.losses, rtol=1e-5)
-    for (name, a), b in zip(plain.classifier.state_dict().items(), backed_off.classifier.state_dict().values(),
-                            strict=True):
-        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
+    assert_same_training(backed_off, plain)
 
 
 def test_out_of_memory_halves_the_word_encoding_batch_and_keeps_every_word(tiny, tmp_path):
@@ -275,31 +287,22 @@ def test_length_parts_cuts_only_where_it_pays():
     assert max(len(p) for p in pieces) <= 2
 
 
-def test_length_sorted_micro_batches_give_the_batch_s_gradient(tmp_path, monkeypatch):
+def test_length_sorted_micro_batches_give_the_batch_s_gradient(tmp_path, monkeypatch, no_dropout):
     """A token step on the CPU runs as micro-batches of similar lengths: the trained model is the
     one the whole batch in one pass gives (dropout off: no different masks), to rounding."""
     from copy import deepcopy
 
-    from harness.models.encoders import EncoderSpec, load_encoder
-
     task = load_conllu(write_conllu(tmp_path / "t.conllu", 40), "pos")
     config = FineTuneConfig.preset("zhou", epochs=1, batch_size=16, head_dropout=0.0)
-    clean = load_encoder(EncoderSpec("offline:minilm-l2"))
-    for module in clean.model.modules():
-        if isinstance(module, torch.nn.Dropout):
-            module.p = 0.0
-    lengths = np.array([len(ids) for ids in _tokenize(clean.tokenizer, task["train"].sentences, "mean").ids])
+    lengths = np.array([len(ids) for ids in _tokenize(no_dropout.tokenizer, task["train"].sentences, "mean").ids])
     assert len(set(lengths)) >= 4  # so that each batch is cut in several parts at a part cost of 1
     monkeypatch.setitem(token_training.PART_COST, "cpu", 1)
     passes = []
-    encoder = deepcopy(clean)
+    encoder = deepcopy(no_dropout)
     encoder.model.register_forward_pre_hook(lambda module, args: passes.append(1))
     cut = fine_tune_tokens(encoder, task, config, seed=0)
     assert len(passes) >= 2 * len(cut.losses)
     monkeypatch.delitem(token_training.PART_COST, "cpu")
-    whole = fine_tune_tokens(deepcopy(clean), task, config, seed=0)
+    whole = fine_tune_tokens(deepcopy(no_dropout), task, config, seed=0)
     assert cut.losses != whole.losses  # other rounding, so the two runs did differ
-    np.testing.assert_allclose(cut.losses, whole.losses, rtol=1e-5)
-    for (name, a), b in zip(whole.classifier.state_dict().items(), cut.classifier.state_dict().values(),
-                            strict=True):
-        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-4, err_msg=name)
+    assert_same_training(cut, whole)
